@@ -1,0 +1,1 @@
+//! eos-broker: the reference implementation (work in progress).
