@@ -1,0 +1,1 @@
+//! Running the checker on a scenario and collecting verdicts.

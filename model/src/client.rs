@@ -1,0 +1,526 @@
+//! A producer instance: the transaction manager and its script (specs/eos.md §7).
+//!
+//! Phases follow Java's `TransactionManager`. The script is fixed by the scenario: attempt k writes
+//! one record to each of its partitions (in any order); the copier reads input `position`, writes it
+//! to `out-{position mod partitions}` and sends offset `position + 1`.
+
+use crate::config::Config;
+use crate::group::GroupState;
+use crate::history::History;
+use crate::message::{Message, Reply, Request, RequestBody};
+use crate::types::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The transaction manager's phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum Phase {
+    Uninitialized,
+    Initializing,
+    /// Copier: waiting for a stable committed offset.
+    FetchingOffsets,
+    Ready,
+    InTransaction,
+    CommittingTransaction,
+    AbortingTransaction,
+    AbortableError,
+    /// Copier with offsets outside the transaction: the plain OffsetCommit is in flight.
+    CommittingOffsets,
+    FatalError,
+    Crashed,
+}
+
+impl Phase {
+    /// Whether the instance still runs (it may send requests).
+    pub fn is_alive(self) -> bool {
+        !matches!(
+            self,
+            Phase::Uninitialized | Phase::FatalError | Phase::Crashed
+        )
+    }
+
+    /// Whether the instance has a transaction it may still end.
+    pub fn in_transaction(self) -> bool {
+        matches!(
+            self,
+            Phase::InTransaction
+                | Phase::CommittingTransaction
+                | Phase::AbortingTransaction
+                | Phase::AbortableError
+        )
+    }
+}
+
+/// How far the copier's offsets have gone in the current transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OffsetsProgress {
+    /// Not sent.
+    NotSent,
+    /// AddOffsetsToTxn or TxnOffsetCommit in flight.
+    Sent,
+    /// TxnOffsetCommit acknowledged.
+    Acknowledged,
+}
+
+/// Whether a request awaits its response or failed and waits for the retry tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RequestStatus {
+    /// Sent; no answer yet.
+    InFlight,
+    /// The request or its response was lost.
+    Failed,
+}
+
+/// A producer instance.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Client {
+    /// The phase.
+    pub phase: Phase,
+    /// Producer id (after InitProducerId).
+    pub producer_id: Option<ProducerId>,
+    /// Producer epoch.
+    pub epoch: Epoch,
+    /// Attempts finished so far (the current attempt's index).
+    pub attempt: u8,
+    /// Partitions already written (or held for AddPartitionsToTxn) in this attempt.
+    pub sent: BTreeSet<PartitionIndex>,
+    /// tv1 modes: partitions acknowledged by AddPartitionsToTxn / AddOffsetsToTxn in this attempt.
+    pub added: BTreeSet<TxnPartition>,
+    /// Copier: the offsets of this attempt.
+    pub offsets: OffsetsProgress,
+    /// Next sequence per partition, for the current epoch.
+    pub next_sequence: BTreeMap<PartitionIndex, Sequence>,
+    /// Requests awaiting a response.
+    pub awaiting: BTreeMap<Request, RequestStatus>,
+    /// KIP-360: bump the epoch with InitProducerId before the next transaction.
+    pub needs_epoch_bump: bool,
+    /// Copier: the input offset to process next.
+    pub position: u8,
+    /// Copier: the group generation it joined.
+    pub generation: i32,
+    /// Ghost: it was told PRODUCER_FENCED or INVALID_PRODUCER_EPOCH.
+    pub fenced: bool,
+}
+
+/// What a client step needs besides the client.
+pub struct ClientContext<'a> {
+    /// The scenario.
+    pub config: &'a Config,
+    /// The instance.
+    pub me: ProducerIndex,
+    /// Ghost state.
+    pub history: &'a mut History,
+    /// Messages to put in flight.
+    pub outbox: &'a mut Vec<Message>,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Client {
+            phase: Phase::Uninitialized,
+            producer_id: None,
+            epoch: NO_EPOCH,
+            attempt: 0,
+            sent: BTreeSet::new(),
+            added: BTreeSet::new(),
+            offsets: OffsetsProgress::NotSent,
+            next_sequence: BTreeMap::new(),
+            awaiting: BTreeMap::new(),
+            needs_epoch_bump: false,
+            position: 0,
+            generation: 0,
+            fenced: false,
+        }
+    }
+}
+
+impl Client {
+    fn request(&mut self, cx: &mut ClientContext, body: RequestBody) {
+        let request = Request {
+            from: cx.me,
+            attempt: self.attempt,
+            body,
+        };
+        self.awaiting
+            .insert(request.clone(), RequestStatus::InFlight);
+        cx.outbox.push(Message::Request(request));
+    }
+
+    fn txn(&self, cx: &ClientContext) -> Option<TxnId> {
+        cx.config
+            .producers
+            .transactional
+            .then(|| cx.config.txn_id_of(cx.me))
+    }
+
+    /// Whether the script has nothing left to do.
+    pub fn script_done(&self, config: &Config) -> bool {
+        if !config.producers.transactional {
+            return self.sent.len() == usize::from(config.partitions_per_transaction());
+        }
+        let out_of_input = config
+            .copier
+            .as_ref()
+            .is_some_and(|c| self.position >= c.input_records);
+        out_of_input || self.attempt >= config.producers.transactions
+    }
+
+    /// The partitions the current attempt writes to.
+    pub fn script_partitions(&self, config: &Config) -> BTreeSet<PartitionIndex> {
+        if config.is_copier() {
+            BTreeSet::from([self.position % config.partitions.count])
+        } else {
+            (0..config.partitions_per_transaction()).collect()
+        }
+    }
+
+    fn value(&self, cx: &ClientContext, partition: PartitionIndex) -> Value {
+        if cx.config.is_copier() {
+            Value::Copied {
+                input: self.position,
+            }
+        } else {
+            Value::Produced {
+                attempt: Attempt {
+                    producer: cx.me,
+                    index: self.attempt,
+                },
+                partition,
+            }
+        }
+    }
+
+    /// Start: (copier: join the group) then InitProducerId; without idempotence, ready at once.
+    pub fn start(&mut self, cx: &mut ClientContext, group: &mut GroupState) {
+        assert_eq!(self.phase, Phase::Uninitialized, "an instance starts once");
+        if cx.config.is_copier() {
+            group.join(cx.me);
+            self.generation = group.generation;
+        }
+        if !cx.config.guards.idempotence {
+            self.phase = Phase::Ready;
+            return;
+        }
+        self.phase = Phase::Initializing;
+        let txn = self.txn(cx);
+        self.request(
+            cx,
+            RequestBody::InitProducerId {
+                txn,
+                expected: None,
+            },
+        );
+    }
+
+    /// Whether the script lets it write to `partition` now.
+    pub fn can_send(&self, config: &Config, partition: PartitionIndex) -> bool {
+        matches!(self.phase, Phase::Ready | Phase::InTransaction)
+            && !self.script_done(config)
+            && self.script_partitions(config).contains(&partition)
+            && !self.sent.contains(&partition)
+    }
+
+    fn begin(&mut self, config: &Config) {
+        if config.producers.transactional && self.phase == Phase::Ready {
+            self.phase = Phase::InTransaction;
+        }
+    }
+
+    /// Send one record to `partition` (tv1 modes: after AddPartitionsToTxn).
+    pub fn send(&mut self, cx: &mut ClientContext, partition: PartitionIndex) {
+        self.begin(cx.config);
+        self.sent.insert(partition);
+        let target = TxnPartition::Data(partition);
+        match (self.txn(cx), self.producer_id) {
+            (Some(txn), Some(producer_id))
+                if cx.config.protocol.explicit_add() && !self.added.contains(&target) =>
+            {
+                let epoch = self.epoch;
+                self.request(
+                    cx,
+                    RequestBody::AddPartitionsToTxn {
+                        txn,
+                        producer_id,
+                        epoch,
+                        partition,
+                    },
+                );
+            }
+            _ => self.send_produce(cx, partition),
+        }
+    }
+
+    fn send_produce(&mut self, cx: &mut ClientContext, partition: PartitionIndex) {
+        let sequence = if cx.config.guards.idempotence {
+            let next = self.next_sequence.entry(partition).or_insert(0);
+            *next += 1;
+            *next - 1
+        } else {
+            -1
+        };
+        let body = RequestBody::Produce {
+            partition,
+            txn: self.txn(cx),
+            producer_id: self.producer_id,
+            epoch: self.epoch,
+            sequence,
+            value: self.value(cx, partition),
+        };
+        self.request(cx, body);
+    }
+
+    /// Copier: whether it may send its offsets to the transaction now.
+    pub fn can_send_offsets(&self, config: &Config) -> bool {
+        config.is_copier()
+            && config.guards.offsets_in_transaction
+            && matches!(self.phase, Phase::Ready | Phase::InTransaction)
+            && !self.script_done(config)
+            && self.offsets == OffsetsProgress::NotSent
+    }
+
+    /// sendOffsetsToTransaction: offset `position + 1` (tv1 modes: after AddOffsetsToTxn).
+    pub fn send_offsets(&mut self, cx: &mut ClientContext) {
+        self.begin(cx.config);
+        self.offsets = OffsetsProgress::Sent;
+        if cx.config.protocol.explicit_add() && !self.added.contains(&TxnPartition::Offsets) {
+            let (txn, producer_id, epoch) = self.identity(cx);
+            self.request(
+                cx,
+                RequestBody::AddOffsetsToTxn {
+                    txn,
+                    producer_id,
+                    epoch,
+                },
+            );
+        } else {
+            self.send_txn_offset_commit(cx);
+        }
+    }
+
+    fn identity(&self, cx: &ClientContext) -> (TxnId, ProducerId, Epoch) {
+        let txn = self.txn(cx).expect("transactional");
+        (txn, self.producer_id.expect("initialised"), self.epoch)
+    }
+
+    fn send_txn_offset_commit(&mut self, cx: &mut ClientContext) {
+        let (txn, producer_id, epoch) = self.identity(cx);
+        let body = RequestBody::TxnOffsetCommit {
+            txn,
+            producer_id,
+            epoch,
+            generation: self.generation,
+            offset: Offset::from(self.position) + 1,
+        };
+        self.request(cx, body);
+    }
+
+    fn outstanding_blocks_commit(&self) -> bool {
+        self.awaiting.keys().any(|r| r.body.blocks_commit())
+    }
+
+    /// Whether everything is sent and acknowledged, so the transaction may commit.
+    pub fn can_commit(&self, config: &Config) -> bool {
+        let offsets_done = !config.is_copier()
+            || !config.guards.offsets_in_transaction
+            || self.offsets == OffsetsProgress::Acknowledged;
+        self.phase == Phase::InTransaction
+            && self.script_partitions(config).is_subset(&self.sent)
+            && offsets_done
+            && !self.outstanding_blocks_commit()
+    }
+
+    /// Whether it may abort now.
+    pub fn can_abort(&self, config: &Config) -> bool {
+        let p = &config.producers;
+        self.phase == Phase::AbortableError
+            || (self.phase == Phase::InTransaction
+                && p.client_aborts
+                && (p.abort_with_outstanding || !self.outstanding_blocks_commit()))
+    }
+
+    /// commitTransaction: EndTxn(commit).
+    pub fn commit(&mut self, cx: &mut ClientContext) {
+        let (txn, producer_id, epoch) = self.identity(cx);
+        self.phase = Phase::CommittingTransaction;
+        self.request(
+            cx,
+            RequestBody::EndTxn {
+                txn,
+                producer_id,
+                epoch,
+                commit: true,
+            },
+        );
+    }
+
+    /// abortTransaction: give up outstanding requests; EndTxn(abort) unless nothing was sent.
+    pub fn abort(&mut self, cx: &mut ClientContext) {
+        self.awaiting.clear();
+        let sent_anything = if cx.config.protocol.explicit_add() {
+            !self.added.is_empty()
+        } else {
+            !self.sent.is_empty() || self.offsets != OffsetsProgress::NotSent
+        };
+        if !sent_anything {
+            self.end_attempt(cx, false);
+            return;
+        }
+        let (txn, producer_id, epoch) = self.identity(cx);
+        self.phase = Phase::AbortingTransaction;
+        self.request(
+            cx,
+            RequestBody::EndTxn {
+                txn,
+                producer_id,
+                epoch,
+                commit: false,
+            },
+        );
+    }
+
+    /// The attempt is over: start the next one (copier: advance, commit offsets, or re-read).
+    fn end_attempt(&mut self, cx: &mut ClientContext, commit: bool) {
+        self.attempt += 1;
+        self.sent.clear();
+        self.added.clear();
+        self.offsets = OffsetsProgress::NotSent;
+        self.phase = Phase::Ready;
+        if cx.config.is_copier() {
+            if !commit {
+                self.phase = Phase::FetchingOffsets;
+            } else if cx.config.guards.offsets_in_transaction {
+                self.position += 1;
+            } else {
+                self.phase = Phase::CommittingOffsets;
+                let body = RequestBody::OffsetCommit {
+                    generation: self.generation,
+                    offset: Offset::from(self.position) + 1,
+                };
+                self.request(cx, body);
+                return;
+            }
+        }
+        if self.needs_epoch_bump {
+            self.phase = Phase::Initializing;
+            let expected = Some((self.producer_id.expect("initialised"), self.epoch));
+            let txn = self.txn(cx);
+            self.request(cx, RequestBody::InitProducerId { txn, expected });
+        }
+    }
+
+    /// Copier: OffsetFetch(require_stable); unchanged while offsets are pending.
+    pub fn fetch_offsets(&mut self, group: &GroupState) {
+        if let Ok(committed) = group.offset_fetch() {
+            self.position = committed.map_or(0, |c| u8::try_from(c).expect("small offsets"));
+            self.phase = Phase::Ready;
+        }
+    }
+
+    /// The retry tick: re-send every failed request.
+    pub fn retry(&mut self, outbox: &mut Vec<Message>) {
+        for (request, status) in self.awaiting.iter_mut() {
+            if *status == RequestStatus::Failed {
+                *status = RequestStatus::InFlight;
+                outbox.push(Message::Request(request.clone()));
+            }
+        }
+    }
+
+    /// Whether some request failed and waits for the retry tick.
+    pub fn has_failed_requests(&self) -> bool {
+        self.awaiting.values().any(|s| *s == RequestStatus::Failed)
+    }
+
+    /// A request or its response was lost.
+    pub fn on_lost(&mut self, request: &Request) {
+        if let Some(status) = self.awaiting.get_mut(request) {
+            *status = RequestStatus::Failed;
+        }
+    }
+
+    /// The instance crashes.
+    pub fn crash(&mut self) {
+        self.phase = Phase::Crashed;
+        self.awaiting.clear();
+    }
+
+    fn fatal(&mut self, error: ErrorCode) {
+        self.phase = Phase::FatalError;
+        self.fenced |= error == ErrorCode::ProducerFenced;
+        self.awaiting.clear();
+    }
+
+    fn abortable(&mut self, cx: &ClientContext, error: ErrorCode) {
+        self.fenced |= error == ErrorCode::InvalidProducerEpoch;
+        if self.phase == Phase::InTransaction {
+            self.phase = Phase::AbortableError;
+        }
+        let bump = matches!(
+            error,
+            ErrorCode::OutOfOrderSequenceNumber | ErrorCode::InvalidProducerEpoch
+        );
+        if bump && cx.config.protocol.explicit_add() {
+            self.needs_epoch_bump = true;
+        }
+    }
+
+    /// A response arrives for `request` (ignored unless it is awaited).
+    pub fn on_response(&mut self, cx: &mut ClientContext, request: Request, reply: Reply) {
+        if !self.phase.is_alive() || self.awaiting.remove(&request).is_none() {
+            return;
+        }
+        if reply.error == ErrorCode::ConcurrentTransactions {
+            self.awaiting
+                .insert(request.clone(), RequestStatus::InFlight);
+            cx.outbox.push(Message::Request(request));
+            return;
+        }
+        let ok = reply.error == ErrorCode::None;
+        match request.body {
+            RequestBody::InitProducerId { .. } if ok => {
+                self.producer_id = reply.producer_id;
+                self.epoch = reply.epoch.expect("a granted InitProducerId has an epoch");
+                self.next_sequence.clear();
+                self.needs_epoch_bump = false;
+                self.phase = if cx.config.is_copier() {
+                    Phase::FetchingOffsets
+                } else {
+                    Phase::Ready
+                };
+            }
+            RequestBody::AddPartitionsToTxn { partition, .. } if ok => {
+                self.added.insert(TxnPartition::Data(partition));
+                self.send_produce(cx, partition);
+            }
+            RequestBody::AddOffsetsToTxn { .. } if ok => {
+                self.added.insert(TxnPartition::Offsets);
+                self.send_txn_offset_commit(cx);
+            }
+            RequestBody::Produce { .. } | RequestBody::TxnOffsetCommit { .. } if ok => {
+                if matches!(request.body, RequestBody::TxnOffsetCommit { .. }) {
+                    self.offsets = OffsetsProgress::Acknowledged;
+                }
+            }
+            RequestBody::Produce { txn: Some(_), .. } | RequestBody::TxnOffsetCommit { .. } => {
+                self.abortable(cx, reply.error)
+            }
+            RequestBody::OffsetCommit { .. } if ok => {
+                self.position += 1;
+                self.phase = Phase::Ready;
+            }
+            RequestBody::EndTxn { commit, .. } if ok => {
+                let attempt = Attempt {
+                    producer: cx.me,
+                    index: request.attempt,
+                };
+                cx.history.acknowledged.insert(attempt, commit);
+                if !cx.config.protocol.explicit_add() {
+                    self.epoch = reply.epoch.expect("a successful EndTxn has an epoch");
+                    self.next_sequence.clear();
+                }
+                self.end_attempt(cx, commit);
+            }
+            _ => self.fatal(reply.error),
+        }
+    }
+}

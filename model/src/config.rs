@@ -1,0 +1,465 @@
+//! The bounds and switches of one model-checking run, read from `specs/scenarios/NAME.toml`.
+//!
+//! Everything the checker explores is bounded here: producers, partitions, transactions, the faults the
+//! environment may inject, and the guards (the seeds' pitfalls) that may be switched off.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+/// Largest bounds a scenario may ask for: beyond them the state space is out of reach anyway, and the
+/// small integer types of the model stay safe.
+pub const MAX_PRODUCERS: u8 = 4;
+/// See [`MAX_PRODUCERS`].
+pub const MAX_PARTITIONS: u8 = 4;
+/// See [`MAX_PRODUCERS`].
+pub const MAX_TRANSACTIONS: u8 = 6;
+/// See [`MAX_PRODUCERS`].
+pub const MAX_FAULTS: u8 = 6;
+
+/// The transaction protocol (specs/eos.md §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Protocol {
+    /// Classic transactions (KIP-98).
+    #[serde(rename = "tv1")]
+    Tv1,
+    /// Classic transactions with partition verification (KIP-890 part 1).
+    #[serde(rename = "tv1-verified")]
+    Tv1Verified,
+    /// Transactions V2 (KIP-890 part 2): epoch bump at every EndTxn, implicit partition add.
+    #[serde(rename = "tv2")]
+    Tv2,
+}
+
+impl Protocol {
+    /// Every protocol, in the order reports list them.
+    pub const ALL: [Protocol; 3] = [Protocol::Tv1, Protocol::Tv1Verified, Protocol::Tv2];
+
+    /// The command-line and trace name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Tv1 => "tv1",
+            Protocol::Tv1Verified => "tv1-verified",
+            Protocol::Tv2 => "tv2",
+        }
+    }
+
+    /// Whether the client adds partitions explicitly (AddPartitionsToTxn / AddOffsetsToTxn).
+    pub fn explicit_add(self) -> bool {
+        self != Protocol::Tv2
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                format!("unknown protocol `{s}`: expected one of tv1, tv1-verified, tv2")
+            })
+    }
+}
+
+/// The consumer isolation level whose view the properties judge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// Only committed (and non-transactional) records below the LSO.
+    ReadCommitted,
+    /// Everything below the high watermark (the pitfall).
+    ReadUncommitted,
+}
+
+/// When a producer instance may start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    /// Instance i+1 of a transactional id starts only after instance i crashed or failed fatally.
+    AfterCrash,
+    /// Every instance may start at any time: the older one becomes a zombie.
+    AnyTime,
+}
+
+/// The producers and their script.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProducersConfig {
+    /// Number of transactional ids.
+    #[serde(default = "one")]
+    pub transactional_ids: u8,
+    /// Producer instances per transactional id (more than one makes restarts or zombies possible).
+    #[serde(default = "one")]
+    pub instances: u8,
+    /// Whether the producers are transactional (false: idempotent or plain producers, one batch of
+    /// records and no transactions).
+    #[serde(default = "yes")]
+    pub transactional: bool,
+    /// When an instance may start.
+    #[serde(default = "after_crash")]
+    pub restart: Restart,
+    /// Transaction attempts per instance (copier: the most attempts it makes).
+    #[serde(default = "one")]
+    pub transactions: u8,
+    /// Whether the client may choose to abort a transaction.
+    #[serde(default)]
+    pub client_aborts: bool,
+    /// Whether an abort may give up on unacknowledged requests (what a delivery timeout does): the
+    /// ingredient of the late-produce anomalies.
+    #[serde(default)]
+    pub abort_with_outstanding: bool,
+}
+
+/// The data partitions.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionsConfig {
+    /// Number of data partitions of topic `out`.
+    #[serde(default = "one")]
+    pub count: u8,
+    /// Partitions each transaction writes one record to (the first `per_transaction` partitions);
+    /// 0 means all.
+    #[serde(default)]
+    pub per_transaction: u8,
+}
+
+/// The consume-transform-produce application.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopierConfig {
+    /// Records in the input topic `in`.
+    pub input_records: u8,
+}
+
+/// How many faults of each kind the environment may inject.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsConfig {
+    /// Lost messages.
+    #[serde(default)]
+    pub losses: u8,
+    /// Duplicates by client retry (request timeouts while the request is still in flight).
+    #[serde(default)]
+    pub duplicates: u8,
+    /// Producer crashes.
+    #[serde(default)]
+    pub producer_crashes: u8,
+    /// Coordinator failovers.
+    #[serde(default)]
+    pub coordinator_failovers: u8,
+    /// Timeouts of transactions whose producer is alive but stalled (timeouts of abandoned
+    /// transactions are free).
+    #[serde(default)]
+    pub timeouts: u8,
+}
+
+/// The guards that the seeds' pitfalls switch off.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardsConfig {
+    /// Idempotent producer (producer id and sequence numbers).
+    #[serde(default = "yes")]
+    pub idempotence: bool,
+    /// Producer-epoch checks at coordinator, leaders and group coordinator.
+    #[serde(default = "yes")]
+    pub fencing: bool,
+    /// The copier sends its offsets inside the transaction.
+    #[serde(default = "yes")]
+    pub offsets_in_transaction: bool,
+    /// The judged consumer's isolation level.
+    #[serde(default = "read_committed")]
+    pub isolation: Isolation,
+}
+
+impl Default for GuardsConfig {
+    fn default() -> Self {
+        GuardsConfig {
+            idempotence: true,
+            fencing: true,
+            offsets_in_transaction: true,
+            isolation: Isolation::ReadCommitted,
+        }
+    }
+}
+
+/// What the scenario is expected to show under each protocol: the properties that must be violated
+/// (every other applicable property must hold).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectations {
+    /// Violated under tv1.
+    #[serde(default)]
+    pub tv1: BTreeSet<String>,
+    /// Violated under tv1-verified.
+    #[serde(default, rename = "tv1-verified")]
+    pub tv1_verified: BTreeSet<String>,
+    /// Violated under tv2.
+    #[serde(default)]
+    pub tv2: BTreeSet<String>,
+}
+
+impl Expectations {
+    /// The properties expected to be violated under `protocol`.
+    pub fn violated(&self, protocol: Protocol) -> &BTreeSet<String> {
+        match protocol {
+            Protocol::Tv1 => &self.tv1,
+            Protocol::Tv1Verified => &self.tv1_verified,
+            Protocol::Tv2 => &self.tv2,
+        }
+    }
+}
+
+/// A scenario: everything that bounds one model-checking run.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The scenario's name (the file stem).
+    pub name: String,
+    /// One line saying what the scenario shows.
+    pub summary: String,
+    /// The protocol `eos check` uses unless `--protocol` says otherwise.
+    pub protocol: Protocol,
+    /// Producers and their script.
+    pub producers: ProducersConfig,
+    /// Data partitions.
+    pub partitions: PartitionsConfig,
+    /// Present for consume-transform-produce scenarios.
+    #[serde(default)]
+    pub copier: Option<CopierConfig>,
+    /// Fault budgets.
+    #[serde(default)]
+    pub faults: FaultsConfig,
+    /// Guards.
+    #[serde(default)]
+    pub guards: GuardsConfig,
+    /// Expected verdicts.
+    #[serde(default)]
+    pub expect: Expectations,
+}
+
+/// A scenario file that cannot be used, with the reason.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The TOML does not parse or does not match the schema.
+    #[error("scenario {name}: {message}")]
+    Parse {
+        /// The scenario's name or path.
+        name: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// The values are out of range or contradict each other.
+    #[error("scenario {name}: {message}")]
+    Invalid {
+        /// The scenario's name.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Parses and validates a scenario from TOML text; `origin` names it in errors.
+    pub fn from_toml(origin: &str, text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            name: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks bounds and consistency; every message says what to change.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| {
+            Err(ConfigError::Invalid {
+                name: self.name.clone(),
+                message,
+            })
+        };
+        let p = &self.producers;
+        if p.transactional_ids == 0 || p.instances == 0 {
+            return invalid(
+                "producers.transactional_ids and producers.instances must be at least 1".into(),
+            );
+        }
+        if self.producer_count() > MAX_PRODUCERS {
+            return invalid(format!(
+                "{} producer instances is more than the model's limit of {MAX_PRODUCERS}",
+                self.producer_count()
+            ));
+        }
+        if p.transactions == 0 || p.transactions > MAX_TRANSACTIONS {
+            return invalid(format!(
+                "producers.transactions must be in 1..={MAX_TRANSACTIONS}"
+            ));
+        }
+        if self.partitions.count == 0 || self.partitions.count > MAX_PARTITIONS {
+            return invalid(format!("partitions.count must be in 1..={MAX_PARTITIONS}"));
+        }
+        if self.partitions.per_transaction > self.partitions.count {
+            return invalid("partitions.per_transaction cannot exceed partitions.count".into());
+        }
+        let f = &self.faults;
+        for (name, value) in [
+            ("losses", f.losses),
+            ("duplicates", f.duplicates),
+            ("producer_crashes", f.producer_crashes),
+            ("coordinator_failovers", f.coordinator_failovers),
+            ("timeouts", f.timeouts),
+        ] {
+            if value > MAX_FAULTS {
+                return invalid(format!(
+                    "faults.{name} = {value} exceeds the limit of {MAX_FAULTS}"
+                ));
+            }
+        }
+        if !self.guards.idempotence && p.transactional {
+            return invalid("transactions need idempotence: set producers.transactional = false to switch idempotence off".into());
+        }
+        if let Some(copier) = &self.copier {
+            if !p.transactional {
+                return invalid("the copier is a transactional application: producers.transactional must be true".into());
+            }
+            if copier.input_records == 0 || copier.input_records > MAX_TRANSACTIONS {
+                return invalid(format!(
+                    "copier.input_records must be in 1..={MAX_TRANSACTIONS}"
+                ));
+            }
+            if p.transactional_ids != 1 {
+                return invalid(
+                    "the copier uses one transactional id (producers.transactional_ids = 1)".into(),
+                );
+            }
+        } else if !self.guards.offsets_in_transaction {
+            return invalid(
+                "guards.offsets_in_transaction only applies to copier scenarios".into(),
+            );
+        }
+        for protocol in Protocol::ALL {
+            for property in self.expect.violated(protocol) {
+                if !crate::properties::ALL_NAMES.contains(&property.as_str()) {
+                    return invalid(format!(
+                        "expect.{protocol} names unknown property `{property}`; known: {}",
+                        crate::properties::ALL_NAMES.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Total producer instances.
+    pub fn producer_count(&self) -> u8 {
+        self.producers.transactional_ids * self.producers.instances
+    }
+
+    /// The transactional id of producer instance `producer` (instances are grouped by id).
+    pub fn txn_id_of(&self, producer: u8) -> u8 {
+        producer / self.producers.instances
+    }
+
+    /// The index of `producer` among the instances of its transactional id.
+    pub fn instance_of(&self, producer: u8) -> u8 {
+        producer % self.producers.instances
+    }
+
+    /// The partitions each transaction writes to.
+    pub fn partitions_per_transaction(&self) -> u8 {
+        match self.partitions.per_transaction {
+            0 => self.partitions.count,
+            n => n,
+        }
+    }
+
+    /// Whether this is a consume-transform-produce scenario.
+    pub fn is_copier(&self) -> bool {
+        self.copier.is_some()
+    }
+
+    /// The same scenario under another protocol.
+    pub fn with_protocol(&self, protocol: Protocol) -> Config {
+        Config {
+            protocol,
+            ..self.clone()
+        }
+    }
+}
+
+fn one() -> u8 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn after_crash() -> Restart {
+    Restart::AfterCrash
+}
+fn read_committed() -> Isolation {
+    Isolation::ReadCommitted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        name = "t"
+        summary = "s"
+        protocol = "tv2"
+        [producers]
+        [partitions]
+    "#;
+
+    /// A minimal scenario parses with the documented defaults.
+    #[test]
+    fn minimal_scenario_takes_defaults() {
+        let c = Config::from_toml("t", MINIMAL).unwrap();
+        assert_eq!(c.producer_count(), 1);
+        assert_eq!(c.partitions_per_transaction(), 1);
+        assert!(c.guards.fencing && c.guards.idempotence);
+        assert_eq!(c.guards.isolation, Isolation::ReadCommitted);
+    }
+
+    /// Impossible configurations are refused with a message naming the field.
+    #[test]
+    fn impossible_configurations_are_refused() {
+        let too_many = MINIMAL.replace("[partitions]", "[partitions]\ncount = 9");
+        let err = Config::from_toml("t", &too_many).unwrap_err();
+        assert!(err.to_string().contains("partitions.count"), "{err}");
+
+        let no_idempotence = format!("{MINIMAL}\n[guards]\nidempotence = false\n");
+        let err = Config::from_toml("t", &no_idempotence).unwrap_err();
+        assert!(err.to_string().contains("idempotence"), "{err}");
+
+        let unknown_field = MINIMAL.replace("[producers]", "[producers]\nbogus = 1");
+        assert!(matches!(
+            Config::from_toml("t", &unknown_field),
+            Err(ConfigError::Parse { .. })
+        ));
+
+        let unknown_property = format!("{MINIMAL}\n[expect]\ntv1 = [\"no_such_property\"]\n");
+        let err = Config::from_toml("t", &unknown_property).unwrap_err();
+        assert!(err.to_string().contains("no_such_property"), "{err}");
+    }
+
+    /// Protocol names parse and print the same way.
+    #[test]
+    fn protocol_names_round_trip() {
+        for p in Protocol::ALL {
+            assert_eq!(p.name().parse::<Protocol>(), Ok(p));
+        }
+        assert!("tv3"
+            .parse::<Protocol>()
+            .unwrap_err()
+            .contains("tv1-verified"));
+    }
+}

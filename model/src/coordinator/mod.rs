@@ -1,0 +1,359 @@
+//! The transaction coordinator (specs/eos.md §4): per transactional id a state machine whose
+//! transitions are checked against the valid-previous-states table, a durable transaction log, markers
+//! retried until acknowledged, timeouts, fencing, KIP-360 recovery and failover.
+//!
+//! The log is kept compacted (the latest record per transactional id, as `__transaction_state` is a
+//! compacted topic): recovery replays it, and the last record wins. Appends are synchronous (the step
+//! contract, specs/eos.md §10), so the in-memory metadata is the log record plus the markers in flight.
+
+use crate::config::{Config, Protocol};
+use crate::history::{History, Violation};
+use crate::message::{Message, Reply};
+use crate::types::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A transactional id's state (Kafka's `TransactionState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum TxnState {
+    Empty,
+    Ongoing,
+    PrepareCommit,
+    PrepareAbort,
+    CompleteCommit,
+    CompleteAbort,
+    Dead,
+    PrepareEpochFence,
+}
+
+use TxnState::*;
+
+impl TxnState {
+    /// The states from which this state may be entered (specs/eos.md §4.1). The table is data; every
+    /// transition is checked against it.
+    pub fn valid_previous_states(self, protocol: Protocol) -> &'static [TxnState] {
+        match (self, protocol) {
+            // InitProducerId: epoch bump or new producer id.
+            (Empty, _) => &[Empty, CompleteCommit, CompleteAbort],
+            // AddPartitionsToTxn / AddOffsetsToTxn / the tv2 implicit add.
+            (Ongoing, _) => &[Ongoing, Empty, CompleteCommit, CompleteAbort],
+            // EndTxn(commit).
+            (PrepareCommit, _) => &[Ongoing],
+            // EndTxn(abort), timeout, fencing; tv2 also the empty abort.
+            (PrepareAbort, Protocol::Tv2) => &[
+                Ongoing,
+                PrepareEpochFence,
+                Empty,
+                CompleteCommit,
+                CompleteAbort,
+            ],
+            (PrepareAbort, _) => &[Ongoing, PrepareEpochFence],
+            // The last marker acknowledged.
+            (CompleteCommit, _) => &[PrepareCommit],
+            (CompleteAbort, _) => &[PrepareAbort],
+            // Transactional-id expiry (not modelled).
+            (Dead, _) => &[Empty, CompleteCommit, CompleteAbort],
+            // Fencing an Ongoing transaction (pending only, never logged).
+            (PrepareEpochFence, _) => &[Ongoing],
+        }
+    }
+
+    /// Prepare* states: decided, markers not all acknowledged.
+    pub fn is_prepare(self) -> bool {
+        matches!(self, PrepareCommit | PrepareAbort)
+    }
+
+    /// States in which a transaction is open (Ongoing or Prepare*).
+    pub fn has_open_transaction(self) -> bool {
+        matches!(self, Ongoing | PrepareCommit | PrepareAbort)
+    }
+}
+
+/// The durable record of one transactional id (a `__transaction_state` value).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TxnRecord {
+    /// Current producer id.
+    pub producer_id: ProducerId,
+    /// Current producer epoch.
+    pub producer_epoch: Epoch,
+    /// The epoch before the last bump, for recognising retried requests (KIP-360, tv2 EndTxn).
+    pub last_producer_epoch: Epoch,
+    /// The state.
+    pub state: TxnState,
+    /// The partitions of the open transaction (the logged set).
+    pub partitions: BTreeSet<TxnPartition>,
+    /// Ghost: the attempts whose requests joined the open transaction (usually one; more when a late
+    /// request of an earlier attempt reopened it).
+    pub members: BTreeSet<Attempt>,
+}
+
+/// Whether a marker is on its way or failed and waits for the retry tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MarkerStatus {
+    /// Sent; no answer yet.
+    InFlight,
+    /// The request or its response was lost.
+    Failed,
+}
+
+/// The coordinator.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Coordinator {
+    /// +1 at every failover; stamped on markers.
+    pub coordinator_epoch: i32,
+    /// The compacted transaction log: per transactional id its latest durable record.
+    pub log: Vec<Option<TxnRecord>>,
+    /// In memory: per transactional id, markers not yet acknowledged.
+    pub markers: Vec<BTreeMap<TxnPartition, MarkerStatus>>,
+    /// The next producer id to hand out.
+    pub next_producer_id: ProducerId,
+}
+
+/// Where a coordinator step puts its effects.
+pub struct Effects<'a> {
+    /// The scenario.
+    pub config: &'a Config,
+    /// Ghost state.
+    pub history: &'a mut History,
+    /// Messages to put in flight.
+    pub outbox: &'a mut Vec<Message>,
+}
+
+impl Coordinator {
+    /// A coordinator with no transactional ids yet.
+    pub fn new(config: &Config) -> Coordinator {
+        let ids = usize::from(config.producers.transactional_ids);
+        Coordinator {
+            coordinator_epoch: 0,
+            log: vec![None; ids],
+            markers: vec![BTreeMap::new(); ids],
+            next_producer_id: FIRST_PRODUCER_ID,
+        }
+    }
+
+    fn allocate_producer_id(&mut self) -> ProducerId {
+        let pid = self.next_producer_id;
+        self.next_producer_id += 1;
+        pid
+    }
+
+    /// Appends `record` for `txn` to the log, checking the transition and epoch monotonicity.
+    fn write(&mut self, txn: TxnId, record: TxnRecord, fx: &mut Effects) {
+        let protocol = fx.config.protocol;
+        if let Some(old) = &self.log[usize::from(txn)] {
+            if !record
+                .state
+                .valid_previous_states(protocol)
+                .contains(&old.state)
+            {
+                fx.history.violate(Violation::InvalidTransition);
+            }
+            if (record.producer_id, record.producer_epoch) < (old.producer_id, old.producer_epoch) {
+                fx.history.violate(Violation::EpochRegressed);
+            }
+        }
+        self.log[usize::from(txn)] = Some(record);
+    }
+
+    /// The record of `txn`, if it has one.
+    pub fn record(&self, txn: TxnId) -> Option<&TxnRecord> {
+        self.log[usize::from(txn)].as_ref()
+    }
+
+    /// InitProducerId (specs/eos.md §4.2).
+    pub fn init_producer_id(
+        &mut self,
+        txn: Option<TxnId>,
+        expected: Option<(ProducerId, Epoch)>,
+        fx: &mut Effects,
+    ) -> Reply {
+        let Some(txn) = txn else {
+            let pid = self.allocate_producer_id();
+            return granted(pid, 0);
+        };
+        let record = match self.record(txn) {
+            Some(record) => record.clone(),
+            None => TxnRecord {
+                producer_id: self.allocate_producer_id(),
+                producer_epoch: NO_EPOCH,
+                last_producer_epoch: NO_EPOCH,
+                state: Empty,
+                partitions: BTreeSet::new(),
+                members: BTreeSet::new(),
+            },
+        };
+        if let Some((pid, _)) = expected {
+            // Producer-id rotation on epoch exhaustion is not modelled, so the previous producer id
+            // never matters here (specs/eos.md §4.2 has the full rule).
+            let valid = record.producer_epoch == NO_EPOCH || pid == record.producer_id;
+            if fx.config.guards.fencing && !valid {
+                return Reply::error(ErrorCode::ProducerFenced);
+            }
+        }
+        match record.state {
+            PrepareCommit | PrepareAbort => Reply::error(ErrorCode::ConcurrentTransactions),
+            Ongoing => {
+                self.fence_and_abort(txn, record, fx);
+                Reply::error(ErrorCode::ConcurrentTransactions)
+            }
+            Empty | CompleteCommit | CompleteAbort => {
+                let epoch = record.producer_epoch;
+                let (next, last) = match expected {
+                    None => (epoch + 1, NO_EPOCH),
+                    Some((_, e))
+                        if epoch == NO_EPOCH || e == epoch || !fx.config.guards.fencing =>
+                    {
+                        (epoch + 1, epoch)
+                    }
+                    Some((_, e)) if e == record.last_producer_epoch => {
+                        (epoch, record.last_producer_epoch)
+                    }
+                    Some(_) => return Reply::error(ErrorCode::ProducerFenced),
+                };
+                let pid = record.producer_id;
+                let new = TxnRecord {
+                    producer_epoch: next,
+                    last_producer_epoch: last,
+                    state: Empty,
+                    partitions: BTreeSet::new(),
+                    members: BTreeSet::new(),
+                    ..record
+                };
+                self.write(txn, new, fx);
+                granted(pid, next)
+            }
+            Dead | PrepareEpochFence => {
+                unreachable!("never entered: no transition leads to {:?}", record.state)
+            }
+        }
+    }
+
+    /// Fences the producer of an Ongoing transaction and aborts it (InitProducerId or timeout).
+    fn fence_and_abort(&mut self, txn: TxnId, record: TxnRecord, fx: &mut Effects) {
+        assert_eq!(
+            record.state, Ongoing,
+            "only an Ongoing transaction is fenced"
+        );
+        let fenced_epoch = record.producer_epoch + 1;
+        let mut fence = TxnRecord {
+            producer_epoch: fenced_epoch,
+            last_producer_epoch: NO_EPOCH,
+            state: PrepareEpochFence,
+            ..record
+        };
+        // PrepareEpochFence is pending only: check its transition, but do not log it.
+        if !PrepareEpochFence
+            .valid_previous_states(fx.config.protocol)
+            .contains(&Ongoing)
+        {
+            fx.history.violate(Violation::InvalidTransition);
+        }
+        if fx.config.protocol == Protocol::Tv2 {
+            fence.last_producer_epoch = fence.producer_epoch;
+            fence.producer_epoch += 1;
+        }
+        let prepared = TxnRecord {
+            state: PrepareAbort,
+            ..fence
+        };
+        if !PrepareAbort
+            .valid_previous_states(fx.config.protocol)
+            .contains(&PrepareEpochFence)
+        {
+            fx.history.violate(Violation::InvalidTransition);
+        }
+        fx.history.decide_all(&prepared.members, false);
+        self.log[usize::from(txn)] = Some(prepared);
+        self.send_all_markers(txn, fx);
+    }
+
+    /// Checks a request's (pid, epoch) against `txn`'s record for an add (tv1 client add, tv2 implicit
+    /// add) or a verification; `None` when it passes.
+    fn check_producer(
+        &self,
+        txn: TxnId,
+        pid: ProducerId,
+        epoch: Epoch,
+        fx: &Effects,
+    ) -> Option<ErrorCode> {
+        match self.record(txn) {
+            None => Some(ErrorCode::InvalidProducerIdMapping),
+            Some(r) if r.producer_id != pid => Some(ErrorCode::InvalidProducerIdMapping),
+            Some(r) if fx.config.guards.fencing && r.producer_epoch != epoch => {
+                Some(ErrorCode::ProducerFenced)
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// AddPartitionsToTxn / AddOffsetsToTxn, or the tv2 implicit add (specs/eos.md §4.3).
+    pub fn add_partition(
+        &mut self,
+        txn: TxnId,
+        pid: ProducerId,
+        epoch: Epoch,
+        target: TxnPartition,
+        attempt: Attempt,
+        fx: &mut Effects,
+    ) -> ErrorCode {
+        if let Some(error) = self.check_producer(txn, pid, epoch, fx) {
+            return error;
+        }
+        let record = self.record(txn).expect("checked above").clone();
+        match record.state {
+            PrepareCommit | PrepareAbort => ErrorCode::ConcurrentTransactions,
+            Ongoing if record.partitions.contains(&target) => {
+                if !record.members.contains(&attempt) {
+                    let mut new = record;
+                    new.members.insert(attempt);
+                    // Ghost only: nothing is logged for a partition already in the transaction.
+                    self.log[usize::from(txn)] = Some(new);
+                }
+                ErrorCode::None
+            }
+            _ => {
+                let mut new = TxnRecord {
+                    state: Ongoing,
+                    ..record
+                };
+                new.partitions.insert(target);
+                new.members.insert(attempt);
+                self.write(txn, new, fx);
+                ErrorCode::None
+            }
+        }
+    }
+
+    /// KIP-890 part 1: is `target` in the Ongoing transaction of (pid, epoch)?
+    pub fn verify(
+        &self,
+        txn: TxnId,
+        pid: ProducerId,
+        epoch: Epoch,
+        target: TxnPartition,
+        fx: &Effects,
+    ) -> ErrorCode {
+        match self.check_producer(txn, pid, epoch, fx) {
+            Some(_) => ErrorCode::InvalidTxnState,
+            None => {
+                let record = self.record(txn).expect("checked above");
+                if record.state == Ongoing && record.partitions.contains(&target) {
+                    ErrorCode::None
+                } else {
+                    ErrorCode::InvalidTxnState
+                }
+            }
+        }
+    }
+}
+
+fn granted(pid: ProducerId, epoch: Epoch) -> Reply {
+    Reply {
+        error: ErrorCode::None,
+        producer_id: Some(pid),
+        epoch: Some(epoch),
+        offset: None,
+    }
+}
+
+mod ending;

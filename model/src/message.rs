@@ -1,0 +1,266 @@
+//! The messages in flight between clients, the coordinator, partition leaders and the group coordinator
+//! (specs/eos.md §3). The network is an unordered multiset of these.
+
+use crate::types::*;
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// What a client asks for. The fields are the request's wire fields.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum RequestBody {
+    /// KIP-98 / KIP-360: `expected` is the client's current (pid, epoch) when it recovers.
+    InitProducerId {
+        txn: Option<TxnId>,
+        expected: Option<(ProducerId, Epoch)>,
+    },
+    AddPartitionsToTxn {
+        txn: TxnId,
+        producer_id: ProducerId,
+        epoch: Epoch,
+        partition: PartitionIndex,
+    },
+    AddOffsetsToTxn {
+        txn: TxnId,
+        producer_id: ProducerId,
+        epoch: Epoch,
+    },
+    /// `txn` is set for a transactional batch; `producer_id` is `None` without idempotence.
+    Produce {
+        partition: PartitionIndex,
+        txn: Option<TxnId>,
+        producer_id: Option<ProducerId>,
+        epoch: Epoch,
+        sequence: Sequence,
+        value: Value,
+    },
+    TxnOffsetCommit {
+        txn: TxnId,
+        producer_id: ProducerId,
+        epoch: Epoch,
+        generation: i32,
+        offset: Offset,
+    },
+    OffsetCommit {
+        generation: i32,
+        offset: Offset,
+    },
+    EndTxn {
+        txn: TxnId,
+        producer_id: ProducerId,
+        epoch: Epoch,
+        commit: bool,
+    },
+}
+
+impl RequestBody {
+    /// The request's API name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RequestBody::InitProducerId { .. } => "InitProducerId",
+            RequestBody::AddPartitionsToTxn { .. } => "AddPartitionsToTxn",
+            RequestBody::AddOffsetsToTxn { .. } => "AddOffsetsToTxn",
+            RequestBody::Produce { .. } => "Produce",
+            RequestBody::TxnOffsetCommit { .. } => "TxnOffsetCommit",
+            RequestBody::OffsetCommit { .. } => "OffsetCommit",
+            RequestBody::EndTxn { .. } => "EndTxn",
+        }
+    }
+
+    /// Whether the transaction cannot commit until this request is answered.
+    pub fn blocks_commit(&self) -> bool {
+        matches!(
+            self,
+            RequestBody::AddPartitionsToTxn { .. }
+                | RequestBody::AddOffsetsToTxn { .. }
+                | RequestBody::Produce { .. }
+                | RequestBody::TxnOffsetCommit { .. }
+        )
+    }
+}
+
+/// A request as sent by producer instance `from`. `attempt` is the client's transaction attempt
+/// counter when it sent it: with the fields it is the request's identity (Kafka's correlation id).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Request {
+    /// The sender.
+    pub from: ProducerIndex,
+    /// The sender's attempt counter (ghost: identifies the transaction it belongs to).
+    pub attempt: u8,
+    /// What is asked.
+    pub body: RequestBody,
+}
+
+/// The answer to a request. Fields a response kind does not have are `None`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Reply {
+    /// The error code (`NONE` on success).
+    pub error: ErrorCode,
+    /// InitProducerId and EndTxn: the producer id.
+    pub producer_id: Option<ProducerId>,
+    /// InitProducerId and EndTxn: the epoch (tv2 EndTxn: the bumped one).
+    pub epoch: Option<Epoch>,
+    /// Produce: the record's offset (the original one for a duplicate).
+    pub offset: Option<Offset>,
+}
+
+impl Reply {
+    /// A reply with only an error code.
+    pub fn error(error: ErrorCode) -> Reply {
+        Reply {
+            error,
+            producer_id: None,
+            epoch: None,
+            offset: None,
+        }
+    }
+}
+
+/// A transaction marker (WriteTxnMarkers for one partition).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Marker {
+    /// Where it goes.
+    pub target: TxnPartition,
+    /// The transactional id it ends.
+    pub txn: TxnId,
+    /// The transaction's producer id.
+    pub producer_id: ProducerId,
+    /// The epoch the marker is written with (tv2: the bumped epoch).
+    pub epoch: Epoch,
+    /// COMMIT (true) or ABORT (false).
+    pub commit: bool,
+    /// The coordinator epoch of the coordinator that sent it.
+    pub coordinator_epoch: i32,
+    /// Ghost: the attempts whose transaction this marker ends.
+    pub ends: BTreeSet<Attempt>,
+}
+
+/// Anything in flight.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Message {
+    /// Client to broker.
+    Request(Request),
+    /// Broker to client; names the request it answers.
+    Response {
+        /// The request answered.
+        request: Request,
+        /// The answer.
+        reply: Reply,
+    },
+    /// Coordinator to leader.
+    Marker(Marker),
+    /// Leader to coordinator.
+    MarkerResponse {
+        /// The marker answered.
+        marker: Marker,
+        /// The leader's error code.
+        error: ErrorCode,
+    },
+}
+
+impl fmt::Display for RequestBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestBody::InitProducerId { txn, expected } => {
+                write!(f, "InitProducerId(")?;
+                match txn {
+                    Some(t) => write!(f, "txn-{t}")?,
+                    None => write!(f, "no txn id")?,
+                }
+                if let Some((pid, epoch)) = expected {
+                    write!(f, ", expected pid {pid} epoch {epoch}")?;
+                }
+                write!(f, ")")
+            }
+            RequestBody::AddPartitionsToTxn { producer_id, epoch, partition, .. } => {
+                write!(f, "AddPartitionsToTxn(out-{partition}, pid {producer_id} epoch {epoch})")
+            }
+            RequestBody::AddOffsetsToTxn { producer_id, epoch, .. } => {
+                write!(f, "AddOffsetsToTxn(pid {producer_id} epoch {epoch})")
+            }
+            RequestBody::Produce { partition, txn, producer_id, epoch, sequence, value } => {
+                write!(f, "Produce(out-{partition} {value}")?;
+                if let Some(pid) = producer_id {
+                    write!(f, ", pid {pid} epoch {epoch} seq {sequence}")?;
+                }
+                if txn.is_some() {
+                    write!(f, ", transactional")?;
+                }
+                write!(f, ")")
+            }
+            RequestBody::TxnOffsetCommit { producer_id, epoch, generation, offset, .. } => write!(
+                f,
+                "TxnOffsetCommit(offset {offset}, pid {producer_id} epoch {epoch}, generation {generation})"
+            ),
+            RequestBody::OffsetCommit { generation, offset } => {
+                write!(f, "OffsetCommit(offset {offset}, generation {generation})")
+            }
+            RequestBody::EndTxn { producer_id, epoch, commit, .. } => {
+                let what = if *commit { "commit" } else { "abort" };
+                write!(f, "EndTxn({what}, pid {producer_id} epoch {epoch})")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Marker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = if self.commit { "COMMIT" } else { "ABORT" };
+        write!(
+            f,
+            "{what} marker to {} (pid {} epoch {}, coordinator epoch {})",
+            self.target, self.producer_id, self.epoch, self.coordinator_epoch
+        )
+    }
+}
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Message::Request(r) => write!(f, "producer-{} → {}", r.from, r.body),
+            Message::Response { request, reply } => {
+                write!(
+                    f,
+                    "{} response {} → producer-{}",
+                    request.body.kind(),
+                    reply.error,
+                    request.from
+                )?;
+                if let (Some(pid), Some(epoch)) = (reply.producer_id, reply.epoch) {
+                    write!(f, " (pid {pid} epoch {epoch})")?;
+                }
+                if let Some(offset) = reply.offset {
+                    write!(f, " (offset {offset})")?;
+                }
+                Ok(())
+            }
+            Message::Marker(m) => write!(f, "coordinator → {m}"),
+            Message::MarkerResponse { marker, error } => {
+                write!(f, "{} → coordinator: {error} for {marker}", marker.target)
+            }
+        }
+    }
+}
+
+// One line each in the explorer and in counterexamples: the Display form plus the ghost fields.
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "producer-{} #{}: {}", self.from, self.attempt, self.body)
+    }
+}
+
+impl fmt::Debug for Marker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self} ending {:?}", self.ends)
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Message::Request(r) => write!(f, "{r:?}"),
+            Message::Marker(m) => write!(f, "coordinator → {m:?}"),
+            other => write!(f, "{other}"),
+        }
+    }
+}

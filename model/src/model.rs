@@ -1,0 +1,502 @@
+//! The stateright `Model`: which actions are enabled (guards) and what they do (effects).
+
+use crate::client::{ClientContext, Phase, RequestStatus};
+use crate::config::{Config, Protocol, Restart};
+use crate::coordinator::{Effects, TxnState};
+use crate::history::Violation;
+use crate::message::{Message, Reply, Request, RequestBody};
+use crate::partition::ProduceRequest;
+use crate::properties;
+use crate::state::{Action, State};
+use crate::types::*;
+use stateright::{Model, Property};
+
+/// Kafka's exactly-once semantics under one scenario.
+#[derive(Clone, Debug)]
+pub struct EosModel {
+    /// The scenario.
+    pub config: Config,
+}
+
+impl EosModel {
+    /// The model of `config`.
+    pub fn new(config: Config) -> EosModel {
+        EosModel { config }
+    }
+
+    fn may_start(&self, state: &State, producer: ProducerIndex) -> bool {
+        match self.config.producers.restart {
+            Restart::AnyTime => true,
+            Restart::AfterCrash => {
+                self.config.instance_of(producer) == 0
+                    || matches!(
+                        state.clients[usize::from(producer) - 1].phase,
+                        Phase::Crashed | Phase::FatalError
+                    )
+            }
+        }
+    }
+
+    /// No live producer can still end `txn`'s Ongoing transaction, so its timeout costs no budget.
+    pub fn is_abandoned(&self, state: &State, txn: TxnId) -> bool {
+        let Some(record) = state.coordinator.record(txn) else {
+            return true;
+        };
+        !state.clients.iter().enumerate().any(|(i, c)| {
+            self.config.txn_id_of(i as ProducerIndex) == txn
+                && c.phase.in_transaction()
+                && c.producer_id == Some(record.producer_id)
+                && c.epoch == record.producer_epoch
+        })
+    }
+
+    fn client_actions(&self, state: &State, producer: ProducerIndex, actions: &mut Vec<Action>) {
+        let c = &state.clients[usize::from(producer)];
+        let config = &self.config;
+        if c.phase == Phase::Uninitialized && self.may_start(state, producer) {
+            actions.push(Action::ProducerStart { producer });
+        }
+        for partition in 0..config.partitions.count {
+            if c.can_send(config, partition) {
+                actions.push(Action::ProducerSend {
+                    producer,
+                    partition,
+                });
+            }
+        }
+        if c.can_send_offsets(config) {
+            actions.push(Action::ProducerSendOffsets { producer });
+        }
+        if c.phase == Phase::FetchingOffsets {
+            actions.push(Action::ProducerFetchOffsets { producer });
+        }
+        if c.can_commit(config) {
+            actions.push(Action::ProducerCommit { producer });
+        }
+        if c.can_abort(config) {
+            actions.push(Action::ProducerAbort { producer });
+        }
+        if c.phase.is_alive() && c.has_failed_requests() {
+            actions.push(Action::ProducerRetry { producer });
+        }
+        if state.budget.duplicates > 0 && c.phase.is_alive() {
+            for (request, status) in &c.awaiting {
+                if *status == RequestStatus::InFlight {
+                    actions.push(Action::ProducerRequestTimeout {
+                        producer,
+                        request: request.clone(),
+                    });
+                }
+            }
+        }
+        let idle = c.phase == Phase::Ready && c.script_done(config);
+        if state.budget.producer_crashes > 0 && c.phase.is_alive() && !idle {
+            actions.push(Action::ProducerCrash { producer });
+        }
+    }
+
+    /// Whether `action` changes nothing (an OffsetFetch answered UNSTABLE_OFFSET_COMMIT): such
+    /// actions do not keep a state from being terminal.
+    pub fn is_stutter(&self, state: &State, action: &Action) -> bool {
+        matches!(action, Action::ProducerFetchOffsets { .. }) && state.group.offset_fetch().is_err()
+    }
+
+    /// A state with nothing left to do but stutter: where liveness is judged.
+    pub fn is_terminal(&self, state: &State) -> bool {
+        let mut actions = Vec::new();
+        self.actions(state, &mut actions);
+        actions.iter().all(|a| self.is_stutter(state, a))
+    }
+}
+
+impl Model for EosModel {
+    type State = State;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<State> {
+        vec![State::initial(&self.config)]
+    }
+
+    fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        for producer in 0..self.config.producer_count() {
+            self.client_actions(state, producer, actions);
+        }
+        for message in state.network.keys() {
+            actions.push(Action::Deliver {
+                message: message.clone(),
+            });
+        }
+        if state.budget.losses > 0 {
+            for message in state.network.keys() {
+                actions.push(Action::Lose {
+                    message: message.clone(),
+                });
+            }
+        }
+        for txn in 0..self.config.producers.transactional_ids {
+            if state.coordinator.has_failed_markers(txn) {
+                actions.push(Action::CoordinatorRetryMarkers { txn });
+            }
+            let ongoing = state
+                .coordinator
+                .record(txn)
+                .is_some_and(|r| r.state == TxnState::Ongoing);
+            if ongoing && (state.budget.timeouts > 0 || self.is_abandoned(state, txn)) {
+                actions.push(Action::CoordinatorTimeout { txn });
+            }
+        }
+        if state.budget.coordinator_failovers > 0 {
+            actions.push(Action::CoordinatorFailover);
+        }
+    }
+
+    fn next_state(&self, last: &State, action: Action) -> Option<State> {
+        let mut state = last.clone();
+        let mut outbox = Vec::new();
+        self.apply(&mut state, action, &mut outbox)?;
+        for message in outbox {
+            state.send(message);
+        }
+        for (before, after) in last.partitions.iter().zip(&state.partitions) {
+            if after.last_stable_offset() < before.last_stable_offset() {
+                state.history.violate(Violation::LsoRegressed);
+            }
+        }
+        Some(state)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        properties::applicable(&self.config)
+    }
+
+    fn format_action(&self, action: &Action) -> String {
+        crate::describe::action(action)
+    }
+}
+
+impl EosModel {
+    /// Applies `action` to `state`; `None` if it is not enabled (e.g. a message not in flight).
+    fn apply(&self, state: &mut State, action: Action, outbox: &mut Vec<Message>) -> Option<()> {
+        let config = &self.config;
+        match action {
+            Action::ProducerStart { producer } => {
+                let State {
+                    clients,
+                    group,
+                    history,
+                    ..
+                } = state;
+                let cx = &mut ClientContext {
+                    config,
+                    me: producer,
+                    history,
+                    outbox,
+                };
+                clients[usize::from(producer)].start(cx, group);
+            }
+            Action::ProducerSend {
+                producer,
+                partition,
+            } => self.with_client(state, producer, outbox, |c, cx| c.send(cx, partition)),
+            Action::ProducerSendOffsets { producer } => {
+                self.with_client(state, producer, outbox, |c, cx| c.send_offsets(cx))
+            }
+            Action::ProducerFetchOffsets { producer } => {
+                state.clients[usize::from(producer)].fetch_offsets(&state.group)
+            }
+            Action::ProducerCommit { producer } => {
+                self.with_client(state, producer, outbox, |c, cx| c.commit(cx))
+            }
+            Action::ProducerAbort { producer } => {
+                self.with_client(state, producer, outbox, |c, cx| c.abort(cx))
+            }
+            Action::ProducerRetry { producer } => {
+                state.clients[usize::from(producer)].retry(outbox)
+            }
+            Action::ProducerRequestTimeout {
+                producer: _,
+                request,
+            } => {
+                state.budget.duplicates = state.budget.duplicates.checked_sub(1)?;
+                outbox.push(Message::Request(request));
+            }
+            Action::ProducerCrash { producer } => {
+                state.budget.producer_crashes = state.budget.producer_crashes.checked_sub(1)?;
+                state.clients[usize::from(producer)].crash();
+            }
+            Action::CoordinatorRetryMarkers { txn } => {
+                let fx = &mut Effects {
+                    config,
+                    history: &mut state.history,
+                    outbox,
+                };
+                state.coordinator.retry_markers(txn, fx);
+            }
+            Action::CoordinatorTimeout { txn } => {
+                if !self.is_abandoned(state, txn) {
+                    state.budget.timeouts = state.budget.timeouts.checked_sub(1)?;
+                }
+                let fx = &mut Effects {
+                    config,
+                    history: &mut state.history,
+                    outbox,
+                };
+                state.coordinator.timeout(txn, fx);
+            }
+            Action::CoordinatorFailover => {
+                state.budget.coordinator_failovers =
+                    state.budget.coordinator_failovers.checked_sub(1)?;
+                let fx = &mut Effects {
+                    config,
+                    history: &mut state.history,
+                    outbox,
+                };
+                state.coordinator.failover(fx);
+            }
+            Action::Deliver { message } => {
+                if !state.take(&message) {
+                    return None;
+                }
+                self.deliver(state, message, outbox);
+            }
+            Action::Lose { message } => {
+                state.budget.losses = state.budget.losses.checked_sub(1)?;
+                if !state.take(&message) {
+                    return None;
+                }
+                self.lose(state, &message);
+            }
+        }
+        Some(())
+    }
+
+    fn with_client(
+        &self,
+        state: &mut State,
+        producer: ProducerIndex,
+        outbox: &mut Vec<Message>,
+        f: impl FnOnce(&mut crate::client::Client, &mut ClientContext),
+    ) {
+        let cx = &mut ClientContext {
+            config: &self.config,
+            me: producer,
+            history: &mut state.history,
+            outbox,
+        };
+        f(&mut state.clients[usize::from(producer)], cx);
+    }
+
+    fn lose(&self, state: &mut State, message: &Message) {
+        match message {
+            Message::Request(request) | Message::Response { request, .. } => {
+                state.clients[usize::from(request.from)].on_lost(request)
+            }
+            Message::Marker(marker) | Message::MarkerResponse { marker, .. } => {
+                state.coordinator.on_marker_lost(marker)
+            }
+        }
+    }
+
+    fn deliver(&self, state: &mut State, message: Message, outbox: &mut Vec<Message>) {
+        let config = &self.config;
+        match message {
+            Message::Request(request) => {
+                let reply = self.handle_request(state, &request, outbox);
+                outbox.push(Message::Response { request, reply });
+            }
+            Message::Response { request, reply } => {
+                let client = &mut state.clients[usize::from(request.from)];
+                let cx = &mut ClientContext {
+                    config,
+                    me: request.from,
+                    history: &mut state.history,
+                    outbox,
+                };
+                client.on_response(cx, request, reply);
+            }
+            Message::Marker(marker) => {
+                let error = match marker.target {
+                    TxnPartition::Data(p) => {
+                        state.partitions[usize::from(p)].write_marker(config, &marker)
+                    }
+                    TxnPartition::Offsets => {
+                        state
+                            .group
+                            .write_marker(config, &marker, &mut state.history)
+                    }
+                };
+                outbox.push(Message::MarkerResponse { marker, error });
+            }
+            Message::MarkerResponse { marker, error } => {
+                let fx = &mut Effects {
+                    config,
+                    history: &mut state.history,
+                    outbox,
+                };
+                state.coordinator.on_marker_response(&marker, error, fx);
+            }
+        }
+    }
+
+    fn handle_request(
+        &self,
+        state: &mut State,
+        request: &Request,
+        outbox: &mut Vec<Message>,
+    ) -> Reply {
+        let config = &self.config;
+        let attempt = Attempt {
+            producer: request.from,
+            index: request.attempt,
+        };
+        let fx = &mut Effects {
+            config,
+            history: &mut state.history,
+            outbox,
+        };
+        let coordinator = &mut state.coordinator;
+        match request.body.clone() {
+            RequestBody::InitProducerId { txn, expected } => {
+                coordinator.init_producer_id(txn, expected, fx)
+            }
+            RequestBody::AddPartitionsToTxn {
+                txn,
+                producer_id,
+                epoch,
+                partition,
+            } => Reply::error(coordinator.add_partition(
+                txn,
+                producer_id,
+                epoch,
+                TxnPartition::Data(partition),
+                attempt,
+                fx,
+            )),
+            RequestBody::AddOffsetsToTxn {
+                txn,
+                producer_id,
+                epoch,
+            } => Reply::error(coordinator.add_partition(
+                txn,
+                producer_id,
+                epoch,
+                TxnPartition::Offsets,
+                attempt,
+                fx,
+            )),
+            RequestBody::EndTxn {
+                txn,
+                producer_id,
+                epoch,
+                commit,
+            } => coordinator.end_txn(txn, producer_id, epoch, commit, attempt, fx),
+            RequestBody::OffsetCommit { generation, offset } => {
+                Reply::error(state.group.offset_commit(request.from, generation, offset))
+            }
+            RequestBody::Produce {
+                partition,
+                txn,
+                producer_id,
+                epoch,
+                sequence,
+                value,
+            } => {
+                let partition_state = &state.partitions[usize::from(partition)];
+                let open =
+                    producer_id.is_some_and(|pid| partition_state.has_open_transaction(pid, epoch));
+                if let (Some(txn), Some(pid), false) = (txn, producer_id, open) {
+                    let target = TxnPartition::Data(partition);
+                    if let Some(error) =
+                        self.join_transaction(state, txn, pid, epoch, target, attempt, outbox)
+                    {
+                        return Reply::error(error);
+                    }
+                }
+                let request = ProduceRequest {
+                    producer_id,
+                    epoch,
+                    sequence,
+                    transactional: txn.is_some(),
+                    value,
+                    attempt,
+                };
+                let (error, offset) =
+                    state.partitions[usize::from(partition)].produce(config, request);
+                Reply {
+                    error,
+                    producer_id: None,
+                    epoch: None,
+                    offset,
+                }
+            }
+            RequestBody::TxnOffsetCommit {
+                txn,
+                producer_id,
+                epoch,
+                generation,
+                offset,
+            } => {
+                let group = &state.group;
+                if let Some(error) = group.check_txn_offset_commit(
+                    config,
+                    request.from,
+                    generation,
+                    producer_id,
+                    epoch,
+                ) {
+                    return Reply::error(error);
+                }
+                if !group.has_open_transaction(producer_id, epoch) {
+                    let target = TxnPartition::Offsets;
+                    if let Some(error) = self.join_transaction(
+                        state,
+                        txn,
+                        producer_id,
+                        epoch,
+                        target,
+                        attempt,
+                        outbox,
+                    ) {
+                        return Reply::error(error);
+                    }
+                }
+                state
+                    .group
+                    .write_pending(producer_id, epoch, offset, attempt);
+                Reply::error(ErrorCode::None)
+            }
+        }
+    }
+
+    /// The first transactional write of a producer to `target`: verification (tv1-verified) or the
+    /// implicit add (tv2), synchronous with the coordinator. `Some(error)` refuses the write.
+    #[allow(clippy::too_many_arguments)]
+    fn join_transaction(
+        &self,
+        state: &mut State,
+        txn: TxnId,
+        pid: ProducerId,
+        epoch: Epoch,
+        target: TxnPartition,
+        attempt: Attempt,
+        outbox: &mut Vec<Message>,
+    ) -> Option<ErrorCode> {
+        let fx = &mut Effects {
+            config: &self.config,
+            history: &mut state.history,
+            outbox,
+        };
+        let error = match self.config.protocol {
+            Protocol::Tv1 => ErrorCode::None,
+            Protocol::Tv1Verified => state.coordinator.verify(txn, pid, epoch, target, fx),
+            Protocol::Tv2 => match state
+                .coordinator
+                .add_partition(txn, pid, epoch, target, attempt, fx)
+            {
+                ErrorCode::ProducerFenced => ErrorCode::InvalidProducerEpoch,
+                other => other,
+            },
+        };
+        (error != ErrorCode::None).then_some(error)
+    }
+}

@@ -1,0 +1,1 @@
+//! The observable state (specs/eos.md §11): what conformance compares after every step.

@@ -1,0 +1,307 @@
+//! A data partition's leader (specs/eos.md §5): the log, per-producer state with duplicate detection,
+//! control records, the last stable offset, the aborted-transaction index, and the two reader views.
+
+use crate::config::Config;
+use crate::message::Marker;
+use crate::types::*;
+use std::collections::BTreeMap;
+
+/// How many batches per producer the leader remembers for duplicate detection (Kafka's 5).
+pub const DUPLICATE_WINDOW: usize = 5;
+
+/// One offset of the log.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LogEntry {
+    /// An application record.
+    Data {
+        /// Producer id (`None` without idempotence).
+        producer_id: Option<ProducerId>,
+        /// Producer epoch (-1 without idempotence).
+        epoch: Epoch,
+        /// Sequence number (-1 without idempotence).
+        sequence: Sequence,
+        /// Whether it was written in a transaction.
+        transactional: bool,
+        /// The value.
+        value: Value,
+        /// Ghost: the attempt it was sent in.
+        attempt: Attempt,
+    },
+    /// A transaction marker.
+    Control {
+        /// Producer id of the transaction.
+        producer_id: ProducerId,
+        /// Marker epoch.
+        epoch: Epoch,
+        /// COMMIT (true) or ABORT (false).
+        commit: bool,
+        /// Coordinator epoch of the coordinator that wrote it.
+        coordinator_epoch: i32,
+        /// Ghost: the attempts whose transaction it ends.
+        ends: std::collections::BTreeSet<Attempt>,
+    },
+}
+
+impl LogEntry {
+    /// The producer id of the entry, if any.
+    pub fn producer_id(&self) -> Option<ProducerId> {
+        match self {
+            LogEntry::Data { producer_id, .. } => *producer_id,
+            LogEntry::Control { producer_id, .. } => Some(*producer_id),
+        }
+    }
+}
+
+/// Kafka's `ProducerStateEntry` for one producer id on one partition.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProducerStateEntry {
+    /// The latest epoch seen (data or marker).
+    pub epoch: Epoch,
+    /// The last batches as (sequence, offset), oldest first, at most [`DUPLICATE_WINDOW`].
+    pub batches: Vec<(Sequence, Offset)>,
+    /// Coordinator epoch of the last marker (-1 before any).
+    pub coordinator_epoch: i32,
+    /// First offset of the open transaction, if one is open.
+    pub open_transaction: Option<Offset>,
+}
+
+impl ProducerStateEntry {
+    /// The last sequence appended in the current epoch.
+    pub fn last_sequence(&self) -> Option<Sequence> {
+        self.batches.last().map(|(seq, _)| *seq)
+    }
+}
+
+/// An aborted transaction in the index: records of `producer_id` in `first..=last` are aborted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AbortedTxn {
+    /// The producer.
+    pub producer_id: ProducerId,
+    /// First offset of the transaction on this partition.
+    pub first_offset: Offset,
+    /// Offset of its ABORT marker.
+    pub last_offset: Offset,
+}
+
+/// A data partition.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PartitionState {
+    /// The log; offset = index.
+    pub log: Vec<LogEntry>,
+    /// Producer state per producer id.
+    pub producers: BTreeMap<ProducerId, ProducerStateEntry>,
+    /// The aborted-transaction index, in marker order.
+    pub aborted: Vec<AbortedTxn>,
+}
+
+/// The Produce checks that run after verification / implicit add (specs/eos.md §5.1 steps 3–7).
+pub struct ProduceRequest {
+    /// Producer id (`None` without idempotence).
+    pub producer_id: Option<ProducerId>,
+    /// Epoch.
+    pub epoch: Epoch,
+    /// Sequence.
+    pub sequence: Sequence,
+    /// Transactional batch.
+    pub transactional: bool,
+    /// Value.
+    pub value: Value,
+    /// Ghost attempt.
+    pub attempt: Attempt,
+}
+
+impl PartitionState {
+    /// The high watermark (log end offset: one replica).
+    pub fn high_watermark(&self) -> Offset {
+        self.log.len() as Offset
+    }
+
+    /// The last stable offset: the first offset of the earliest open transaction, else the high watermark.
+    pub fn last_stable_offset(&self) -> Offset {
+        self.producers
+            .values()
+            .filter_map(|entry| entry.open_transaction)
+            .min()
+            .unwrap_or_else(|| self.high_watermark())
+    }
+
+    /// Whether `pid` has a transaction open here at `epoch` (verification and the implicit add are
+    /// skipped then). The epoch matters in tv2: a record of the next transaction (epoch+1) that arrives
+    /// before the previous transaction's marker must not join it (Kafka's epoch-aware
+    /// `hasOngoingTransaction`, KAFKA-19690).
+    pub fn has_open_transaction(&self, pid: ProducerId, epoch: Epoch) -> bool {
+        self.producers
+            .get(&pid)
+            .is_some_and(|e| e.open_transaction.is_some() && e.epoch == epoch)
+    }
+
+    fn append(&mut self, entry: LogEntry) -> Offset {
+        let offset = self.high_watermark();
+        self.log.push(entry);
+        offset
+    }
+
+    /// Produce, from the duplicate check on (specs/eos.md §5.1 steps 1 and 3–7).
+    pub fn produce(
+        &mut self,
+        config: &Config,
+        request: ProduceRequest,
+    ) -> (ErrorCode, Option<Offset>) {
+        let ProduceRequest {
+            producer_id,
+            epoch,
+            sequence,
+            transactional,
+            value,
+            attempt,
+        } = request;
+        let data = LogEntry::Data {
+            producer_id,
+            epoch,
+            sequence,
+            transactional,
+            value,
+            attempt,
+        };
+        let Some(pid) = producer_id else {
+            return (ErrorCode::None, Some(self.append(data)));
+        };
+        let entry = self.producers.get(&pid);
+        if let Some(entry) = entry.filter(|e| e.epoch == epoch) {
+            if let Some((_, offset)) = entry.batches.iter().find(|(seq, _)| *seq == sequence) {
+                return (ErrorCode::None, Some(*offset));
+            }
+        }
+        if let Some(entry) = entry {
+            if config.guards.fencing && epoch < entry.epoch {
+                return (ErrorCode::InvalidProducerEpoch, None);
+            }
+            let in_sequence = if epoch != entry.epoch {
+                sequence == 0
+            } else {
+                sequence == entry.last_sequence().map_or(0, |last| last + 1)
+            };
+            if !in_sequence {
+                return (ErrorCode::OutOfOrderSequenceNumber, None);
+            }
+            if !transactional && entry.open_transaction.is_some() {
+                return (ErrorCode::InvalidTxnState, None);
+            }
+        }
+        let offset = self.append(data);
+        let entry = self.producers.entry(pid).or_insert(ProducerStateEntry {
+            epoch,
+            batches: Vec::new(),
+            coordinator_epoch: -1,
+            open_transaction: None,
+        });
+        if entry.epoch != epoch {
+            entry.epoch = epoch;
+            entry.batches.clear();
+        }
+        entry.batches.push((sequence, offset));
+        if entry.batches.len() > DUPLICATE_WINDOW {
+            entry.batches.remove(0);
+        }
+        if transactional && entry.open_transaction.is_none() {
+            entry.open_transaction = Some(offset);
+        }
+        (ErrorCode::None, Some(offset))
+    }
+
+    /// WriteTxnMarker (specs/eos.md §5.2).
+    pub fn write_marker(&mut self, config: &Config, m: &Marker) -> ErrorCode {
+        let pid = m.producer_id;
+        if let Some(entry) = self.producers.get(&pid) {
+            if config.guards.fencing && m.epoch < entry.epoch {
+                return ErrorCode::InvalidProducerEpoch;
+            }
+            if m.coordinator_epoch < entry.coordinator_epoch {
+                return ErrorCode::TransactionCoordinatorFenced;
+            }
+        }
+        let offset = self.append(LogEntry::Control {
+            producer_id: pid,
+            epoch: m.epoch,
+            commit: m.commit,
+            coordinator_epoch: m.coordinator_epoch,
+            ends: m.ends.clone(),
+        });
+        let entry = self.producers.entry(pid).or_insert(ProducerStateEntry {
+            epoch: m.epoch,
+            batches: Vec::new(),
+            coordinator_epoch: m.coordinator_epoch,
+            open_transaction: None,
+        });
+        if let Some(first_offset) = entry.open_transaction.take() {
+            if !m.commit {
+                self.aborted.push(AbortedTxn {
+                    producer_id: pid,
+                    first_offset,
+                    last_offset: offset,
+                });
+            }
+        }
+        if entry.epoch != m.epoch {
+            entry.epoch = m.epoch;
+            entry.batches.clear();
+        }
+        entry.coordinator_epoch = m.coordinator_epoch;
+        ErrorCode::None
+    }
+
+    /// Whether the record of `pid` at `offset` is in an aborted transaction (the consumer's filter).
+    pub fn is_aborted(&self, pid: ProducerId, offset: Offset) -> bool {
+        self.aborted
+            .iter()
+            .any(|a| a.producer_id == pid && a.first_offset <= offset && offset <= a.last_offset)
+    }
+
+    /// What a read_committed reader fetching from offset 0 gets: (offset, entry) of data records.
+    pub fn read_committed(&self) -> Vec<(Offset, &LogEntry)> {
+        let lso = self.last_stable_offset();
+        self.data_records()
+            .filter(|(offset, entry)| {
+                *offset < lso
+                    && match entry {
+                        LogEntry::Data {
+                            producer_id: Some(pid),
+                            transactional: true,
+                            ..
+                        } => !self.is_aborted(*pid, *offset),
+                        _ => true,
+                    }
+            })
+            .collect()
+    }
+
+    /// What a read_uncommitted reader gets: every data record below the high watermark.
+    pub fn read_uncommitted(&self) -> Vec<(Offset, &LogEntry)> {
+        self.data_records().collect()
+    }
+
+    fn data_records(&self) -> impl Iterator<Item = (Offset, &LogEntry)> {
+        self.log
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (i as Offset, e))
+            .filter(|(_, e)| matches!(e, LogEntry::Data { .. }))
+    }
+
+    /// For each data record, the marker that ends its transaction: the first later control record of
+    /// the same producer id (`None` while open or for a non-transactional record).
+    pub fn fate(&self, offset: Offset) -> Option<&LogEntry> {
+        let entry = &self.log[usize::try_from(offset).expect("offsets are non-negative")];
+        let LogEntry::Data {
+            producer_id: Some(pid),
+            transactional: true,
+            ..
+        } = entry
+        else {
+            return None;
+        };
+        self.log[usize::try_from(offset).expect("offsets are non-negative") + 1..]
+            .iter()
+            .find(|e| matches!(e, LogEntry::Control { producer_id, .. } if producer_id == pid))
+    }
+}

@@ -1,0 +1,68 @@
+//! The named scenarios of `specs/scenarios/`, compiled in so `eos` works from any directory.
+
+use crate::config::{Config, ConfigError};
+
+/// (name, TOML) of every built-in scenario, in the order `eos scenarios` lists them.
+pub const BUILTIN: &[(&str, &str)] = &[("happy", include_str!("../../specs/scenarios/happy.toml"))];
+
+/// The default scenario of `eos check`.
+pub const DEFAULT: &str = "happy";
+
+/// The names of the built-in scenarios.
+pub fn names() -> Vec<&'static str> {
+    BUILTIN.iter().map(|(name, _)| *name).collect()
+}
+
+/// Loads a built-in scenario by name.
+pub fn load(name: &str) -> Result<Config, ScenarioError> {
+    let (_, text) =
+        BUILTIN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| ScenarioError::Unknown {
+                name: name.to_string(),
+                known: names().join(", "),
+            })?;
+    Ok(Config::from_toml(name, text)?)
+}
+
+/// Loads a scenario from a TOML file.
+pub fn load_file(path: &std::path::Path) -> Result<Config, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(Config::from_toml(&path.display().to_string(), &text)?)
+}
+
+/// Every built-in scenario, parsed.
+pub fn all() -> Vec<Config> {
+    BUILTIN
+        .iter()
+        .map(|(name, _)| load(name).expect("built-in scenarios are valid"))
+        .collect()
+}
+
+/// A scenario that cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// No built-in scenario has this name.
+    #[error("unknown scenario `{name}`; known scenarios: {known}")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The known names.
+        known: String,
+    },
+    /// The file cannot be read.
+    #[error("cannot read scenario file {path}: {message}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The OS error.
+        message: String,
+    },
+    /// The scenario is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}

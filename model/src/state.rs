@@ -1,0 +1,172 @@
+//! The model's state (fields grouped by role, as in stateright's `2pc.rs`) and its actions.
+
+use crate::client::Client;
+use crate::config::Config;
+use crate::coordinator::Coordinator;
+use crate::group::GroupState;
+use crate::history::History;
+use crate::message::{Message, Request};
+use crate::partition::PartitionState;
+use crate::symmetry::Symmetry;
+use crate::types::*;
+use std::collections::BTreeMap;
+
+/// Faults the environment may still inject.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Budget {
+    /// Messages it may still lose.
+    pub losses: u8,
+    /// Requests it may still duplicate (client request timeouts).
+    pub duplicates: u8,
+    /// Producer crashes left.
+    pub producer_crashes: u8,
+    /// Coordinator failovers left.
+    pub coordinator_failovers: u8,
+    /// Timeouts of live transactions left.
+    pub timeouts: u8,
+}
+
+/// A state of the whole system.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct State {
+    /// Producer instances (their transaction managers).
+    pub clients: Vec<Client>,
+    /// The transaction coordinator and its log.
+    pub coordinator: Coordinator,
+    /// Data partitions of topic `out`.
+    pub partitions: Vec<PartitionState>,
+    /// The consumer group `copier-group` (copier scenarios).
+    pub group: GroupState,
+    /// Messages in flight: an unordered multiset (message → copies).
+    pub network: BTreeMap<Message, u8>,
+    /// Faults left.
+    pub budget: Budget,
+    /// Ghost state for the properties.
+    pub history: History,
+    /// The model's symmetry (constant; not part of equality or hashing).
+    pub symmetry: Symmetry,
+}
+
+impl State {
+    /// The initial state of `config`.
+    pub fn initial(config: &Config) -> State {
+        let f = &config.faults;
+        State {
+            clients: vec![Client::default(); usize::from(config.producer_count())],
+            coordinator: Coordinator::new(config),
+            partitions: vec![PartitionState::default(); usize::from(config.partitions.count)],
+            group: GroupState::default(),
+            network: BTreeMap::new(),
+            budget: Budget {
+                losses: f.losses,
+                duplicates: f.duplicates,
+                producer_crashes: f.producer_crashes,
+                coordinator_failovers: f.coordinator_failovers,
+                timeouts: f.timeouts,
+            },
+            history: History::default(),
+            symmetry: Symmetry::of(config),
+        }
+    }
+
+    /// Puts a message in flight.
+    pub fn send(&mut self, message: Message) {
+        *self.network.entry(message).or_insert(0) += 1;
+    }
+
+    /// Takes one copy of `message` out of flight; false if none is in flight.
+    pub fn take(&mut self, message: &Message) -> bool {
+        match self.network.get_mut(message) {
+            None => false,
+            Some(1) => {
+                self.network.remove(message);
+                true
+            }
+            Some(copies) => {
+                *copies -= 1;
+                true
+            }
+        }
+    }
+}
+
+/// What can happen next: a client call, the environment, or the coordinator's timers.
+/// Named actor + verb; each maps onto one implementation step (specs/eos.md §10).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum Action {
+    /// (Copier: join the group,) then InitProducerId.
+    ProducerStart { producer: ProducerIndex },
+    /// Send the script's record for `partition`.
+    ProducerSend {
+        producer: ProducerIndex,
+        partition: PartitionIndex,
+    },
+    /// sendOffsetsToTransaction.
+    ProducerSendOffsets { producer: ProducerIndex },
+    /// OffsetFetch(require_stable).
+    ProducerFetchOffsets { producer: ProducerIndex },
+    /// commitTransaction.
+    ProducerCommit { producer: ProducerIndex },
+    /// abortTransaction.
+    ProducerAbort { producer: ProducerIndex },
+    /// The retry tick: re-send failed requests.
+    ProducerRetry { producer: ProducerIndex },
+    /// A request timeout: re-send `request` while it may still be in flight (a duplicate).
+    ProducerRequestTimeout {
+        producer: ProducerIndex,
+        request: Request,
+    },
+    /// The instance crashes.
+    ProducerCrash { producer: ProducerIndex },
+    /// The network delivers one copy of `message`.
+    Deliver { message: Message },
+    /// The network loses one copy of `message`.
+    Lose { message: Message },
+    /// The coordinator's marker-retry tick for a transactional id.
+    CoordinatorRetryMarkers { txn: TxnId },
+    /// The coordinator aborts a timed-out transaction.
+    CoordinatorTimeout { txn: TxnId },
+    /// The coordinator fails over.
+    CoordinatorFailover,
+}
+
+impl Action {
+    /// The action's kind (its variant name), for coverage and reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::ProducerStart { .. } => "ProducerStart",
+            Action::ProducerSend { .. } => "ProducerSend",
+            Action::ProducerSendOffsets { .. } => "ProducerSendOffsets",
+            Action::ProducerFetchOffsets { .. } => "ProducerFetchOffsets",
+            Action::ProducerCommit { .. } => "ProducerCommit",
+            Action::ProducerAbort { .. } => "ProducerAbort",
+            Action::ProducerRetry { .. } => "ProducerRetry",
+            Action::ProducerRequestTimeout { .. } => "ProducerRequestTimeout",
+            Action::ProducerCrash { .. } => "ProducerCrash",
+            Action::Deliver { .. } => "Deliver",
+            Action::Lose { .. } => "Lose",
+            Action::CoordinatorRetryMarkers { .. } => "CoordinatorRetryMarkers",
+            Action::CoordinatorTimeout { .. } => "CoordinatorTimeout",
+            Action::CoordinatorFailover => "CoordinatorFailover",
+        }
+    }
+
+    /// Every action kind.
+    pub const KINDS: [&'static str; 14] = [
+        "ProducerStart",
+        "ProducerSend",
+        "ProducerSendOffsets",
+        "ProducerFetchOffsets",
+        "ProducerCommit",
+        "ProducerAbort",
+        "ProducerRetry",
+        "ProducerRequestTimeout",
+        "ProducerCrash",
+        "Deliver",
+        "Lose",
+        "CoordinatorRetryMarkers",
+        "CoordinatorTimeout",
+        "CoordinatorFailover",
+    ];
+}

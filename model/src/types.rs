@@ -1,0 +1,200 @@
+//! The model's small domains: identifiers, record values, error codes (specs/eos.md §1 and §13).
+//!
+//! Identifiers are plain integers in small ranges (as in stateright's `2pc.rs`); the wire-sized ones
+//! (producer id, epoch, sequence, offsets) use Kafka's integer widths so traces read like Kafka.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A producer instance (a client process), `0..producers`.
+pub type ProducerIndex = u8;
+/// A data partition of topic `out`, `0..partitions`.
+pub type PartitionIndex = u8;
+/// A transactional id, `0..transactional_ids`; on the wire `"txn-{t}"`.
+pub type TxnId = u8;
+/// Kafka's producer id. Allocated in arrival order from [`FIRST_PRODUCER_ID`].
+pub type ProducerId = i64;
+/// Kafka's producer epoch; [`NO_EPOCH`] before the first InitProducerId.
+pub type Epoch = i16;
+/// A record's sequence number within (producer id, epoch, partition).
+pub type Sequence = i32;
+/// A log offset.
+pub type Offset = i64;
+
+/// The first producer id the coordinator hands out (the implementation is configured to match).
+pub const FIRST_PRODUCER_ID: ProducerId = 1000;
+/// The epoch of a producer id that has not been initialised (Kafka's `NO_PRODUCER_EPOCH`).
+pub const NO_EPOCH: Epoch = -1;
+
+/// One transaction attempt of one producer instance: the identity a record, an offset commit and an
+/// EndTxn are sent in. Ghost state: Kafka does not carry it; the model uses it to judge
+/// `transaction_identity` and `atomicity`, and the client uses it as its correlation of responses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Attempt {
+    /// The producer instance.
+    pub producer: ProducerIndex,
+    /// The instance's attempt counter (0 for its first transaction).
+    pub index: u8,
+}
+
+impl fmt::Display for Attempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "p{}-t{}", self.producer, self.index)
+    }
+}
+
+/// A record's value: what the application wrote. Rendered as in specs/eos.md §1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Value {
+    /// `p{producer}-t{attempt}-o{partition}`: written by a plain transactional producer.
+    Produced {
+        /// The producer instance and attempt.
+        attempt: Attempt,
+        /// The partition it was written to.
+        partition: PartitionIndex,
+    },
+    /// `in-{input}`: the copier's output for input record `input`.
+    Copied {
+        /// The input offset it copies.
+        input: u8,
+    },
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Produced { attempt, partition } => write!(f, "{attempt}-o{partition}"),
+            Value::Copied { input } => write!(f, "in-{input}"),
+        }
+    }
+}
+
+/// A partition a transaction spans: a data partition or the group's offsets partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TxnPartition {
+    /// `out-{p}`.
+    Data(PartitionIndex),
+    /// `__consumer_offsets-0`, where `copier-group` keeps its offsets.
+    Offsets,
+}
+
+impl fmt::Display for TxnPartition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TxnPartition::Data(p) => write!(f, "out-{p}"),
+            TxnPartition::Offsets => write!(f, "__consumer_offsets-0"),
+        }
+    }
+}
+
+/// Kafka's error codes, as used by eos (specs/eos.md §13).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum ErrorCode {
+    None,
+    OutOfOrderSequenceNumber,
+    InvalidProducerEpoch,
+    InvalidTxnState,
+    InvalidProducerIdMapping,
+    InvalidTransactionTimeout,
+    ConcurrentTransactions,
+    TransactionCoordinatorFenced,
+    IllegalGeneration,
+    UnstableOffsetCommit,
+    ProducerFenced,
+}
+
+impl ErrorCode {
+    /// Kafka's numeric code.
+    pub fn code(self) -> i16 {
+        match self {
+            ErrorCode::None => 0,
+            ErrorCode::IllegalGeneration => 22,
+            ErrorCode::OutOfOrderSequenceNumber => 45,
+            ErrorCode::InvalidProducerEpoch => 47,
+            ErrorCode::InvalidTxnState => 48,
+            ErrorCode::InvalidProducerIdMapping => 49,
+            ErrorCode::InvalidTransactionTimeout => 50,
+            ErrorCode::ConcurrentTransactions => 51,
+            ErrorCode::TransactionCoordinatorFenced => 52,
+            ErrorCode::UnstableOffsetCommit => 88,
+            ErrorCode::ProducerFenced => 90,
+        }
+    }
+
+    /// Kafka's name, e.g. `PRODUCER_FENCED`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCode::None => "NONE",
+            ErrorCode::OutOfOrderSequenceNumber => "OUT_OF_ORDER_SEQUENCE_NUMBER",
+            ErrorCode::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
+            ErrorCode::InvalidTxnState => "INVALID_TXN_STATE",
+            ErrorCode::InvalidProducerIdMapping => "INVALID_PRODUCER_ID_MAPPING",
+            ErrorCode::InvalidTransactionTimeout => "INVALID_TRANSACTION_TIMEOUT",
+            ErrorCode::ConcurrentTransactions => "CONCURRENT_TRANSACTIONS",
+            ErrorCode::TransactionCoordinatorFenced => "TRANSACTION_COORDINATOR_FENCED",
+            ErrorCode::IllegalGeneration => "ILLEGAL_GENERATION",
+            ErrorCode::UnstableOffsetCommit => "UNSTABLE_OFFSET_COMMIT",
+            ErrorCode::ProducerFenced => "PRODUCER_FENCED",
+        }
+    }
+
+    /// The error code with Kafka's numeric code `code`, if eos knows it.
+    pub fn from_code(code: i16) -> Option<ErrorCode> {
+        ALL_ERROR_CODES.iter().copied().find(|e| e.code() == code)
+    }
+}
+
+/// Every error code eos uses, in code order.
+pub const ALL_ERROR_CODES: [ErrorCode; 11] = [
+    ErrorCode::None,
+    ErrorCode::IllegalGeneration,
+    ErrorCode::OutOfOrderSequenceNumber,
+    ErrorCode::InvalidProducerEpoch,
+    ErrorCode::InvalidTxnState,
+    ErrorCode::InvalidProducerIdMapping,
+    ErrorCode::InvalidTransactionTimeout,
+    ErrorCode::ConcurrentTransactions,
+    ErrorCode::TransactionCoordinatorFenced,
+    ErrorCode::UnstableOffsetCommit,
+    ErrorCode::ProducerFenced,
+];
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Error codes round-trip through Kafka's numeric codes, and the codes are distinct.
+    #[test]
+    fn error_codes_round_trip() {
+        for e in ALL_ERROR_CODES {
+            assert_eq!(ErrorCode::from_code(e.code()), Some(e));
+        }
+        assert_eq!(ErrorCode::from_code(-7), None);
+    }
+
+    /// Values render in the wire form of specs/eos.md §1.
+    #[test]
+    fn values_render_as_specified() {
+        let attempt = Attempt {
+            producer: 1,
+            index: 2,
+        };
+        assert_eq!(
+            Value::Produced {
+                attempt,
+                partition: 0
+            }
+            .to_string(),
+            "p1-t2-o0"
+        );
+        assert_eq!(Value::Copied { input: 3 }.to_string(), "in-3");
+        assert_eq!(TxnPartition::Offsets.to_string(), "__consumer_offsets-0");
+    }
+}
