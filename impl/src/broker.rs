@@ -1,0 +1,265 @@
+//! The broker core, sans-IO (specs/eos.md sections 4 to 6 and the step contract of section 10):
+//! the transaction coordinator, the partition leaders and the group coordinator of a one-broker
+//! cluster, behind one entry point, [`Broker::handle`], which takes the time and one message and
+//! returns the messages to send. Leader-to-coordinator calls (KIP-890 verification and tv2's
+//! implicit add) are synchronous inside the step. Nothing here reads a clock, sleeps, spawns or
+//! touches a socket; storage is reached through the [`Storage`] trait.
+
+use crate::config::{BrokerConfig, ProtocolMode};
+use crate::coordinator::{CoordinatorTimer, TransactionCoordinator, TransactionView, TxnLogRecord};
+use crate::error::ErrorCode;
+use crate::group::GroupCoordinator;
+use crate::mutation::Faults;
+use crate::partition::{AppendOrigin, PartitionLog, ProducerBatch};
+use crate::protocol::{
+    Endpoint, Message, OffsetCommitResponse, Outgoing, ProduceRequest, ProduceResponse, TxnOffsetCommitRequest,
+    TxnOffsetCommitResponse, WriteTxnMarkerRequest,
+};
+use crate::storage::Storage;
+use crate::types::{Offset, ProducerEpoch, ProducerId, Record, TimestampMs, TopicPartition, TransactionResult, TransactionalId};
+use std::collections::BTreeMap;
+
+/// A one-broker cluster's server side.
+#[derive(Debug)]
+pub struct Broker {
+    config: BrokerConfig,
+    coordinator: TransactionCoordinator,
+    partitions: BTreeMap<TopicPartition, PartitionLog>,
+    group: GroupCoordinator,
+    storage: Box<dyn Storage>,
+}
+
+impl Broker {
+    /// A broker leading `partitions` (plus the offsets partition), with empty logs on `storage`.
+    pub fn new(config: BrokerConfig, mut storage: Box<dyn Storage>, partitions: impl IntoIterator<Item = TopicPartition>) -> Self {
+        let mut logs = BTreeMap::new();
+        for partition in partitions {
+            assert!(!partition.is_group_offsets(), "the offsets partition belongs to the group coordinator");
+            let log = PartitionLog::new(partition.clone(), storage.open_partition_log(&partition), config.fencing, config.faults);
+            logs.insert(partition, log);
+        }
+        let offsets = TopicPartition::group_offsets(crate::types::COPIER_GROUP);
+        let offsets_log = PartitionLog::new(offsets.clone(), storage.open_partition_log(&offsets), config.fencing, config.faults);
+        let coordinator = TransactionCoordinator::new(config.clone(), storage.open_transaction_log());
+        Self { group: GroupCoordinator::new(offsets_log, config.faults), coordinator, partitions: logs, config, storage }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &BrokerConfig {
+        &self.config
+    }
+
+    /// Changes the seeded faults everywhere (testing only).
+    pub fn set_faults(&mut self, faults: Faults) {
+        self.config.faults = faults;
+        self.coordinator.set_faults(faults);
+        self.group.set_faults(faults);
+        for log in self.partitions.values_mut() {
+            log.set_faults(faults);
+        }
+    }
+
+    /// Handles one message from `source`; returns what to send.
+    pub fn handle(&mut self, now_ms: TimestampMs, source: Endpoint, message: Message) -> Vec<Outgoing> {
+        let mut out = Vec::new();
+        let reply = |from: Endpoint, message: Message| Outgoing { source: from, destination: source.clone(), message };
+        match message {
+            Message::InitProducerId(request) => {
+                let (response, markers) = self.coordinator.handle_init_producer_id(now_ms, &request);
+                out.push(reply(Endpoint::Coordinator, Message::InitProducerIdResponse(response)));
+                out.extend(markers.into_iter().map(marker_out));
+            }
+            Message::AddPartitionsToTxn(request) => {
+                let response = self.coordinator.handle_add_partitions(now_ms, &request);
+                out.push(reply(Endpoint::Coordinator, Message::AddPartitionsToTxnResponse(response)));
+            }
+            Message::AddOffsetsToTxn(request) => {
+                let response = self.coordinator.handle_add_offsets(now_ms, &request);
+                out.push(reply(Endpoint::Coordinator, Message::AddOffsetsToTxnResponse(response)));
+            }
+            Message::EndTxn(request) => {
+                let (response, markers) = self.coordinator.handle_end_txn(now_ms, &request);
+                out.push(reply(Endpoint::Coordinator, Message::EndTxnResponse(response)));
+                out.extend(markers.into_iter().map(marker_out));
+            }
+            Message::Produce(request) => {
+                let from = Endpoint::for_partition(&request.partition);
+                let response = self.handle_produce(now_ms, request);
+                out.push(reply(from, Message::ProduceResponse(response)));
+            }
+            Message::TxnOffsetCommit(request) => {
+                let error = self.handle_txn_offset_commit(now_ms, &request).err().unwrap_or(ErrorCode::None);
+                out.push(reply(Endpoint::GroupCoordinator, Message::TxnOffsetCommitResponse(TxnOffsetCommitResponse { error })));
+            }
+            Message::OffsetCommit(request) => {
+                let error = self.group.handle_offset_commit(&request).err().unwrap_or(ErrorCode::None);
+                out.push(reply(Endpoint::GroupCoordinator, Message::OffsetCommitResponse(OffsetCommitResponse { error })));
+            }
+            Message::WriteTxnMarker(marker) => {
+                let error = self.handle_marker(&marker);
+                out.push(reply(Endpoint::for_partition(&marker.target), Message::WriteTxnMarkerResponse(marker.respond(error))));
+            }
+            Message::WriteTxnMarkerResponse(response) => self.coordinator.handle_marker_response(now_ms, &response),
+            other => tracing::warn!(kind = other.kind(), "the broker does not handle responses to clients"),
+        }
+        out
+    }
+
+    /// Specs 5.1: step 2 (verification or implicit add) here, steps 1 and 3 to 7 in the log.
+    fn handle_produce(&mut self, now_ms: TimestampMs, request: ProduceRequest) -> ProduceResponse {
+        let partition = request.partition.clone();
+        let sequence = request.sequence;
+        let result = self.produce(now_ms, request);
+        let (error, offset) = match result {
+            Ok(offset) => (ErrorCode::None, offset),
+            Err(code) => (code, -1),
+        };
+        ProduceResponse { partition, sequence, error, offset }
+    }
+
+    fn produce(&mut self, now_ms: TimestampMs, request: ProduceRequest) -> Result<Offset, ErrorCode> {
+        let log = self.partitions.get(&request.partition).ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        if log.needs_verification(request.producer_id, request.producer_epoch, request.transactional) {
+            self.verify_or_add(now_ms, request.transactional_id.as_ref(), request.producer_id, request.producer_epoch, &request.partition)?;
+        }
+        let log = self.partitions.get_mut(&request.partition).expect("checked above");
+        let batch = ProducerBatch {
+            producer_id: request.producer_id,
+            producer_epoch: request.producer_epoch,
+            base_sequence: request.sequence,
+            is_transactional: request.transactional,
+            records: request.records,
+        };
+        Ok(log.append(batch, AppendOrigin::Client)?.first_offset)
+    }
+
+    /// KIP-890: tv1-verified asks the coordinator whether the partition is in the transaction;
+    /// tv2 adds it (PRODUCER_FENCED becomes INVALID_PRODUCER_EPOCH); tv1 does neither.
+    fn verify_or_add(
+        &mut self,
+        now_ms: TimestampMs,
+        transactional_id: Option<&TransactionalId>,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        partition: &TopicPartition,
+    ) -> Result<(), ErrorCode> {
+        let protocol = self.config.protocol;
+        if protocol == ProtocolMode::Tv1 {
+            return Ok(());
+        }
+        let id = transactional_id.ok_or(ErrorCode::InvalidRequest)?;
+        match protocol {
+            ProtocolMode::Tv1 => Ok(()),
+            ProtocolMode::Tv1Verified => self.coordinator.verify_partition(id, producer_id, producer_epoch, partition),
+            ProtocolMode::Tv2 => self
+                .coordinator
+                .add_partition(now_ms, id, producer_id, producer_epoch, partition)
+                .map_err(|code| if code == ErrorCode::ProducerFenced { ErrorCode::InvalidProducerEpoch } else { code }),
+        }
+    }
+
+    fn handle_txn_offset_commit(&mut self, now_ms: TimestampMs, request: &TxnOffsetCommitRequest) -> Result<(), ErrorCode> {
+        if self.group.check_txn_offset_commit(request, self.config.fencing)? {
+            let partition = TopicPartition::group_offsets(&request.group);
+            self.verify_or_add(now_ms, Some(&request.transactional_id), request.producer_id, request.producer_epoch, &partition)?;
+        }
+        self.group.append_txn_offset_commit(request)
+    }
+
+    fn handle_marker(&mut self, marker: &WriteTxnMarkerRequest) -> ErrorCode {
+        if marker.target.is_group_offsets() {
+            return self.group.handle_marker(marker);
+        }
+        let Some(log) = self.partitions.get_mut(&marker.target) else { return ErrorCode::UnknownTopicOrPartition };
+        let result = TransactionResult::from_commit(marker.commit);
+        match log.write_marker(marker.producer_id, marker.producer_epoch, result, marker.coordinator_epoch) {
+            Ok(_) => ErrorCode::None,
+            Err(code) => code,
+        }
+    }
+
+    /// A marker, or its answer, was lost in the network: the coordinator marks it failed.
+    pub fn marker_lost(&mut self, now_ms: TimestampMs, marker: &WriteTxnMarkerRequest) {
+        self.coordinator.marker_lost(now_ms, marker);
+    }
+
+    /// The coordinator's armed timers and deadlines.
+    pub fn timers(&self) -> Vec<(CoordinatorTimer, TimestampMs)> {
+        self.coordinator.timers()
+    }
+
+    /// Fires a coordinator timer; returns the markers it sends.
+    pub fn fire_timer(&mut self, now_ms: TimestampMs, timer: &CoordinatorTimer) -> Vec<Outgoing> {
+        let markers = match timer {
+            CoordinatorTimer::TransactionTimeout(id) => self.coordinator.handle_transaction_timeout(now_ms, id),
+            CoordinatorTimer::MarkerRetry(id) => self.coordinator.retry_markers(now_ms, id),
+        };
+        markers.into_iter().map(marker_out).collect()
+    }
+
+    /// Coordinator failover: a new coordinator epoch, the log replayed, markers of Prepare*
+    /// transactions re-sent.
+    pub fn coordinator_failover(&mut self, now_ms: TimestampMs) -> Vec<Outgoing> {
+        let storage = &mut self.storage;
+        let markers = self.coordinator.failover(now_ms, || storage.open_transaction_log());
+        markers.into_iter().map(marker_out).collect()
+    }
+
+    /// A member joins a group (synchronous).
+    pub fn join_group(&mut self, group: &str, member_id: &str) -> crate::types::Generation {
+        self.group.join(group, member_id)
+    }
+
+    /// OffsetFetch (synchronous).
+    pub fn offset_fetch(&self, group: &str, require_stable: bool) -> Result<BTreeMap<TopicPartition, Offset>, ErrorCode> {
+        self.group.offset_fetch(group, require_stable)
+    }
+
+    /// Appends plain records (no producer id) to a partition: the copier's input.
+    pub fn append_plain(&mut self, partition: &TopicPartition, records: Vec<Record>) -> Result<Offset, ErrorCode> {
+        let log = self.partitions.get_mut(partition).ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        let batch = ProducerBatch { producer_id: -1, producer_epoch: -1, base_sequence: -1, is_transactional: false, records };
+        Ok(log.append(batch, AppendOrigin::Client)?.first_offset)
+    }
+
+    /// The transaction coordinator.
+    pub fn coordinator(&self) -> &TransactionCoordinator {
+        &self.coordinator
+    }
+
+    /// The group coordinator.
+    pub fn group_coordinator(&self) -> &GroupCoordinator {
+        &self.group
+    }
+
+    /// A partition's log (data partitions and the offsets partition).
+    pub fn partition(&self, partition: &TopicPartition) -> Option<&PartitionLog> {
+        if partition.is_group_offsets() {
+            return Some(self.group.offsets_log());
+        }
+        self.partitions.get(partition)
+    }
+
+    /// Every data partition.
+    pub fn partitions(&self) -> &BTreeMap<TopicPartition, PartitionLog> {
+        &self.partitions
+    }
+
+    /// Describe-transactions: every transactional id.
+    pub fn describe_transactions(&self) -> BTreeMap<TransactionalId, TransactionView> {
+        self.coordinator.transactions().keys().filter_map(|id| Some((id.clone(), self.coordinator.describe(id)?))).collect()
+    }
+
+    /// The transaction log's records.
+    pub fn transaction_log(&self) -> Vec<TxnLogRecord> {
+        self.coordinator.log_records()
+    }
+}
+
+fn marker_out(marker: WriteTxnMarkerRequest) -> Outgoing {
+    Outgoing {
+        source: Endpoint::Coordinator,
+        destination: Endpoint::for_partition(&marker.target),
+        message: Message::WriteTxnMarker(marker),
+    }
+}

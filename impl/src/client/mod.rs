@@ -1,0 +1,134 @@
+//! The client side (KIP-98, KIP-360, KIP-447, KIP-890 part 2): a transaction manager that follows
+//! Java's `TransactionManager` phases (specs/eos.md section 7) — init, begin, send with
+//! per-partition sequence numbers, send offsets, commit, abort, retries, the fatal vs abortable
+//! error classification — for a plain producer or the consume-transform-produce copier, and a
+//! consumer that filters aborted records at read_committed. Sans-IO: operations and responses go
+//! in with the time, requests come out as messages.
+
+pub mod consumer;
+pub mod outstanding;
+mod responses;
+pub mod transaction_manager;
+
+pub use consumer::{ConsumedRecord, Consumer};
+pub use outstanding::{OutstandingRequest, RequestId};
+pub use transaction_manager::TransactionManager;
+
+use crate::config::ProtocolMode;
+use crate::types::{Generation, IsolationLevel, Offset, ProducerEpoch, ProducerId, TransactionalId};
+use serde::{Deserialize, Serialize};
+
+/// The client's phase (Java's `TransactionManager.State` plus eos's copier phases and Crashed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Phase {
+    /// Not started.
+    Uninitialized,
+    /// InitProducerId sent.
+    Initializing,
+    /// Ready to begin a transaction (or, non-transactional, to send).
+    Ready,
+    /// A transaction is open.
+    InTransaction,
+    /// EndTxn(commit) sent.
+    CommittingTransaction,
+    /// EndTxn(abort) sent.
+    AbortingTransaction,
+    /// A request failed in a way that only an abort recovers from.
+    AbortableError,
+    /// The producer cannot continue (fenced, invalid state...).
+    FatalError,
+    /// The instance crashed; it does nothing more.
+    Crashed,
+    /// Copier: waiting for a stable OffsetFetch to learn its position.
+    FetchingOffsets,
+    /// Copier, offsets outside the transaction: OffsetCommit sent after EndTxn.
+    CommittingOffsets,
+}
+
+/// What the client runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientRole {
+    /// A producer writing its own records.
+    #[default]
+    Producer,
+    /// The consume-transform-produce copier of topic `in` into topic `out`.
+    Copier,
+}
+
+/// A client's settings (the seeds' guards among them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientConfig {
+    /// The transactional id, or none for a non-transactional producer.
+    pub transactional_id: Option<TransactionalId>,
+    /// Producer or copier.
+    pub role: ClientRole,
+    /// `enable.idempotence`: off means no producer id and no sequences (non-transactional only).
+    pub idempotence: bool,
+    /// Copier: commit offsets with TxnOffsetCommit inside the transaction (on) or with a plain
+    /// OffsetCommit after EndTxn (off).
+    pub offsets_in_transaction: bool,
+    /// Isolation of the client's consumer.
+    pub isolation: IsolationLevel,
+    /// `transaction.timeout.ms` the client asks for (none: the cluster's default).
+    pub transaction_timeout_ms: Option<i32>,
+    /// The protocol the cluster speaks (set by the cluster).
+    pub protocol: ProtocolMode,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            transactional_id: None,
+            role: ClientRole::Producer,
+            idempotence: true,
+            offsets_in_transaction: true,
+            isolation: IsolationLevel::ReadCommitted,
+            transaction_timeout_ms: None,
+            protocol: ProtocolMode::Tv2,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// A transactional producer.
+    pub fn transactional(transactional_id: impl Into<TransactionalId>) -> Self {
+        Self { transactional_id: Some(transactional_id.into()), ..Self::default() }
+    }
+
+    /// A transactional copier.
+    pub fn copier(transactional_id: impl Into<TransactionalId>) -> Self {
+        Self { role: ClientRole::Copier, ..Self::transactional(transactional_id) }
+    }
+}
+
+/// The copier's consumer-group membership (KIP-447 metadata sent with its offsets).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    /// The generation it joined.
+    pub generation: Generation,
+    /// Its member id.
+    pub member_id: String,
+}
+
+/// A client as specs section 11 observes it, plus its outstanding requests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientView {
+    /// Phase.
+    pub phase: Phase,
+    /// Transactional id.
+    pub transactional_id: Option<TransactionalId>,
+    /// Producer id (-1 if none).
+    pub producer_id: ProducerId,
+    /// Producer epoch (-1 if none).
+    pub producer_epoch: ProducerEpoch,
+    /// Outstanding requests, oldest first.
+    pub outstanding: Vec<OutstandingRequest>,
+    /// Records held until their partition is added (tv1 modes), by partition.
+    pub held_records: usize,
+    /// Copier: the next input offset to copy.
+    pub position: Offset,
+    /// The last error a response carried.
+    pub last_error: Option<crate::error::ErrorCode>,
+}

@@ -1,0 +1,120 @@
+//! The client's outstanding requests: sent and not yet answered. Each has a stable
+//! [`RequestId`] (the request-timeout timer names it) and is in flight or failed (its request or
+//! response was lost; the retry timer re-sends it). A response is matched to the oldest
+//! outstanding request with the same kind and key fields (specs/eos.md section 3).
+
+use crate::protocol::{Message, RequestKey};
+use crate::types::TimestampMs;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A client-local id of one logical request (kept across re-sends).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RequestId(pub u64);
+
+/// One outstanding request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutstandingRequest {
+    /// Its id.
+    pub id: RequestId,
+    /// The request as sent (re-sends send it unchanged).
+    pub message: Message,
+    /// Whether it failed and waits for the retry timer.
+    pub failed: bool,
+    /// When it was last sent.
+    pub sent_at_ms: TimestampMs,
+    /// When it failed (if it did).
+    pub failed_at_ms: Option<TimestampMs>,
+}
+
+/// The table of outstanding requests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outstanding {
+    requests: BTreeMap<RequestId, OutstandingRequest>,
+    next_id: u64,
+}
+
+impl Outstanding {
+    /// Records a newly sent request; returns its id.
+    pub fn insert(&mut self, message: Message, now_ms: TimestampMs) -> RequestId {
+        debug_assert!(message.request_key().is_some(), "only client requests are outstanding");
+        let id = RequestId(self.next_id);
+        self.next_id += 1;
+        self.requests.insert(id, OutstandingRequest { id, message, failed: false, sent_at_ms: now_ms, failed_at_ms: None });
+        id
+    }
+
+    /// Removes and returns the oldest request the response with `key` answers.
+    pub fn take_answered(&mut self, key: &RequestKey) -> Option<OutstandingRequest> {
+        let id = self.requests.values().find(|r| r.message.request_key().as_ref() == Some(key))?.id;
+        self.requests.remove(&id)
+    }
+
+    /// Marks failed the oldest in-flight request equal to `message` (a lost request).
+    pub fn fail_request(&mut self, message: &Message, now_ms: TimestampMs) -> bool {
+        let found = self.requests.values_mut().find(|r| !r.failed && &r.message == message);
+        Self::mark_failed(found, now_ms)
+    }
+
+    /// Marks failed the oldest in-flight request answered by `key` (a lost response).
+    pub fn fail_answer(&mut self, key: &RequestKey, now_ms: TimestampMs) -> bool {
+        let found = self.requests.values_mut().find(|r| !r.failed && r.message.request_key().as_ref() == Some(key));
+        Self::mark_failed(found, now_ms)
+    }
+
+    fn mark_failed(found: Option<&mut OutstandingRequest>, now_ms: TimestampMs) -> bool {
+        match found {
+            Some(request) => {
+                request.failed = true;
+                request.failed_at_ms = Some(now_ms);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every failed request, now in flight again (the retry timer).
+    pub fn retry_failed(&mut self, now_ms: TimestampMs) -> Vec<Message> {
+        let mut resent = Vec::new();
+        for request in self.requests.values_mut().filter(|r| r.failed) {
+            request.failed = false;
+            request.failed_at_ms = None;
+            request.sent_at_ms = now_ms;
+            resent.push(request.message.clone());
+        }
+        resent
+    }
+
+    /// Re-sends one in-flight request (the request-timeout timer): a duplicate.
+    pub fn resend(&mut self, id: RequestId, now_ms: TimestampMs) -> Option<Message> {
+        let request = self.requests.get_mut(&id).filter(|r| !r.failed)?;
+        request.sent_at_ms = now_ms;
+        Some(request.message.clone())
+    }
+
+    /// Gives every request up (abort, crash): their responses will be ignored.
+    pub fn clear(&mut self) {
+        self.requests.clear();
+    }
+
+    /// Every outstanding request, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &OutstandingRequest> {
+        self.requests.values()
+    }
+
+    /// How many are outstanding.
+    pub fn len(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty()
+    }
+
+    /// The earliest failure time, if any request failed.
+    pub fn earliest_failure(&self) -> Option<TimestampMs> {
+        self.requests.values().filter_map(|r| r.failed_at_ms).min()
+    }
+}

@@ -1,0 +1,164 @@
+//! How the transaction manager reacts to each response (specs/eos.md section 7, "Responses"):
+//! success moves the transaction on, CONCURRENT_TRANSACTIONS re-sends at once, Produce and
+//! TxnOffsetCommit errors are abortable, the rest is fatal. A response that answers no
+//! outstanding request is ignored.
+
+use super::transaction_manager::{OffsetsState, TransactionManager, TransactionProgress};
+use super::{ClientRole, Phase};
+use crate::config::ProtocolMode;
+use crate::error::ErrorCode;
+use crate::protocol::{EndTxnResponse, Message, OffsetCommitRequest, ProduceResponse};
+use crate::types::{TimestampMs, TopicPartition, COPIER_GROUP};
+
+impl TransactionManager {
+    /// Handles a response; returns the requests it sends in reaction (same step).
+    pub fn handle_response(&mut self, now_ms: TimestampMs, response: &Message) -> Vec<Message> {
+        let mut out = Vec::new();
+        if matches!(self.phase, Phase::Crashed | Phase::FatalError) {
+            return out;
+        }
+        let Some(key) = response.answer_key() else { return out };
+        let Some(request) = self.outstanding.take_answered(&key) else { return out };
+        let error = response.error().expect("a response carries an error code");
+        if !error.is_none() {
+            self.last_error = Some(error);
+        }
+        if error == ErrorCode::ConcurrentTransactions {
+            // Retriable: re-send the same request at once.
+            self.send_request(now_ms, request.message, &mut out);
+            return out;
+        }
+        match response {
+            Message::InitProducerIdResponse(r) => {
+                if error.is_none() {
+                    self.adopt(r.producer_id, r.producer_epoch);
+                    self.epoch_bump_required = false;
+                    self.phase = if self.config.role == ClientRole::Copier { Phase::FetchingOffsets } else { Phase::Ready };
+                } else {
+                    self.fatal();
+                }
+            }
+            Message::AddPartitionsToTxnResponse(r) => self.on_partition_added(now_ms, &r.partition, error, &mut out),
+            Message::AddOffsetsToTxnResponse(_) => match (error, self.transaction.offsets) {
+                (ErrorCode::None, Some(OffsetsState::Adding(offset))) => self.send_txn_offset_commit(now_ms, offset, &mut out),
+                (ErrorCode::None, _) => {}
+                _ => self.fatal(),
+            },
+            Message::ProduceResponse(r) => self.on_produce(r),
+            Message::TxnOffsetCommitResponse(_) => match (error, self.transaction.offsets) {
+                (ErrorCode::None, Some(OffsetsState::Committing(offset))) => {
+                    self.transaction.offsets = Some(OffsetsState::Acknowledged(offset));
+                }
+                (ErrorCode::None, _) => {}
+                _ => self.abortable(error),
+            },
+            Message::OffsetCommitResponse(_) => {
+                if error.is_none() {
+                    if let Message::OffsetCommit(sent) = &request.message {
+                        self.position = sent.offset;
+                    }
+                    self.phase = Phase::Ready;
+                } else {
+                    self.fatal();
+                }
+            }
+            Message::EndTxnResponse(r) => self.on_end_txn(now_ms, r, &mut out),
+            _ => unreachable!("answer_key is Some only for client responses"),
+        }
+        out
+    }
+
+    fn fatal(&mut self) {
+        self.phase = Phase::FatalError;
+        self.outstanding.clear();
+    }
+
+    /// An error only an abort recovers from (a transactional client in a transaction); a
+    /// non-transactional producer cannot recover from it.
+    fn abortable(&mut self, error: ErrorCode) {
+        if !self.is_transactional() {
+            self.fatal();
+            return;
+        }
+        if matches!(error, ErrorCode::OutOfOrderSequenceNumber | ErrorCode::InvalidProducerEpoch)
+            && self.config.protocol != ProtocolMode::Tv2
+        {
+            self.epoch_bump_required = true;
+        }
+        if self.phase == Phase::InTransaction {
+            self.phase = Phase::AbortableError;
+        }
+    }
+
+    fn on_partition_added(&mut self, now_ms: TimestampMs, partition: &TopicPartition, error: ErrorCode, out: &mut Vec<Message>) {
+        if !error.is_none() {
+            self.fatal();
+            return;
+        }
+        self.transaction.added.insert(partition.clone());
+        let held = self.transaction.held.remove(partition).unwrap_or_default();
+        for record in held {
+            self.send_produce(now_ms, partition.clone(), record, out);
+        }
+    }
+
+    fn on_produce(&mut self, response: &ProduceResponse) {
+        match response.error {
+            ErrorCode::None => {}
+            ErrorCode::InvalidProducerEpoch
+            | ErrorCode::OutOfOrderSequenceNumber
+            | ErrorCode::InvalidTxnState
+            | ErrorCode::InvalidProducerIdMapping => self.abortable(response.error),
+            _ => self.fatal(),
+        }
+    }
+
+    fn on_end_txn(&mut self, now_ms: TimestampMs, response: &EndTxnResponse, out: &mut Vec<Message>) {
+        if !response.error.is_none() {
+            self.fatal();
+            return;
+        }
+        if self.config.protocol.is_tv2() && response.producer_id >= 0 && response.producer_epoch >= 0 {
+            self.adopt(response.producer_id, response.producer_epoch);
+        }
+        self.finish_transaction(now_ms, response.commit, out);
+    }
+
+    /// The attempt is over (EndTxn answered NONE, or nothing was sent): move the copier's
+    /// position, commit offsets outside the transaction, re-initialise after KIP-360 errors.
+    pub(crate) fn finish_transaction(&mut self, now_ms: TimestampMs, commit: bool, out: &mut Vec<Message>) {
+        let offsets = self.transaction.offsets;
+        self.transaction = TransactionProgress::default();
+        let copier = self.config.role == ClientRole::Copier;
+        if !commit && self.epoch_bump_required {
+            self.phase = Phase::Initializing;
+            let request = self.init_request(true);
+            self.send_request(now_ms, request, out);
+            return;
+        }
+        self.phase = match (commit, copier, offsets) {
+            (true, true, Some(OffsetsState::Acknowledged(offset))) => {
+                self.position = offset;
+                Phase::Ready
+            }
+            (true, true, Some(OffsetsState::Deferred(offset))) => {
+                self.send_offset_commit(now_ms, offset, out);
+                Phase::CommittingOffsets
+            }
+            (false, true, _) => Phase::FetchingOffsets,
+            _ => Phase::Ready,
+        };
+    }
+
+    fn send_offset_commit(&mut self, now_ms: TimestampMs, offset: crate::types::Offset, out: &mut Vec<Message>) {
+        let membership = self.membership.clone().expect("a copier joined its group at start");
+        let request = Message::OffsetCommit(OffsetCommitRequest {
+            group: COPIER_GROUP.to_owned(),
+            generation: membership.generation,
+            member_id: membership.member_id,
+            partition: TopicPartition::input(),
+            offset,
+        });
+        self.send_request(now_ms, request, out);
+    }
+}

@@ -1,0 +1,409 @@
+//! The transaction manager of one producer instance (Java's `TransactionManager`; specs/eos.md
+//! section 7): phases, producer id and epoch, per-partition sequence numbers, the current
+//! transaction's partitions, held records and offsets, and the outstanding requests. Every
+//! operation is checked against the phase and returns a `ClientError` value when not allowed.
+
+use super::outstanding::{Outstanding, RequestId};
+use super::{ClientConfig, ClientRole, ClientView, Membership, Phase};
+use crate::error::{ClientError, ErrorCode};
+use crate::protocol::{
+    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest, Message, ProduceRequest,
+    TxnOffsetCommitRequest,
+};
+use crate::types::{
+    ClientId, Offset, ProducerEpoch, ProducerId, Record, Sequence, TimestampMs, TopicPartition, COPIER_GROUP,
+    NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Java's default `transaction.timeout.ms`.
+pub const DEFAULT_TRANSACTION_TIMEOUT_MS: i32 = 60_000;
+
+/// Where the transaction's consumed offsets stand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OffsetsState {
+    /// tv1: AddOffsetsToTxn sent; TxnOffsetCommit follows its NONE.
+    Adding(Offset),
+    /// TxnOffsetCommit sent.
+    Committing(Offset),
+    /// TxnOffsetCommit acknowledged.
+    Acknowledged(Offset),
+    /// Offsets outside the transaction: committed with OffsetCommit after EndTxn.
+    Deferred(Offset),
+}
+
+/// The state of the open transaction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TransactionProgress {
+    /// tv1: partitions whose AddPartitionsToTxn was acknowledged.
+    pub added: BTreeSet<TopicPartition>,
+    /// tv1: records waiting for their partition's AddPartitionsToTxn.
+    pub held: BTreeMap<TopicPartition, Vec<Record>>,
+    /// Whether any request was sent in this transaction (else commit/abort complete locally).
+    pub sent_anything: bool,
+    /// The offsets.
+    pub offsets: Option<OffsetsState>,
+}
+
+/// One producer instance's transaction manager.
+#[derive(Clone, Debug)]
+pub struct TransactionManager {
+    pub(crate) id: ClientId,
+    pub(crate) config: ClientConfig,
+    pub(crate) phase: Phase,
+    pub(crate) producer_id: ProducerId,
+    pub(crate) producer_epoch: ProducerEpoch,
+    pub(crate) sequences: BTreeMap<TopicPartition, Sequence>,
+    pub(crate) transaction: TransactionProgress,
+    pub(crate) outstanding: Outstanding,
+    /// KIP-360: an abort must be followed by InitProducerId with the current (pid, epoch).
+    pub(crate) epoch_bump_required: bool,
+    pub(crate) membership: Option<Membership>,
+    pub(crate) position: Offset,
+    pub(crate) last_error: Option<ErrorCode>,
+}
+
+impl TransactionManager {
+    /// A client that has not started.
+    pub fn new(id: ClientId, config: ClientConfig) -> Self {
+        Self {
+            id,
+            config,
+            phase: Phase::Uninitialized,
+            producer_id: NO_PRODUCER_ID,
+            producer_epoch: NO_PRODUCER_EPOCH,
+            sequences: BTreeMap::new(),
+            transaction: TransactionProgress::default(),
+            outstanding: Outstanding::default(),
+            epoch_bump_required: false,
+            membership: None,
+            position: 0,
+            last_error: None,
+        }
+    }
+
+    /// Its id.
+    pub fn id(&self) -> ClientId {
+        self.id
+    }
+
+    /// Its settings.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Its phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Its producer id and epoch.
+    pub fn producer_id_and_epoch(&self) -> (ProducerId, ProducerEpoch) {
+        (self.producer_id, self.producer_epoch)
+    }
+
+    /// Copier: the next input offset to copy.
+    pub fn position(&self) -> Offset {
+        self.position
+    }
+
+    /// Whether it runs a transactional id.
+    pub fn is_transactional(&self) -> bool {
+        self.config.transactional_id.is_some()
+    }
+
+    fn is_copier(&self) -> bool {
+        self.config.role == ClientRole::Copier
+    }
+
+    fn require(&self, operation: &'static str, allowed: &[Phase]) -> Result<(), ClientError> {
+        if allowed.contains(&self.phase) {
+            Ok(())
+        } else {
+            Err(ClientError::InvalidPhase { operation, phase: self.phase })
+        }
+    }
+
+    fn require_transactional(&self, operation: &'static str) -> Result<(), ClientError> {
+        if self.is_transactional() {
+            Ok(())
+        } else {
+            Err(ClientError::Unsupported { operation, reason: "the client has no transactional id" })
+        }
+    }
+
+    /// Records an outgoing request as outstanding and returns it for sending.
+    pub(crate) fn send_request(&mut self, now_ms: TimestampMs, message: Message, out: &mut Vec<Message>) {
+        self.outstanding.insert(message.clone(), now_ms);
+        out.push(message);
+    }
+
+    pub(crate) fn init_request(&self, expected: bool) -> Message {
+        Message::InitProducerId(InitProducerIdRequest {
+            transactional_id: self.config.transactional_id.clone(),
+            transaction_timeout_ms: self.config.transaction_timeout_ms.unwrap_or(DEFAULT_TRANSACTION_TIMEOUT_MS),
+            expected: expected.then_some(crate::protocol::ProducerIdAndEpoch {
+                producer_id: self.producer_id,
+                producer_epoch: self.producer_epoch,
+            }),
+        })
+    }
+
+    /// Starts the instance: InitProducerId (none for a non-idempotent producer). A copier has
+    /// joined the group first (`membership`).
+    pub fn start(&mut self, now_ms: TimestampMs, membership: Option<Membership>) -> Result<Vec<Message>, ClientError> {
+        self.require("start", &[Phase::Uninitialized])?;
+        if self.is_copier() && (membership.is_none() || !self.is_transactional()) {
+            return Err(ClientError::Unsupported { operation: "start", reason: "a copier needs a transactional id and a group" });
+        }
+        if !self.config.idempotence && self.is_transactional() {
+            return Err(ClientError::Unsupported { operation: "start", reason: "transactions need idempotence" });
+        }
+        self.membership = membership;
+        let mut out = Vec::new();
+        if !self.config.idempotence {
+            self.phase = Phase::Ready;
+            return Ok(out);
+        }
+        self.phase = Phase::Initializing;
+        let request = self.init_request(false);
+        self.send_request(now_ms, request, &mut out);
+        Ok(out)
+    }
+
+    /// Resets per-epoch sequence numbers (new producer id or epoch).
+    pub(crate) fn adopt(&mut self, producer_id: ProducerId, producer_epoch: ProducerEpoch) {
+        if (producer_id, producer_epoch) != (self.producer_id, self.producer_epoch) {
+            self.sequences.clear();
+        }
+        self.producer_id = producer_id;
+        self.producer_epoch = producer_epoch;
+    }
+
+    fn begin_if_needed(&mut self) {
+        if self.is_transactional() && self.phase == Phase::Ready {
+            self.phase = Phase::InTransaction;
+            self.transaction = TransactionProgress::default();
+        }
+    }
+
+    /// Sends one record to `partition` (beginning the transaction if needed). tv1 modes hold the
+    /// record until AddPartitionsToTxn for the partition is acknowledged.
+    pub fn send(&mut self, now_ms: TimestampMs, partition: TopicPartition, record: Record) -> Result<Vec<Message>, ClientError> {
+        let allowed: &[Phase] = if self.is_transactional() { &[Phase::Ready, Phase::InTransaction] } else { &[Phase::Ready] };
+        self.require("send", allowed)?;
+        self.begin_if_needed();
+        let mut out = Vec::new();
+        if self.is_transactional() && self.config.protocol.client_adds_partitions() && !self.transaction.added.contains(&partition) {
+            let first_hold = !self.transaction.held.contains_key(&partition);
+            self.transaction.held.entry(partition.clone()).or_default().push(record);
+            if first_hold {
+                let request = Message::AddPartitionsToTxn(AddPartitionsToTxnRequest {
+                    transactional_id: self.config.transactional_id.clone().expect("transactional"),
+                    producer_id: self.producer_id,
+                    producer_epoch: self.producer_epoch,
+                    partition,
+                });
+                self.transaction.sent_anything = true;
+                self.send_request(now_ms, request, &mut out);
+            }
+            return Ok(out);
+        }
+        self.send_produce(now_ms, partition, record, &mut out);
+        Ok(out)
+    }
+
+    /// Sends a Produce with the next sequence of (epoch, partition).
+    pub(crate) fn send_produce(&mut self, now_ms: TimestampMs, partition: TopicPartition, record: Record, out: &mut Vec<Message>) {
+        let sequence = if self.config.idempotence {
+            let next = self.sequences.entry(partition.clone()).or_insert(0);
+            let sequence = *next;
+            *next = if *next == Sequence::MAX { 0 } else { *next + 1 };
+            sequence
+        } else {
+            NO_SEQUENCE
+        };
+        let request = Message::Produce(ProduceRequest {
+            partition,
+            transactional_id: self.config.transactional_id.clone(),
+            producer_id: self.producer_id,
+            producer_epoch: self.producer_epoch,
+            sequence,
+            transactional: self.is_transactional(),
+            records: vec![record],
+        });
+        self.transaction.sent_anything = true;
+        self.send_request(now_ms, request, out);
+    }
+
+    /// Copier: commits `offset` (the next input offset) with the transaction — AddOffsetsToTxn
+    /// then TxnOffsetCommit (tv1 modes), TxnOffsetCommit (tv2), or, offsets outside the
+    /// transaction, remembered for an OffsetCommit after EndTxn.
+    pub fn send_offsets(&mut self, now_ms: TimestampMs, offset: Offset) -> Result<Vec<Message>, ClientError> {
+        self.require("send_offsets", &[Phase::Ready, Phase::InTransaction])?;
+        self.require_transactional("send_offsets")?;
+        if !self.is_copier() {
+            return Err(ClientError::Unsupported { operation: "send_offsets", reason: "only the copier consumes" });
+        }
+        if matches!(self.transaction.offsets, Some(OffsetsState::Adding(_) | OffsetsState::Committing(_))) {
+            return Err(ClientError::NotFlushed { outstanding: self.outstanding.len() });
+        }
+        self.begin_if_needed();
+        let mut out = Vec::new();
+        if !self.config.offsets_in_transaction {
+            self.transaction.offsets = Some(OffsetsState::Deferred(offset));
+            return Ok(out);
+        }
+        self.transaction.sent_anything = true;
+        if self.config.protocol.client_adds_partitions() {
+            self.transaction.offsets = Some(OffsetsState::Adding(offset));
+            let request = Message::AddOffsetsToTxn(AddOffsetsToTxnRequest {
+                transactional_id: self.config.transactional_id.clone().expect("transactional"),
+                producer_id: self.producer_id,
+                producer_epoch: self.producer_epoch,
+                group: COPIER_GROUP.to_owned(),
+            });
+            self.send_request(now_ms, request, &mut out);
+        } else {
+            self.send_txn_offset_commit(now_ms, offset, &mut out);
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn send_txn_offset_commit(&mut self, now_ms: TimestampMs, offset: Offset, out: &mut Vec<Message>) {
+        let membership = self.membership.clone().expect("a copier joined its group at start");
+        self.transaction.offsets = Some(OffsetsState::Committing(offset));
+        let request = Message::TxnOffsetCommit(TxnOffsetCommitRequest {
+            transactional_id: self.config.transactional_id.clone().expect("transactional"),
+            producer_id: self.producer_id,
+            producer_epoch: self.producer_epoch,
+            group: COPIER_GROUP.to_owned(),
+            generation: membership.generation,
+            member_id: membership.member_id,
+            partition: TopicPartition::input(),
+            offset,
+        });
+        self.send_request(now_ms, request, out);
+    }
+
+    /// Copier in FetchingOffsets: the answer of OffsetFetch(require_stable). Unstable offsets keep
+    /// it there (an error value); otherwise its position becomes the committed offset (0 if none).
+    pub fn apply_offset_fetch(&mut self, result: Result<Option<Offset>, ErrorCode>) -> Result<Offset, ClientError> {
+        self.require("fetch_offsets", &[Phase::FetchingOffsets])?;
+        match result {
+            Err(code) => {
+                self.last_error = Some(code);
+                Err(ClientError::UnstableOffsets(code))
+            }
+            Ok(committed) => {
+                self.position = committed.unwrap_or(0);
+                self.phase = Phase::Ready;
+                Ok(self.position)
+            }
+        }
+    }
+
+    fn unflushed(&self) -> usize {
+        let held: usize = self.transaction.held.values().map(Vec::len).sum();
+        let offsets = usize::from(matches!(self.transaction.offsets, Some(OffsetsState::Adding(_) | OffsetsState::Committing(_))));
+        self.outstanding.len() + held + offsets
+    }
+
+    /// Commits the transaction once every record and the offsets are acknowledged.
+    pub fn commit(&mut self, now_ms: TimestampMs) -> Result<Vec<Message>, ClientError> {
+        self.require_transactional("commit")?;
+        self.require("commit", &[Phase::InTransaction])?;
+        let outstanding = self.unflushed();
+        if outstanding > 0 {
+            return Err(ClientError::NotFlushed { outstanding });
+        }
+        self.end(now_ms, true)
+    }
+
+    /// Aborts the transaction (from InTransaction or AbortableError); outstanding requests are
+    /// given up.
+    pub fn abort(&mut self, now_ms: TimestampMs) -> Result<Vec<Message>, ClientError> {
+        self.require_transactional("abort")?;
+        self.require("abort", &[Phase::InTransaction, Phase::AbortableError])?;
+        self.outstanding.clear();
+        self.transaction.held.clear();
+        self.end(now_ms, false)
+    }
+
+    fn end(&mut self, now_ms: TimestampMs, commit: bool) -> Result<Vec<Message>, ClientError> {
+        let mut out = Vec::new();
+        if !self.transaction.sent_anything {
+            self.finish_transaction(now_ms, commit, &mut out);
+            return Ok(out);
+        }
+        self.phase = if commit { Phase::CommittingTransaction } else { Phase::AbortingTransaction };
+        let request = Message::EndTxn(EndTxnRequest {
+            transactional_id: self.config.transactional_id.clone().expect("transactional"),
+            producer_id: self.producer_id,
+            producer_epoch: self.producer_epoch,
+            commit,
+        });
+        self.send_request(now_ms, request, &mut out);
+        Ok(out)
+    }
+
+    /// The instance crashes: it stops, its outstanding requests are forgotten.
+    pub fn crash(&mut self) -> Result<(), ClientError> {
+        if self.phase == Phase::Crashed {
+            return Err(ClientError::InvalidPhase { operation: "crash", phase: self.phase });
+        }
+        self.phase = Phase::Crashed;
+        self.outstanding.clear();
+        self.transaction = TransactionProgress::default();
+        Ok(())
+    }
+
+    /// A request of this client, or its response, was lost: mark it failed.
+    pub fn request_lost(&mut self, now_ms: TimestampMs, lost: &Message) -> bool {
+        if lost.is_request() {
+            self.outstanding.fail_request(lost, now_ms)
+        } else if let Some(key) = lost.answer_key() {
+            self.outstanding.fail_answer(&key, now_ms)
+        } else {
+            false
+        }
+    }
+
+    /// The retry timer: re-send every failed request.
+    pub fn retry(&mut self, now_ms: TimestampMs) -> Vec<Message> {
+        if matches!(self.phase, Phase::Crashed | Phase::FatalError) {
+            return Vec::new();
+        }
+        self.outstanding.retry_failed(now_ms)
+    }
+
+    /// The request-timeout timer of one request: re-send it while the original may still be in
+    /// flight (a duplicate).
+    pub fn request_timeout(&mut self, now_ms: TimestampMs, request: RequestId) -> Option<Message> {
+        self.outstanding.resend(request, now_ms)
+    }
+
+    /// The earliest failure among outstanding requests (the retry timer's base).
+    pub fn earliest_failure(&self) -> Option<TimestampMs> {
+        self.outstanding.earliest_failure()
+    }
+
+    /// The outstanding requests, oldest first.
+    pub fn outstanding(&self) -> impl Iterator<Item = &super::OutstandingRequest> {
+        self.outstanding.iter()
+    }
+
+    /// What specs section 11 observes of this client.
+    pub fn view(&self) -> ClientView {
+        ClientView {
+            phase: self.phase,
+            transactional_id: self.config.transactional_id.clone(),
+            producer_id: self.producer_id,
+            producer_epoch: self.producer_epoch,
+            outstanding: self.outstanding.iter().cloned().collect(),
+            held_records: self.transaction.held.values().map(Vec::len).sum(),
+            position: self.position,
+            last_error: self.last_error,
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The in-process cluster's configuration (specs/eos.md sections 1, 2 and 9): partitions of
+//! topic `out`, the copier's input, the clients, the protocol, the guards, producer-id and epoch
+//! limits, timeouts, and the seeded faults. Loadable with serde.
+
+use crate::client::ClientConfig;
+use crate::config::{BrokerConfig, ProtocolMode};
+use crate::mutation::Faults;
+use crate::types::{ProducerEpoch, ProducerId, MAX_PRODUCER_EPOCH};
+use serde::{Deserialize, Serialize};
+
+/// Everything needed to build a [`super::Cluster`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClusterConfig {
+    /// Protocol mode.
+    pub protocol: ProtocolMode,
+    /// Partitions of topic `out` (at least one).
+    pub partitions: i32,
+    /// Records pre-filled into `in-0` (`in-0`, `in-1`, ...).
+    pub input_records: i64,
+    /// One entry per producer instance, in index order.
+    pub clients: Vec<ClientConfig>,
+    /// The `fencing` guard.
+    pub fencing: bool,
+    /// First producer id handed out.
+    pub first_producer_id: ProducerId,
+    /// Largest producer epoch (small values exercise producer-id rotation).
+    pub max_producer_epoch: ProducerEpoch,
+    /// Transaction timeout of clients that do not set their own.
+    pub transaction_timeout_ms: i32,
+    /// The coordinator's maximum transaction timeout.
+    pub max_transaction_timeout_ms: i32,
+    /// The clients' request timeout (deadline of their RequestTimeout timers).
+    pub request_timeout_ms: i64,
+    /// The clients' retry backoff (deadline of their ClientRetry timers).
+    pub retry_backoff_ms: i64,
+    /// The coordinator's marker retry backoff.
+    pub marker_retry_backoff_ms: i64,
+    /// Seeded faults (testing only).
+    pub faults: Faults,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            protocol: ProtocolMode::Tv2,
+            partitions: 2,
+            input_records: 0,
+            clients: Vec::new(),
+            fencing: true,
+            first_producer_id: 1000,
+            max_producer_epoch: MAX_PRODUCER_EPOCH,
+            transaction_timeout_ms: 60_000,
+            max_transaction_timeout_ms: 900_000,
+            request_timeout_ms: 30_000,
+            retry_backoff_ms: 100,
+            marker_retry_backoff_ms: 100,
+            faults: Faults::none(),
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// The broker's part.
+    pub fn broker(&self) -> BrokerConfig {
+        BrokerConfig {
+            protocol: self.protocol,
+            fencing: self.fencing,
+            first_producer_id: self.first_producer_id,
+            max_producer_epoch: self.max_producer_epoch,
+            max_transaction_timeout_ms: self.max_transaction_timeout_ms,
+            marker_retry_backoff_ms: self.marker_retry_backoff_ms,
+            faults: self.faults,
+        }
+    }
+}

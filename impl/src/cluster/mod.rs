@@ -1,0 +1,320 @@
+//! A deterministic in-process cluster (specs/eos.md section 10, "the step contract"): the broker
+//! core, the clients, an explicit network of in-flight messages and a clock, wired together so
+//! that a test or the conformance harness drives every step — a client operation, the delivery
+//! or loss of one message, one timer, a coordinator failover — and nothing happens in between.
+//! Within a step everything synchronous happens (a delivered request is handled and its
+//! response and markers put in flight; a client reacting to a response sends at once).
+
+pub mod config;
+pub mod introspection;
+pub mod network;
+pub mod timers;
+
+pub use config::ClusterConfig;
+pub use introspection::{ClusterView, CoordinatorView, GroupView, PartitionView};
+pub use network::{InFlight, MessageId, Network};
+pub use timers::Timer;
+
+use crate::broker::Broker;
+use crate::client::{ClientConfig, ClientRole, Consumer, Membership, TransactionManager};
+use crate::coordinator::CoordinatorTimer;
+use crate::error::{ClientError, ClusterError};
+use crate::mutation::Faults;
+use crate::protocol::{Endpoint, Message, Outgoing, WriteTxnMarkerRequest};
+use crate::storage::MemoryStorage;
+use crate::types::{ClientId, Offset, Record, TimestampMs, TopicPartition, COPIER_GROUP};
+
+/// The in-process cluster.
+#[derive(Debug)]
+pub struct Cluster {
+    config: ClusterConfig,
+    now_ms: TimestampMs,
+    broker: Broker,
+    clients: Vec<TransactionManager>,
+    network: Network,
+}
+
+/// The ids of the messages a step put in flight.
+pub type Sent = Vec<MessageId>;
+
+impl Cluster {
+    /// Builds the cluster: partitions `out-0..`, `in-0` pre-filled with `in-0`, `in-1`, ..., and
+    /// one (unstarted) client per configured instance, on in-memory storage.
+    pub fn new(config: ClusterConfig) -> Self {
+        assert!(config.partitions >= 1, "topic `out` needs at least one partition");
+        let mut partitions: Vec<TopicPartition> = (0..config.partitions).map(TopicPartition::output).collect();
+        partitions.push(TopicPartition::input());
+        let mut broker = Broker::new(config.broker(), Box::new(MemoryStorage), partitions);
+        for n in 0..config.input_records {
+            broker
+                .append_plain(&TopicPartition::input(), vec![Record::value(format!("in-{n}"))])
+                .expect("the input partition accepts plain records");
+        }
+        let mut cluster = Self { config: config.clone(), now_ms: 0, broker, clients: Vec::new(), network: Network::default() };
+        for client in config.clients {
+            cluster.add_client(client);
+        }
+        cluster
+    }
+
+    /// Adds a producer instance (e.g. a restart with the same transactional id); returns its id.
+    pub fn add_client(&mut self, mut config: ClientConfig) -> ClientId {
+        config.protocol = self.config.protocol;
+        config.transaction_timeout_ms.get_or_insert(self.config.transaction_timeout_ms);
+        let id = ClientId(self.clients.len());
+        self.clients.push(TransactionManager::new(id, config));
+        id
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClusterConfig {
+        &self.config
+    }
+
+    /// The clock.
+    pub fn now(&self) -> TimestampMs {
+        self.now_ms
+    }
+
+    /// Moves the clock forward to `now_ms` (never back). Nothing fires by itself.
+    pub fn advance_clock(&mut self, now_ms: TimestampMs) {
+        self.now_ms = self.now_ms.max(now_ms);
+    }
+
+    /// Switches seeded faults at run time (testing only).
+    pub fn set_faults(&mut self, faults: Faults) {
+        self.config.faults = faults;
+        self.broker.set_faults(faults);
+    }
+
+    /// The broker core.
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    /// A client.
+    pub fn client(&self, client: ClientId) -> Result<&TransactionManager, ClusterError> {
+        self.clients.get(client.0).ok_or(ClusterError::UnknownClient(client))
+    }
+
+    /// Every client.
+    pub fn clients(&self) -> &[TransactionManager] {
+        &self.clients
+    }
+
+    fn client_mut(&mut self, client: ClientId) -> Result<&mut TransactionManager, ClusterError> {
+        self.clients.get_mut(client.0).ok_or(ClusterError::UnknownClient(client))
+    }
+
+    fn send_from(&mut self, client: ClientId, requests: Vec<Message>) -> Sent {
+        requests
+            .into_iter()
+            .map(|message| {
+                let destination = Endpoint::destination_of(&message).expect("clients send requests");
+                self.network.send(Outgoing { source: Endpoint::Client(client), destination, message })
+            })
+            .collect()
+    }
+
+    fn send_all(&mut self, outgoing: Vec<Outgoing>) -> Sent {
+        outgoing.into_iter().map(|o| self.network.send(o)).collect()
+    }
+
+    /// Starts a client: InitProducerId (a copier joins the group first).
+    pub fn start(&mut self, client: ClientId) -> Result<Sent, ClusterError> {
+        let now = self.now_ms;
+        let role = self.client(client)?.config().role;
+        if self.client(client)?.phase() != crate::client::Phase::Uninitialized {
+            return Err(ClientError::InvalidPhase { operation: "start", phase: self.client(client)?.phase() }.into());
+        }
+        let membership = if role == ClientRole::Copier {
+            let member_id = client.member_id();
+            let generation = self.broker.join_group(COPIER_GROUP, &member_id);
+            Some(Membership { generation, member_id })
+        } else {
+            None
+        };
+        let requests = self.client_mut(client)?.start(now, membership)?;
+        Ok(self.send_from(client, requests))
+    }
+
+    /// Sends one record to partition `partition` of topic `out`.
+    pub fn send(&mut self, client: ClientId, partition: i32, value: impl Into<Vec<u8>>) -> Result<Sent, ClusterError> {
+        self.send_to(client, TopicPartition::output(partition), Record::value(value))
+    }
+
+    /// Sends one record to any partition.
+    pub fn send_to(&mut self, client: ClientId, partition: TopicPartition, record: Record) -> Result<Sent, ClusterError> {
+        if self.broker.partition(&partition).is_none() || partition.is_group_offsets() {
+            return Err(ClusterError::UnknownPartition(partition));
+        }
+        let now = self.now_ms;
+        let requests = self.client_mut(client)?.send(now, partition, record)?;
+        Ok(self.send_from(client, requests))
+    }
+
+    /// Copier: the next input record at its position and the partition it goes to
+    /// (`position mod partitions`), read through the consumer.
+    pub fn copier_next(&self, client: ClientId) -> Result<(i32, String), ClusterError> {
+        let position = self.client(client)?.position();
+        let input = self.broker.partition(&TopicPartition::input()).expect("the input partition exists");
+        let mut consumer = Consumer::new(self.client(client)?.config().isolation, position);
+        let record = consumer
+            .poll(input, 1)
+            .ok()
+            .and_then(|records| records.into_iter().next())
+            .ok_or(ClientError::Unsupported { operation: "copier_next", reason: "the input is exhausted" })?;
+        let partition = i32::try_from(record.offset % i64::from(self.config.partitions)).expect("partition fits i32");
+        Ok((partition, record.record.value_text()))
+    }
+
+    /// Copier: commits consumed offset `offset` with the transaction.
+    pub fn send_offsets(&mut self, client: ClientId, offset: Offset) -> Result<Sent, ClusterError> {
+        let now = self.now_ms;
+        let requests = self.client_mut(client)?.send_offsets(now, offset)?;
+        Ok(self.send_from(client, requests))
+    }
+
+    /// Copier: OffsetFetch(require_stable), synchronous; returns its new position.
+    pub fn fetch_offsets(&mut self, client: ClientId) -> Result<Offset, ClusterError> {
+        let result = self.broker.offset_fetch(COPIER_GROUP, true).map(|offsets| offsets.get(&TopicPartition::input()).copied());
+        Ok(self.client_mut(client)?.apply_offset_fetch(result)?)
+    }
+
+    /// Commits the client's transaction.
+    pub fn commit(&mut self, client: ClientId) -> Result<Sent, ClusterError> {
+        let now = self.now_ms;
+        let requests = self.client_mut(client)?.commit(now)?;
+        Ok(self.send_from(client, requests))
+    }
+
+    /// Aborts the client's transaction.
+    pub fn abort(&mut self, client: ClientId) -> Result<Sent, ClusterError> {
+        let now = self.now_ms;
+        let requests = self.client_mut(client)?.abort(now)?;
+        Ok(self.send_from(client, requests))
+    }
+
+    /// Crashes a client; its messages stay in flight and responses to it are discarded.
+    pub fn crash(&mut self, client: ClientId) -> Result<(), ClusterError> {
+        Ok(self.client_mut(client)?.crash()?)
+    }
+
+    /// The messages in flight, oldest first.
+    pub fn in_flight(&self) -> impl Iterator<Item = &InFlight> {
+        self.network.iter()
+    }
+
+    /// One message in flight.
+    pub fn message(&self, id: MessageId) -> Option<&InFlight> {
+        self.network.get(id)
+    }
+
+    /// Delivers one in-flight message: its receiver handles it and what it sends is put in flight.
+    pub fn deliver(&mut self, id: MessageId) -> Result<Sent, ClusterError> {
+        let InFlight { source, destination, message, .. } = self.network.take(id).ok_or(ClusterError::UnknownMessage(id))?;
+        let now = self.now_ms;
+        match destination {
+            Endpoint::Client(client) => {
+                let requests = self.client_mut(client)?.handle_response(now, &message);
+                Ok(self.send_from(client, requests))
+            }
+            Endpoint::Coordinator | Endpoint::Leader(_) | Endpoint::GroupCoordinator => {
+                let outgoing = self.broker.handle(now, source, message);
+                Ok(self.send_all(outgoing))
+            }
+        }
+    }
+
+    /// Loses one in-flight message: the requester learns its request failed.
+    pub fn lose(&mut self, id: MessageId) -> Result<(), ClusterError> {
+        let InFlight { source, destination, message, .. } = self.network.take(id).ok_or(ClusterError::UnknownMessage(id))?;
+        let now = self.now_ms;
+        let requester = if message.is_request() { source } else { destination };
+        match (requester, message) {
+            (Endpoint::Client(client), message) => {
+                self.client_mut(client)?.request_lost(now, &message);
+            }
+            (Endpoint::Coordinator, Message::WriteTxnMarker(marker)) => self.broker.marker_lost(now, &marker),
+            (Endpoint::Coordinator, Message::WriteTxnMarkerResponse(response)) => {
+                let marker = WriteTxnMarkerRequest {
+                    target: response.target,
+                    transactional_id: response.transactional_id,
+                    producer_id: response.producer_id,
+                    producer_epoch: response.producer_epoch,
+                    commit: response.commit,
+                    coordinator_epoch: response.coordinator_epoch,
+                };
+                self.broker.marker_lost(now, &marker);
+            }
+            (requester, message) => tracing::warn!(?requester, kind = message.kind(), "lost a message nobody waits for"),
+        }
+        Ok(())
+    }
+
+    /// Fires one armed timer (the clock moves to its deadline if that is later).
+    pub fn fire(&mut self, timer: &Timer) -> Result<Sent, ClusterError> {
+        let deadline = self.timer_deadline(timer).ok_or_else(|| ClusterError::TimerNotArmed(timer.clone()))?;
+        self.advance_clock(deadline);
+        let now = self.now_ms;
+        match timer {
+            Timer::ClientRetry { client } => {
+                let requests = self.client_mut(*client)?.retry(now);
+                Ok(self.send_from(*client, requests))
+            }
+            Timer::RequestTimeout { client, request } => {
+                let duplicate = self.client_mut(*client)?.request_timeout(now, *request);
+                Ok(self.send_from(*client, duplicate.into_iter().collect()))
+            }
+            Timer::TransactionTimeout { transactional_id } => {
+                let outgoing = self.broker.fire_timer(now, &CoordinatorTimer::TransactionTimeout(transactional_id.clone()));
+                Ok(self.send_all(outgoing))
+            }
+            Timer::MarkerRetry { transactional_id } => {
+                let outgoing = self.broker.fire_timer(now, &CoordinatorTimer::MarkerRetry(transactional_id.clone()));
+                Ok(self.send_all(outgoing))
+            }
+        }
+    }
+
+    /// Coordinator failover: a new coordinator epoch, the transaction log replayed, the markers of
+    /// Prepare* transactions re-sent. Requests in flight to the coordinator reach the new one.
+    pub fn coordinator_failover(&mut self) -> Sent {
+        let outgoing = self.broker.coordinator_failover(self.now_ms);
+        self.send_all(outgoing)
+    }
+
+    /// Test helper: delivers the oldest in-flight message until none is left or `max_steps`
+    /// deliveries were made; returns how many were delivered.
+    pub fn deliver_all(&mut self, max_steps: usize) -> usize {
+        let mut steps = 0;
+        while steps < max_steps {
+            let Some(id) = self.network.iter().next().map(|m| m.id) else { break };
+            self.deliver(id).expect("the id was just listed");
+            steps += 1;
+        }
+        steps
+    }
+
+    /// Test helper: delivers everything and fires due retry timers (client and marker) until the
+    /// cluster is quiet or `max_steps` steps were taken; returns the steps taken.
+    pub fn run_until_quiet(&mut self, max_steps: usize) -> usize {
+        let mut steps = 0;
+        while steps < max_steps {
+            let oldest = self.network.iter().next().map(|m| m.id);
+            if let Some(id) = oldest {
+                self.deliver(id).expect("the id was just listed");
+                steps += 1;
+                continue;
+            }
+            let retry = self
+                .timers()
+                .into_iter()
+                .find(|(t, _)| matches!(t, Timer::ClientRetry { .. } | Timer::MarkerRetry { .. }));
+            let Some((timer, _)) = retry else { break };
+            self.fire(&timer).expect("the timer was just listed");
+            steps += 1;
+        }
+        steps
+    }
+}

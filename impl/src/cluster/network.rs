@@ -1,0 +1,68 @@
+//! The in-process network: an unordered multiset of in-flight messages, each with a stable id,
+//! its sender and its receiver. Nothing moves unless the driver delivers or loses a message
+//! (specs/eos.md sections 9 and 10).
+
+use crate::protocol::{Endpoint, Message, Outgoing};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The stable id of an in-flight message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MessageId(pub u64);
+
+/// A message on its way.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlight {
+    /// Its id.
+    pub id: MessageId,
+    /// Who sent it.
+    pub source: Endpoint,
+    /// Who receives it.
+    pub destination: Endpoint,
+    /// The message.
+    pub message: Message,
+}
+
+/// The messages in flight, by id (ids grow with sending order).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Network {
+    messages: BTreeMap<MessageId, InFlight>,
+    next_id: u64,
+}
+
+impl Network {
+    /// Puts a message in flight; returns its id.
+    pub fn send(&mut self, outgoing: Outgoing) -> MessageId {
+        let id = MessageId(self.next_id);
+        self.next_id += 1;
+        let Outgoing { source, destination, message } = outgoing;
+        self.messages.insert(id, InFlight { id, source, destination, message });
+        id
+    }
+
+    /// Takes a message out of the network.
+    pub fn take(&mut self, id: MessageId) -> Option<InFlight> {
+        self.messages.remove(&id)
+    }
+
+    /// A message in flight.
+    pub fn get(&self, id: MessageId) -> Option<&InFlight> {
+        self.messages.get(&id)
+    }
+
+    /// Every message in flight, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &InFlight> {
+        self.messages.values()
+    }
+
+    /// How many are in flight.
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+}

@@ -1,0 +1,85 @@
+//! Broker settings: the protocol mode (tv1, tv1 with KIP-890 part 1 verification, tv2 = KIP-890
+//! part 2), the fencing guard, producer-id allocation, epoch and timeout limits, and the seeded
+//! faults (specs/eos.md section 2).
+
+use crate::mutation::Faults;
+use crate::types::{ProducerEpoch, ProducerId, MAX_PRODUCER_EPOCH};
+use serde::{Deserialize, Serialize};
+
+/// The transaction protocol version the cluster speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ProtocolMode {
+    /// Classic KIP-98: AddPartitionsToTxn / AddOffsetsToTxn from the client; the epoch changes only
+    /// at InitProducerId and fencing.
+    #[serde(rename = "tv1")]
+    Tv1,
+    /// tv1 plus KIP-890 part 1: leaders verify with the coordinator before a producer's first
+    /// transactional append to a partition.
+    #[serde(rename = "tv1-verified")]
+    Tv1Verified,
+    /// KIP-890 part 2: implicit partition adds and an epoch bump at every EndTxn.
+    #[serde(rename = "tv2")]
+    Tv2,
+}
+
+impl ProtocolMode {
+    /// Whether this is tv2 (epoch bump per transaction, implicit adds).
+    pub fn is_tv2(self) -> bool {
+        self == Self::Tv2
+    }
+
+    /// Whether the client sends AddPartitionsToTxn / AddOffsetsToTxn.
+    pub fn client_adds_partitions(self) -> bool {
+        !self.is_tv2()
+    }
+
+    /// The name used in specs/eos.md.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tv1 => "tv1",
+            Self::Tv1Verified => "tv1-verified",
+            Self::Tv2 => "tv2",
+        }
+    }
+}
+
+/// Settings of the broker side (coordinator, leaders, group coordinator).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BrokerConfig {
+    /// The protocol mode.
+    pub protocol: ProtocolMode,
+    /// The `fencing` guard: when off, no component compares producer epochs.
+    pub fencing: bool,
+    /// The first producer id handed out (ids are sequential from it).
+    pub first_producer_id: ProducerId,
+    /// The largest producer epoch (Kafka: 32767); an epoch at `max - 1` or above is exhausted.
+    pub max_producer_epoch: ProducerEpoch,
+    /// `transaction.max.timeout.ms`: InitProducerId above it gets INVALID_TRANSACTION_TIMEOUT.
+    pub max_transaction_timeout_ms: i32,
+    /// Delay before the marker-retry timer of a transaction with a failed marker is due.
+    pub marker_retry_backoff_ms: i64,
+    /// Seeded faults (testing only).
+    pub faults: Faults,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        Self {
+            protocol: ProtocolMode::Tv2,
+            fencing: true,
+            first_producer_id: 1000,
+            max_producer_epoch: MAX_PRODUCER_EPOCH,
+            max_transaction_timeout_ms: 900_000,
+            marker_retry_backoff_ms: 100,
+            faults: Faults::none(),
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// Whether `epoch` is exhausted: the next bump must move to a new producer id.
+    pub fn is_epoch_exhausted(&self, epoch: ProducerEpoch) -> bool {
+        epoch >= self.max_producer_epoch.saturating_sub(1)
+    }
+}

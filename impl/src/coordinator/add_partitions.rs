@@ -1,0 +1,101 @@
+//! Adding partitions to a transaction (KIP-98; specs/eos.md 4.3): AddPartitionsToTxn and
+//! AddOffsetsToTxn from a tv1 client, tv2's implicit add on behalf of a partition leader or the
+//! group coordinator (KIP-890 part 2), and tv1-verified's verification (KIP-890 part 1), which
+//! only reads.
+
+use super::txn_state::TxnState;
+use super::TransactionCoordinator;
+use crate::error::ErrorCode;
+use crate::protocol::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest, AddPartitionsToTxnResponse};
+use crate::types::{ProducerEpoch, ProducerId, TimestampMs, TopicPartition, TransactionalId, NO_PRODUCER_ID};
+
+impl TransactionCoordinator {
+    /// Handles AddPartitionsToTxn.
+    pub fn handle_add_partitions(&mut self, now_ms: TimestampMs, request: &AddPartitionsToTxnRequest) -> AddPartitionsToTxnResponse {
+        let error = match self.add_partition(
+            now_ms,
+            &request.transactional_id,
+            request.producer_id,
+            request.producer_epoch,
+            &request.partition,
+        ) {
+            Ok(()) => ErrorCode::None,
+            Err(code) => code,
+        };
+        AddPartitionsToTxnResponse { partition: request.partition.clone(), error }
+    }
+
+    /// Handles AddOffsetsToTxn: adds the group's offsets partition.
+    pub fn handle_add_offsets(&mut self, now_ms: TimestampMs, request: &AddOffsetsToTxnRequest) -> AddOffsetsToTxnResponse {
+        let partition = TopicPartition::group_offsets(&request.group);
+        let error = match self.add_partition(now_ms, &request.transactional_id, request.producer_id, request.producer_epoch, &partition) {
+            Ok(()) => ErrorCode::None,
+            Err(code) => code,
+        };
+        AddOffsetsToTxnResponse { error }
+    }
+
+    /// The add of specs 4.3 (also tv2's implicit add): checks, then Ongoing with the partition,
+    /// logged; nothing is logged if the partition is already in the Ongoing transaction.
+    pub fn add_partition(
+        &mut self,
+        now_ms: TimestampMs,
+        id: &TransactionalId,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        partition: &TopicPartition,
+    ) -> Result<(), ErrorCode> {
+        let Some(metadata) = self.transactions.get(id) else { return Err(ErrorCode::InvalidProducerIdMapping) };
+        if producer_id != metadata.producer_id {
+            // tv2: the next producer id of a transaction still completing is told to wait.
+            if metadata.next_producer_id != NO_PRODUCER_ID && producer_id == metadata.next_producer_id {
+                return Err(ErrorCode::ConcurrentTransactions);
+            }
+            return Err(ErrorCode::InvalidProducerIdMapping);
+        }
+        if self.config().fencing && producer_epoch != metadata.producer_epoch {
+            return Err(ErrorCode::ProducerFenced);
+        }
+        if metadata.pending_transition_in_progress() || metadata.state.is_prepare() {
+            return Err(ErrorCode::ConcurrentTransactions);
+        }
+        if metadata.state == TxnState::Ongoing && metadata.partitions.contains(partition) {
+            return Ok(());
+        }
+        assert!(
+            matches!(metadata.state, TxnState::Empty | TxnState::Ongoing | TxnState::CompleteCommit | TxnState::CompleteAbort),
+            "{id}: cannot add a partition in {:?}",
+            metadata.state
+        );
+        let mut transit = metadata.transit(TxnState::Ongoing, now_ms);
+        if metadata.state != TxnState::Ongoing {
+            transit.txn_start_timestamp = now_ms;
+            transit.partitions.clear();
+        }
+        transit.partitions.insert(partition.clone());
+        self.transition(transit)
+    }
+
+    /// KIP-890 part 1 (tv1-verified): is `partition` in the Ongoing transaction of (pid, epoch)?
+    /// Anything else is INVALID_TXN_STATE (specs 5.1 step 2). Reads only.
+    pub fn verify_partition(
+        &self,
+        id: &TransactionalId,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        partition: &TopicPartition,
+    ) -> Result<(), ErrorCode> {
+        let verified = self.transactions.get(id).is_some_and(|metadata| {
+            metadata.producer_id == producer_id
+                && (!self.config().fencing || metadata.producer_epoch == producer_epoch)
+                && metadata.state == TxnState::Ongoing
+                && metadata.pending_state.is_none()
+                && metadata.partitions.contains(partition)
+        });
+        if verified {
+            Ok(())
+        } else {
+            Err(ErrorCode::InvalidTxnState)
+        }
+    }
+}

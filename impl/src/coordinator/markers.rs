@@ -1,0 +1,168 @@
+//! Transaction markers still to be acknowledged (Kafka's `TransactionMarkerChannelManager` and
+//! its completion handler, KIP-98): per Prepare* transaction, each target partition is in flight
+//! or failed (its request or response was lost, or the leader answered a retriable error) and
+//! waiting for the marker-retry timer. Markers are explicit outgoing messages; nothing is sent
+//! behind the caller's back.
+
+use crate::protocol::WriteTxnMarkerRequest;
+use crate::types::{CoordinatorEpoch, TimestampMs, TopicPartition, TransactionResult};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where one marker stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MarkerStatus {
+    /// Sent; no answer yet.
+    InFlight,
+    /// Lost or answered with a retriable error at this time; re-sent by the marker-retry timer.
+    Failed {
+        /// When it failed.
+        since_ms: TimestampMs,
+    },
+}
+
+/// The unacknowledged markers of one transactional id.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingMarkers {
+    targets: BTreeMap<TopicPartition, MarkerStatus>,
+    /// Set when a leader answered INVALID_PRODUCER_EPOCH / TRANSACTION_COORDINATOR_FENCED: someone
+    /// newer owns the transaction, so this coordinator stops sending its markers (as Kafka does).
+    abandoned: bool,
+}
+
+impl PendingMarkers {
+    /// Starts markers to every target, all in flight.
+    pub fn start(targets: impl IntoIterator<Item = TopicPartition>) -> Self {
+        Self { targets: targets.into_iter().map(|target| (target, MarkerStatus::InFlight)).collect(), abandoned: false }
+    }
+
+    /// Whether no marker is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// Every target still unacknowledged with its status.
+    pub fn targets(&self) -> &BTreeMap<TopicPartition, MarkerStatus> {
+        &self.targets
+    }
+
+    /// Whether `target` is unacknowledged.
+    pub fn contains(&self, target: &TopicPartition) -> bool {
+        self.targets.contains_key(target)
+    }
+
+    /// Whether sending was given up.
+    pub fn abandoned(&self) -> bool {
+        self.abandoned
+    }
+
+    /// `target` acknowledged.
+    pub fn acknowledge(&mut self, target: &TopicPartition) -> bool {
+        self.targets.remove(target).is_some()
+    }
+
+    /// `target` failed at `now` (if still in flight).
+    pub fn fail(&mut self, target: &TopicPartition, now_ms: TimestampMs) -> bool {
+        match self.targets.get_mut(target) {
+            Some(status @ MarkerStatus::InFlight) => {
+                *status = MarkerStatus::Failed { since_ms: now_ms };
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Stops sending: forget every target.
+    pub fn abandon(&mut self) {
+        self.targets.clear();
+        self.abandoned = true;
+    }
+
+    /// The earliest failure time, if any marker failed.
+    pub fn earliest_failure(&self) -> Option<TimestampMs> {
+        self.targets
+            .values()
+            .filter_map(|status| match status {
+                MarkerStatus::Failed { since_ms } => Some(*since_ms),
+                MarkerStatus::InFlight => None,
+            })
+            .min()
+    }
+
+    /// Marks every failed target in flight again and returns them.
+    pub fn take_failed(&mut self) -> Vec<TopicPartition> {
+        let mut retried = Vec::new();
+        for (target, status) in &mut self.targets {
+            if matches!(status, MarkerStatus::Failed { .. }) {
+                *status = MarkerStatus::InFlight;
+                retried.push(target.clone());
+            }
+        }
+        retried
+    }
+}
+
+/// The fields every marker of one transaction shares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarkerTemplate {
+    /// The transactional id.
+    pub transactional_id: crate::types::TransactionalId,
+    /// Producer id.
+    pub producer_id: crate::types::ProducerId,
+    /// Producer epoch (after any bump).
+    pub producer_epoch: crate::types::ProducerEpoch,
+    /// COMMIT or ABORT.
+    pub result: TransactionResult,
+    /// The coordinator's epoch.
+    pub coordinator_epoch: CoordinatorEpoch,
+}
+
+impl MarkerTemplate {
+    /// The marker for one target.
+    pub fn to(&self, target: TopicPartition) -> WriteTxnMarkerRequest {
+        WriteTxnMarkerRequest {
+            target,
+            transactional_id: self.transactional_id.clone(),
+            producer_id: self.producer_id,
+            producer_epoch: self.producer_epoch,
+            commit: self.result.is_commit(),
+            coordinator_epoch: self.coordinator_epoch,
+        }
+    }
+
+    /// Whether a marker (or its answer) with these fields belongs to this transaction.
+    pub fn matches(
+        &self,
+        producer_id: crate::types::ProducerId,
+        producer_epoch: crate::types::ProducerEpoch,
+        commit: bool,
+        coordinator_epoch: CoordinatorEpoch,
+    ) -> bool {
+        self.producer_id == producer_id
+            && self.producer_epoch == producer_epoch
+            && self.result.is_commit() == commit
+            && self.coordinator_epoch == coordinator_epoch
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_markers_wait_for_the_retry_and_acks_remove_them() {
+        // Proves the bookkeeping: fail only in-flight targets, retry returns exactly the failed ones.
+        let a = TopicPartition::output(0);
+        let b = TopicPartition::output(1);
+        let mut markers = PendingMarkers::start([a.clone(), b.clone()]);
+        assert!(markers.fail(&a, 7));
+        assert!(!markers.fail(&a, 9), "already failed");
+        assert_eq!(markers.earliest_failure(), Some(7));
+        assert_eq!(markers.take_failed(), vec![a.clone()]);
+        assert_eq!(markers.earliest_failure(), None);
+        assert!(markers.acknowledge(&a));
+        assert!(!markers.acknowledge(&a));
+        assert!(markers.acknowledge(&b));
+        assert!(markers.is_empty());
+    }
+}

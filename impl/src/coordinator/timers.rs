@@ -1,0 +1,37 @@
+//! The coordinator's timers as data (KIP-98): a transaction timeout per Ongoing transaction
+//! (Kafka's periodic `abortTimedOutTransactions`, here one timer per transactional id) and a
+//! marker retry per transaction with failed markers. The deadline table is derived from the
+//! metadata on demand, so it can never disagree with it.
+
+use super::txn_state::TxnState;
+use super::TransactionCoordinator;
+use crate::types::{TimestampMs, TransactionalId};
+use serde::{Deserialize, Serialize};
+
+/// A coordinator timer.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum CoordinatorTimer {
+    /// Abort the Ongoing transaction of this id once it is older than its timeout.
+    TransactionTimeout(TransactionalId),
+    /// Re-send the failed markers of this id.
+    MarkerRetry(TransactionalId),
+}
+
+impl TransactionCoordinator {
+    /// Every armed timer with its deadline, in a deterministic order.
+    pub fn timers(&self) -> Vec<(CoordinatorTimer, TimestampMs)> {
+        let mut timers = Vec::new();
+        for (id, metadata) in self.transactions() {
+            if metadata.state == TxnState::Ongoing && metadata.pending_state.is_none() {
+                let deadline = metadata.txn_start_timestamp + i64::from(metadata.transaction_timeout_ms);
+                timers.push((CoordinatorTimer::TransactionTimeout(id.clone()), deadline));
+            }
+            if let Some(since) = metadata.markers.earliest_failure() {
+                timers.push((CoordinatorTimer::MarkerRetry(id.clone()), since + self.config().marker_retry_backoff_ms));
+            } else if self.completion_stuck(metadata) {
+                timers.push((CoordinatorTimer::MarkerRetry(id.clone()), metadata.txn_last_update_timestamp));
+            }
+        }
+        timers
+    }
+}

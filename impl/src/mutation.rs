@@ -1,0 +1,117 @@
+//! Seeded faults, **for testing only**: deliberate bugs that the conformance harness switches on
+//! one at a time to prove it notices a divergence from the model. All are off by default and a
+//! correct deployment never enables one. Each is checked at exactly one place in the code,
+//! marked `// fault:` with its name.
+
+use serde::{Deserialize, Serialize};
+
+/// One deliberate bug.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// (1) A partition leader skips the producer-epoch check of Produce and markers
+    /// (specs/eos.md 5.1 step 4, 5.2 step 1), so a fenced zombie can append.
+    SkipPartitionEpochCheck,
+    /// (2) ABORT markers never add an entry to the aborted-transaction index, so read_committed
+    /// consumers return aborted records.
+    ForgetAbortedIndex,
+    /// (3) The group coordinator materialises pending offsets on ABORT markers as on COMMIT.
+    CommitPendingOffsetsOnAbort,
+    /// (4) Duplicate detection is skipped: a retried batch is appended again.
+    AcceptDuplicateBatch,
+    /// (5) The last stable offset ignores open transactions (LSO = high watermark), so
+    /// read_committed consumers see undecided records.
+    LsoIgnoresOpenTransactions,
+    /// (6) Firing the marker-retry timer re-sends nothing: a lost marker is never retried.
+    SkipMarkerRetries,
+    /// (7) A wrong valid-previous-states entry: PrepareCommit may follow Empty, and EndTxn(commit)
+    /// in Empty enters it (committing an empty transaction instead of INVALID_TXN_STATE).
+    WrongValidPreviousStates,
+    /// (8) A coordinator failover loses the transaction log: the new coordinator starts empty.
+    LoseTransactionLogOnFailover,
+    /// (9) tv2 EndTxn does not bump the producer epoch.
+    Tv2EndTxnKeepsEpoch,
+    /// (10) Partition leaders skip the coordinator-epoch check on markers (5.2 step 2).
+    SkipCoordinatorEpochCheck,
+    /// (11) OffsetFetch(require_stable) ignores pending transactional offsets.
+    OffsetFetchIgnoresPending,
+}
+
+impl Fault {
+    /// Every fault, in the order of the list above.
+    pub const ALL: [Fault; 11] = [
+        Fault::SkipPartitionEpochCheck,
+        Fault::ForgetAbortedIndex,
+        Fault::CommitPendingOffsetsOnAbort,
+        Fault::AcceptDuplicateBatch,
+        Fault::LsoIgnoresOpenTransactions,
+        Fault::SkipMarkerRetries,
+        Fault::WrongValidPreviousStates,
+        Fault::LoseTransactionLogOnFailover,
+        Fault::Tv2EndTxnKeepsEpoch,
+        Fault::SkipCoordinatorEpochCheck,
+        Fault::OffsetFetchIgnoresPending,
+    ];
+}
+
+/// The set of enabled faults (empty by default: correct behaviour). A bit set, cheap to test on
+/// hot paths; serialised as a list of fault names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "Vec<Fault>", into = "Vec<Fault>")]
+pub struct Faults(u16);
+
+impl Faults {
+    /// No faults: the correct implementation.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Exactly one fault.
+    pub fn only(fault: Fault) -> Self {
+        let mut faults = Self::none();
+        faults.enable(fault);
+        faults
+    }
+
+    fn bit(fault: Fault) -> u16 {
+        let index = Fault::ALL.iter().position(|f| *f == fault).expect("every fault is in ALL");
+        1 << index
+    }
+
+    /// Whether `fault` is enabled.
+    #[inline]
+    pub fn has(&self, fault: Fault) -> bool {
+        self.0 != 0 && self.0 & Self::bit(fault) != 0
+    }
+
+    /// Enables `fault`.
+    pub fn enable(&mut self, fault: Fault) {
+        self.0 |= Self::bit(fault);
+    }
+
+    /// Disables `fault`.
+    pub fn disable(&mut self, fault: Fault) {
+        self.0 &= !Self::bit(fault);
+    }
+
+    /// The enabled faults in order.
+    pub fn iter(&self) -> impl Iterator<Item = Fault> + '_ {
+        Fault::ALL.into_iter().filter(|fault| self.has(*fault))
+    }
+}
+
+impl From<Vec<Fault>> for Faults {
+    fn from(list: Vec<Fault>) -> Self {
+        let mut faults = Self::none();
+        for fault in list {
+            faults.enable(fault);
+        }
+        faults
+    }
+}
+
+impl From<Faults> for Vec<Fault> {
+    fn from(faults: Faults) -> Self {
+        faults.iter().collect()
+    }
+}
