@@ -1,0 +1,159 @@
+//! The old-protocol anomalies of REFERENCE.md section 4, reproduced in tv1 by delivering the late
+//! message by hand, and shown impossible in the modes that fix them (the same schedule, the late
+//! message rejected).
+
+mod common;
+
+use common::*;
+use eos_broker::cluster::{Cluster, Timer};
+use eos_broker::{ClientId, ErrorCode, IsolationLevel, Message, MessageId, ProtocolMode, TopicPartition, TxnState};
+
+const C0: ClientId = ClientId(0);
+
+fn p0() -> TopicPartition {
+    TopicPartition::output(0)
+}
+
+fn produce_answer(c: &Cluster, sent: &[MessageId]) -> ErrorCode {
+    let response = sent.iter().filter_map(|id| c.message(*id)).find_map(|m| match &m.message {
+        Message::ProduceResponse(r) => Some(r.error),
+        _ => None,
+    });
+    response.expect("the leader answered")
+}
+
+/// T1 sends one record to out-0, the Produce is held in the network, and the client aborts; every
+/// other message is delivered. Returns the held Produce.
+fn abort_with_a_delayed_produce(c: &mut Cluster) -> MessageId {
+    start(c, C0);
+    c.send(C0, 0, "t1-aborted").unwrap();
+    deliver_while(c, |m| m.message.kind() != "Produce");
+    let late = find(c, |m| is_produce_of(m, "t1-aborted")).expect("the Produce is in flight");
+    c.abort(C0).unwrap();
+    deliver_all_but(c, |m| m.id == late);
+    assert_eq!(c.client(C0).unwrap().phase(), eos_broker::Phase::Ready);
+    late
+}
+
+#[test]
+fn a_hanging_transaction_in_tv1() {
+    // Proves anomaly A in tv1: the late Produce opens a transaction the coordinator does not know,
+    // the LSO stalls, and no timer can ever end it.
+    let mut c = cluster(ProtocolMode::Tv1, 2, vec![producer("txn-0")]);
+    let late = abort_with_a_delayed_produce(&mut c);
+    let answer = c.deliver(late).unwrap();
+    assert_eq!(produce_answer(&c, &answer), ErrorCode::None);
+    settle(&mut c);
+    let view = c.partition_view(&p0()).unwrap();
+    assert!(view.last_stable_offset < view.high_watermark, "the LSO is stuck behind the hanging record");
+    assert_eq!(c.describe_transaction(&"txn-0".into()).unwrap().state, TxnState::CompleteAbort);
+    assert!(!c.timers().iter().any(|(t, _)| matches!(t, Timer::TransactionTimeout { .. })), "nothing will time it out");
+    // Later committed work on the partition stays invisible to read_committed.
+    c.send(C0, 1, "t2").unwrap();
+    settle(&mut c);
+    c.commit(C0).unwrap();
+    settle(&mut c);
+    assert_eq!(committed(&c, 1), vec!["t2"]);
+    let view = c.partition_view(&p0()).unwrap();
+    assert!(view.last_stable_offset < view.high_watermark);
+}
+
+#[test]
+fn no_hanging_transaction_with_verification_or_tv2() {
+    // Proves anomaly A is impossible in tv1-verified (INVALID_TXN_STATE) and tv2 (INVALID_PRODUCER_EPOCH).
+    for (protocol, expected) in [(ProtocolMode::Tv1Verified, ErrorCode::InvalidTxnState), (ProtocolMode::Tv2, ErrorCode::InvalidProducerEpoch)] {
+        let mut c = cluster(protocol, 2, vec![producer("txn-0")]);
+        let late = abort_with_a_delayed_produce(&mut c);
+        let answer = c.deliver(late).unwrap();
+        assert_eq!(produce_answer(&c, &answer), expected, "{protocol:?}");
+        settle(&mut c);
+        let view = c.partition_view(&p0()).unwrap();
+        assert_eq!(view.last_stable_offset, view.high_watermark, "{protocol:?}: nothing open");
+        assert!(read(&c, 0, IsolationLevel::ReadUncommitted).is_empty(), "{protocol:?}: nothing appended");
+    }
+}
+
+/// Anomaly B's schedule: T1's Produce is delayed past its abort; T2 (same producer) writes to the
+/// same partition; the late T1 record lands before T2's; T2 commits. Returns out-0's committed values.
+fn late_produce_joins_the_next_transaction(protocol: ProtocolMode) -> (ErrorCode, Vec<String>) {
+    let mut c = cluster(protocol, 2, vec![producer("txn-0")]);
+    let late = abort_with_a_delayed_produce(&mut c);
+    c.send(C0, 0, "t2").unwrap();
+    deliver_all_but(&mut c, |m| m.id == late || is_produce_of(m, "t2"));
+    let answer = c.deliver(late).unwrap();
+    let error = produce_answer(&c, &answer);
+    settle(&mut c);
+    if c.client(C0).unwrap().phase() == eos_broker::Phase::InTransaction {
+        c.commit(C0).unwrap();
+    } else {
+        c.abort(C0).unwrap();
+    }
+    settle(&mut c);
+    (error, committed(&c, 0))
+}
+
+#[test]
+fn late_produce_joins_the_next_transaction_in_tv1() {
+    // Proves anomaly B in tv1 (and tv1-verified, which only checks the partition is in *a*
+    // transaction): T1's aborted record becomes visible when T2 commits.
+    for protocol in [ProtocolMode::Tv1, ProtocolMode::Tv1Verified] {
+        let (error, visible) = late_produce_joins_the_next_transaction(protocol);
+        assert_eq!(error, ErrorCode::None, "{protocol:?}");
+        assert_eq!(visible, vec!["t1-aborted", "t2"], "{protocol:?}: the aborted record is read as committed");
+    }
+}
+
+#[test]
+fn late_produce_cannot_join_the_next_transaction_in_tv2() {
+    // Proves anomaly B is impossible in tv2: T2 runs at epoch + 1, so the late record is fenced
+    // and never visible. (Its answer names out-0 and sequence 0, the key fields of specs section 3,
+    // which T2's own first Produce shares: the client takes it for T2's and aborts T2 — atomic.)
+    let (error, visible) = late_produce_joins_the_next_transaction(ProtocolMode::Tv2);
+    assert_eq!(error, ErrorCode::InvalidProducerEpoch);
+    assert!(!visible.contains(&"t1-aborted".to_owned()), "{visible:?}");
+}
+
+/// Anomaly C's schedule: T1's EndTxn(commit) is duplicated by a request timeout; the duplicate
+/// completes T1; T2 writes to out-0 (acknowledged); the stale EndTxn is delivered; T2 writes to
+/// out-1 and the client aborts T2. Returns the stale EndTxn's answer and out-0's committed values.
+fn stale_end_txn(protocol: ProtocolMode) -> (ErrorCode, Vec<String>) {
+    let mut c = cluster(protocol, 2, vec![producer("txn-0")]);
+    start(&mut c, C0);
+    c.send(C0, 0, "t1").unwrap();
+    settle(&mut c);
+    let stale = c.commit(C0).unwrap()[0];
+    let request = c.client_view(C0).unwrap().outstanding[0].id;
+    c.fire(&Timer::RequestTimeout { client: C0, request }).unwrap();
+    deliver_all_but(&mut c, |m| m.id == stale);
+    assert_eq!(c.client(C0).unwrap().phase(), eos_broker::Phase::Ready);
+    c.send(C0, 0, "t2-aborted").unwrap();
+    deliver_all_but(&mut c, |m| m.id == stale);
+    let answer = c.deliver(stale).unwrap();
+    let error = match &c.message(answer[0]).unwrap().message {
+        Message::EndTxnResponse(r) => r.error,
+        other => panic!("{other:?}"),
+    };
+    settle(&mut c);
+    c.send(C0, 1, "t2-tail").unwrap();
+    settle(&mut c);
+    c.abort(C0).unwrap();
+    settle(&mut c);
+    (error, committed(&c, 0))
+}
+
+#[test]
+fn stale_end_txn_ends_the_next_transaction_in_tv1() {
+    // Proves anomaly C in tv1 (KAFKA-17754): the stale EndTxn commits T2 early, so a record of a
+    // transaction the client aborted is read as committed (a torn transaction).
+    let (error, visible) = stale_end_txn(ProtocolMode::Tv1);
+    assert_eq!(error, ErrorCode::None);
+    assert_eq!(visible, vec!["t1", "t2-aborted"]);
+}
+
+#[test]
+fn stale_end_txn_is_fenced_in_tv2() {
+    // Proves anomaly C is impossible in tv2: the stale EndTxn's epoch is one behind, PRODUCER_FENCED.
+    let (error, visible) = stale_end_txn(ProtocolMode::Tv2);
+    assert_eq!(error, ErrorCode::ProducerFenced);
+    assert_eq!(visible, vec!["t1"]);
+}
