@@ -160,12 +160,13 @@ impl ProducerStateManager {
             // A producer never seen: any sequence is accepted (step 5).
             return Ok(AppendDecision::Append);
         };
-        // Step 3: duplicate. fault: AcceptDuplicateBatch
-        if origin == AppendOrigin::Client
-            && !faults.has(Fault::AcceptDuplicateBatch)
-            && entry.producer_epoch == batch.producer_epoch
-        {
+        // Step 3: duplicate.
+        if origin == AppendOrigin::Client && entry.producer_epoch == batch.producer_epoch {
             if let Some(original) = entry.find_duplicate(batch.first_sequence, batch.last_sequence) {
+                // fault: AcceptDuplicateBatch (the retry is appended again)
+                if faults.has(Fault::AcceptDuplicateBatch) {
+                    return Ok(AppendDecision::Append);
+                }
                 return Ok(AppendDecision::Duplicate { first_offset: original.first_offset });
             }
         }
