@@ -296,24 +296,31 @@ impl Cluster {
         steps
     }
 
-    /// Test helper: delivers everything and fires due retry timers (client and marker) until the
-    /// cluster is quiet or `max_steps` steps were taken; returns the steps taken.
+    /// Test helper: fires every armed retry timer (client and marker), then delivers the oldest
+    /// in-flight message, until the cluster is quiet or `max_steps` steps were taken; returns the
+    /// steps taken. Retries first, so a CONCURRENT_TRANSACTIONS ping-pong cannot starve them.
     pub fn run_until_quiet(&mut self, max_steps: usize) -> usize {
         let mut steps = 0;
         while steps < max_steps {
-            let oldest = self.network.iter().next().map(|m| m.id);
-            if let Some(id) = oldest {
-                self.deliver(id).expect("the id was just listed");
-                steps += 1;
-                continue;
-            }
-            let retry = self
+            let retries: Vec<Timer> = self
                 .timers()
                 .into_iter()
-                .find(|(t, _)| matches!(t, Timer::ClientRetry { .. } | Timer::MarkerRetry { .. }));
-            let Some((timer, _)) = retry else { break };
-            self.fire(&timer).expect("the timer was just listed");
-            steps += 1;
+                .map(|(timer, _)| timer)
+                .filter(|t| matches!(t, Timer::ClientRetry { .. } | Timer::MarkerRetry { .. }))
+                .collect();
+            for timer in &retries {
+                self.fire(timer).expect("the timer was just listed");
+                steps += 1;
+            }
+            let oldest = self.network.iter().next().map(|m| m.id);
+            match oldest {
+                Some(id) => {
+                    self.deliver(id).expect("the id was just listed");
+                    steps += 1;
+                }
+                None if retries.is_empty() => break,
+                None => {}
+            }
         }
         steps
     }
