@@ -12,11 +12,14 @@ use crate::group::GroupCoordinator;
 use crate::mutation::Faults;
 use crate::partition::{AppendOrigin, PartitionLog, ProducerBatch};
 use crate::protocol::{
-    Endpoint, Message, OffsetCommitResponse, Outgoing, ProduceRequest, ProduceResponse, TxnOffsetCommitRequest,
-    TxnOffsetCommitResponse, WriteTxnMarkerRequest,
+    Endpoint, Message, OffsetCommitResponse, Outgoing, ProduceRequest, ProduceResponse,
+    TxnOffsetCommitRequest, TxnOffsetCommitResponse, WriteTxnMarkerRequest,
 };
 use crate::storage::Storage;
-use crate::types::{Offset, ProducerEpoch, ProducerId, Record, TimestampMs, TopicPartition, TransactionResult, TransactionalId};
+use crate::types::{
+    Offset, ProducerEpoch, ProducerId, Record, TimestampMs, TopicPartition, TransactionResult,
+    TransactionalId,
+};
 use std::collections::BTreeMap;
 
 /// A one-broker cluster's server side.
@@ -31,17 +34,41 @@ pub struct Broker {
 
 impl Broker {
     /// A broker leading `partitions` (plus the offsets partition), with empty logs on `storage`.
-    pub fn new(config: BrokerConfig, mut storage: Box<dyn Storage>, partitions: impl IntoIterator<Item = TopicPartition>) -> Self {
+    pub fn new(
+        config: BrokerConfig,
+        mut storage: Box<dyn Storage>,
+        partitions: impl IntoIterator<Item = TopicPartition>,
+    ) -> Self {
         let mut logs = BTreeMap::new();
         for partition in partitions {
-            assert!(!partition.is_group_offsets(), "the offsets partition belongs to the group coordinator");
-            let log = PartitionLog::new(partition.clone(), storage.open_partition_log(&partition), config.fencing, config.faults);
+            assert!(
+                !partition.is_group_offsets(),
+                "the offsets partition belongs to the group coordinator"
+            );
+            let log = PartitionLog::new(
+                partition.clone(),
+                storage.open_partition_log(&partition),
+                config.fencing,
+                config.faults,
+            );
             logs.insert(partition, log);
         }
         let offsets = TopicPartition::group_offsets(crate::types::COPIER_GROUP);
-        let offsets_log = PartitionLog::new(offsets.clone(), storage.open_partition_log(&offsets), config.fencing, config.faults);
-        let coordinator = TransactionCoordinator::new(config.clone(), storage.open_transaction_log());
-        Self { group: GroupCoordinator::new(offsets_log, config.faults), coordinator, partitions: logs, config, storage }
+        let offsets_log = PartitionLog::new(
+            offsets.clone(),
+            storage.open_partition_log(&offsets),
+            config.fencing,
+            config.faults,
+        );
+        let coordinator =
+            TransactionCoordinator::new(config.clone(), storage.open_transaction_log());
+        Self {
+            group: GroupCoordinator::new(offsets_log, config.faults),
+            coordinator,
+            partitions: logs,
+            config,
+            storage,
+        }
     }
 
     /// The settings.
@@ -60,26 +87,48 @@ impl Broker {
     }
 
     /// Handles one message from `source`; returns what to send.
-    pub fn handle(&mut self, now_ms: TimestampMs, source: Endpoint, message: Message) -> Vec<Outgoing> {
+    pub fn handle(
+        &mut self,
+        now_ms: TimestampMs,
+        source: Endpoint,
+        message: Message,
+    ) -> Vec<Outgoing> {
         let mut out = Vec::new();
-        let reply = |from: Endpoint, message: Message| Outgoing { source: from, destination: source.clone(), message };
+        let reply = |from: Endpoint, message: Message| Outgoing {
+            source: from,
+            destination: source.clone(),
+            message,
+        };
         match message {
             Message::InitProducerId(request) => {
-                let (response, markers) = self.coordinator.handle_init_producer_id(now_ms, &request);
-                out.push(reply(Endpoint::Coordinator, Message::InitProducerIdResponse(response)));
+                let (response, markers) =
+                    self.coordinator.handle_init_producer_id(now_ms, &request);
+                out.push(reply(
+                    Endpoint::Coordinator,
+                    Message::InitProducerIdResponse(response),
+                ));
                 out.extend(markers.into_iter().map(marker_out));
             }
             Message::AddPartitionsToTxn(request) => {
                 let response = self.coordinator.handle_add_partitions(now_ms, &request);
-                out.push(reply(Endpoint::Coordinator, Message::AddPartitionsToTxnResponse(response)));
+                out.push(reply(
+                    Endpoint::Coordinator,
+                    Message::AddPartitionsToTxnResponse(response),
+                ));
             }
             Message::AddOffsetsToTxn(request) => {
                 let response = self.coordinator.handle_add_offsets(now_ms, &request);
-                out.push(reply(Endpoint::Coordinator, Message::AddOffsetsToTxnResponse(response)));
+                out.push(reply(
+                    Endpoint::Coordinator,
+                    Message::AddOffsetsToTxnResponse(response),
+                ));
             }
             Message::EndTxn(request) => {
                 let (response, markers) = self.coordinator.handle_end_txn(now_ms, &request);
-                out.push(reply(Endpoint::Coordinator, Message::EndTxnResponse(response)));
+                out.push(reply(
+                    Endpoint::Coordinator,
+                    Message::EndTxnResponse(response),
+                ));
                 out.extend(markers.into_iter().map(marker_out));
             }
             Message::Produce(request) => {
@@ -88,19 +137,40 @@ impl Broker {
                 out.push(reply(from, Message::ProduceResponse(response)));
             }
             Message::TxnOffsetCommit(request) => {
-                let error = self.handle_txn_offset_commit(now_ms, &request).err().unwrap_or(ErrorCode::None);
-                out.push(reply(Endpoint::GroupCoordinator, Message::TxnOffsetCommitResponse(TxnOffsetCommitResponse { error })));
+                let error = self
+                    .handle_txn_offset_commit(now_ms, &request)
+                    .err()
+                    .unwrap_or(ErrorCode::None);
+                out.push(reply(
+                    Endpoint::GroupCoordinator,
+                    Message::TxnOffsetCommitResponse(TxnOffsetCommitResponse { error }),
+                ));
             }
             Message::OffsetCommit(request) => {
-                let error = self.group.handle_offset_commit(&request).err().unwrap_or(ErrorCode::None);
-                out.push(reply(Endpoint::GroupCoordinator, Message::OffsetCommitResponse(OffsetCommitResponse { error })));
+                let error = self
+                    .group
+                    .handle_offset_commit(&request)
+                    .err()
+                    .unwrap_or(ErrorCode::None);
+                out.push(reply(
+                    Endpoint::GroupCoordinator,
+                    Message::OffsetCommitResponse(OffsetCommitResponse { error }),
+                ));
             }
             Message::WriteTxnMarker(marker) => {
                 let error = self.handle_marker(&marker);
-                out.push(reply(Endpoint::for_partition(&marker.target), Message::WriteTxnMarkerResponse(marker.respond(error))));
+                out.push(reply(
+                    Endpoint::for_partition(&marker.target),
+                    Message::WriteTxnMarkerResponse(marker.respond(error)),
+                ));
             }
-            Message::WriteTxnMarkerResponse(response) => self.coordinator.handle_marker_response(now_ms, &response),
-            other => tracing::warn!(kind = other.kind(), "the broker does not handle responses to clients"),
+            Message::WriteTxnMarkerResponse(response) => {
+                self.coordinator.handle_marker_response(now_ms, &response)
+            }
+            other => tracing::warn!(
+                kind = other.kind(),
+                "the broker does not handle responses to clients"
+            ),
         }
         out
     }
@@ -114,15 +184,40 @@ impl Broker {
             Ok(offset) => (ErrorCode::None, offset),
             Err(code) => (code, -1),
         };
-        ProduceResponse { partition, sequence, error, offset }
+        ProduceResponse {
+            partition,
+            sequence,
+            error,
+            offset,
+        }
     }
 
-    fn produce(&mut self, now_ms: TimestampMs, request: ProduceRequest) -> Result<Offset, ErrorCode> {
-        let log = self.partitions.get(&request.partition).ok_or(ErrorCode::UnknownTopicOrPartition)?;
-        if log.needs_verification(request.producer_id, request.producer_epoch, request.transactional) {
-            self.verify_or_add(now_ms, request.transactional_id.as_ref(), request.producer_id, request.producer_epoch, &request.partition)?;
+    fn produce(
+        &mut self,
+        now_ms: TimestampMs,
+        request: ProduceRequest,
+    ) -> Result<Offset, ErrorCode> {
+        let log = self
+            .partitions
+            .get(&request.partition)
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        if log.needs_verification(
+            request.producer_id,
+            request.producer_epoch,
+            request.transactional,
+        ) {
+            self.verify_or_add(
+                now_ms,
+                request.transactional_id.as_ref(),
+                request.producer_id,
+                request.producer_epoch,
+                &request.partition,
+            )?;
         }
-        let log = self.partitions.get_mut(&request.partition).expect("checked above");
+        let log = self
+            .partitions
+            .get_mut(&request.partition)
+            .expect("checked above");
         let batch = ProducerBatch {
             producer_id: request.producer_id,
             producer_epoch: request.producer_epoch,
@@ -150,18 +245,40 @@ impl Broker {
         let id = transactional_id.ok_or(ErrorCode::InvalidRequest)?;
         match protocol {
             ProtocolMode::Tv1 => Ok(()),
-            ProtocolMode::Tv1Verified => self.coordinator.verify_partition(id, producer_id, producer_epoch, partition),
+            ProtocolMode::Tv1Verified => {
+                self.coordinator
+                    .verify_partition(id, producer_id, producer_epoch, partition)
+            }
             ProtocolMode::Tv2 => self
                 .coordinator
                 .add_partition(now_ms, id, producer_id, producer_epoch, partition)
-                .map_err(|code| if code == ErrorCode::ProducerFenced { ErrorCode::InvalidProducerEpoch } else { code }),
+                .map_err(|code| {
+                    if code == ErrorCode::ProducerFenced {
+                        ErrorCode::InvalidProducerEpoch
+                    } else {
+                        code
+                    }
+                }),
         }
     }
 
-    fn handle_txn_offset_commit(&mut self, now_ms: TimestampMs, request: &TxnOffsetCommitRequest) -> Result<(), ErrorCode> {
-        if self.group.check_txn_offset_commit(request, self.config.fencing)? {
+    fn handle_txn_offset_commit(
+        &mut self,
+        now_ms: TimestampMs,
+        request: &TxnOffsetCommitRequest,
+    ) -> Result<(), ErrorCode> {
+        if self
+            .group
+            .check_txn_offset_commit(request, self.config.fencing)?
+        {
             let partition = TopicPartition::group_offsets(&request.group);
-            self.verify_or_add(now_ms, Some(&request.transactional_id), request.producer_id, request.producer_epoch, &partition)?;
+            self.verify_or_add(
+                now_ms,
+                Some(&request.transactional_id),
+                request.producer_id,
+                request.producer_epoch,
+                &partition,
+            )?;
         }
         self.group.append_txn_offset_commit(request)
     }
@@ -170,9 +287,16 @@ impl Broker {
         if marker.target.is_group_offsets() {
             return self.group.handle_marker(marker);
         }
-        let Some(log) = self.partitions.get_mut(&marker.target) else { return ErrorCode::UnknownTopicOrPartition };
+        let Some(log) = self.partitions.get_mut(&marker.target) else {
+            return ErrorCode::UnknownTopicOrPartition;
+        };
         let result = TransactionResult::from_commit(marker.commit);
-        match log.write_marker(marker.producer_id, marker.producer_epoch, result, marker.coordinator_epoch) {
+        match log.write_marker(
+            marker.producer_id,
+            marker.producer_epoch,
+            result,
+            marker.coordinator_epoch,
+        ) {
             Ok(_) => ErrorCode::None,
             Err(code) => code,
         }
@@ -191,7 +315,9 @@ impl Broker {
     /// Fires a coordinator timer; returns the markers it sends.
     pub fn fire_timer(&mut self, now_ms: TimestampMs, timer: &CoordinatorTimer) -> Vec<Outgoing> {
         let markers = match timer {
-            CoordinatorTimer::TransactionTimeout(id) => self.coordinator.handle_transaction_timeout(now_ms, id),
+            CoordinatorTimer::TransactionTimeout(id) => {
+                self.coordinator.handle_transaction_timeout(now_ms, id)
+            }
             CoordinatorTimer::MarkerRetry(id) => self.coordinator.retry_markers(now_ms, id),
         };
         markers.into_iter().map(marker_out).collect()
@@ -201,7 +327,9 @@ impl Broker {
     /// transactions re-sent.
     pub fn coordinator_failover(&mut self, now_ms: TimestampMs) -> Vec<Outgoing> {
         let storage = &mut self.storage;
-        let markers = self.coordinator.failover(now_ms, || storage.open_transaction_log());
+        let markers = self
+            .coordinator
+            .failover(now_ms, || storage.open_transaction_log());
         markers.into_iter().map(marker_out).collect()
     }
 
@@ -211,14 +339,31 @@ impl Broker {
     }
 
     /// OffsetFetch (synchronous).
-    pub fn offset_fetch(&self, group: &str, require_stable: bool) -> Result<BTreeMap<TopicPartition, Offset>, ErrorCode> {
+    pub fn offset_fetch(
+        &self,
+        group: &str,
+        require_stable: bool,
+    ) -> Result<BTreeMap<TopicPartition, Offset>, ErrorCode> {
         self.group.offset_fetch(group, require_stable)
     }
 
     /// Appends plain records (no producer id) to a partition: the copier's input.
-    pub fn append_plain(&mut self, partition: &TopicPartition, records: Vec<Record>) -> Result<Offset, ErrorCode> {
-        let log = self.partitions.get_mut(partition).ok_or(ErrorCode::UnknownTopicOrPartition)?;
-        let batch = ProducerBatch { producer_id: -1, producer_epoch: -1, base_sequence: -1, is_transactional: false, records };
+    pub fn append_plain(
+        &mut self,
+        partition: &TopicPartition,
+        records: Vec<Record>,
+    ) -> Result<Offset, ErrorCode> {
+        let log = self
+            .partitions
+            .get_mut(partition)
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        let batch = ProducerBatch {
+            producer_id: -1,
+            producer_epoch: -1,
+            base_sequence: -1,
+            is_transactional: false,
+            records,
+        };
         Ok(log.append(batch, AppendOrigin::Client)?.first_offset)
     }
 
@@ -247,7 +392,11 @@ impl Broker {
 
     /// Describe-transactions: every transactional id.
     pub fn describe_transactions(&self) -> BTreeMap<TransactionalId, TransactionView> {
-        self.coordinator.transactions().keys().filter_map(|id| Some((id.clone(), self.coordinator.describe(id)?))).collect()
+        self.coordinator
+            .transactions()
+            .keys()
+            .filter_map(|id| Some((id.clone(), self.coordinator.describe(id)?)))
+            .collect()
     }
 
     /// The transaction log's records.

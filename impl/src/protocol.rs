@@ -348,9 +348,14 @@ impl Message {
     pub fn request_key(&self) -> Option<RequestKey> {
         Some(match self {
             Self::InitProducerId(_) => RequestKey::InitProducerId,
-            Self::AddPartitionsToTxn(r) => RequestKey::AddPartitionsToTxn { partition: r.partition.clone() },
+            Self::AddPartitionsToTxn(r) => RequestKey::AddPartitionsToTxn {
+                partition: r.partition.clone(),
+            },
             Self::AddOffsetsToTxn(_) => RequestKey::AddOffsetsToTxn,
-            Self::Produce(r) => RequestKey::Produce { partition: r.partition.clone(), sequence: r.sequence },
+            Self::Produce(r) => RequestKey::Produce {
+                partition: r.partition.clone(),
+                sequence: r.sequence,
+            },
             Self::TxnOffsetCommit(_) => RequestKey::TxnOffsetCommit,
             Self::OffsetCommit(_) => RequestKey::OffsetCommit,
             Self::EndTxn(r) => RequestKey::EndTxn { commit: r.commit },
@@ -362,9 +367,14 @@ impl Message {
     pub fn answer_key(&self) -> Option<RequestKey> {
         Some(match self {
             Self::InitProducerIdResponse(_) => RequestKey::InitProducerId,
-            Self::AddPartitionsToTxnResponse(r) => RequestKey::AddPartitionsToTxn { partition: r.partition.clone() },
+            Self::AddPartitionsToTxnResponse(r) => RequestKey::AddPartitionsToTxn {
+                partition: r.partition.clone(),
+            },
             Self::AddOffsetsToTxnResponse(_) => RequestKey::AddOffsetsToTxn,
-            Self::ProduceResponse(r) => RequestKey::Produce { partition: r.partition.clone(), sequence: r.sequence },
+            Self::ProduceResponse(r) => RequestKey::Produce {
+                partition: r.partition.clone(),
+                sequence: r.sequence,
+            },
             Self::TxnOffsetCommitResponse(_) => RequestKey::TxnOffsetCommit,
             Self::OffsetCommitResponse(_) => RequestKey::OffsetCommit,
             Self::EndTxnResponse(r) => RequestKey::EndTxn { commit: r.commit },

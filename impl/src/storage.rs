@@ -26,7 +26,11 @@ pub trait LogStorage<T>: Debug {
     }
 
     /// Visits entries from position `from` in order until `visit` breaks or the log ends.
-    fn scan(&self, from: u64, visit: &mut dyn FnMut(u64, &T) -> ControlFlow<()>) -> Result<(), StorageError>;
+    fn scan(
+        &self,
+        from: u64,
+        visit: &mut dyn FnMut(u64, &T) -> ControlFlow<()>,
+    ) -> Result<(), StorageError>;
 }
 
 /// Opens logs: one per partition and one transaction log. The in-process cluster keeps the
@@ -52,7 +56,10 @@ pub struct MemoryLog<T> {
 
 impl<T> Default for MemoryLog<T> {
     fn default() -> Self {
-        Self { entries: Vec::new(), fail_appends_from: None }
+        Self {
+            entries: Vec::new(),
+            fail_appends_from: None,
+        }
     }
 }
 
@@ -65,15 +72,23 @@ impl<T> MemoryLog<T> {
     /// An empty log whose appends fail once it holds `position` entries (for testing the
     /// append-failure paths).
     pub fn failing_from(position: u64) -> Self {
-        Self { entries: Vec::new(), fail_appends_from: Some(position) }
+        Self {
+            entries: Vec::new(),
+            fail_appends_from: Some(position),
+        }
     }
 }
 
 impl<T: Debug> LogStorage<T> for MemoryLog<T> {
     fn append(&mut self, entry: T) -> Result<u64, StorageError> {
         let position = self.entries.len() as u64;
-        if self.fail_appends_from.is_some_and(|limit| position >= limit) {
-            return Err(StorageError(format!("injected failure at position {position}")));
+        if self
+            .fail_appends_from
+            .is_some_and(|limit| position >= limit)
+        {
+            return Err(StorageError(format!(
+                "injected failure at position {position}"
+            )));
         }
         self.entries.push(entry);
         Ok(position)
@@ -83,8 +98,14 @@ impl<T: Debug> LogStorage<T> for MemoryLog<T> {
         self.entries.len() as u64
     }
 
-    fn scan(&self, from: u64, visit: &mut dyn FnMut(u64, &T) -> ControlFlow<()>) -> Result<(), StorageError> {
-        let start = usize::try_from(from).unwrap_or(usize::MAX).min(self.entries.len());
+    fn scan(
+        &self,
+        from: u64,
+        visit: &mut dyn FnMut(u64, &T) -> ControlFlow<()>,
+    ) -> Result<(), StorageError> {
+        let start = usize::try_from(from)
+            .unwrap_or(usize::MAX)
+            .min(self.entries.len());
         for (index, entry) in self.entries[start..].iter().enumerate() {
             if visit((start + index) as u64, entry).is_break() {
                 break;

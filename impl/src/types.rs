@@ -51,7 +51,10 @@ pub struct TopicPartition {
 impl TopicPartition {
     /// A partition of any topic.
     pub fn new(topic: impl Into<String>, partition: i32) -> Self {
-        Self { topic: topic.into(), partition }
+        Self {
+            topic: topic.into(),
+            partition,
+        }
     }
 
     /// Partition `p` of the data topic `out`.
@@ -171,7 +174,10 @@ pub struct Record {
 impl Record {
     /// A record with a value and no key.
     pub fn value(value: impl Into<Vec<u8>>) -> Self {
-        Self { key: None, value: value.into() }
+        Self {
+            key: None,
+            value: value.into(),
+        }
     }
 
     /// The value as text (lossy for non-UTF-8 bytes).

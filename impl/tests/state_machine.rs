@@ -52,7 +52,10 @@ fn op_mix(clients: usize, aborts: u32, random: u32, oldest: u32) -> impl Strateg
 }
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(32)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32)
 }
 
 /// Which invariants the mode promises (tv1 and tv1-verified have the anomalies of REFERENCE 4).
@@ -95,7 +98,11 @@ impl Run {
         let clients = if copier {
             vec![ClientConfig::copier("txn-c"), ClientConfig::copier("txn-c")]
         } else {
-            vec![ClientConfig::transactional("txn-0"), ClientConfig::transactional("txn-0"), ClientConfig::transactional("txn-1")]
+            vec![
+                ClientConfig::transactional("txn-0"),
+                ClientConfig::transactional("txn-0"),
+                ClientConfig::transactional("txn-1"),
+            ]
         };
         let config = ClusterConfig {
             protocol,
@@ -105,19 +112,35 @@ impl Run {
             transaction_timeout_ms: 10_000,
             ..ClusterConfig::default()
         };
-        Self { cluster: Cluster::new(config), copier, promise, tracker: Tracker::default() }
+        Self {
+            cluster: Cluster::new(config),
+            copier,
+            promise,
+            tracker: Tracker::default(),
+        }
     }
 
     fn phase(&self, client: usize) -> Phase {
-        self.cluster.client(ClientId(client)).expect("client").phase()
+        self.cluster
+            .client(ClientId(client))
+            .expect("client")
+            .phase()
     }
 
     fn record_sent(&mut self, client: usize, sent: &[eos_broker::MessageId]) {
         let attempt = self.tracker.attempt.get(&client).copied().unwrap_or(0);
         for id in sent {
             if let Some(Message::Produce(p)) = self.cluster.message(*id).map(|m| &m.message) {
-                let key = (p.partition.partition, p.producer_id, p.producer_epoch, p.sequence);
-                self.tracker.produced.entry(key).or_insert((client, attempt));
+                let key = (
+                    p.partition.partition,
+                    p.producer_id,
+                    p.producer_epoch,
+                    p.sequence,
+                );
+                self.tracker
+                    .produced
+                    .entry(key)
+                    .or_insert((client, attempt));
             }
         }
     }
@@ -150,7 +173,11 @@ impl Run {
             Op::Send(c, partition) if !self.copier => {
                 self.begin_attempt_if_ready(c);
                 self.tracker.values += 1;
-                let value = format!("c{c}-a{}-r{}", self.tracker.attempt.get(&c).copied().unwrap_or(0), self.tracker.values);
+                let value = format!(
+                    "c{c}-a{}-r{}",
+                    self.tracker.attempt.get(&c).copied().unwrap_or(0),
+                    self.tracker.values
+                );
                 if let Ok(sent) = self.cluster.send(ClientId(c), partition, value) {
                     self.record_sent(c, &sent);
                 }
@@ -220,7 +247,9 @@ impl Run {
                 let _ = self.cluster.fetch_offsets(id);
             }
             Phase::Ready => {
-                let Ok((partition, value)) = self.cluster.copier_next(id) else { return };
+                let Ok((partition, value)) = self.cluster.copier_next(id) else {
+                    return;
+                };
                 self.begin_attempt_if_ready(c);
                 let position = self.cluster.client(id).expect("client").position();
                 if let Ok(sent) = self.cluster.send(id, partition, value) {
@@ -248,7 +277,9 @@ impl Run {
         for client in 0..self.cluster.clients().len() {
             let before = self.tracker.phase.get(&client).copied();
             let now = self.phase(client);
-            if before == Some(Phase::CommittingTransaction) && matches!(now, Phase::Ready | Phase::CommittingOffsets) {
+            if before == Some(Phase::CommittingTransaction)
+                && matches!(now, Phase::Ready | Phase::CommittingOffsets)
+            {
                 let attempt = self.tracker.attempt.get(&client).copied().unwrap_or(0);
                 self.tracker.commit_acknowledged.insert((client, attempt));
             }
@@ -259,40 +290,94 @@ impl Run {
     fn check_step(&mut self) -> Result<(), TestCaseError> {
         let mut outcomes: BTreeMap<(usize, u32), BTreeSet<bool>> = BTreeMap::new();
         for p in 0..self.cluster.config().partitions {
-            let view = self.cluster.partition_view(&TopicPartition::output(p)).expect("partition");
+            let view = self
+                .cluster
+                .partition_view(&TopicPartition::output(p))
+                .expect("partition");
             // lso_bounded_and_monotone
-            prop_assert!(view.last_stable_offset <= view.high_watermark, "LSO > HW on out-{}", p);
-            let last = self.tracker.lso.insert(p, view.last_stable_offset).unwrap_or(0);
-            prop_assert!(view.last_stable_offset >= last, "LSO decreased on out-{}", p);
+            prop_assert!(
+                view.last_stable_offset <= view.high_watermark,
+                "LSO > HW on out-{}",
+                p
+            );
+            let last = self
+                .tracker
+                .lso
+                .insert(p, view.last_stable_offset)
+                .unwrap_or(0);
+            prop_assert!(
+                view.last_stable_offset >= last,
+                "LSO decreased on out-{}",
+                p
+            );
             let decided = decisions(&view.log);
             let mut seen = BTreeSet::new();
             let mut epochs: BTreeMap<i64, i16> = BTreeMap::new();
             for entry in &view.log {
                 match entry {
-                    LogEntry::Data { producer_id, producer_epoch, sequence, .. } if *producer_id >= 0 => {
+                    LogEntry::Data {
+                        producer_id,
+                        producer_epoch,
+                        sequence,
+                        ..
+                    } if *producer_id >= 0 => {
                         // idempotence
-                        prop_assert!(seen.insert((*producer_id, *producer_epoch, *sequence)), "duplicate {:?} on out-{}", entry, p);
+                        prop_assert!(
+                            seen.insert((*producer_id, *producer_epoch, *sequence)),
+                            "duplicate {:?} on out-{}",
+                            entry,
+                            p
+                        );
                         fenced_check(&mut epochs, *producer_id, *producer_epoch)?;
                     }
-                    LogEntry::Control { producer_id, producer_epoch, .. } => fenced_check(&mut epochs, *producer_id, *producer_epoch)?,
+                    LogEntry::Control {
+                        producer_id,
+                        producer_epoch,
+                        ..
+                    } => fenced_check(&mut epochs, *producer_id, *producer_epoch)?,
                     LogEntry::Data { .. } => {}
                 }
             }
             // consumer_sees_only_committed (judged by the log)
             let reader = eos_broker::client::Consumer::read_all(
-                self.cluster.broker().partition(&TopicPartition::output(p)).expect("partition"),
+                self.cluster
+                    .broker()
+                    .partition(&TopicPartition::output(p))
+                    .expect("partition"),
                 IsolationLevel::ReadCommitted,
             )
             .expect("fetch");
             for record in &reader {
-                prop_assert!(record.offset < view.last_stable_offset, "read_committed above the LSO");
+                prop_assert!(
+                    record.offset < view.last_stable_offset,
+                    "read_committed above the LSO"
+                );
                 if record.producer_id >= 0 {
-                    prop_assert_eq!(decided.get(&record.offset).copied(), Some(true), "read_committed returned an undecided/aborted record at {}", record.offset);
+                    prop_assert_eq!(
+                        decided.get(&record.offset).copied(),
+                        Some(true),
+                        "read_committed returned an undecided/aborted record at {}",
+                        record.offset
+                    );
                 }
             }
             for entry in &view.log {
-                if let LogEntry::Data { offset, producer_id, producer_epoch, sequence, transactional: true, .. } = entry {
-                    let Some(owner) = self.tracker.produced.get(&(p, *producer_id, *producer_epoch, *sequence)) else { continue };
+                if let LogEntry::Data {
+                    offset,
+                    producer_id,
+                    producer_epoch,
+                    sequence,
+                    transactional: true,
+                    ..
+                } = entry
+                {
+                    let Some(owner) =
+                        self.tracker
+                            .produced
+                            .get(&(p, *producer_id, *producer_epoch, *sequence))
+                    else {
+                        continue;
+                    };
                     if let Some(commit) = decided.get(offset) {
                         outcomes.entry(*owner).or_default().insert(*commit);
                     }
@@ -302,10 +387,19 @@ impl Run {
         if self.promise == Promise::Full {
             for (attempt, results) in &outcomes {
                 // atomicity
-                prop_assert!(results.len() <= 1, "attempt {:?} is torn: {:?}", attempt, results);
+                prop_assert!(
+                    results.len() <= 1,
+                    "attempt {:?} is torn: {:?}",
+                    attempt,
+                    results
+                );
                 // no_lost_committed_write
                 if self.tracker.commit_acknowledged.contains(attempt) {
-                    prop_assert!(!results.contains(&false), "attempt {:?} was acknowledged committed but aborted", attempt);
+                    prop_assert!(
+                        !results.contains(&false),
+                        "attempt {:?} was acknowledged committed but aborted",
+                        attempt
+                    );
                 }
             }
             if self.copier {
@@ -319,17 +413,41 @@ impl Run {
     /// is being decided, the output is exactly the inputs below the committed offset.
     fn check_copier(&self, terminal: bool) -> Result<(), TestCaseError> {
         let mut output: Vec<String> = (0..self.cluster.config().partitions)
-            .flat_map(|p| self.cluster.read(&TopicPartition::output(p), IsolationLevel::ReadCommitted))
+            .flat_map(|p| {
+                self.cluster
+                    .read(&TopicPartition::output(p), IsolationLevel::ReadCommitted)
+            })
             .collect();
         output.sort();
         let distinct: BTreeSet<&String> = output.iter().collect();
-        prop_assert_eq!(distinct.len(), output.len(), "an input was copied twice: {:?}", output);
-        let deciding = self.cluster.coordinator_view().transactions.values().any(|t| t.state.is_prepare());
+        prop_assert_eq!(
+            distinct.len(),
+            output.len(),
+            "an input was copied twice: {:?}",
+            output
+        );
+        let deciding = self
+            .cluster
+            .coordinator_view()
+            .transactions
+            .values()
+            .any(|t| t.state.is_prepare());
         if !deciding || terminal {
-            let committed = self.cluster.group_view().committed.get(&TopicPartition::input()).copied().unwrap_or(0);
+            let committed = self
+                .cluster
+                .group_view()
+                .committed
+                .get(&TopicPartition::input())
+                .copied()
+                .unwrap_or(0);
             let mut expected: Vec<String> = (0..committed).map(|n| format!("in-{n}")).collect();
             expected.sort();
-            prop_assert_eq!(output, expected, "output disagrees with the committed offset {}", committed);
+            prop_assert_eq!(
+                output,
+                expected,
+                "output disagrees with the committed offset {}",
+                committed
+            );
         }
         Ok(())
     }
@@ -339,7 +457,11 @@ impl Run {
     fn drain_and_check(&mut self) -> Result<(), TestCaseError> {
         for _ in 0..50 {
             self.cluster.run_until_quiet(5_000);
-            let timeout = self.cluster.timers().into_iter().find(|(t, _)| matches!(t, Timer::TransactionTimeout { .. }));
+            let timeout = self
+                .cluster
+                .timers()
+                .into_iter()
+                .find(|(t, _)| matches!(t, Timer::TransactionTimeout { .. }));
             match timeout {
                 Some((timer, _)) => {
                     self.cluster.fire(&timer).expect("armed");
@@ -356,14 +478,30 @@ impl Run {
         if self.promise == Promise::Full {
             for (id, txn) in self.cluster.coordinator_view().transactions {
                 // prepare_completes, ongoing_ends
-                prop_assert!(!txn.state.is_prepare() && txn.state != TxnState::Ongoing, "{} left in {:?}", id, txn.state);
+                prop_assert!(
+                    !txn.state.is_prepare() && txn.state != TxnState::Ongoing,
+                    "{} left in {:?}",
+                    id,
+                    txn.state
+                );
             }
             for p in 0..self.cluster.config().partitions {
-                let view = self.cluster.partition_view(&TopicPartition::output(p)).expect("partition");
+                let view = self
+                    .cluster
+                    .partition_view(&TopicPartition::output(p))
+                    .expect("partition");
                 // lso_advances / no_hanging_transaction
-                prop_assert_eq!(view.last_stable_offset, view.high_watermark, "out-{} has a hanging transaction", p);
+                prop_assert_eq!(
+                    view.last_stable_offset,
+                    view.high_watermark,
+                    "out-{} has a hanging transaction",
+                    p
+                );
             }
-            prop_assert!(self.cluster.group_view().pending.is_empty(), "offsets left pending");
+            prop_assert!(
+                self.cluster.group_view().pending.is_empty(),
+                "offsets left pending"
+            );
             if self.copier {
                 self.check_copier(true)?;
             }
@@ -380,13 +518,23 @@ impl Run {
         let mut restarts = 0;
         for _ in 0..200 {
             let copier = self.live_copier();
-            let done = self.cluster.group_view().committed.get(&TopicPartition::input()).copied() == Some(inputs)
+            let done = self
+                .cluster
+                .group_view()
+                .committed
+                .get(&TopicPartition::input())
+                .copied()
+                == Some(inputs)
                 && self.phase(copier) == Phase::Ready;
             if done {
                 return Ok(());
             }
             if std::env::var("EOS_TRACE").is_ok() {
-                eprintln!("copier {copier}: {:?} group {:?}", self.cluster.client_view(ClientId(copier)), self.cluster.group_view());
+                eprintln!(
+                    "copier {copier}: {:?} group {:?}",
+                    self.cluster.client_view(ClientId(copier)),
+                    self.cluster.group_view()
+                );
                 eprintln!("  txn {:?}", self.cluster.coordinator_view().transactions);
             }
             for _ in 0..4 {
@@ -398,18 +546,30 @@ impl Run {
             if matches!(self.phase(copier), Phase::FatalError) {
                 restarts += 1;
                 self.tracker.restarted = false;
-                prop_assert!(restarts < 5, "the copier keeps failing: {:?}", self.cluster.client_view(ClientId(copier)));
+                prop_assert!(
+                    restarts < 5,
+                    "the copier keeps failing: {:?}",
+                    self.cluster.client_view(ClientId(copier))
+                );
             }
             // Someone else's transaction blocks the offsets: let the coordinator time it out.
             if self.phase(copier) == Phase::FetchingOffsets {
-                let timeout = self.cluster.timers().into_iter().find(|(t, _)| matches!(t, Timer::TransactionTimeout { .. }));
+                let timeout = self
+                    .cluster
+                    .timers()
+                    .into_iter()
+                    .find(|(t, _)| matches!(t, Timer::TransactionTimeout { .. }));
                 if let Some((timer, _)) = timeout {
                     self.cluster.fire(&timer).expect("armed");
                 }
             }
             self.check_step()?;
         }
-        prop_assert!(false, "the copier did not finish: {:?}", self.cluster.clients().last().map(|c| c.view()));
+        prop_assert!(
+            false,
+            "the copier did not finish: {:?}",
+            self.cluster.clients().last().map(|c| c.view())
+        );
         Ok(())
     }
 
@@ -418,7 +578,8 @@ impl Run {
     /// (a restart with the same transactional id) takes over; after that, the newest live one.
     fn live_copier(&mut self) -> usize {
         let newest = self.cluster.clients().len() - 1;
-        let fresh = self.tracker.restarted && !matches!(self.phase(newest), Phase::Crashed | Phase::FatalError);
+        let fresh = self.tracker.restarted
+            && !matches!(self.phase(newest), Phase::Crashed | Phase::FatalError);
         if fresh {
             return newest;
         }
@@ -439,8 +600,17 @@ fn decisions(log: &[LogEntry]) -> BTreeMap<i64, bool> {
     let mut decided = BTreeMap::new();
     for entry in log {
         match entry {
-            LogEntry::Data { offset, producer_id, transactional: true, .. } => open.entry(*producer_id).or_default().push(*offset),
-            LogEntry::Control { producer_id, commit, .. } => {
+            LogEntry::Data {
+                offset,
+                producer_id,
+                transactional: true,
+                ..
+            } => open.entry(*producer_id).or_default().push(*offset),
+            LogEntry::Control {
+                producer_id,
+                commit,
+                ..
+            } => {
                 for offset in open.remove(producer_id).unwrap_or_default() {
                     decided.insert(offset, *commit);
                 }
@@ -452,18 +622,34 @@ fn decisions(log: &[LogEntry]) -> BTreeMap<i64, bool> {
 }
 
 /// fenced_epochs_never_append: a producer's epochs never go backwards along a partition.
-fn fenced_check(epochs: &mut BTreeMap<i64, i16>, producer_id: i64, producer_epoch: i16) -> Result<(), TestCaseError> {
+fn fenced_check(
+    epochs: &mut BTreeMap<i64, i16>,
+    producer_id: i64,
+    producer_epoch: i16,
+) -> Result<(), TestCaseError> {
     let last = epochs.entry(producer_id).or_insert(producer_epoch);
-    prop_assert!(producer_epoch >= *last, "pid {} appended epoch {} after {}", producer_id, producer_epoch, last);
+    prop_assert!(
+        producer_epoch >= *last,
+        "pid {} appended epoch {} after {}",
+        producer_id,
+        producer_epoch,
+        last
+    );
     *last = producer_epoch;
     Ok(())
 }
 
-fn run(protocol: ProtocolMode, copier: bool, promise: Promise, ops: &[Op]) -> Result<(), TestCaseError> {
+fn run(
+    protocol: ProtocolMode,
+    copier: bool,
+    promise: Promise,
+    ops: &[Op],
+) -> Result<(), TestCaseError> {
     let mut run = Run::new(protocol, copier, promise);
     for (step, op) in ops.iter().enumerate() {
         run.apply(op);
-        run.check_step().map_err(|e| TestCaseError::fail(format!("after step {step} {op:?}: {e}")))?;
+        run.check_step()
+            .map_err(|e| TestCaseError::fail(format!("after step {step} {op:?}: {e}")))?;
     }
     run.drain_and_check()
 }
@@ -514,30 +700,77 @@ struct Reached {
 fn reach(protocol: ProtocolMode, copier: bool, runs: u32) -> Reached {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]));
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
+    );
     let strategy = proptest::collection::vec(op(if copier { 2 } else { 3 }), 100..200);
     let mut reached = Reached::default();
     for _ in 0..runs {
         let ops = strategy.new_tree(&mut runner).expect("tree").current();
         let mut run = Run::new(protocol, copier, Promise::Full);
         for op in &ops {
-            if matches!(op, Op::Failover) && run.cluster.coordinator_view().transactions.values().any(|t| t.state.is_prepare()) {
+            if matches!(op, Op::Failover)
+                && run
+                    .cluster
+                    .coordinator_view()
+                    .transactions
+                    .values()
+                    .any(|t| t.state.is_prepare())
+            {
                 reached.failover_with_prepare += 1;
             }
-            let timeouts_before = run.cluster.timers().iter().filter(|(t, _)| matches!(t, Timer::TransactionTimeout { .. })).count();
+            let timeouts_before = run
+                .cluster
+                .timers()
+                .iter()
+                .filter(|(t, _)| matches!(t, Timer::TransactionTimeout { .. }))
+                .count();
             run.apply(op);
             if matches!(op, Op::Fire(_)) {
-                let after = run.cluster.timers().iter().filter(|(t, _)| matches!(t, Timer::TransactionTimeout { .. })).count();
+                let after = run
+                    .cluster
+                    .timers()
+                    .iter()
+                    .filter(|(t, _)| matches!(t, Timer::TransactionTimeout { .. }))
+                    .count();
                 reached.timeout_abort += usize::from(after < timeouts_before);
             }
         }
         run.drain_and_check().expect("invariants hold");
-        let log: Vec<LogEntry> = (0..2).flat_map(|p| run.cluster.partition_view(&TopicPartition::output(p)).expect("p").log).collect();
-        reached.commit += log.iter().filter(|e| matches!(e, LogEntry::Control { commit: true, .. })).count();
-        reached.abort += log.iter().filter(|e| matches!(e, LogEntry::Control { commit: false, .. })).count();
-        reached.records += log.iter().filter(|e| matches!(e, LogEntry::Data { .. })).count();
-        reached.fenced += run.cluster.clients().iter().filter(|c| c.phase() == Phase::FatalError).count();
-        reached.copier_completed += usize::from(run.cluster.group_view().committed.get(&TopicPartition::input()) == Some(&3));
+        let log: Vec<LogEntry> = (0..2)
+            .flat_map(|p| {
+                run.cluster
+                    .partition_view(&TopicPartition::output(p))
+                    .expect("p")
+                    .log
+            })
+            .collect();
+        reached.commit += log
+            .iter()
+            .filter(|e| matches!(e, LogEntry::Control { commit: true, .. }))
+            .count();
+        reached.abort += log
+            .iter()
+            .filter(|e| matches!(e, LogEntry::Control { commit: false, .. }))
+            .count();
+        reached.records += log
+            .iter()
+            .filter(|e| matches!(e, LogEntry::Data { .. }))
+            .count();
+        reached.fenced += run
+            .cluster
+            .clients()
+            .iter()
+            .filter(|c| c.phase() == Phase::FatalError)
+            .count();
+        reached.copier_completed += usize::from(
+            run.cluster
+                .group_view()
+                .committed
+                .get(&TopicPartition::input())
+                == Some(&3),
+        );
     }
     reached
 }
@@ -554,7 +787,10 @@ fn random_schedules_reach_the_interesting_states() {
         ("abort_reached", producers.abort),
         ("producer_fenced_reached", producers.fenced),
         ("timeout_abort_reached", producers.timeout_abort),
-        ("failover_completes_prepare", producers.failover_with_prepare + copiers.failover_with_prepare),
+        (
+            "failover_completes_prepare",
+            producers.failover_with_prepare + copiers.failover_with_prepare,
+        ),
         ("copier_completed", copiers.copier_completed),
     ] {
         assert!(count > 0, "{name} never reached");
@@ -567,7 +803,10 @@ fn the_checker_finds_the_tv1_anomalies() {
     // break one of them (the anomalies of REFERENCE 4).
     use proptest::strategy::ValueTree;
     use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[3; 32]));
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[3; 32]),
+    );
     let strategy = proptest::collection::vec(op_mix(3, 6, 18, 6), 50..150);
     let found = (0..3_000).find_map(|_| {
         let ops = strategy.new_tree(&mut runner).expect("tree").current();

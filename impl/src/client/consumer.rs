@@ -33,7 +33,10 @@ pub fn filter_records(response: &FetchResponse, fetch_offset: Offset) -> Vec<Con
         if batch.last_offset() < fetch_offset {
             continue;
         }
-        if read_committed && batch.producer_id >= 0 && is_aborted(batch, &mut pending_aborts, &mut aborted_producers) {
+        if read_committed
+            && batch.producer_id >= 0
+            && is_aborted(batch, &mut pending_aborts, &mut aborted_producers)
+        {
             continue;
         }
         if batch.is_control() {
@@ -42,7 +45,11 @@ pub fn filter_records(response: &FetchResponse, fetch_offset: Offset) -> Vec<Con
         for (index, record) in batch.records.iter().enumerate() {
             let offset = batch.base_offset + index as i64;
             if offset >= fetch_offset {
-                out.push(ConsumedRecord { offset, producer_id: batch.producer_id, record: record.clone() });
+                out.push(ConsumedRecord {
+                    offset,
+                    producer_id: batch.producer_id,
+                    record: record.clone(),
+                });
             }
         }
     }
@@ -51,8 +58,15 @@ pub fn filter_records(response: &FetchResponse, fetch_offset: Offset) -> Vec<Con
 
 /// Whether a batch of a producer belongs to an aborted transaction (updating the set of
 /// producers currently inside an aborted transaction).
-fn is_aborted(batch: &RecordBatch, pending: &mut VecDeque<crate::partition::AbortedTxn>, aborted: &mut BTreeSet<ProducerId>) -> bool {
-    while pending.front().is_some_and(|txn| txn.first_offset <= batch.last_offset()) {
+fn is_aborted(
+    batch: &RecordBatch,
+    pending: &mut VecDeque<crate::partition::AbortedTxn>,
+    aborted: &mut BTreeSet<ProducerId>,
+) -> bool {
+    while pending
+        .front()
+        .is_some_and(|txn| txn.first_offset <= batch.last_offset())
+    {
         let txn = pending.pop_front().expect("peeked");
         aborted.insert(txn.producer_id);
     }
@@ -75,7 +89,10 @@ pub struct Consumer {
 impl Consumer {
     /// A consumer at offset `position`.
     pub fn new(isolation: IsolationLevel, position: Offset) -> Self {
-        Self { isolation, position }
+        Self {
+            isolation,
+            position,
+        }
     }
 
     /// The next offset it will read.
@@ -89,8 +106,16 @@ impl Consumer {
     }
 
     /// Fetches up to `max_batches` from the position and advances past what was returned.
-    pub fn poll(&mut self, log: &PartitionLog, max_batches: usize) -> Result<Vec<ConsumedRecord>, crate::error::ErrorCode> {
-        let request = FetchRequest { fetch_offset: self.position, isolation: self.isolation, max_batches };
+    pub fn poll(
+        &mut self,
+        log: &PartitionLog,
+        max_batches: usize,
+    ) -> Result<Vec<ConsumedRecord>, crate::error::ErrorCode> {
+        let request = FetchRequest {
+            fetch_offset: self.position,
+            isolation: self.isolation,
+            max_batches,
+        };
         let response = log.fetch(&request)?;
         let records = filter_records(&response, self.position);
         self.position = response.next_offset(self.position);
@@ -98,7 +123,10 @@ impl Consumer {
     }
 
     /// Every visible value from offset 0, without moving the position (a reader's view).
-    pub fn read_all(log: &PartitionLog, isolation: IsolationLevel) -> Result<Vec<ConsumedRecord>, crate::error::ErrorCode> {
+    pub fn read_all(
+        log: &PartitionLog,
+        isolation: IsolationLevel,
+    ) -> Result<Vec<ConsumedRecord>, crate::error::ErrorCode> {
         let response = log.fetch(&FetchRequest::from_offset(0, isolation))?;
         Ok(filter_records(&response, 0))
     }

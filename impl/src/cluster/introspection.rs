@@ -8,8 +8,8 @@ use crate::coordinator::{TransactionView, TxnLogRecord};
 use crate::group::PendingOffsets;
 use crate::partition::{AbortedTxn, LogEntry, PartitionLog, ProducerStateView};
 use crate::types::{
-    ClientId, CoordinatorEpoch, Generation, IsolationLevel, Offset, ProducerId, TimestampMs, TopicPartition, TransactionalId,
-    COPIER_GROUP,
+    ClientId, CoordinatorEpoch, Generation, IsolationLevel, Offset, ProducerId, TimestampMs,
+    TopicPartition, TransactionalId, COPIER_GROUP,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -106,7 +106,10 @@ impl Cluster {
     }
 
     /// One transactional id's state.
-    pub fn describe_transaction(&self, transactional_id: &TransactionalId) -> Option<TransactionView> {
+    pub fn describe_transaction(
+        &self,
+        transactional_id: &TransactionalId,
+    ) -> Option<TransactionView> {
         self.broker.coordinator().describe(transactional_id)
     }
 
@@ -121,8 +124,13 @@ impl Cluster {
     }
 
     /// Describe producers: a partition's producer states.
-    pub fn describe_producers(&self, partition: &TopicPartition) -> Option<BTreeMap<ProducerId, ProducerStateView>> {
-        self.broker.partition(partition).map(PartitionLog::producer_states)
+    pub fn describe_producers(
+        &self,
+        partition: &TopicPartition,
+    ) -> Option<BTreeMap<ProducerId, ProducerStateView>> {
+        self.broker
+            .partition(partition)
+            .map(PartitionLog::producer_states)
     }
 
     /// The values a reader at `isolation` sees on a partition, through the consumer path.
@@ -159,7 +167,13 @@ impl Cluster {
             now_ms: self.now_ms,
             coordinator: self.coordinator_view(),
             transaction_log: self.transaction_log(),
-            partitions: self.broker.partitions().iter().filter(|(tp, _)| tp.topic == crate::types::OUTPUT_TOPIC).map(|(tp, log)| (tp.clone(), PartitionView::of(log))).collect(),
+            partitions: self
+                .broker
+                .partitions()
+                .iter()
+                .filter(|(tp, _)| tp.topic == crate::types::OUTPUT_TOPIC)
+                .map(|(tp, log)| (tp.clone(), PartitionView::of(log)))
+                .collect(),
             group: self.group_view(),
             clients: self.clients.iter().map(|c| (c.id(), c.view())).collect(),
             in_flight: self.network.iter().cloned().collect(),

@@ -6,12 +6,21 @@
 use super::txn_state::TxnState;
 use super::TransactionCoordinator;
 use crate::error::ErrorCode;
-use crate::protocol::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest, AddPartitionsToTxnResponse};
-use crate::types::{ProducerEpoch, ProducerId, TimestampMs, TopicPartition, TransactionalId, NO_PRODUCER_ID};
+use crate::protocol::{
+    AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest,
+    AddPartitionsToTxnResponse,
+};
+use crate::types::{
+    ProducerEpoch, ProducerId, TimestampMs, TopicPartition, TransactionalId, NO_PRODUCER_ID,
+};
 
 impl TransactionCoordinator {
     /// Handles AddPartitionsToTxn.
-    pub fn handle_add_partitions(&mut self, now_ms: TimestampMs, request: &AddPartitionsToTxnRequest) -> AddPartitionsToTxnResponse {
+    pub fn handle_add_partitions(
+        &mut self,
+        now_ms: TimestampMs,
+        request: &AddPartitionsToTxnRequest,
+    ) -> AddPartitionsToTxnResponse {
         let error = match self.add_partition(
             now_ms,
             &request.transactional_id,
@@ -22,13 +31,26 @@ impl TransactionCoordinator {
             Ok(()) => ErrorCode::None,
             Err(code) => code,
         };
-        AddPartitionsToTxnResponse { partition: request.partition.clone(), error }
+        AddPartitionsToTxnResponse {
+            partition: request.partition.clone(),
+            error,
+        }
     }
 
     /// Handles AddOffsetsToTxn: adds the group's offsets partition.
-    pub fn handle_add_offsets(&mut self, now_ms: TimestampMs, request: &AddOffsetsToTxnRequest) -> AddOffsetsToTxnResponse {
+    pub fn handle_add_offsets(
+        &mut self,
+        now_ms: TimestampMs,
+        request: &AddOffsetsToTxnRequest,
+    ) -> AddOffsetsToTxnResponse {
         let partition = TopicPartition::group_offsets(&request.group);
-        let error = match self.add_partition(now_ms, &request.transactional_id, request.producer_id, request.producer_epoch, &partition) {
+        let error = match self.add_partition(
+            now_ms,
+            &request.transactional_id,
+            request.producer_id,
+            request.producer_epoch,
+            &partition,
+        ) {
             Ok(()) => ErrorCode::None,
             Err(code) => code,
         };
@@ -45,10 +67,14 @@ impl TransactionCoordinator {
         producer_epoch: ProducerEpoch,
         partition: &TopicPartition,
     ) -> Result<(), ErrorCode> {
-        let Some(metadata) = self.transactions.get(id) else { return Err(ErrorCode::InvalidProducerIdMapping) };
+        let Some(metadata) = self.transactions.get(id) else {
+            return Err(ErrorCode::InvalidProducerIdMapping);
+        };
         if producer_id != metadata.producer_id {
             // tv2: the next producer id of a transaction still completing is told to wait.
-            if metadata.next_producer_id != NO_PRODUCER_ID && producer_id == metadata.next_producer_id {
+            if metadata.next_producer_id != NO_PRODUCER_ID
+                && producer_id == metadata.next_producer_id
+            {
                 return Err(ErrorCode::ConcurrentTransactions);
             }
             return Err(ErrorCode::InvalidProducerIdMapping);
@@ -63,7 +89,13 @@ impl TransactionCoordinator {
             return Ok(());
         }
         assert!(
-            matches!(metadata.state, TxnState::Empty | TxnState::Ongoing | TxnState::CompleteCommit | TxnState::CompleteAbort),
+            matches!(
+                metadata.state,
+                TxnState::Empty
+                    | TxnState::Ongoing
+                    | TxnState::CompleteCommit
+                    | TxnState::CompleteAbort
+            ),
             "{id}: cannot add a partition in {:?}",
             metadata.state
         );

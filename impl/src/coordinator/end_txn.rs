@@ -8,7 +8,9 @@ use super::{TransactionCoordinator, TransactionMetadata};
 use crate::error::ErrorCode;
 use crate::mutation::Fault;
 use crate::protocol::{EndTxnRequest, EndTxnResponse, WriteTxnMarkerRequest};
-use crate::types::{ProducerEpoch, ProducerId, TimestampMs, TransactionalId, NO_PRODUCER_EPOCH, NO_PRODUCER_ID};
+use crate::types::{
+    ProducerEpoch, ProducerId, TimestampMs, TransactionalId, NO_PRODUCER_EPOCH, NO_PRODUCER_ID,
+};
 
 /// Who ends the transaction: the client, or the coordinator itself (fence, timeout).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,17 +19,38 @@ enum Initiator {
     Coordinator,
 }
 
-fn answer(commit: bool, error: ErrorCode, producer_id: ProducerId, producer_epoch: ProducerEpoch) -> EndTxnResponse {
-    EndTxnResponse { commit, error, producer_id, producer_epoch }
+fn answer(
+    commit: bool,
+    error: ErrorCode,
+    producer_id: ProducerId,
+    producer_epoch: ProducerEpoch,
+) -> EndTxnResponse {
+    EndTxnResponse {
+        commit,
+        error,
+        producer_id,
+        producer_epoch,
+    }
 }
 
 impl TransactionCoordinator {
     /// Handles EndTxn; returns the answer and the markers to send.
-    pub fn handle_end_txn(&mut self, now_ms: TimestampMs, request: &EndTxnRequest) -> (EndTxnResponse, Vec<WriteTxnMarkerRequest>) {
+    pub fn handle_end_txn(
+        &mut self,
+        now_ms: TimestampMs,
+        request: &EndTxnRequest,
+    ) -> (EndTxnResponse, Vec<WriteTxnMarkerRequest>) {
         let commit = request.commit;
-        let fail = |code| (answer(commit, code, NO_PRODUCER_ID, NO_PRODUCER_EPOCH), Vec::new());
+        let fail = |code| {
+            (
+                answer(commit, code, NO_PRODUCER_ID, NO_PRODUCER_EPOCH),
+                Vec::new(),
+            )
+        };
         let id = &request.transactional_id;
-        let Some(metadata) = self.transactions.get(id) else { return fail(ErrorCode::InvalidProducerIdMapping) };
+        let Some(metadata) = self.transactions.get(id) else {
+            return fail(ErrorCode::InvalidProducerIdMapping);
+        };
         // Step 1: the producer id.
         if let Err(code) = self.check_end_producer_id(metadata, request) {
             return fail(code);
@@ -43,7 +66,8 @@ impl TransactionCoordinator {
         let tv2 = self.config().protocol.is_tv2();
         // Step 3: by state.
         match (metadata.state, commit) {
-            (TxnState::Ongoing, _) => match self.end_ongoing(id, commit, Initiator::Client, now_ms) {
+            (TxnState::Ongoing, _) => match self.end_ongoing(id, commit, Initiator::Client, now_ms)
+            {
                 Ok((pid, epoch, markers)) => (answer(commit, ErrorCode::None, pid, epoch), markers),
                 Err(code) => fail(code),
             },
@@ -55,14 +79,25 @@ impl TransactionCoordinator {
                     Err(code) => fail(code),
                 }
             }
-            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => {
-                (answer(commit, ErrorCode::None, current.0, current.1), Vec::new())
+            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => (
+                answer(commit, ErrorCode::None, current.0, current.1),
+                Vec::new(),
+            ),
+            (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => {
+                fail(ErrorCode::ConcurrentTransactions)
             }
-            (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => fail(ErrorCode::ConcurrentTransactions),
-            (TxnState::Empty, true) if TxnState::PrepareCommit.may_follow(TxnState::Empty, self.config().protocol, self.config().faults) => {
+            (TxnState::Empty, true)
+                if TxnState::PrepareCommit.may_follow(
+                    TxnState::Empty,
+                    self.config().protocol,
+                    self.config().faults,
+                ) =>
+            {
                 // Only with fault 7: commit an empty transaction.
                 match self.end_ongoing(id, true, Initiator::Client, now_ms) {
-                    Ok((pid, epoch, markers)) => (answer(commit, ErrorCode::None, pid, epoch), markers),
+                    Ok((pid, epoch, markers)) => {
+                        (answer(commit, ErrorCode::None, pid, epoch), markers)
+                    }
                     Err(code) => fail(code),
                 }
             }
@@ -72,18 +107,30 @@ impl TransactionCoordinator {
 
     /// Step 1: the producer id must be the current one. tv2 also accepts the next id while the
     /// rotating transaction completes (CONCURRENT_TRANSACTIONS) and a retry across a rotation.
-    fn check_end_producer_id(&self, metadata: &TransactionMetadata, request: &EndTxnRequest) -> Result<(), ErrorCode> {
-        if request.producer_id == metadata.producer_id || self.is_retry_across_rotation(metadata, request) {
+    fn check_end_producer_id(
+        &self,
+        metadata: &TransactionMetadata,
+        request: &EndTxnRequest,
+    ) -> Result<(), ErrorCode> {
+        if request.producer_id == metadata.producer_id
+            || self.is_retry_across_rotation(metadata, request)
+        {
             return Ok(());
         }
-        if metadata.next_producer_id != NO_PRODUCER_ID && request.producer_id == metadata.next_producer_id {
+        if metadata.next_producer_id != NO_PRODUCER_ID
+            && request.producer_id == metadata.next_producer_id
+        {
             return Err(ErrorCode::ConcurrentTransactions);
         }
         Err(ErrorCode::InvalidProducerIdMapping)
     }
 
     /// tv2: a retried EndTxn whose transaction completed with a producer-id rotation.
-    fn is_retry_across_rotation(&self, metadata: &TransactionMetadata, request: &EndTxnRequest) -> bool {
+    fn is_retry_across_rotation(
+        &self,
+        metadata: &TransactionMetadata,
+        request: &EndTxnRequest,
+    ) -> bool {
         self.config().protocol.is_tv2()
             && metadata.state.is_complete()
             && request.producer_id == metadata.previous_producer_id
@@ -103,9 +150,13 @@ impl TransactionCoordinator {
             return true;
         }
         match metadata.state {
-            TxnState::Ongoing | TxnState::Empty | TxnState::Dead | TxnState::PrepareEpochFence => epoch == current,
+            TxnState::Ongoing | TxnState::Empty | TxnState::Dead | TxnState::PrepareEpochFence => {
+                epoch == current
+            }
             TxnState::PrepareCommit | TxnState::PrepareAbort => epoch == current - 1,
-            TxnState::CompleteCommit | TxnState::CompleteAbort => epoch == current - 1 || (!request.commit && epoch == current),
+            TxnState::CompleteCommit | TxnState::CompleteAbort => {
+                epoch == current - 1 || (!request.commit && epoch == current)
+            }
         }
     }
 
@@ -125,12 +176,17 @@ impl TransactionCoordinator {
         initiator: Initiator,
         now_ms: TimestampMs,
     ) -> Result<(ProducerId, ProducerEpoch, Vec<WriteTxnMarkerRequest>), ErrorCode> {
-        let state = if commit { TxnState::PrepareCommit } else { TxnState::PrepareAbort };
+        let state = if commit {
+            TxnState::PrepareCommit
+        } else {
+            TxnState::PrepareAbort
+        };
         let metadata = &self.transactions[id];
         let mut transit = metadata.transit(state, now_ms);
         // fault: Tv2EndTxnKeepsEpoch
         let bump = self.config().protocol.is_tv2()
-            && !(initiator == Initiator::Client && self.config().faults.has(Fault::Tv2EndTxnKeepsEpoch));
+            && !(initiator == Initiator::Client
+                && self.config().faults.has(Fault::Tv2EndTxnKeepsEpoch));
         if bump {
             let (epoch, rotate) = self.end_bump(metadata.producer_epoch);
             transit.producer_epoch = epoch;
@@ -153,7 +209,11 @@ impl TransactionCoordinator {
     }
 
     /// tv2's empty abort: PrepareAbort at epoch + 1 with no partitions, then CompleteAbort at once.
-    fn empty_abort(&mut self, id: &TransactionalId, now_ms: TimestampMs) -> Result<(ProducerId, ProducerEpoch), ErrorCode> {
+    fn empty_abort(
+        &mut self,
+        id: &TransactionalId,
+        now_ms: TimestampMs,
+    ) -> Result<(ProducerId, ProducerEpoch), ErrorCode> {
         let metadata = &self.transactions[id];
         let mut transit = metadata.transit(TxnState::PrepareAbort, now_ms);
         let (epoch, rotate) = self.end_bump(metadata.producer_epoch);
@@ -173,24 +233,46 @@ impl TransactionCoordinator {
 
     /// The fence (specs 4.2 Ongoing, 4.5 timeout): bump the epoch (PrepareEpochFence, memory only),
     /// then PrepareAbort (tv2: bumped once more), logged, markers sent with the final epoch.
-    pub(crate) fn fence_and_abort(&mut self, id: &TransactionalId, now_ms: TimestampMs) -> Result<Vec<WriteTxnMarkerRequest>, ErrorCode> {
-        let (protocol, faults, max) = (self.config().protocol, self.config().faults, self.config().max_producer_epoch);
+    pub(crate) fn fence_and_abort(
+        &mut self,
+        id: &TransactionalId,
+        now_ms: TimestampMs,
+    ) -> Result<Vec<WriteTxnMarkerRequest>, ErrorCode> {
+        let (protocol, faults, max) = (
+            self.config().protocol,
+            self.config().faults,
+            self.config().max_producer_epoch,
+        );
         let metadata = self.transactions.get_mut(id).expect("fencing a known id");
-        assert_eq!(metadata.state, TxnState::Ongoing, "only an Ongoing transaction is fenced");
+        assert_eq!(
+            metadata.state,
+            TxnState::Ongoing,
+            "only an Ongoing transaction is fenced"
+        );
         assert!(TxnState::PrepareEpochFence.may_follow(metadata.state, protocol, faults));
         let epoch = metadata.producer_epoch;
         // tv2 needs room for the end's own bump; an epoch with none left is not bumped by the fence.
         let room = if protocol.is_tv2() { max - 1 } else { max };
-        let fenced = if metadata.has_failed_epoch_fence || epoch >= room { epoch } else { epoch + 1 };
+        let fenced = if metadata.has_failed_epoch_fence || epoch >= room {
+            epoch
+        } else {
+            epoch + 1
+        };
         metadata.producer_epoch = fenced;
         metadata.last_producer_epoch = NO_PRODUCER_EPOCH;
         match self.end_ongoing(id, false, Initiator::Coordinator, now_ms) {
             Ok((_, _, markers)) => {
-                self.transactions.get_mut(id).expect("known").has_failed_epoch_fence = false;
+                self.transactions
+                    .get_mut(id)
+                    .expect("known")
+                    .has_failed_epoch_fence = false;
                 Ok(markers)
             }
             Err(code) => {
-                self.transactions.get_mut(id).expect("known").has_failed_epoch_fence = true;
+                self.transactions
+                    .get_mut(id)
+                    .expect("known")
+                    .has_failed_epoch_fence = true;
                 Err(code)
             }
         }
@@ -198,8 +280,14 @@ impl TransactionCoordinator {
 
     /// The transaction-timeout timer fired: abort the id's transaction if it is Ongoing and older
     /// than its timeout (the old producer's next request is fenced).
-    pub fn handle_transaction_timeout(&mut self, now_ms: TimestampMs, id: &TransactionalId) -> Vec<WriteTxnMarkerRequest> {
-        let Some(metadata) = self.transactions.get(id) else { return Vec::new() };
+    pub fn handle_transaction_timeout(
+        &mut self,
+        now_ms: TimestampMs,
+        id: &TransactionalId,
+    ) -> Vec<WriteTxnMarkerRequest> {
+        let Some(metadata) = self.transactions.get(id) else {
+            return Vec::new();
+        };
         let expired = metadata.state == TxnState::Ongoing
             && metadata.pending_state.is_none()
             && now_ms >= metadata.txn_start_timestamp + i64::from(metadata.transaction_timeout_ms);

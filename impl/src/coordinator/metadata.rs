@@ -9,7 +9,10 @@ use super::transaction_log::TxnLogRecord;
 use super::txn_state::TxnState;
 use crate::config::ProtocolMode;
 use crate::mutation::Faults;
-use crate::types::{ProducerEpoch, ProducerId, TimestampMs, TopicPartition, TransactionalId, NO_PRODUCER_EPOCH, NO_PRODUCER_ID};
+use crate::types::{
+    ProducerEpoch, ProducerId, TimestampMs, TopicPartition, TransactionalId, NO_PRODUCER_EPOCH,
+    NO_PRODUCER_ID,
+};
 use std::collections::BTreeSet;
 
 /// The coordinator's view of one transactional id.
@@ -49,7 +52,12 @@ pub struct TransactionMetadata {
 impl TransactionMetadata {
     /// Fresh metadata for a new transactional id: a producer id, no epoch yet, Empty (memory
     /// only until the InitProducerId transition is logged).
-    pub fn new(transactional_id: TransactionalId, producer_id: ProducerId, timeout_ms: i32, now_ms: TimestampMs) -> Self {
+    pub fn new(
+        transactional_id: TransactionalId,
+        producer_id: ProducerId,
+        timeout_ms: i32,
+        now_ms: TimestampMs,
+    ) -> Self {
         Self {
             transactional_id,
             producer_id,
@@ -112,29 +120,49 @@ impl TransactionMetadata {
 
     /// Prepares a transition: checks the table and marks it pending. The caller has ruled out
     /// every invalid request, so an invalid transition here is a programming error.
-    pub fn prepare_transition(&mut self, transit: &TxnLogRecord, protocol: ProtocolMode, faults: Faults) {
-        assert!(self.pending_state.is_none(), "{}: a transition is already pending", self.transactional_id);
+    pub fn prepare_transition(
+        &mut self,
+        transit: &TxnLogRecord,
+        protocol: ProtocolMode,
+        faults: Faults,
+    ) {
+        assert!(
+            self.pending_state.is_none(),
+            "{}: a transition is already pending",
+            self.transactional_id
+        );
         assert!(
             transit.state.may_follow(self.state, protocol, faults),
             "valid_coordinator_transitions: {:?} -> {:?} is not in the table",
             self.state,
             transit.state
         );
-        assert!(transit.producer_id >= 0 && transit.producer_epoch >= 0, "a transition has a producer id and epoch");
+        assert!(
+            transit.producer_id >= 0 && transit.producer_epoch >= 0,
+            "a transition has a producer id and epoch"
+        );
         self.pending_state = Some(transit.state);
     }
 
     /// Drops a prepared transition whose append failed.
     pub fn abort_transition(&mut self) {
-        assert!(self.pending_state.is_some(), "aborting a transition that is not pending");
+        assert!(
+            self.pending_state.is_some(),
+            "aborting a transition that is not pending"
+        );
         self.pending_state = None;
     }
 
     /// Completes a prepared transition after its record is durable.
     pub fn complete_transition(&mut self, transit: &TxnLogRecord) {
-        assert_eq!(self.pending_state, Some(transit.state), "completing the transition that was prepared");
+        assert_eq!(
+            self.pending_state,
+            Some(transit.state),
+            "completing the transition that was prepared"
+        );
         assert!(
-            (transit.producer_id, transit.producer_epoch) >= (self.producer_id, self.producer_epoch)
+            (transit.producer_id, transit.producer_epoch)
+                >= (self.producer_id, self.producer_epoch)
                 || transit.producer_id > self.producer_id,
             "epoch_monotonic: ({}, {}) -> ({}, {})",
             self.producer_id,
@@ -143,7 +171,10 @@ impl TransactionMetadata {
             transit.producer_epoch
         );
         if transit.state == TxnState::Ongoing {
-            assert!(self.partitions.is_subset(&transit.partitions), "adding partitions never removes one");
+            assert!(
+                self.partitions.is_subset(&transit.partitions),
+                "adding partitions never removes one"
+            );
         }
         self.producer_id = transit.producer_id;
         self.previous_producer_id = transit.previous_producer_id;

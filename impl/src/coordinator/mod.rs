@@ -30,8 +30,8 @@ use crate::mutation::{Fault, Faults};
 use crate::protocol::{WriteTxnMarkerRequest, WriteTxnMarkerResponse};
 use crate::storage::LogStorage;
 use crate::types::{
-    CoordinatorEpoch, ProducerEpoch, ProducerId, TimestampMs, TopicPartition, TransactionResult, TransactionalId,
-    NO_PRODUCER_ID,
+    CoordinatorEpoch, ProducerEpoch, ProducerId, TimestampMs, TopicPartition, TransactionResult,
+    TransactionalId, NO_PRODUCER_ID,
 };
 use markers::MarkerTemplate;
 use serde::{Deserialize, Serialize};
@@ -82,7 +82,13 @@ impl TransactionCoordinator {
     /// A coordinator at epoch 0 with an empty log on `storage`.
     pub fn new(config: BrokerConfig, storage: Box<dyn LogStorage<TxnLogRecord>>) -> Self {
         let producer_ids = ProducerIdManager::new(config.first_producer_id);
-        Self { config, coordinator_epoch: 0, transactions: BTreeMap::new(), log: TransactionLog::new(storage), producer_ids }
+        Self {
+            config,
+            coordinator_epoch: 0,
+            transactions: BTreeMap::new(),
+            log: TransactionLog::new(storage),
+            producer_ids,
+        }
     }
 
     /// Failover (KIP-98): the coordinator loses its memory; a new one at epoch + 1 replays the
@@ -93,7 +99,10 @@ impl TransactionCoordinator {
         now_ms: TimestampMs,
         fresh_storage: impl FnOnce() -> Box<dyn LogStorage<TxnLogRecord>>,
     ) -> Vec<WriteTxnMarkerRequest> {
-        self.coordinator_epoch = self.coordinator_epoch.checked_add(1).expect("coordinator epochs do not run out");
+        self.coordinator_epoch = self
+            .coordinator_epoch
+            .checked_add(1)
+            .expect("coordinator epochs do not run out");
         // fault: LoseTransactionLogOnFailover
         if self.config.faults.has(Fault::LoseTransactionLogOnFailover) {
             self.log = TransactionLog::new(fresh_storage());
@@ -102,10 +111,21 @@ impl TransactionCoordinator {
             tracing::error!(%error, "transaction log unreadable; starting empty");
             BTreeMap::new()
         });
-        self.transactions =
-            latest.values().map(|record| (record.transactional_id.clone(), TransactionMetadata::from_record(record))).collect();
-        let prepared: Vec<TransactionalId> =
-            self.transactions.iter().filter(|(_, m)| m.state.is_prepare()).map(|(id, _)| id.clone()).collect();
+        self.transactions = latest
+            .values()
+            .map(|record| {
+                (
+                    record.transactional_id.clone(),
+                    TransactionMetadata::from_record(record),
+                )
+            })
+            .collect();
+        let prepared: Vec<TransactionalId> = self
+            .transactions
+            .iter()
+            .filter(|(_, m)| m.state.is_prepare())
+            .map(|(id, _)| id.clone())
+            .collect();
         let mut markers = Vec::new();
         for id in prepared {
             markers.extend(self.begin_markers(&id, now_ms));
@@ -150,34 +170,43 @@ impl TransactionCoordinator {
 
     /// Describe-transactions for one id.
     pub fn describe(&self, transactional_id: &TransactionalId) -> Option<TransactionView> {
-        self.transactions.get(transactional_id).map(|m| TransactionView {
-            state: m.state,
-            pending_state: m.pending_state,
-            producer_id: m.producer_id,
-            producer_epoch: m.producer_epoch,
-            last_producer_epoch: m.last_producer_epoch,
-            previous_producer_id: m.previous_producer_id,
-            next_producer_id: m.next_producer_id,
-            partitions: m.partitions.clone(),
-            pending_markers: m.markers.targets().keys().cloned().collect(),
-            failed_markers: m
-                .markers
-                .targets()
-                .iter()
-                .filter(|(_, status)| matches!(status, MarkerStatus::Failed { .. }))
-                .map(|(target, _)| target.clone())
-                .collect(),
-            markers_abandoned: m.markers.abandoned(),
-            transaction_timeout_ms: m.transaction_timeout_ms,
-            txn_start_timestamp: m.txn_start_timestamp,
-        })
+        self.transactions
+            .get(transactional_id)
+            .map(|m| TransactionView {
+                state: m.state,
+                pending_state: m.pending_state,
+                producer_id: m.producer_id,
+                producer_epoch: m.producer_epoch,
+                last_producer_epoch: m.last_producer_epoch,
+                previous_producer_id: m.previous_producer_id,
+                next_producer_id: m.next_producer_id,
+                partitions: m.partitions.clone(),
+                pending_markers: m.markers.targets().keys().cloned().collect(),
+                failed_markers: m
+                    .markers
+                    .targets()
+                    .iter()
+                    .filter(|(_, status)| matches!(status, MarkerStatus::Failed { .. }))
+                    .map(|(target, _)| target.clone())
+                    .collect(),
+                markers_abandoned: m.markers.abandoned(),
+                transaction_timeout_ms: m.transaction_timeout_ms,
+                txn_start_timestamp: m.txn_start_timestamp,
+            })
     }
 
     /// Prepares, appends and completes one transition (specs 4.1). A failed append drops the
     /// pending transition and answers COORDINATOR_NOT_AVAILABLE.
     pub(crate) fn transition(&mut self, transit: TxnLogRecord) -> Result<(), ErrorCode> {
-        let Self { config, transactions, log, .. } = self;
-        let metadata = transactions.get_mut(&transit.transactional_id).expect("transitions are of known ids");
+        let Self {
+            config,
+            transactions,
+            log,
+            ..
+        } = self;
+        let metadata = transactions
+            .get_mut(&transit.transactional_id)
+            .expect("transitions are of known ids");
         metadata.prepare_transition(&transit, config.protocol, config.faults);
         match log.append(transit.clone()) {
             Ok(_) => {
@@ -208,9 +237,19 @@ impl TransactionCoordinator {
     }
 
     /// After a Prepare* is durable: a marker to every partition (or, with none, completion now).
-    pub(crate) fn begin_markers(&mut self, transactional_id: &TransactionalId, now_ms: TimestampMs) -> Vec<WriteTxnMarkerRequest> {
-        let metadata = self.transactions.get_mut(transactional_id).expect("markers of a known id");
-        assert!(metadata.state.is_prepare(), "markers are sent for Prepare* only");
+    pub(crate) fn begin_markers(
+        &mut self,
+        transactional_id: &TransactionalId,
+        now_ms: TimestampMs,
+    ) -> Vec<WriteTxnMarkerRequest> {
+        let metadata = self
+            .transactions
+            .get_mut(transactional_id)
+            .expect("markers of a known id");
+        assert!(
+            metadata.state.is_prepare(),
+            "markers are sent for Prepare* only"
+        );
         metadata.markers = PendingMarkers::start(metadata.partitions.iter().cloned());
         if metadata.markers.is_empty() {
             self.complete_transaction(transactional_id, now_ms);
@@ -218,14 +257,22 @@ impl TransactionCoordinator {
         }
         let metadata = &self.transactions[transactional_id];
         let template = self.marker_template(metadata);
-        metadata.partitions.iter().map(|target| template.to(target.clone())).collect()
+        metadata
+            .partitions
+            .iter()
+            .map(|target| template.to(target.clone()))
+            .collect()
     }
 
     /// Every marker acknowledged: log CompleteCommit / CompleteAbort (tv2: rotate the producer id
     /// if the epoch ran out).
     fn complete_transaction(&mut self, transactional_id: &TransactionalId, now_ms: TimestampMs) {
         let metadata = &self.transactions[transactional_id];
-        let state = if metadata.state == TxnState::PrepareCommit { TxnState::CompleteCommit } else { TxnState::CompleteAbort };
+        let state = if metadata.state == TxnState::PrepareCommit {
+            TxnState::CompleteCommit
+        } else {
+            TxnState::CompleteAbort
+        };
         let mut transit = metadata.transit(state, now_ms);
         transit.partitions.clear();
         if metadata.next_producer_id != NO_PRODUCER_ID {
@@ -249,17 +296,37 @@ impl TransactionCoordinator {
     }
 
     /// Whether a marker (or its answer) belongs to the current Prepare* transaction.
-    fn marker_is_current(&self, id: &TransactionalId, pid: ProducerId, epoch: ProducerEpoch, commit: bool, coordinator_epoch: CoordinatorEpoch) -> bool {
+    fn marker_is_current(
+        &self,
+        id: &TransactionalId,
+        pid: ProducerId,
+        epoch: ProducerEpoch,
+        commit: bool,
+        coordinator_epoch: CoordinatorEpoch,
+    ) -> bool {
         self.transactions.get(id).is_some_and(|metadata| {
-            metadata.state.is_prepare() && self.marker_template(metadata).matches(pid, epoch, commit, coordinator_epoch)
+            metadata.state.is_prepare()
+                && self
+                    .marker_template(metadata)
+                    .matches(pid, epoch, commit, coordinator_epoch)
         })
     }
 
     /// A leader answered a marker (specs 4.5).
-    pub fn handle_marker_response(&mut self, now_ms: TimestampMs, response: &WriteTxnMarkerResponse) {
+    pub fn handle_marker_response(
+        &mut self,
+        now_ms: TimestampMs,
+        response: &WriteTxnMarkerResponse,
+    ) {
         let id = &response.transactional_id;
         if response.coordinator_epoch != self.coordinator_epoch
-            || !self.marker_is_current(id, response.producer_id, response.producer_epoch, response.commit, response.coordinator_epoch)
+            || !self.marker_is_current(
+                id,
+                response.producer_id,
+                response.producer_epoch,
+                response.commit,
+                response.coordinator_epoch,
+            )
         {
             return; // From an older coordinator or for a transaction that is no longer pending.
         }
@@ -274,7 +341,9 @@ impl TransactionCoordinator {
                     self.complete_transaction(id, now_ms);
                 }
             }
-            ErrorCode::InvalidProducerEpoch | ErrorCode::TransactionCoordinatorFenced => metadata.markers.abandon(),
+            ErrorCode::InvalidProducerEpoch | ErrorCode::TransactionCoordinatorFenced => {
+                metadata.markers.abandon()
+            }
             _ => {
                 metadata.markers.fail(&response.target, now_ms);
             }
@@ -284,20 +353,35 @@ impl TransactionCoordinator {
     /// A marker or its answer was lost: mark it failed (it waits for the marker-retry timer).
     pub fn marker_lost(&mut self, now_ms: TimestampMs, marker: &WriteTxnMarkerRequest) {
         let current = marker.coordinator_epoch == self.coordinator_epoch
-            && self.marker_is_current(&marker.transactional_id, marker.producer_id, marker.producer_epoch, marker.commit, marker.coordinator_epoch);
+            && self.marker_is_current(
+                &marker.transactional_id,
+                marker.producer_id,
+                marker.producer_epoch,
+                marker.commit,
+                marker.coordinator_epoch,
+            );
         if current {
-            let metadata = self.transactions.get_mut(&marker.transactional_id).expect("checked above");
+            let metadata = self
+                .transactions
+                .get_mut(&marker.transactional_id)
+                .expect("checked above");
             metadata.markers.fail(&marker.target, now_ms);
         }
     }
 
     /// The marker-retry timer fired: re-send every failed marker of the id.
-    pub fn retry_markers(&mut self, now_ms: TimestampMs, transactional_id: &TransactionalId) -> Vec<WriteTxnMarkerRequest> {
+    pub fn retry_markers(
+        &mut self,
+        now_ms: TimestampMs,
+        transactional_id: &TransactionalId,
+    ) -> Vec<WriteTxnMarkerRequest> {
         // fault: SkipMarkerRetries
         if self.config.faults.has(Fault::SkipMarkerRetries) {
             return Vec::new();
         }
-        let Some(metadata) = self.transactions.get(transactional_id) else { return Vec::new() };
+        let Some(metadata) = self.transactions.get(transactional_id) else {
+            return Vec::new();
+        };
         if self.completion_stuck(metadata) {
             self.complete_transaction(transactional_id, now_ms);
             return Vec::new();
@@ -306,8 +390,16 @@ impl TransactionCoordinator {
             return Vec::new();
         }
         let template = self.marker_template(metadata);
-        let metadata = self.transactions.get_mut(transactional_id).expect("checked above");
-        metadata.markers.take_failed().into_iter().map(|target| template.to(target)).collect()
+        let metadata = self
+            .transactions
+            .get_mut(transactional_id)
+            .expect("checked above");
+        metadata
+            .markers
+            .take_failed()
+            .into_iter()
+            .map(|target| template.to(target))
+            .collect()
     }
 
     /// Allocates a producer id.

@@ -51,7 +51,10 @@ impl TransactionLog {
 
     /// Appends a record (durable when this returns Ok).
     pub fn append(&mut self, record: TxnLogRecord) -> Result<u64, StorageError> {
-        assert!(record.state != TxnState::PrepareEpochFence, "PrepareEpochFence is never logged");
+        assert!(
+            record.state != TxnState::PrepareEpochFence,
+            "PrepareEpochFence is never logged"
+        );
         self.storage.append(record)
     }
 

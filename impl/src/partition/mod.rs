@@ -21,7 +21,8 @@ use crate::error::ErrorCode;
 use crate::mutation::{Fault, Faults};
 use crate::storage::LogStorage;
 use crate::types::{
-    CoordinatorEpoch, Offset, ProducerEpoch, ProducerId, Record, Sequence, TopicPartition, TransactionResult,
+    CoordinatorEpoch, Offset, ProducerEpoch, ProducerId, Record, Sequence, TopicPartition,
+    TransactionResult,
 };
 use producer_state::{AppendDecision, BatchHeader, EpochChecks};
 use serde::{Deserialize, Serialize};
@@ -94,8 +95,16 @@ pub struct PartitionLog {
 
 impl PartitionLog {
     /// An empty partition on `storage` (which must be empty).
-    pub fn new(topic_partition: TopicPartition, storage: Box<dyn LogStorage<RecordBatch>>, fencing: bool, faults: Faults) -> Self {
-        assert!(storage.is_empty(), "recovery from a non-empty log is a later issue");
+    pub fn new(
+        topic_partition: TopicPartition,
+        storage: Box<dyn LogStorage<RecordBatch>>,
+        fencing: bool,
+        faults: Faults,
+    ) -> Self {
+        assert!(
+            storage.is_empty(),
+            "recovery from a non-empty log is a later issue"
+        );
         Self {
             topic_partition,
             storage,
@@ -123,23 +132,40 @@ impl PartitionLog {
 
     fn epoch_checks(&self) -> EpochChecks {
         // fault: SkipPartitionEpochCheck
-        EpochChecks { enabled: self.fencing && !self.faults.has(Fault::SkipPartitionEpochCheck) }
+        EpochChecks {
+            enabled: self.fencing && !self.faults.has(Fault::SkipPartitionEpochCheck),
+        }
     }
 
     /// Specs 5.1 step 2's condition: a transactional batch of a producer with no transaction open
     /// at this epoch on this partition must first be verified (tv1-verified) or added (tv2).
-    pub fn needs_verification(&self, producer_id: ProducerId, producer_epoch: ProducerEpoch, transactional: bool) -> bool {
-        transactional && producer_id >= 0 && !self.producers.has_ongoing_transaction(producer_id, producer_epoch)
+    pub fn needs_verification(
+        &self,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        transactional: bool,
+    ) -> bool {
+        transactional
+            && producer_id >= 0
+            && !self
+                .producers
+                .has_ongoing_transaction(producer_id, producer_epoch)
     }
 
     /// Whether `producer_id` has a transaction open here (at any epoch).
     pub fn has_open_transaction(&self, producer_id: ProducerId) -> bool {
-        self.producers.entry(producer_id).is_some_and(|entry| entry.current_txn_first_offset.is_some())
+        self.producers
+            .entry(producer_id)
+            .is_some_and(|entry| entry.current_txn_first_offset.is_some())
     }
 
     /// Appends a data batch after the checks of specs 5.1 steps 1 and 3 to 7 (step 2 is the
     /// caller's). A duplicate is answered with the original offset and appends nothing.
-    pub fn append(&mut self, batch: ProducerBatch, origin: AppendOrigin) -> Result<AppendInfo, ErrorCode> {
+    pub fn append(
+        &mut self,
+        batch: ProducerBatch,
+        origin: AppendOrigin,
+    ) -> Result<AppendInfo, ErrorCode> {
         if batch.records.is_empty() || (batch.producer_id < 0 && batch.is_transactional) {
             return Err(ErrorCode::InvalidRequest);
         }
@@ -148,13 +174,25 @@ impl PartitionLog {
             producer_id: batch.producer_id,
             producer_epoch: batch.producer_epoch,
             first_sequence: batch.base_sequence,
-            last_sequence: if batch.base_sequence < 0 { batch.base_sequence } else { batch.base_sequence.wrapping_add(count - 1) },
+            last_sequence: if batch.base_sequence < 0 {
+                batch.base_sequence
+            } else {
+                batch.base_sequence.wrapping_add(count - 1)
+            },
             is_transactional: batch.is_transactional,
         };
         if batch.producer_id >= 0 {
-            let decision = self.producers.check_data_batch(&header, origin, self.epoch_checks(), self.faults)?;
+            let decision = self.producers.check_data_batch(
+                &header,
+                origin,
+                self.epoch_checks(),
+                self.faults,
+            )?;
             if let AppendDecision::Duplicate { first_offset } = decision {
-                return Ok(AppendInfo { first_offset, duplicate: true });
+                return Ok(AppendInfo {
+                    first_offset,
+                    duplicate: true,
+                });
             }
         }
         let first_offset = self.high_watermark;
@@ -171,7 +209,10 @@ impl PartitionLog {
             self.open_transactions.open(first_offset, batch.producer_id);
         }
         self.after_mutation();
-        Ok(AppendInfo { first_offset, duplicate: false })
+        Ok(AppendInfo {
+            first_offset,
+            duplicate: false,
+        })
     }
 
     /// Writes a transaction marker after the checks of specs 5.2: closes the producer's open
@@ -186,8 +227,13 @@ impl PartitionLog {
         if producer_id < 0 || producer_epoch < 0 {
             return Err(ErrorCode::InvalidRequest);
         }
-        self.producers
-            .check_marker(producer_id, producer_epoch, coordinator_epoch, self.epoch_checks(), self.faults)?;
+        self.producers.check_marker(
+            producer_id,
+            producer_epoch,
+            coordinator_epoch,
+            self.epoch_checks(),
+            self.faults,
+        )?;
         let offset = self.high_watermark;
         self.append_batch(RecordBatch {
             base_offset: offset,
@@ -195,27 +241,49 @@ impl PartitionLog {
             producer_epoch,
             base_sequence: -1,
             is_transactional: true,
-            control: Some(ControlRecord { result, coordinator_epoch }),
+            control: Some(ControlRecord {
+                result,
+                coordinator_epoch,
+            }),
             records: Vec::new(),
         })?;
-        let closed = self.producers.update_after_marker(producer_id, producer_epoch, coordinator_epoch);
+        let closed =
+            self.producers
+                .update_after_marker(producer_id, producer_epoch, coordinator_epoch);
         if let Some(first_offset) = closed {
             self.open_transactions.close(first_offset, producer_id);
             // fault: ForgetAbortedIndex
             if result == TransactionResult::Abort && !self.faults.has(Fault::ForgetAbortedIndex) {
-                self.aborted_index.push(AbortedTxn { producer_id, first_offset, last_offset: offset });
+                self.aborted_index.push(AbortedTxn {
+                    producer_id,
+                    first_offset,
+                    last_offset: offset,
+                });
             }
         }
         self.after_mutation();
-        Ok(MarkerInfo { offset, closed_first_offset: closed })
+        Ok(MarkerInfo {
+            offset,
+            closed_first_offset: closed,
+        })
     }
 
     fn append_batch(&mut self, batch: RecordBatch) -> Result<(), ErrorCode> {
-        debug_assert_eq!(batch.base_offset, self.high_watermark, "batches are appended at the log end");
+        debug_assert_eq!(
+            batch.base_offset, self.high_watermark,
+            "batches are appended at the log end"
+        );
         let next = batch.next_offset();
         let base = batch.base_offset;
-        let position = self.storage.append(batch).map_err(|_| ErrorCode::KafkaStorageError)?;
-        assert_eq!(position as usize, self.batch_base_offsets.len(), "storage positions are dense");
+        let position = self
+            .storage
+            .append(batch)
+            .map_err(|_| ErrorCode::KafkaStorageError)?;
+        assert_eq!(
+            position as usize,
+            self.batch_base_offsets.len(),
+            "storage positions are dense"
+        );
         self.batch_base_offsets.push(base);
         self.high_watermark = next;
         Ok(())
@@ -224,8 +292,14 @@ impl PartitionLog {
     /// Asserts the offset invariants after every change.
     fn after_mutation(&mut self) {
         let lso = self.last_stable_offset();
-        assert!(lso <= self.high_watermark, "lso_bounded_and_monotone: LSO <= high watermark");
-        assert!(lso >= self.lso_floor, "lso_bounded_and_monotone: the LSO never decreases");
+        assert!(
+            lso <= self.high_watermark,
+            "lso_bounded_and_monotone: LSO <= high watermark"
+        );
+        assert!(
+            lso >= self.lso_floor,
+            "lso_bounded_and_monotone: the LSO never decreases"
+        );
         self.lso_floor = lso;
     }
 
@@ -240,7 +314,8 @@ impl PartitionLog {
         if self.faults.has(Fault::LsoIgnoresOpenTransactions) {
             return self.high_watermark;
         }
-        self.open_transactions.last_stable_offset(self.high_watermark)
+        self.open_transactions
+            .last_stable_offset(self.high_watermark)
     }
 
     /// The aborted-transaction index.
@@ -284,16 +359,27 @@ impl PartitionLog {
 
     /// Every offset of the log: data and control records.
     pub fn entries(&self) -> Result<Vec<LogEntry>, ErrorCode> {
-        Ok(self.batches()?.iter().flat_map(RecordBatch::entries).collect())
+        Ok(self
+            .batches()?
+            .iter()
+            .flat_map(RecordBatch::entries)
+            .collect())
     }
 
     /// Fetch from `request.fetch_offset` at its isolation level.
     pub fn fetch(&self, request: &FetchRequest) -> Result<FetchResponse, ErrorCode> {
         let committed = request.isolation == crate::types::IsolationLevel::ReadCommitted;
-        let upper = if committed { self.last_stable_offset() } else { self.high_watermark };
+        let upper = if committed {
+            self.last_stable_offset()
+        } else {
+            self.high_watermark
+        };
         let start = request.fetch_offset.max(0);
         // The batch holding `start`: the last one whose base offset is <= start.
-        let position = self.batch_base_offsets.partition_point(|base| *base <= start).saturating_sub(1);
+        let position = self
+            .batch_base_offsets
+            .partition_point(|base| *base <= start)
+            .saturating_sub(1);
         let mut batches = Vec::new();
         self.storage
             .scan(position as u64, &mut |_, batch| {
