@@ -197,69 +197,38 @@ impl Broker {
         now_ms: TimestampMs,
         request: ProduceRequest,
     ) -> Result<Offset, ErrorCode> {
-        let log = self
-            .partitions
-            .get(&request.partition)
-            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
-        if log.needs_verification(
-            request.producer_id,
-            request.producer_epoch,
-            request.transactional,
-        ) {
-            self.verify_or_add(
-                now_ms,
-                request.transactional_id.as_ref(),
-                request.producer_id,
-                request.producer_epoch,
-                &request.partition,
-            )?;
-        }
-        let log = self
-            .partitions
+        let Self {
+            partitions,
+            coordinator,
+            config,
+            ..
+        } = self;
+        let log = partitions
             .get_mut(&request.partition)
-            .expect("checked above");
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        let (pid, epoch) = (request.producer_id, request.producer_epoch);
         let batch = ProducerBatch {
-            producer_id: request.producer_id,
-            producer_epoch: request.producer_epoch,
+            producer_id: pid,
+            producer_epoch: epoch,
             base_sequence: request.sequence,
             is_transactional: request.transactional,
             records: request.records,
         };
-        Ok(log.append(batch, AppendOrigin::Client)?.first_offset)
-    }
-
-    /// KIP-890: tv1-verified asks the coordinator whether the partition is in the transaction;
-    /// tv2 adds it (PRODUCER_FENCED becomes INVALID_PRODUCER_EPOCH); tv1 does neither.
-    fn verify_or_add(
-        &mut self,
-        now_ms: TimestampMs,
-        transactional_id: Option<&TransactionalId>,
-        producer_id: ProducerId,
-        producer_epoch: ProducerEpoch,
-        partition: &TopicPartition,
-    ) -> Result<(), ErrorCode> {
-        let protocol = self.config.protocol;
-        if protocol == ProtocolMode::Tv1 {
-            return Ok(());
-        }
-        let id = transactional_id.ok_or(ErrorCode::InvalidRequest)?;
-        match protocol {
-            ProtocolMode::Tv1 => Ok(()),
-            ProtocolMode::Tv1Verified => {
-                self.coordinator
-                    .verify_partition(id, producer_id, producer_epoch, partition)
-            }
-            ProtocolMode::Tv2 => self
-                .coordinator
-                .add_partition(now_ms, id, producer_id, producer_epoch, partition)
-                .map_err(|code| {
-                    if code == ErrorCode::ProducerFenced {
-                        ErrorCode::InvalidProducerEpoch
-                    } else {
-                        code
-                    }
-                }),
-        }
+        let (id, partition) = (request.transactional_id.as_ref(), &request.partition);
+        let verify = || {
+            verify_or_add(
+                coordinator,
+                config.protocol,
+                now_ms,
+                id,
+                pid,
+                epoch,
+                partition,
+            )
+        };
+        Ok(log
+            .append_verified(batch, AppendOrigin::Client, verify)?
+            .first_offset)
     }
 
     fn handle_txn_offset_commit(
@@ -272,7 +241,9 @@ impl Broker {
             .check_txn_offset_commit(request, self.config.fencing)?
         {
             let partition = TopicPartition::group_offsets(&request.group);
-            self.verify_or_add(
+            verify_or_add(
+                &mut self.coordinator,
+                self.config.protocol,
                 now_ms,
                 Some(&request.transactional_id),
                 request.producer_id,
@@ -403,6 +374,33 @@ impl Broker {
     pub fn transaction_log(&self) -> Vec<TxnLogRecord> {
         self.coordinator.log_records()
     }
+}
+
+/// KIP-890: tv1-verified asks the coordinator whether the partition is in the transaction;
+/// tv2 adds it (PRODUCER_FENCED becomes INVALID_PRODUCER_EPOCH); tv1 does neither.
+fn verify_or_add(
+    coordinator: &mut TransactionCoordinator,
+    protocol: ProtocolMode,
+    now_ms: TimestampMs,
+    transactional_id: Option<&TransactionalId>,
+    producer_id: ProducerId,
+    producer_epoch: ProducerEpoch,
+    partition: &TopicPartition,
+) -> Result<(), ErrorCode> {
+    let id = match (protocol, transactional_id) {
+        (ProtocolMode::Tv1, _) => return Ok(()),
+        (_, Some(id)) => id,
+        (_, None) => return Err(ErrorCode::InvalidRequest),
+    };
+    if protocol == ProtocolMode::Tv1Verified {
+        return coordinator.verify_partition(id, producer_id, producer_epoch, partition);
+    }
+    coordinator
+        .add_partition(now_ms, id, producer_id, producer_epoch, partition)
+        .map_err(|code| match code {
+            ErrorCode::ProducerFenced => ErrorCode::InvalidProducerEpoch,
+            other => other,
+        })
 }
 
 fn marker_out(marker: WriteTxnMarkerRequest) -> Outgoing {

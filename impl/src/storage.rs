@@ -46,10 +46,15 @@ pub trait Storage: Debug {
     fn open_transaction_log(&mut self) -> Box<dyn LogStorage<crate::coordinator::TxnLogRecord>>;
 }
 
-/// An in-memory log: a `Vec`.
+/// Entries per in-memory segment (a log grows by whole segments, never by copying entries).
+const SEGMENT_ENTRIES: usize = 4096;
+
+/// An in-memory log: fixed-size segments of entries, like a log's segment files, so appends
+/// never move earlier entries.
 #[derive(Debug, Clone)]
 pub struct MemoryLog<T> {
-    entries: Vec<T>,
+    segments: Vec<Vec<T>>,
+    len: u64,
     /// Test hook: fail every append from this position on.
     fail_appends_from: Option<u64>,
 }
@@ -57,7 +62,8 @@ pub struct MemoryLog<T> {
 impl<T> Default for MemoryLog<T> {
     fn default() -> Self {
         Self {
-            entries: Vec::new(),
+            segments: Vec::new(),
+            len: 0,
             fail_appends_from: None,
         }
     }
@@ -73,15 +79,15 @@ impl<T> MemoryLog<T> {
     /// append-failure paths).
     pub fn failing_from(position: u64) -> Self {
         Self {
-            entries: Vec::new(),
             fail_appends_from: Some(position),
+            ..Self::default()
         }
     }
 }
 
 impl<T: Debug> LogStorage<T> for MemoryLog<T> {
     fn append(&mut self, entry: T) -> Result<u64, StorageError> {
-        let position = self.entries.len() as u64;
+        let position = self.len;
         if self
             .fail_appends_from
             .is_some_and(|limit| position >= limit)
@@ -90,12 +96,20 @@ impl<T: Debug> LogStorage<T> for MemoryLog<T> {
                 "injected failure at position {position}"
             )));
         }
-        self.entries.push(entry);
+        match self.segments.last_mut() {
+            Some(segment) if segment.len() < SEGMENT_ENTRIES => segment.push(entry),
+            _ => {
+                let mut segment = Vec::with_capacity(SEGMENT_ENTRIES);
+                segment.push(entry);
+                self.segments.push(segment);
+            }
+        }
+        self.len += 1;
         Ok(position)
     }
 
     fn len(&self) -> u64 {
-        self.entries.len() as u64
+        self.len
     }
 
     fn scan(
@@ -103,12 +117,14 @@ impl<T: Debug> LogStorage<T> for MemoryLog<T> {
         from: u64,
         visit: &mut dyn FnMut(u64, &T) -> ControlFlow<()>,
     ) -> Result<(), StorageError> {
-        let start = usize::try_from(from)
-            .unwrap_or(usize::MAX)
-            .min(self.entries.len());
-        for (index, entry) in self.entries[start..].iter().enumerate() {
-            if visit((start + index) as u64, entry).is_break() {
-                break;
+        let start = usize::try_from(from).unwrap_or(usize::MAX);
+        let mut position = start - start % SEGMENT_ENTRIES;
+        for segment in self.segments.iter().skip(start / SEGMENT_ENTRIES) {
+            for entry in segment {
+                if position >= start && visit(position as u64, entry).is_break() {
+                    return Ok(());
+                }
+                position += 1;
             }
         }
         Ok(())
@@ -166,6 +182,26 @@ mod tests {
         .expect("scan");
         assert_eq!(seen, vec![(2, 12), (3, 13)]);
         assert_eq!(read_all(&log).expect("read"), vec![10, 11, 12, 13, 14]);
+    }
+
+    #[test]
+    fn scan_crosses_segment_boundaries() {
+        // Proves positions stay dense and scans start mid-segment across several segments.
+        let mut log = MemoryLog::new();
+        let total = SEGMENT_ENTRIES as u64 * 2 + 3;
+        for value in 0..total {
+            assert_eq!(log.append(value), Ok(value));
+        }
+        let from = SEGMENT_ENTRIES as u64 - 1;
+        let mut seen = Vec::new();
+        log.scan(from, &mut |position, value| {
+            assert_eq!(position, *value);
+            seen.push(*value);
+            ControlFlow::Continue(())
+        })
+        .expect("scan");
+        assert_eq!(seen.len() as u64, total - from);
+        assert_eq!(seen.first(), Some(&from));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 /// A producer id (`i64` on the wire); [`NO_PRODUCER_ID`] means none.
 pub type ProducerId = i64;
@@ -42,19 +43,22 @@ pub const COPIER_GROUP: &str = "copier-group";
 /// key a JSON map.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TopicPartition {
-    /// Topic name.
-    pub topic: String,
+    /// Topic name (shared: cloning a partition does not allocate).
+    pub topic: Arc<str>,
     /// Partition index within the topic.
     pub partition: i32,
 }
 
 impl TopicPartition {
     /// A partition of any topic.
-    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
-        Self {
-            topic: topic.into(),
-            partition,
-        }
+    pub fn new(topic: impl AsRef<str>, partition: i32) -> Self {
+        let topic = match topic.as_ref() {
+            OUTPUT_TOPIC => interned(&OUTPUT, OUTPUT_TOPIC),
+            INPUT_TOPIC => interned(&INPUT, INPUT_TOPIC),
+            GROUP_OFFSETS_TOPIC => interned(&GROUP_OFFSETS, GROUP_OFFSETS_TOPIC),
+            other => Arc::from(other),
+        };
+        Self { topic, partition }
     }
 
     /// Partition `p` of the data topic `out`.
@@ -75,7 +79,12 @@ impl TopicPartition {
 
     /// Whether this is a consumer-offsets partition (a marker to it goes to the group coordinator).
     pub fn is_group_offsets(&self) -> bool {
-        self.topic == GROUP_OFFSETS_TOPIC
+        &*self.topic == GROUP_OFFSETS_TOPIC
+    }
+
+    /// The topic name.
+    pub fn topic(&self) -> &str {
+        &self.topic
     }
 }
 
@@ -83,6 +92,15 @@ impl fmt::Debug for TopicPartition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-{}", self.topic, self.partition)
     }
+}
+
+static OUTPUT: OnceLock<Arc<str>> = OnceLock::new();
+static INPUT: OnceLock<Arc<str>> = OnceLock::new();
+static GROUP_OFFSETS: OnceLock<Arc<str>> = OnceLock::new();
+
+/// The well-known topic names are allocated once and shared.
+fn interned(cell: &OnceLock<Arc<str>>, name: &str) -> Arc<str> {
+    cell.get_or_init(|| Arc::from(name)).clone()
 }
 
 impl Serialize for TopicPartition {
@@ -108,10 +126,10 @@ impl fmt::Display for TopicPartition {
     }
 }
 
-/// A transactional id (`txn-{t}` in the scenarios).
+/// A transactional id (`txn-{t}` in the scenarios); shared, so cloning does not allocate.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct TransactionalId(pub String);
+pub struct TransactionalId(pub Arc<str>);
 
 impl TransactionalId {
     /// The id as a string slice.
@@ -122,13 +140,13 @@ impl TransactionalId {
 
 impl From<&str> for TransactionalId {
     fn from(value: &str) -> Self {
-        Self(value.to_owned())
+        Self(Arc::from(value))
     }
 }
 
 impl From<String> for TransactionalId {
     fn from(value: String) -> Self {
-        Self(value)
+        Self(Arc::from(value))
     }
 }
 

@@ -171,7 +171,7 @@ impl Cluster {
                 .broker
                 .partitions()
                 .iter()
-                .filter(|(tp, _)| tp.topic == crate::types::OUTPUT_TOPIC)
+                .filter(|(tp, _)| tp.topic() == crate::types::OUTPUT_TOPIC)
                 .map(|(tp, log)| (tp.clone(), PartitionView::of(log)))
                 .collect(),
             group: self.group_view(),

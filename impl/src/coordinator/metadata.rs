@@ -154,7 +154,7 @@ impl TransactionMetadata {
     }
 
     /// Completes a prepared transition after its record is durable.
-    pub fn complete_transition(&mut self, transit: &TxnLogRecord) {
+    pub fn complete_transition(&mut self, transit: TxnLogRecord) {
         assert_eq!(
             self.pending_state,
             Some(transit.state),
@@ -181,7 +181,7 @@ impl TransactionMetadata {
         self.next_producer_id = transit.next_producer_id;
         self.producer_epoch = transit.producer_epoch;
         self.last_producer_epoch = transit.last_producer_epoch;
-        self.partitions = transit.partitions.clone();
+        self.partitions = transit.partitions;
         self.transaction_timeout_ms = transit.transaction_timeout_ms;
         self.txn_start_timestamp = transit.txn_start_timestamp;
         self.txn_last_update_timestamp = transit.txn_last_update_timestamp;

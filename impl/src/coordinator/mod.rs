@@ -210,7 +210,7 @@ impl TransactionCoordinator {
         metadata.prepare_transition(&transit, config.protocol, config.faults);
         match log.append(transit.clone()) {
             Ok(_) => {
-                metadata.complete_transition(&transit);
+                metadata.complete_transition(transit);
                 Ok(())
             }
             Err(error) => {

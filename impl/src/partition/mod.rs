@@ -1,9 +1,10 @@
 //! The leader of one partition (KIP-98, KIP-890 part 1): an append-only log of record batches on
 //! a [`LogStorage`], the producer state used for idempotence and fencing, the open transactions
 //! that define the last stable offset, the aborted-transaction index, and fetch at both isolation
-//! levels. The checks run in the order of specs/eos.md 5.1 and 5.2; the KIP-890 verification
-//! (or tv2's implicit add) is asked for by [`PartitionLog::needs_verification`] and performed by
-//! the broker before [`PartitionLog::append`], as Kafka's replica manager does.
+//! levels. The checks run in the order of specs/eos.md 5.1 and 5.2; step 2, the KIP-890
+//! verification (or tv2's implicit add), is a callback of [`PartitionLog::append_verified`] that
+//! the broker supplies (it reaches the coordinator), run only when the producer has no
+//! transaction open here at this epoch.
 
 pub mod aborted_index;
 pub mod fetch;
@@ -166,6 +167,17 @@ impl PartitionLog {
         batch: ProducerBatch,
         origin: AppendOrigin,
     ) -> Result<AppendInfo, ErrorCode> {
+        self.append_verified(batch, origin, || Ok(()))
+    }
+
+    /// [`Self::append`] with specs 5.1 step 2 too: `verify` (KIP-890 verification or tv2's
+    /// implicit add) runs first when [`Self::needs_verification`] says so; its error is the answer.
+    pub fn append_verified(
+        &mut self,
+        batch: ProducerBatch,
+        origin: AppendOrigin,
+        verify: impl FnOnce() -> Result<(), ErrorCode>,
+    ) -> Result<AppendInfo, ErrorCode> {
         if batch.records.is_empty() || (batch.producer_id < 0 && batch.is_transactional) {
             return Err(ErrorCode::InvalidRequest);
         }
@@ -182,7 +194,16 @@ impl PartitionLog {
             is_transactional: batch.is_transactional,
         };
         if batch.producer_id >= 0 {
-            let decision = self.producers.check_data_batch(
+            // One lookup serves step 2's condition and steps 3 to 6.
+            let entry = self.producers.entry(batch.producer_id);
+            let ongoing = entry.is_some_and(|e| {
+                e.current_txn_first_offset.is_some() && e.producer_epoch == batch.producer_epoch
+            });
+            if batch.is_transactional && !ongoing {
+                verify()?;
+            }
+            let decision = producer_state::check_data_batch(
+                entry,
                 &header,
                 origin,
                 self.epoch_checks(),

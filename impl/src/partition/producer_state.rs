@@ -165,40 +165,13 @@ impl ProducerStateManager {
         epochs: EpochChecks,
         faults: Faults,
     ) -> Result<AppendDecision, ErrorCode> {
-        debug_assert!(
-            batch.producer_id >= 0,
-            "non-idempotent batches skip producer state"
-        );
-        let Some(entry) = self.entries.get(&batch.producer_id) else {
-            // A producer never seen: any sequence is accepted (step 5).
-            return Ok(AppendDecision::Append);
-        };
-        // Step 3: duplicate.
-        if origin == AppendOrigin::Client && entry.producer_epoch == batch.producer_epoch {
-            if let Some(original) = entry.find_duplicate(batch.first_sequence, batch.last_sequence)
-            {
-                // fault: AcceptDuplicateBatch (the retry is appended again)
-                if faults.has(Fault::AcceptDuplicateBatch) {
-                    return Ok(AppendDecision::Append);
-                }
-                return Ok(AppendDecision::Duplicate {
-                    first_offset: original.first_offset,
-                });
-            }
-        }
-        // Step 4: epoch.
-        if epochs.enabled && batch.producer_epoch < entry.producer_epoch {
-            return Err(ErrorCode::InvalidProducerEpoch);
-        }
-        // Step 5: sequence.
-        if origin == AppendOrigin::Client {
-            check_sequence(entry, batch)?;
-        }
-        // Step 6: a non-transactional batch inside an open transaction.
-        if !batch.is_transactional && entry.current_txn_first_offset.is_some() {
-            return Err(ErrorCode::InvalidTxnState);
-        }
-        Ok(AppendDecision::Append)
+        check_data_batch(
+            self.entries.get(&batch.producer_id),
+            batch,
+            origin,
+            epochs,
+            faults,
+        )
     }
 
     /// Records an appended data batch (after [`Self::check_data_batch`] said Append). Returns
@@ -262,6 +235,50 @@ impl ProducerStateManager {
         entry.coordinator_epoch = coordinator_epoch;
         entry.current_txn_first_offset.take()
     }
+}
+
+/// Specs 5.1 steps 3 to 6 against a producer's entry (`None`: never seen): duplicate, epoch,
+/// sequence, non-transactional-in-transaction.
+pub fn check_data_batch(
+    entry: Option<&ProducerStateEntry>,
+    batch: &BatchHeader,
+    origin: AppendOrigin,
+    epochs: EpochChecks,
+    faults: Faults,
+) -> Result<AppendDecision, ErrorCode> {
+    debug_assert!(
+        batch.producer_id >= 0,
+        "non-idempotent batches skip producer state"
+    );
+    let Some(entry) = entry else {
+        // A producer never seen: any sequence is accepted (step 5).
+        return Ok(AppendDecision::Append);
+    };
+    // Step 3: duplicate.
+    if origin == AppendOrigin::Client && entry.producer_epoch == batch.producer_epoch {
+        if let Some(original) = entry.find_duplicate(batch.first_sequence, batch.last_sequence) {
+            // fault: AcceptDuplicateBatch (the retry is appended again)
+            if faults.has(Fault::AcceptDuplicateBatch) {
+                return Ok(AppendDecision::Append);
+            }
+            return Ok(AppendDecision::Duplicate {
+                first_offset: original.first_offset,
+            });
+        }
+    }
+    // Step 4: epoch.
+    if epochs.enabled && batch.producer_epoch < entry.producer_epoch {
+        return Err(ErrorCode::InvalidProducerEpoch);
+    }
+    // Step 5: sequence.
+    if origin == AppendOrigin::Client {
+        check_sequence(entry, batch)?;
+    }
+    // Step 6: a non-transactional batch inside an open transaction.
+    if !batch.is_transactional && entry.current_txn_first_offset.is_some() {
+        return Err(ErrorCode::InvalidTxnState);
+    }
+    Ok(AppendDecision::Append)
 }
 
 /// Specs 5.1 step 5.
