@@ -93,86 +93,101 @@ impl Broker {
         source: Endpoint,
         message: Message,
     ) -> Vec<Outgoing> {
-        let mut out = Vec::new();
-        let reply = |from: Endpoint, message: Message| Outgoing {
-            source: from,
-            destination: source.clone(),
-            message,
-        };
-        match message {
-            Message::InitProducerId(request) => {
-                let (response, markers) =
-                    self.coordinator.handle_init_producer_id(now_ms, &request);
-                out.push(reply(
-                    Endpoint::Coordinator,
-                    Message::InitProducerIdResponse(response),
-                ));
-                out.extend(markers.into_iter().map(marker_out));
+        let (from, answer, markers) = match message {
+            Message::WriteTxnMarkerResponse(response) => {
+                self.coordinator.handle_marker_response(now_ms, &response);
+                return Vec::new();
             }
-            Message::AddPartitionsToTxn(request) => {
-                let response = self.coordinator.handle_add_partitions(now_ms, &request);
-                out.push(reply(
-                    Endpoint::Coordinator,
-                    Message::AddPartitionsToTxnResponse(response),
-                ));
-            }
-            Message::AddOffsetsToTxn(request) => {
-                let response = self.coordinator.handle_add_offsets(now_ms, &request);
-                out.push(reply(
-                    Endpoint::Coordinator,
-                    Message::AddOffsetsToTxnResponse(response),
-                ));
-            }
-            Message::EndTxn(request) => {
-                let (response, markers) = self.coordinator.handle_end_txn(now_ms, &request);
-                out.push(reply(
-                    Endpoint::Coordinator,
-                    Message::EndTxnResponse(response),
-                ));
-                out.extend(markers.into_iter().map(marker_out));
+            Message::InitProducerId(_)
+            | Message::AddPartitionsToTxn(_)
+            | Message::AddOffsetsToTxn(_)
+            | Message::EndTxn(_) => {
+                let (answer, markers) = self.handle_coordinator_request(now_ms, message);
+                (Endpoint::Coordinator, answer, markers)
             }
             Message::Produce(request) => {
                 let from = Endpoint::for_partition(&request.partition);
-                let response = self.handle_produce(now_ms, request);
-                out.push(reply(from, Message::ProduceResponse(response)));
+                (
+                    from,
+                    Message::ProduceResponse(self.handle_produce(now_ms, request)),
+                    Vec::new(),
+                )
             }
             Message::TxnOffsetCommit(request) => {
-                let error = self
-                    .handle_txn_offset_commit(now_ms, &request)
-                    .err()
-                    .unwrap_or(ErrorCode::None);
-                out.push(reply(
+                let error = self.handle_txn_offset_commit(now_ms, &request).err();
+                let response = TxnOffsetCommitResponse {
+                    error: error.unwrap_or(ErrorCode::None),
+                };
+                (
                     Endpoint::GroupCoordinator,
-                    Message::TxnOffsetCommitResponse(TxnOffsetCommitResponse { error }),
-                ));
+                    Message::TxnOffsetCommitResponse(response),
+                    Vec::new(),
+                )
             }
             Message::OffsetCommit(request) => {
-                let error = self
-                    .group
-                    .handle_offset_commit(&request)
-                    .err()
-                    .unwrap_or(ErrorCode::None);
-                out.push(reply(
+                let error = self.group.handle_offset_commit(&request).err();
+                let response = OffsetCommitResponse {
+                    error: error.unwrap_or(ErrorCode::None),
+                };
+                (
                     Endpoint::GroupCoordinator,
-                    Message::OffsetCommitResponse(OffsetCommitResponse { error }),
-                ));
+                    Message::OffsetCommitResponse(response),
+                    Vec::new(),
+                )
             }
             Message::WriteTxnMarker(marker) => {
                 let error = self.handle_marker(&marker);
-                out.push(reply(
-                    Endpoint::for_partition(&marker.target),
+                let from = Endpoint::for_partition(&marker.target);
+                (
+                    from,
                     Message::WriteTxnMarkerResponse(marker.respond(error)),
-                ));
+                    Vec::new(),
+                )
             }
-            Message::WriteTxnMarkerResponse(response) => {
-                self.coordinator.handle_marker_response(now_ms, &response)
+            other => {
+                tracing::warn!(
+                    kind = other.kind(),
+                    "the broker does not handle responses to clients"
+                );
+                return Vec::new();
             }
-            other => tracing::warn!(
-                kind = other.kind(),
-                "the broker does not handle responses to clients"
-            ),
-        }
+        };
+        let mut out = Vec::with_capacity(1 + markers.len());
+        out.push(Outgoing {
+            source: from,
+            destination: source,
+            message: answer,
+        });
+        out.extend(markers.into_iter().map(marker_out));
         out
+    }
+
+    /// The coordinator's requests: the answer and any markers.
+    fn handle_coordinator_request(
+        &mut self,
+        now_ms: TimestampMs,
+        message: Message,
+    ) -> (Message, Vec<WriteTxnMarkerRequest>) {
+        let coordinator = &mut self.coordinator;
+        match message {
+            Message::InitProducerId(request) => {
+                let (response, markers) = coordinator.handle_init_producer_id(now_ms, &request);
+                (Message::InitProducerIdResponse(response), markers)
+            }
+            Message::AddPartitionsToTxn(request) => {
+                let response = coordinator.handle_add_partitions(now_ms, &request);
+                (Message::AddPartitionsToTxnResponse(response), Vec::new())
+            }
+            Message::AddOffsetsToTxn(request) => {
+                let response = coordinator.handle_add_offsets(now_ms, &request);
+                (Message::AddOffsetsToTxnResponse(response), Vec::new())
+            }
+            Message::EndTxn(request) => {
+                let (response, markers) = coordinator.handle_end_txn(now_ms, &request);
+                (Message::EndTxnResponse(response), markers)
+            }
+            other => unreachable!("{} is not a coordinator request", other.kind()),
+        }
     }
 
     /// Specs 5.1: step 2 (verification or implicit add) here, steps 1 and 3 to 7 in the log.

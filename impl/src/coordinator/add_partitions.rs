@@ -67,7 +67,8 @@ impl TransactionCoordinator {
         producer_epoch: ProducerEpoch,
         partition: &TopicPartition,
     ) -> Result<(), ErrorCode> {
-        let Some(metadata) = self.transactions.get(id) else {
+        // An id whose first InitProducerId was never logged has no epoch: nobody owns it yet.
+        let Some(metadata) = self.transactions.get(id).filter(|m| m.producer_epoch >= 0) else {
             return Err(ErrorCode::InvalidProducerIdMapping);
         };
         if producer_id != metadata.producer_id {

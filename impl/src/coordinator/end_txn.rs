@@ -48,7 +48,8 @@ impl TransactionCoordinator {
             )
         };
         let id = &request.transactional_id;
-        let Some(metadata) = self.transactions.get(id) else {
+        // An id whose first InitProducerId was never logged has no epoch: nobody owns it yet.
+        let Some(metadata) = self.transactions.get(id).filter(|m| m.producer_epoch >= 0) else {
             return fail(ErrorCode::InvalidProducerIdMapping);
         };
         // Step 1: the producer id.
