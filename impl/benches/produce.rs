@@ -151,7 +151,7 @@ fn bench(c: &mut Criterion, batch: usize) {
     group
         .sample_size(20)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4));
+        .measurement_time(Duration::from_secs(8));
     group.bench_function("idempotent", |b| {
         b.iter_batched(|| idempotent(batch), run, BatchSize::LargeInput)
     });

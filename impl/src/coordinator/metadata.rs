@@ -98,6 +98,13 @@ impl TransactionMetadata {
 
     /// A transit record that starts as a copy of the current metadata, moving to `state`.
     pub fn transit(&self, state: TxnState, now_ms: TimestampMs) -> TxnLogRecord {
+        let mut transit = self.transit_without_partitions(state, now_ms);
+        transit.partitions = self.partitions.clone();
+        transit
+    }
+
+    /// A transit record like [`Self::transit`] with an empty partition set (no copy made).
+    pub fn transit_without_partitions(&self, state: TxnState, now_ms: TimestampMs) -> TxnLogRecord {
         TxnLogRecord {
             transactional_id: self.transactional_id.clone(),
             producer_id: self.producer_id,
@@ -106,7 +113,7 @@ impl TransactionMetadata {
             producer_epoch: self.producer_epoch,
             last_producer_epoch: self.last_producer_epoch,
             state,
-            partitions: self.partitions.clone(),
+            partitions: BTreeSet::new(),
             transaction_timeout_ms: self.transaction_timeout_ms,
             txn_start_timestamp: self.txn_start_timestamp,
             txn_last_update_timestamp: now_ms,

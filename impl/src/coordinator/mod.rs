@@ -250,13 +250,14 @@ impl TransactionCoordinator {
             metadata.state.is_prepare(),
             "markers are sent for Prepare* only"
         );
-        metadata.markers = PendingMarkers::start(metadata.partitions.iter().cloned());
-        if metadata.markers.is_empty() {
+        if metadata.partitions.is_empty() {
+            metadata.markers = PendingMarkers::default();
             self.complete_transaction(transactional_id, now_ms);
             return Vec::new();
         }
+        metadata.markers = PendingMarkers::start(metadata.partitions.iter().cloned());
+        let template = self.marker_template(&self.transactions[transactional_id]);
         let metadata = &self.transactions[transactional_id];
-        let template = self.marker_template(metadata);
         metadata
             .partitions
             .iter()
@@ -273,8 +274,7 @@ impl TransactionCoordinator {
         } else {
             TxnState::CompleteAbort
         };
-        let mut transit = metadata.transit(state, now_ms);
-        transit.partitions.clear();
+        let mut transit = metadata.transit_without_partitions(state, now_ms);
         if metadata.next_producer_id != NO_PRODUCER_ID {
             transit.previous_producer_id = metadata.producer_id;
             transit.producer_id = metadata.next_producer_id;
@@ -304,11 +304,16 @@ impl TransactionCoordinator {
         commit: bool,
         coordinator_epoch: CoordinatorEpoch,
     ) -> bool {
+        let current_result = |state| match state {
+            TxnState::PrepareCommit => Some(true),
+            TxnState::PrepareAbort => Some(false),
+            _ => None,
+        };
         self.transactions.get(id).is_some_and(|metadata| {
-            metadata.state.is_prepare()
-                && self
-                    .marker_template(metadata)
-                    .matches(pid, epoch, commit, coordinator_epoch)
+            current_result(metadata.state) == Some(commit)
+                && metadata.producer_id == pid
+                && metadata.producer_epoch == epoch
+                && self.coordinator_epoch == coordinator_epoch
         })
     }
 
