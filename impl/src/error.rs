@@ -186,6 +186,9 @@ pub enum ClusterError {
     /// No such partition.
     #[error("no partition {0}")]
     UnknownPartition(crate::types::TopicPartition),
+    /// The cluster configuration cannot be run.
+    #[error("invalid cluster configuration: {0}")]
+    InvalidConfig(String),
     /// The client refused the call.
     #[error(transparent)]
     Client(#[from] ClientError),

@@ -476,3 +476,22 @@ fn view_serialises_to_json() {
     assert!(json.contains("\"out-0\""));
     assert!(json.contains("InTransaction"));
 }
+
+#[test]
+fn invalid_configuration_is_an_error_value() {
+    // Proves a configuration the cluster cannot run is refused with a reason, not a panic.
+    let config = eos_broker::ClusterConfig {
+        partitions: 0,
+        ..eos_broker::ClusterConfig::default()
+    };
+    assert!(matches!(
+        eos_broker::Cluster::try_new(config),
+        Err(ClusterError::InvalidConfig(_))
+    ));
+    let config = eos_broker::ClusterConfig {
+        max_producer_epoch: 1,
+        ..eos_broker::ClusterConfig::default()
+    };
+    assert!(eos_broker::Cluster::try_new(config).is_err());
+    assert!(eos_broker::Cluster::try_new(eos_broker::ClusterConfig::default()).is_ok());
+}

@@ -40,11 +40,14 @@ pub type Sent = Vec<MessageId>;
 impl Cluster {
     /// Builds the cluster: partitions `out-0..`, `in-0` pre-filled with `in-0`, `in-1`, ..., and
     /// one (unstarted) client per configured instance, on in-memory storage.
+    /// Panics on a configuration [`ClusterConfig::validate`] rejects; see [`Self::try_new`].
     pub fn new(config: ClusterConfig) -> Self {
-        assert!(
-            config.partitions >= 1,
-            "topic `out` needs at least one partition"
-        );
+        Self::try_new(config).expect("a valid cluster configuration")
+    }
+
+    /// Builds the cluster, or says why the configuration cannot be run.
+    pub fn try_new(config: ClusterConfig) -> Result<Self, ClusterError> {
+        config.validate().map_err(ClusterError::InvalidConfig)?;
         let mut partitions: Vec<TopicPartition> =
             (0..config.partitions).map(TopicPartition::output).collect();
         partitions.push(TopicPartition::input());
@@ -67,7 +70,7 @@ impl Cluster {
         for client in config.clients {
             cluster.add_client(client);
         }
-        cluster
+        Ok(cluster)
     }
 
     /// Adds a producer instance (e.g. a restart with the same transactional id); returns its id.
