@@ -8,14 +8,10 @@
 //! Run: `CARGO_TARGET_DIR=/work/target-impl cargo bench -p eos-broker --bench produce`.
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use eos_broker::protocol::{
-    AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest, Message, ProduceRequest,
-};
+use eos_broker::protocol::{AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest, Message, ProduceRequest};
 use eos_broker::storage::MemoryStorage;
 use eos_broker::types::Record;
-use eos_broker::{
-    Broker, BrokerConfig, ClientId, Endpoint, ProtocolMode, TopicPartition, TransactionalId,
-};
+use eos_broker::{Broker, BrokerConfig, ClientId, Endpoint, ProtocolMode, TopicPartition, TransactionalId};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -28,10 +24,7 @@ struct Workload {
 }
 
 fn broker(protocol: ProtocolMode) -> Broker {
-    let config = BrokerConfig {
-        protocol,
-        ..BrokerConfig::default()
-    };
+    let config = BrokerConfig { protocol, ..BrokerConfig::default() };
     Broker::new(config, Box::new(MemoryStorage), [TopicPartition::output(0)])
 }
 
@@ -41,24 +34,14 @@ fn init(broker: &mut Broker, transactional_id: Option<&str>) -> (i64, i16) {
         transaction_timeout_ms: 60_000,
         expected: None,
     };
-    let out = broker.handle(
-        0,
-        Endpoint::Client(ClientId(0)),
-        Message::InitProducerId(request),
-    );
+    let out = broker.handle(0, Endpoint::Client(ClientId(0)), Message::InitProducerId(request));
     match &out[0].message {
         Message::InitProducerIdResponse(r) => (r.producer_id, r.producer_epoch),
         other => panic!("{other:?}"),
     }
 }
 
-fn produce(
-    pid: i64,
-    epoch: i16,
-    sequence: i32,
-    txn: Option<&TransactionalId>,
-    batch: usize,
-) -> Message {
+fn produce(pid: i64, epoch: i16, sequence: i32, txn: Option<&TransactionalId>, batch: usize) -> Message {
     Message::Produce(ProduceRequest {
         partition: TopicPartition::output(0),
         transactional_id: txn.cloned(),
@@ -66,18 +49,14 @@ fn produce(
         producer_epoch: epoch,
         sequence,
         transactional: txn.is_some(),
-        records: (0..batch)
-            .map(|i| Record::value(format!("value-{sequence}-{i}")))
-            .collect(),
+        records: (0..batch).map(|i| Record::value(format!("value-{sequence}-{i}"))).collect(),
     })
 }
 
 fn idempotent(batch: usize) -> Workload {
     let mut broker = broker(ProtocolMode::Tv2);
     let (pid, epoch) = init(&mut broker, None);
-    let requests = (0..RECORDS / batch)
-        .map(|n| produce(pid, epoch, (n * batch) as i32, None, batch))
-        .collect();
+    let requests = (0..RECORDS / batch).map(|n| produce(pid, epoch, (n * batch) as i32, None, batch)).collect();
     Workload { broker, requests }
 }
 
@@ -122,10 +101,7 @@ fn run(mut workload: Workload) -> Broker {
     for request in workload.requests {
         for out in workload.broker.handle(1, client.clone(), request) {
             if let Message::WriteTxnMarker(_) = out.message {
-                for answer in workload
-                    .broker
-                    .handle(1, Endpoint::Coordinator, out.message)
-                {
+                for answer in workload.broker.handle(1, Endpoint::Coordinator, out.message) {
                     workload.broker.handle(1, answer.source, answer.message);
                 }
             } else {
@@ -133,40 +109,21 @@ fn run(mut workload: Workload) -> Broker {
             }
         }
     }
-    let log = workload
-        .broker
-        .partition(&TopicPartition::output(0))
-        .expect("partition");
-    assert_eq!(
-        log.last_stable_offset(),
-        log.high_watermark(),
-        "every transaction completed"
-    );
+    let log = workload.broker.partition(&TopicPartition::output(0)).expect("partition");
+    assert_eq!(log.last_stable_offset(), log.high_watermark(), "every transaction completed");
     workload.broker
 }
 
 fn bench(c: &mut Criterion, batch: usize) {
     let mut group = c.benchmark_group(format!("produce/batch-{batch}"));
     group.throughput(Throughput::Elements(RECORDS as u64));
-    group
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(8));
-    group.bench_function("idempotent", |b| {
-        b.iter_batched(|| idempotent(batch), run, BatchSize::LargeInput)
-    });
+    group.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(8));
+    group.bench_function("idempotent", |b| b.iter_batched(|| idempotent(batch), run, BatchSize::LargeInput));
     for per_transaction in [100, 1000] {
         for protocol in [ProtocolMode::Tv2, ProtocolMode::Tv1] {
-            let id = BenchmarkId::new(
-                format!("transactional-{}", protocol.name()),
-                per_transaction,
-            );
+            let id = BenchmarkId::new(format!("transactional-{}", protocol.name()), per_transaction);
             group.bench_function(id, |b| {
-                b.iter_batched(
-                    || transactional(protocol, per_transaction, batch),
-                    run,
-                    BatchSize::LargeInput,
-                )
+                b.iter_batched(|| transactional(protocol, per_transaction, batch), run, BatchSize::LargeInput)
             });
         }
     }

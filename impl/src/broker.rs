@@ -12,13 +12,12 @@ use crate::group::GroupCoordinator;
 use crate::mutation::Faults;
 use crate::partition::{AppendOrigin, PartitionLog, ProducerBatch};
 use crate::protocol::{
-    Endpoint, Message, OffsetCommitResponse, Outgoing, ProduceRequest, ProduceResponse,
-    TxnOffsetCommitRequest, TxnOffsetCommitResponse, WriteTxnMarkerRequest,
+    Endpoint, Message, OffsetCommitResponse, Outgoing, ProduceRequest, ProduceResponse, TxnOffsetCommitRequest,
+    TxnOffsetCommitResponse, WriteTxnMarkerRequest,
 };
 use crate::storage::Storage;
 use crate::types::{
-    Offset, ProducerEpoch, ProducerId, Record, TimestampMs, TopicPartition, TransactionResult,
-    TransactionalId,
+    Offset, ProducerEpoch, ProducerId, Record, TimestampMs, TopicPartition, TransactionResult, TransactionalId,
 };
 use std::collections::BTreeMap;
 
@@ -41,10 +40,7 @@ impl Broker {
     ) -> Self {
         let mut logs = BTreeMap::new();
         for partition in partitions {
-            assert!(
-                !partition.is_group_offsets(),
-                "the offsets partition belongs to the group coordinator"
-            );
+            assert!(!partition.is_group_offsets(), "the offsets partition belongs to the group coordinator");
             let log = PartitionLog::new(
                 partition.clone(),
                 storage.open_partition_log(&partition),
@@ -54,14 +50,9 @@ impl Broker {
             logs.insert(partition, log);
         }
         let offsets = TopicPartition::group_offsets(crate::types::COPIER_GROUP);
-        let offsets_log = PartitionLog::new(
-            offsets.clone(),
-            storage.open_partition_log(&offsets),
-            config.fencing,
-            config.faults,
-        );
-        let coordinator =
-            TransactionCoordinator::new(config.clone(), storage.open_transaction_log());
+        let offsets_log =
+            PartitionLog::new(offsets.clone(), storage.open_partition_log(&offsets), config.fencing, config.faults);
+        let coordinator = TransactionCoordinator::new(config.clone(), storage.open_transaction_log());
         Self {
             group: GroupCoordinator::new(offsets_log, config.faults),
             coordinator,
@@ -87,12 +78,7 @@ impl Broker {
     }
 
     /// Handles one message from `source`; returns what to send.
-    pub fn handle(
-        &mut self,
-        now_ms: TimestampMs,
-        source: Endpoint,
-        message: Message,
-    ) -> Vec<Outgoing> {
+    pub fn handle(&mut self, now_ms: TimestampMs, source: Endpoint, message: Message) -> Vec<Outgoing> {
         let (from, answer, markers) = match message {
             Message::WriteTxnMarkerResponse(response) => {
                 self.coordinator.handle_marker_response(now_ms, &response);
@@ -107,57 +93,30 @@ impl Broker {
             }
             Message::Produce(request) => {
                 let from = Endpoint::for_partition(&request.partition);
-                (
-                    from,
-                    Message::ProduceResponse(self.handle_produce(now_ms, request)),
-                    Vec::new(),
-                )
+                (from, Message::ProduceResponse(self.handle_produce(now_ms, request)), Vec::new())
             }
             Message::TxnOffsetCommit(request) => {
                 let error = self.handle_txn_offset_commit(now_ms, &request).err();
-                let response = TxnOffsetCommitResponse {
-                    error: error.unwrap_or(ErrorCode::None),
-                };
-                (
-                    Endpoint::GroupCoordinator,
-                    Message::TxnOffsetCommitResponse(response),
-                    Vec::new(),
-                )
+                let response = TxnOffsetCommitResponse { error: error.unwrap_or(ErrorCode::None) };
+                (Endpoint::GroupCoordinator, Message::TxnOffsetCommitResponse(response), Vec::new())
             }
             Message::OffsetCommit(request) => {
                 let error = self.group.handle_offset_commit(&request).err();
-                let response = OffsetCommitResponse {
-                    error: error.unwrap_or(ErrorCode::None),
-                };
-                (
-                    Endpoint::GroupCoordinator,
-                    Message::OffsetCommitResponse(response),
-                    Vec::new(),
-                )
+                let response = OffsetCommitResponse { error: error.unwrap_or(ErrorCode::None) };
+                (Endpoint::GroupCoordinator, Message::OffsetCommitResponse(response), Vec::new())
             }
             Message::WriteTxnMarker(marker) => {
                 let error = self.handle_marker(&marker);
                 let from = Endpoint::for_partition(&marker.target);
-                (
-                    from,
-                    Message::WriteTxnMarkerResponse(marker.respond(error)),
-                    Vec::new(),
-                )
+                (from, Message::WriteTxnMarkerResponse(marker.respond(error)), Vec::new())
             }
             other => {
-                tracing::warn!(
-                    kind = other.kind(),
-                    "the broker does not handle responses to clients"
-                );
+                tracing::warn!(kind = other.kind(), "the broker does not handle responses to clients");
                 return Vec::new();
             }
         };
         let mut out = Vec::with_capacity(1 + markers.len());
-        out.push(Outgoing {
-            source: from,
-            destination: source,
-            message: answer,
-        });
+        out.push(Outgoing { source: from, destination: source, message: answer });
         out.extend(markers.into_iter().map(marker_out));
         out
     }
@@ -199,28 +158,12 @@ impl Broker {
             Ok(offset) => (ErrorCode::None, offset),
             Err(code) => (code, -1),
         };
-        ProduceResponse {
-            partition,
-            sequence,
-            error,
-            offset,
-        }
+        ProduceResponse { partition, sequence, error, offset }
     }
 
-    fn produce(
-        &mut self,
-        now_ms: TimestampMs,
-        request: ProduceRequest,
-    ) -> Result<Offset, ErrorCode> {
-        let Self {
-            partitions,
-            coordinator,
-            config,
-            ..
-        } = self;
-        let log = partitions
-            .get_mut(&request.partition)
-            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+    fn produce(&mut self, now_ms: TimestampMs, request: ProduceRequest) -> Result<Offset, ErrorCode> {
+        let Self { partitions, coordinator, config, .. } = self;
+        let log = partitions.get_mut(&request.partition).ok_or(ErrorCode::UnknownTopicOrPartition)?;
         let (pid, epoch) = (request.producer_id, request.producer_epoch);
         let batch = ProducerBatch {
             producer_id: pid,
@@ -230,20 +173,8 @@ impl Broker {
             records: request.records,
         };
         let (id, partition) = (request.transactional_id.as_ref(), &request.partition);
-        let verify = || {
-            verify_or_add(
-                coordinator,
-                config.protocol,
-                now_ms,
-                id,
-                pid,
-                epoch,
-                partition,
-            )
-        };
-        Ok(log
-            .append_verified(batch, AppendOrigin::Client, verify)?
-            .first_offset)
+        let verify = || verify_or_add(coordinator, config.protocol, now_ms, id, pid, epoch, partition);
+        Ok(log.append_verified(batch, AppendOrigin::Client, verify)?.first_offset)
     }
 
     fn handle_txn_offset_commit(
@@ -251,10 +182,7 @@ impl Broker {
         now_ms: TimestampMs,
         request: &TxnOffsetCommitRequest,
     ) -> Result<(), ErrorCode> {
-        if self
-            .group
-            .check_txn_offset_commit(request, self.config.fencing)?
-        {
+        if self.group.check_txn_offset_commit(request, self.config.fencing)? {
             let partition = TopicPartition::group_offsets(&request.group);
             verify_or_add(
                 &mut self.coordinator,
@@ -277,12 +205,7 @@ impl Broker {
             return ErrorCode::UnknownTopicOrPartition;
         };
         let result = TransactionResult::from_commit(marker.commit);
-        match log.write_marker(
-            marker.producer_id,
-            marker.producer_epoch,
-            result,
-            marker.coordinator_epoch,
-        ) {
+        match log.write_marker(marker.producer_id, marker.producer_epoch, result, marker.coordinator_epoch) {
             Ok(_) => ErrorCode::None,
             Err(code) => code,
         }
@@ -301,9 +224,7 @@ impl Broker {
     /// Fires a coordinator timer; returns the markers it sends.
     pub fn fire_timer(&mut self, now_ms: TimestampMs, timer: &CoordinatorTimer) -> Vec<Outgoing> {
         let markers = match timer {
-            CoordinatorTimer::TransactionTimeout(id) => {
-                self.coordinator.handle_transaction_timeout(now_ms, id)
-            }
+            CoordinatorTimer::TransactionTimeout(id) => self.coordinator.handle_transaction_timeout(now_ms, id),
             CoordinatorTimer::MarkerRetry(id) => self.coordinator.retry_markers(now_ms, id),
         };
         markers.into_iter().map(marker_out).collect()
@@ -313,9 +234,7 @@ impl Broker {
     /// transactions re-sent.
     pub fn coordinator_failover(&mut self, now_ms: TimestampMs) -> Vec<Outgoing> {
         let storage = &mut self.storage;
-        let markers = self
-            .coordinator
-            .failover(now_ms, || storage.open_transaction_log());
+        let markers = self.coordinator.failover(now_ms, || storage.open_transaction_log());
         markers.into_iter().map(marker_out).collect()
     }
 
@@ -334,22 +253,10 @@ impl Broker {
     }
 
     /// Appends plain records (no producer id) to a partition: the copier's input.
-    pub fn append_plain(
-        &mut self,
-        partition: &TopicPartition,
-        records: Vec<Record>,
-    ) -> Result<Offset, ErrorCode> {
-        let log = self
-            .partitions
-            .get_mut(partition)
-            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
-        let batch = ProducerBatch {
-            producer_id: -1,
-            producer_epoch: -1,
-            base_sequence: -1,
-            is_transactional: false,
-            records,
-        };
+    pub fn append_plain(&mut self, partition: &TopicPartition, records: Vec<Record>) -> Result<Offset, ErrorCode> {
+        let log = self.partitions.get_mut(partition).ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        let batch =
+            ProducerBatch { producer_id: -1, producer_epoch: -1, base_sequence: -1, is_transactional: false, records };
         Ok(log.append(batch, AppendOrigin::Client)?.first_offset)
     }
 
@@ -410,12 +317,10 @@ fn verify_or_add(
     if protocol == ProtocolMode::Tv1Verified {
         return coordinator.verify_partition(id, producer_id, producer_epoch, partition);
     }
-    coordinator
-        .add_partition(now_ms, id, producer_id, producer_epoch, partition)
-        .map_err(|code| match code {
-            ErrorCode::ProducerFenced => ErrorCode::InvalidProducerEpoch,
-            other => other,
-        })
+    coordinator.add_partition(now_ms, id, producer_id, producer_epoch, partition).map_err(|code| match code {
+        ErrorCode::ProducerFenced => ErrorCode::InvalidProducerEpoch,
+        other => other,
+    })
 }
 
 fn marker_out(marker: WriteTxnMarkerRequest) -> Outgoing {

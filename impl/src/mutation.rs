@@ -74,10 +74,7 @@ impl Faults {
     }
 
     fn bit(fault: Fault) -> u16 {
-        let index = Fault::ALL
-            .iter()
-            .position(|f| *f == fault)
-            .expect("every fault is in ALL");
+        let index = Fault::ALL.iter().position(|f| *f == fault).expect("every fault is in ALL");
         1 << index
     }
 

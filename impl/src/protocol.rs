@@ -6,8 +6,7 @@
 
 use crate::error::ErrorCode;
 use crate::types::{
-    CoordinatorEpoch, Generation, Offset, ProducerEpoch, ProducerId, Record, Sequence,
-    TopicPartition, TransactionalId,
+    CoordinatorEpoch, Generation, Offset, ProducerEpoch, ProducerId, Record, Sequence, TopicPartition, TransactionalId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -348,14 +347,9 @@ impl Message {
     pub fn request_key(&self) -> Option<RequestKey> {
         Some(match self {
             Self::InitProducerId(_) => RequestKey::InitProducerId,
-            Self::AddPartitionsToTxn(r) => RequestKey::AddPartitionsToTxn {
-                partition: r.partition.clone(),
-            },
+            Self::AddPartitionsToTxn(r) => RequestKey::AddPartitionsToTxn { partition: r.partition.clone() },
             Self::AddOffsetsToTxn(_) => RequestKey::AddOffsetsToTxn,
-            Self::Produce(r) => RequestKey::Produce {
-                partition: r.partition.clone(),
-                sequence: r.sequence,
-            },
+            Self::Produce(r) => RequestKey::Produce { partition: r.partition.clone(), sequence: r.sequence },
             Self::TxnOffsetCommit(_) => RequestKey::TxnOffsetCommit,
             Self::OffsetCommit(_) => RequestKey::OffsetCommit,
             Self::EndTxn(r) => RequestKey::EndTxn { commit: r.commit },
@@ -367,14 +361,9 @@ impl Message {
     pub fn answer_key(&self) -> Option<RequestKey> {
         Some(match self {
             Self::InitProducerIdResponse(_) => RequestKey::InitProducerId,
-            Self::AddPartitionsToTxnResponse(r) => RequestKey::AddPartitionsToTxn {
-                partition: r.partition.clone(),
-            },
+            Self::AddPartitionsToTxnResponse(r) => RequestKey::AddPartitionsToTxn { partition: r.partition.clone() },
             Self::AddOffsetsToTxnResponse(_) => RequestKey::AddOffsetsToTxn,
-            Self::ProduceResponse(r) => RequestKey::Produce {
-                partition: r.partition.clone(),
-                sequence: r.sequence,
-            },
+            Self::ProduceResponse(r) => RequestKey::Produce { partition: r.partition.clone(), sequence: r.sequence },
             Self::TxnOffsetCommitResponse(_) => RequestKey::TxnOffsetCommit,
             Self::OffsetCommitResponse(_) => RequestKey::OffsetCommit,
             Self::EndTxnResponse(r) => RequestKey::EndTxn { commit: r.commit },

@@ -26,11 +26,7 @@ pub trait LogStorage<T>: Debug {
     }
 
     /// Visits entries from position `from` in order until `visit` breaks or the log ends.
-    fn scan(
-        &self,
-        from: u64,
-        visit: &mut dyn FnMut(u64, &T) -> ControlFlow<()>,
-    ) -> Result<(), StorageError>;
+    fn scan(&self, from: u64, visit: &mut dyn FnMut(u64, &T) -> ControlFlow<()>) -> Result<(), StorageError>;
 }
 
 /// Opens logs: one per partition and one transaction log. The in-process cluster keeps the
@@ -61,11 +57,7 @@ pub struct MemoryLog<T> {
 
 impl<T> Default for MemoryLog<T> {
     fn default() -> Self {
-        Self {
-            segments: Vec::new(),
-            len: 0,
-            fail_appends_from: None,
-        }
+        Self { segments: Vec::new(), len: 0, fail_appends_from: None }
     }
 }
 
@@ -78,23 +70,15 @@ impl<T> MemoryLog<T> {
     /// An empty log whose appends fail once it holds `position` entries (for testing the
     /// append-failure paths).
     pub fn failing_from(position: u64) -> Self {
-        Self {
-            fail_appends_from: Some(position),
-            ..Self::default()
-        }
+        Self { fail_appends_from: Some(position), ..Self::default() }
     }
 }
 
 impl<T: Debug> LogStorage<T> for MemoryLog<T> {
     fn append(&mut self, entry: T) -> Result<u64, StorageError> {
         let position = self.len;
-        if self
-            .fail_appends_from
-            .is_some_and(|limit| position >= limit)
-        {
-            return Err(StorageError(format!(
-                "injected failure at position {position}"
-            )));
+        if self.fail_appends_from.is_some_and(|limit| position >= limit) {
+            return Err(StorageError(format!("injected failure at position {position}")));
         }
         match self.segments.last_mut() {
             Some(segment) if segment.len() < SEGMENT_ENTRIES => segment.push(entry),
@@ -112,11 +96,7 @@ impl<T: Debug> LogStorage<T> for MemoryLog<T> {
         self.len
     }
 
-    fn scan(
-        &self,
-        from: u64,
-        visit: &mut dyn FnMut(u64, &T) -> ControlFlow<()>,
-    ) -> Result<(), StorageError> {
+    fn scan(&self, from: u64, visit: &mut dyn FnMut(u64, &T) -> ControlFlow<()>) -> Result<(), StorageError> {
         let start = usize::try_from(from).unwrap_or(usize::MAX);
         let mut position = start - start % SEGMENT_ENTRIES;
         for segment in self.segments.iter().skip(start / SEGMENT_ENTRIES) {

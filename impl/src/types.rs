@@ -192,10 +192,7 @@ pub struct Record {
 impl Record {
     /// A record with a value and no key.
     pub fn value(value: impl Into<Vec<u8>>) -> Self {
-        Self {
-            key: None,
-            value: value.into(),
-        }
+        Self { key: None, value: value.into() }
     }
 
     /// The value as text (lossy for non-UTF-8 bytes).

@@ -6,9 +6,7 @@ mod common;
 
 use common::*;
 use eos_broker::cluster::{Cluster, Timer};
-use eos_broker::{
-    ClientId, ErrorCode, IsolationLevel, Message, MessageId, ProtocolMode, TopicPartition, TxnState,
-};
+use eos_broker::{ClientId, ErrorCode, IsolationLevel, Message, MessageId, ProtocolMode, TopicPartition, TxnState};
 
 const C0: ClientId = ClientId(0);
 
@@ -17,13 +15,10 @@ fn p0() -> TopicPartition {
 }
 
 fn produce_answer(c: &Cluster, sent: &[MessageId]) -> ErrorCode {
-    let response = sent
-        .iter()
-        .filter_map(|id| c.message(*id))
-        .find_map(|m| match &m.message {
-            Message::ProduceResponse(r) => Some(r.error),
-            _ => None,
-        });
+    let response = sent.iter().filter_map(|id| c.message(*id)).find_map(|m| match &m.message {
+        Message::ProduceResponse(r) => Some(r.error),
+        _ => None,
+    });
     response.expect("the leader answered")
 }
 
@@ -50,20 +45,9 @@ fn a_hanging_transaction_in_tv1() {
     assert_eq!(produce_answer(&c, &answer), ErrorCode::None);
     settle(&mut c);
     let view = c.partition_view(&p0()).unwrap();
-    assert!(
-        view.last_stable_offset < view.high_watermark,
-        "the LSO is stuck behind the hanging record"
-    );
-    assert_eq!(
-        c.describe_transaction(&"txn-0".into()).unwrap().state,
-        TxnState::CompleteAbort
-    );
-    assert!(
-        !c.timers()
-            .iter()
-            .any(|(t, _)| matches!(t, Timer::TransactionTimeout { .. })),
-        "nothing will time it out"
-    );
+    assert!(view.last_stable_offset < view.high_watermark, "the LSO is stuck behind the hanging record");
+    assert_eq!(c.describe_transaction(&"txn-0".into()).unwrap().state, TxnState::CompleteAbort);
+    assert!(!c.timers().iter().any(|(t, _)| matches!(t, Timer::TransactionTimeout { .. })), "nothing will time it out");
     // Later committed work on the partition stays invisible to read_committed.
     c.send(C0, 1, "t2").unwrap();
     settle(&mut c);
@@ -77,24 +61,17 @@ fn a_hanging_transaction_in_tv1() {
 #[test]
 fn no_hanging_transaction_with_verification_or_tv2() {
     // Proves anomaly A is impossible in tv1-verified (INVALID_TXN_STATE) and tv2 (INVALID_PRODUCER_EPOCH).
-    for (protocol, expected) in [
-        (ProtocolMode::Tv1Verified, ErrorCode::InvalidTxnState),
-        (ProtocolMode::Tv2, ErrorCode::InvalidProducerEpoch),
-    ] {
+    for (protocol, expected) in
+        [(ProtocolMode::Tv1Verified, ErrorCode::InvalidTxnState), (ProtocolMode::Tv2, ErrorCode::InvalidProducerEpoch)]
+    {
         let mut c = cluster(protocol, 2, vec![producer("txn-0")]);
         let late = abort_with_a_delayed_produce(&mut c);
         let answer = c.deliver(late).unwrap();
         assert_eq!(produce_answer(&c, &answer), expected, "{protocol:?}");
         settle(&mut c);
         let view = c.partition_view(&p0()).unwrap();
-        assert_eq!(
-            view.last_stable_offset, view.high_watermark,
-            "{protocol:?}: nothing open"
-        );
-        assert!(
-            read(&c, 0, IsolationLevel::ReadUncommitted).is_empty(),
-            "{protocol:?}: nothing appended"
-        );
+        assert_eq!(view.last_stable_offset, view.high_watermark, "{protocol:?}: nothing open");
+        assert!(read(&c, 0, IsolationLevel::ReadUncommitted).is_empty(), "{protocol:?}: nothing appended");
     }
 }
 
@@ -124,11 +101,7 @@ fn late_produce_joins_the_next_transaction_in_tv1() {
     for protocol in [ProtocolMode::Tv1, ProtocolMode::Tv1Verified] {
         let (error, visible) = late_produce_joins_the_next_transaction(protocol);
         assert_eq!(error, ErrorCode::None, "{protocol:?}");
-        assert_eq!(
-            visible,
-            vec!["t1-aborted", "t2"],
-            "{protocol:?}: the aborted record is read as committed"
-        );
+        assert_eq!(visible, vec!["t1-aborted", "t2"], "{protocol:?}: the aborted record is read as committed");
     }
 }
 
@@ -152,11 +125,7 @@ fn stale_end_txn(protocol: ProtocolMode) -> (ErrorCode, Vec<String>) {
     settle(&mut c);
     let stale = c.commit(C0).unwrap()[0];
     let request = c.client_view(C0).unwrap().outstanding[0].id;
-    c.fire(&Timer::RequestTimeout {
-        client: C0,
-        request,
-    })
-    .unwrap();
+    c.fire(&Timer::RequestTimeout { client: C0, request }).unwrap();
     deliver_all_but(&mut c, |m| m.id == stale);
     assert_eq!(c.client(C0).unwrap().phase(), eos_broker::Phase::Ready);
     c.send(C0, 0, "t2-aborted").unwrap();

@@ -7,15 +7,10 @@ use common::*;
 use eos_broker::client::{ClientConfig, Phase};
 use eos_broker::cluster::Timer;
 use eos_broker::{
-    ClientError, ClientId, ClusterError, ErrorCode, IsolationLevel, Message, ProtocolMode,
-    TopicPartition, TxnState,
+    ClientError, ClientId, ClusterError, ErrorCode, IsolationLevel, Message, ProtocolMode, TopicPartition, TxnState,
 };
 
-const ALL_MODES: [ProtocolMode; 3] = [
-    ProtocolMode::Tv1,
-    ProtocolMode::Tv1Verified,
-    ProtocolMode::Tv2,
-];
+const ALL_MODES: [ProtocolMode; 3] = [ProtocolMode::Tv1, ProtocolMode::Tv1Verified, ProtocolMode::Tv2];
 const C0: ClientId = ClientId(0);
 const C1: ClientId = ClientId(1);
 
@@ -33,44 +28,22 @@ fn commit_and_abort_in_every_mode() {
         c.send(C0, 0, "p0-t0-o0").unwrap();
         c.send(C0, 1, "p0-t0-o1").unwrap();
         settle(&mut c);
-        assert!(
-            committed(&c, 0).is_empty(),
-            "{protocol:?}: undecided records are invisible"
-        );
-        assert_eq!(
-            read(&c, 0, IsolationLevel::ReadUncommitted),
-            vec!["p0-t0-o0"]
-        );
+        assert!(committed(&c, 0).is_empty(), "{protocol:?}: undecided records are invisible");
+        assert_eq!(read(&c, 0, IsolationLevel::ReadUncommitted), vec!["p0-t0-o0"]);
         c.commit(C0).unwrap();
         settle(&mut c);
         assert_eq!(committed(&c, 0), vec!["p0-t0-o0"], "{protocol:?}");
         assert_eq!(committed(&c, 1), vec!["p0-t0-o1"], "{protocol:?}");
-        assert_eq!(
-            c.describe_transaction(&txn()).unwrap().state,
-            TxnState::CompleteCommit
-        );
+        assert_eq!(c.describe_transaction(&txn()).unwrap().state, TxnState::CompleteCommit);
         c.send(C0, 0, "p0-t1-o0").unwrap();
         settle(&mut c);
         c.abort(C0).unwrap();
         settle(&mut c);
-        assert_eq!(
-            committed(&c, 0),
-            vec!["p0-t0-o0"],
-            "{protocol:?}: aborted record invisible"
-        );
-        assert_eq!(
-            c.partition_view(&TopicPartition::output(0))
-                .unwrap()
-                .aborted_index
-                .len(),
-            1
-        );
+        assert_eq!(committed(&c, 0), vec!["p0-t0-o0"], "{protocol:?}: aborted record invisible");
+        assert_eq!(c.partition_view(&TopicPartition::output(0)).unwrap().aborted_index.len(), 1);
         assert_eq!(c.client(C0).unwrap().phase(), Phase::Ready);
         let view = c.partition_view(&TopicPartition::output(0)).unwrap();
-        assert_eq!(
-            view.last_stable_offset, view.high_watermark,
-            "{protocol:?}: nothing left open"
-        );
+        assert_eq!(view.last_stable_offset, view.high_watermark, "{protocol:?}: nothing left open");
     }
 }
 
@@ -105,15 +78,9 @@ fn tv1_holds_records_until_the_partition_is_added() {
     start(&mut c, C0);
     let sent = c.send(C0, 0, "v").unwrap();
     assert_eq!(sent.len(), 1);
-    assert_eq!(
-        c.message(sent[0]).unwrap().message.kind(),
-        "AddPartitionsToTxn"
-    );
+    assert_eq!(c.message(sent[0]).unwrap().message.kind(), "AddPartitionsToTxn");
     assert_eq!(c.client_view(C0).unwrap().held_records, 1);
-    assert!(matches!(
-        c.commit(C0),
-        Err(ClusterError::Client(ClientError::NotFlushed { .. }))
-    ));
+    assert!(matches!(c.commit(C0), Err(ClusterError::Client(ClientError::NotFlushed { .. }))));
     let reaction = deliver_kind(&mut c, "AddPartitionsToTxn");
     assert_eq!(reaction.len(), 1, "the response");
     let produce = deliver_kind(&mut c, "AddPartitionsToTxnResponse");
@@ -129,13 +96,7 @@ fn lost_request_is_retried_by_the_retry_timer() {
     c.lose(sent[0]).unwrap();
     assert!(c.client_view(C0).unwrap().outstanding[0].failed);
     let timers = c.timers();
-    assert_eq!(
-        timers
-            .iter()
-            .filter(|(t, _)| matches!(t, Timer::ClientRetry { .. }))
-            .count(),
-        1
-    );
+    assert_eq!(timers.iter().filter(|(t, _)| matches!(t, Timer::ClientRetry { .. })).count(), 1);
     let resent = c.fire(&Timer::ClientRetry { client: C0 }).unwrap();
     assert_eq!(c.now(), 100, "the clock moved to the retry deadline");
     assert_eq!(
@@ -166,12 +127,7 @@ fn lost_response_is_retried_and_deduplicated() {
         Message::ProduceResponse(r) => assert_eq!((r.error, r.offset), (ErrorCode::None, 0)),
         other => panic!("{other:?}"),
     }
-    assert_eq!(
-        c.partition_view(&TopicPartition::output(0))
-            .unwrap()
-            .high_watermark,
-        1
-    );
+    assert_eq!(c.partition_view(&TopicPartition::output(0)).unwrap().high_watermark, 1);
 }
 
 #[test]
@@ -182,24 +138,10 @@ fn request_timeout_duplicate_is_appended_once() {
     c.send(C0, 0, "v").unwrap();
     deliver_while(&mut c, |m| m.message.kind() != "Produce");
     let request = c.client_view(C0).unwrap().outstanding[0].id;
-    c.fire(&Timer::RequestTimeout {
-        client: C0,
-        request,
-    })
-    .unwrap();
-    assert_eq!(
-        c.in_flight()
-            .filter(|m| m.message.kind() == "Produce")
-            .count(),
-        2
-    );
+    c.fire(&Timer::RequestTimeout { client: C0, request }).unwrap();
+    assert_eq!(c.in_flight().filter(|m| m.message.kind() == "Produce").count(), 2);
     settle(&mut c);
-    assert_eq!(
-        c.partition_view(&TopicPartition::output(0))
-            .unwrap()
-            .high_watermark,
-        1
-    );
+    assert_eq!(c.partition_view(&TopicPartition::output(0)).unwrap().high_watermark, 1);
     assert_eq!(c.client(C0).unwrap().phase(), Phase::InTransaction);
     assert!(c.client_view(C0).unwrap().outstanding.is_empty());
 }
@@ -207,15 +149,9 @@ fn request_timeout_duplicate_is_appended_once() {
 #[test]
 fn non_idempotent_retry_duplicates() {
     // Proves the idempotence guard off: a retried Produce is appended twice (the seeds' pitfall).
-    let config = ClientConfig {
-        idempotence: false,
-        ..ClientConfig::default()
-    };
+    let config = ClientConfig { idempotence: false, ..ClientConfig::default() };
     let mut c = cluster(ProtocolMode::Tv2, 1, vec![config]);
-    assert!(
-        c.start(C0).unwrap().is_empty(),
-        "no InitProducerId without idempotence"
-    );
+    assert!(c.start(C0).unwrap().is_empty(), "no InitProducerId without idempotence");
     c.send(C0, 0, "v").unwrap();
     let response = deliver_kind(&mut c, "Produce");
     c.lose(response[0]).unwrap();
@@ -234,20 +170,14 @@ fn idempotent_non_transactional_producer() {
     c.send(C0, 0, "b").unwrap();
     settle(&mut c);
     assert_eq!(committed(&c, 0), vec!["a", "b"]);
-    assert!(matches!(
-        c.commit(C0),
-        Err(ClusterError::Client(ClientError::Unsupported { .. }))
-    ));
+    assert!(matches!(c.commit(C0), Err(ClusterError::Client(ClientError::Unsupported { .. }))));
 }
 
 #[test]
 fn calls_in_the_wrong_phase_are_error_values() {
     // Proves no panics on misuse: every operation outside its phase returns an error and changes nothing.
     let mut c = cluster(ProtocolMode::Tv1, 1, vec![producer("txn-0")]);
-    assert!(matches!(
-        c.send(C0, 0, "x"),
-        Err(ClusterError::Client(ClientError::InvalidPhase { .. }))
-    ));
+    assert!(matches!(c.send(C0, 0, "x"), Err(ClusterError::Client(ClientError::InvalidPhase { .. }))));
     assert!(c.commit(C0).is_err());
     assert!(c.abort(C0).is_err());
     assert!(c.send_offsets(C0, 1).is_err());
@@ -281,15 +211,8 @@ fn zombie_is_fenced_by_a_new_instance() {
         assert!(c.client(C1).unwrap().producer_id_and_epoch().1 >= 2);
         c.commit(C0).unwrap();
         settle(&mut c);
-        assert_eq!(
-            c.client(C0).unwrap().phase(),
-            Phase::FatalError,
-            "{protocol:?}"
-        );
-        assert!(
-            committed(&c, 0).is_empty(),
-            "{protocol:?}: the zombie's record was aborted"
-        );
+        assert_eq!(c.client(C0).unwrap().phase(), Phase::FatalError, "{protocol:?}");
+        assert!(committed(&c, 0).is_empty(), "{protocol:?}: the zombie's record was aborted");
     }
 }
 
@@ -301,9 +224,7 @@ fn crashed_producer_transaction_times_out() {
     c.send(C0, 0, "orphan").unwrap();
     settle(&mut c);
     c.crash(C0).unwrap();
-    let timer = Timer::TransactionTimeout {
-        transactional_id: txn(),
-    };
+    let timer = Timer::TransactionTimeout { transactional_id: txn() };
     assert_eq!(c.timer_deadline(&timer), Some(60_000));
     c.fire(&timer).unwrap();
     assert_eq!(c.now(), 60_000);
@@ -311,10 +232,7 @@ fn crashed_producer_transaction_times_out() {
     let view = c.partition_view(&TopicPartition::output(0)).unwrap();
     assert_eq!((view.last_stable_offset, view.high_watermark), (2, 2));
     assert_eq!(view.aborted_index.len(), 1);
-    assert_eq!(
-        c.describe_transaction(&txn()).unwrap().state,
-        TxnState::CompleteAbort
-    );
+    assert_eq!(c.describe_transaction(&txn()).unwrap().state, TxnState::CompleteAbort);
 }
 
 #[test]
@@ -327,20 +245,13 @@ fn failover_completes_a_prepared_commit() {
     settle(&mut c);
     c.commit(C0).unwrap();
     deliver_kind(&mut c, "EndTxn");
-    let markers: Vec<_> = c
-        .in_flight()
-        .filter(|m| m.message.kind() == "WriteTxnMarker")
-        .map(|m| m.id)
-        .collect();
+    let markers: Vec<_> = c.in_flight().filter(|m| m.message.kind() == "WriteTxnMarker").map(|m| m.id).collect();
     c.deliver(markers[0]).unwrap();
     c.lose(markers[1]).unwrap();
     c.coordinator_failover();
     assert_eq!(c.coordinator_view().coordinator_epoch, 1);
     settle(&mut c);
-    assert_eq!(
-        c.describe_transaction(&txn()).unwrap().state,
-        TxnState::CompleteCommit
-    );
+    assert_eq!(c.describe_transaction(&txn()).unwrap().state, TxnState::CompleteCommit);
     assert_eq!(committed(&c, 0), vec!["a"]);
     assert_eq!(committed(&c, 1), vec!["b"]);
     assert_eq!(c.client(C0).unwrap().phase(), Phase::Ready);
@@ -357,16 +268,10 @@ fn stale_coordinator_marker_is_fenced_at_the_partition() {
     c.commit(C0).unwrap();
     deliver_kind(&mut c, "EndTxn");
     c.coordinator_failover();
-    let new_marker = find(
-        &c,
-        |m| matches!(&m.message, Message::WriteTxnMarker(w) if w.coordinator_epoch == 1),
-    )
-    .unwrap();
+    let new_marker =
+        find(&c, |m| matches!(&m.message, Message::WriteTxnMarker(w) if w.coordinator_epoch == 1)).unwrap();
     c.deliver(new_marker).unwrap();
-    let answer = deliver(
-        &mut c,
-        |m| matches!(&m.message, Message::WriteTxnMarker(w) if w.coordinator_epoch == 0),
-    );
+    let answer = deliver(&mut c, |m| matches!(&m.message, Message::WriteTxnMarker(w) if w.coordinator_epoch == 0));
     match &c.message(answer[0]).unwrap().message {
         Message::WriteTxnMarkerResponse(r) => {
             assert_eq!(r.error, ErrorCode::TransactionCoordinatorFenced)
@@ -374,12 +279,7 @@ fn stale_coordinator_marker_is_fenced_at_the_partition() {
         other => panic!("{other:?}"),
     }
     settle(&mut c);
-    assert_eq!(
-        c.partition_view(&TopicPartition::output(0))
-            .unwrap()
-            .high_watermark,
-        2
-    );
+    assert_eq!(c.partition_view(&TopicPartition::output(0)).unwrap().high_watermark, 2);
 }
 
 #[test]
@@ -400,23 +300,13 @@ fn out_of_order_sequence_is_abortable_and_recovers_with_kip360() {
     deliver(&mut c, |m| is_produce_of(m, "second"));
     deliver_kind(&mut c, "ProduceResponse");
     assert_eq!(c.client(C0).unwrap().phase(), Phase::AbortableError);
-    assert_eq!(
-        c.client_view(C0).unwrap().last_error,
-        Some(ErrorCode::OutOfOrderSequenceNumber)
-    );
-    assert!(
-        c.commit(C0).is_err(),
-        "commit is not allowed after an abortable error"
-    );
+    assert_eq!(c.client_view(C0).unwrap().last_error, Some(ErrorCode::OutOfOrderSequenceNumber));
+    assert!(c.commit(C0).is_err(), "commit is not allowed after an abortable error");
     c.abort(C0).unwrap();
     c.deliver(first).unwrap();
     settle(&mut c);
     assert_eq!(c.client(C0).unwrap().phase(), Phase::Ready);
-    assert_eq!(
-        c.client(C0).unwrap().producer_id_and_epoch(),
-        (1000, 1),
-        "KIP-360 bumped the epoch"
-    );
+    assert_eq!(c.client(C0).unwrap().producer_id_and_epoch(), (1000, 1), "KIP-360 bumped the epoch");
     c.send(C0, 0, "again").unwrap();
     settle(&mut c);
     c.commit(C0).unwrap();
@@ -427,17 +317,11 @@ fn out_of_order_sequence_is_abortable_and_recovers_with_kip360() {
 #[test]
 fn invalid_transaction_timeout_is_fatal() {
     // Proves INVALID_TRANSACTION_TIMEOUT reaches the client as a fatal error.
-    let config = ClientConfig {
-        transaction_timeout_ms: Some(10_000_000),
-        ..producer("txn-0")
-    };
+    let config = ClientConfig { transaction_timeout_ms: Some(10_000_000), ..producer("txn-0") };
     let mut c = cluster(ProtocolMode::Tv2, 1, vec![config]);
     start(&mut c, C0);
     assert_eq!(c.client(C0).unwrap().phase(), Phase::FatalError);
-    assert_eq!(
-        c.client_view(C0).unwrap().last_error,
-        Some(ErrorCode::InvalidTransactionTimeout)
-    );
+    assert_eq!(c.client_view(C0).unwrap().last_error, Some(ErrorCode::InvalidTransactionTimeout));
 }
 
 #[test]
@@ -456,10 +340,7 @@ fn concurrent_transactions_is_retried_in_the_same_step() {
     let resent = deliver_kind(&mut c, "ProduceResponse");
     assert_eq!(resent.len(), 1);
     assert_eq!(c.message(resent[0]).unwrap().message.kind(), "Produce");
-    assert_eq!(
-        c.client_view(C0).unwrap().last_error,
-        Some(ErrorCode::ConcurrentTransactions)
-    );
+    assert_eq!(c.client_view(C0).unwrap().last_error, Some(ErrorCode::ConcurrentTransactions));
     settle(&mut c);
     c.commit(C0).unwrap();
     settle(&mut c);
@@ -480,18 +361,9 @@ fn view_serialises_to_json() {
 #[test]
 fn invalid_configuration_is_an_error_value() {
     // Proves a configuration the cluster cannot run is refused with a reason, not a panic.
-    let config = eos_broker::ClusterConfig {
-        partitions: 0,
-        ..eos_broker::ClusterConfig::default()
-    };
-    assert!(matches!(
-        eos_broker::Cluster::try_new(config),
-        Err(ClusterError::InvalidConfig(_))
-    ));
-    let config = eos_broker::ClusterConfig {
-        max_producer_epoch: 1,
-        ..eos_broker::ClusterConfig::default()
-    };
+    let config = eos_broker::ClusterConfig { partitions: 0, ..eos_broker::ClusterConfig::default() };
+    assert!(matches!(eos_broker::Cluster::try_new(config), Err(ClusterError::InvalidConfig(_))));
+    let config = eos_broker::ClusterConfig { max_producer_epoch: 1, ..eos_broker::ClusterConfig::default() };
     assert!(eos_broker::Cluster::try_new(config).is_err());
     assert!(eos_broker::Cluster::try_new(eos_broker::ClusterConfig::default()).is_ok());
 }

@@ -5,15 +5,9 @@ mod common;
 
 use common::*;
 use eos_broker::client::{ClientConfig, ClientRole, Phase};
-use eos_broker::{
-    ClientError, ClientId, ClusterError, ErrorCode, Message, ProtocolMode, TopicPartition,
-};
+use eos_broker::{ClientError, ClientId, ClusterError, ErrorCode, Message, ProtocolMode, TopicPartition};
 
-const ALL_MODES: [ProtocolMode; 3] = [
-    ProtocolMode::Tv1,
-    ProtocolMode::Tv1Verified,
-    ProtocolMode::Tv2,
-];
+const ALL_MODES: [ProtocolMode; 3] = [ProtocolMode::Tv1, ProtocolMode::Tv1Verified, ProtocolMode::Tv2];
 const C0: ClientId = ClientId(0);
 const C1: ClientId = ClientId(1);
 
@@ -65,26 +59,17 @@ fn copier_abort_goes_back_to_fetching_offsets() {
 #[test]
 fn unstable_offsets_keep_the_copier_fetching() {
     // Proves OffsetFetch(require_stable): UNSTABLE_OFFSET_COMMIT while another instance's offsets are pending.
-    let mut c = cluster(
-        ProtocolMode::Tv2,
-        2,
-        vec![ClientConfig::copier("txn-0"), ClientConfig::copier("txn-1")],
-    );
+    let mut c = cluster(ProtocolMode::Tv2, 2, vec![ClientConfig::copier("txn-0"), ClientConfig::copier("txn-1")]);
     start(&mut c, C0);
     c.fetch_offsets(C0).unwrap();
     copy_one(&mut c, C0);
     c.commit(C0).unwrap();
     // Hold the offsets marker: the offsets stay pending.
-    deliver_all_but(
-        &mut c,
-        |m| matches!(&m.message, Message::WriteTxnMarker(w) if w.target.is_group_offsets()),
-    );
+    deliver_all_but(&mut c, |m| matches!(&m.message, Message::WriteTxnMarker(w) if w.target.is_group_offsets()));
     start_without_settling(&mut c, C1);
     assert_eq!(
         c.fetch_offsets(C1),
-        Err(ClusterError::Client(ClientError::UnstableOffsets(
-            ErrorCode::UnstableOffsetCommit
-        )))
+        Err(ClusterError::Client(ClientError::UnstableOffsets(ErrorCode::UnstableOffsetCommit)))
     );
     assert_eq!(c.client(C1).unwrap().phase(), Phase::FetchingOffsets);
     settle(&mut c);
@@ -93,30 +78,19 @@ fn unstable_offsets_keep_the_copier_fetching() {
 
 fn start_without_settling(c: &mut eos_broker::Cluster, client: ClientId) {
     c.start(client).unwrap();
-    deliver_while(c, |m| {
-        matches!(
-            m.message,
-            Message::InitProducerId(_) | Message::InitProducerIdResponse(_)
-        )
-    });
+    deliver_while(c, |m| matches!(m.message, Message::InitProducerId(_) | Message::InitProducerIdResponse(_)));
 }
 
 #[test]
 fn offsets_outside_the_transaction_commit_after_end_txn() {
     // Proves the offsets_in_transaction guard off: EndTxn, then a plain OffsetCommit (CommittingOffsets).
-    let config = ClientConfig {
-        offsets_in_transaction: false,
-        ..ClientConfig::copier("txn-0")
-    };
+    let config = ClientConfig { offsets_in_transaction: false, ..ClientConfig::copier("txn-0") };
     let mut c = cluster(ProtocolMode::Tv1, 2, vec![config]);
     start(&mut c, C0);
     c.fetch_offsets(C0).unwrap();
     let (partition, value) = c.copier_next(C0).unwrap();
     c.send(C0, partition, value).unwrap();
-    assert!(
-        c.send_offsets(C0, 1).unwrap().is_empty(),
-        "nothing sent inside the transaction"
-    );
+    assert!(c.send_offsets(C0, 1).unwrap().is_empty(), "nothing sent inside the transaction");
     settle(&mut c);
     c.commit(C0).unwrap();
     deliver_while(&mut c, |m| m.message.kind() != "OffsetCommit");
@@ -129,13 +103,27 @@ fn offsets_outside_the_transaction_commit_after_end_txn() {
 #[test]
 fn copier_role_requires_a_transactional_id() {
     // Proves configuration misuse is an error value: a copier without a transactional id cannot start.
-    let config = ClientConfig {
-        role: ClientRole::Copier,
-        ..ClientConfig::default()
-    };
+    let config = ClientConfig { role: ClientRole::Copier, ..ClientConfig::default() };
     let mut c = cluster(ProtocolMode::Tv2, 1, vec![config]);
-    assert!(matches!(
-        c.start(C0),
-        Err(ClusterError::Client(ClientError::Unsupported { .. }))
-    ));
+    assert!(matches!(c.start(C0), Err(ClusterError::Client(ClientError::Unsupported { .. }))));
+}
+
+#[test]
+fn txn_offset_commit_during_the_previous_commit_is_abortable() {
+    // Proves specs 7: TxnOffsetCommit's CONCURRENT_TRANSACTIONS (tv2's implicit add while the
+    // previous transaction's markers are in flight) is an abortable error, not a re-send.
+    let mut c = cluster(ProtocolMode::Tv2, 2, vec![ClientConfig::copier("txn-0")]);
+    start(&mut c, C0);
+    c.fetch_offsets(C0).unwrap();
+    copy_one(&mut c, C0);
+    c.commit(C0).unwrap();
+    deliver_kind(&mut c, "EndTxn");
+    deliver_kind(&mut c, "EndTxnResponse");
+    assert_eq!(c.client(C0).unwrap().phase(), Phase::Ready);
+    c.send_offsets(C0, 2).unwrap();
+    deliver_kind(&mut c, "TxnOffsetCommit");
+    let reaction = deliver_kind(&mut c, "TxnOffsetCommitResponse");
+    assert!(reaction.is_empty(), "no re-send");
+    assert_eq!(c.client(C0).unwrap().phase(), Phase::AbortableError);
+    assert_eq!(c.client_view(C0).unwrap().last_error, Some(ErrorCode::ConcurrentTransactions));
 }

@@ -9,35 +9,20 @@ use eos_broker::cluster::{Cluster, ClusterConfig, Timer};
 use eos_broker::protocol::{EndTxnRequest, InitProducerIdRequest};
 use eos_broker::storage::MemoryStorage;
 use eos_broker::{
-    Broker, BrokerConfig, ClientId, Endpoint, ErrorCode, Fault, Faults, IsolationLevel, Message,
-    Phase, ProtocolMode, TopicPartition, TxnState,
+    Broker, BrokerConfig, ClientId, Endpoint, ErrorCode, Fault, Faults, IsolationLevel, Message, Phase, ProtocolMode,
+    TopicPartition, TxnState,
 };
 
 const C0: ClientId = ClientId(0);
 const C1: ClientId = ClientId(1);
 
-fn with_fault(
-    protocol: ProtocolMode,
-    partitions: i32,
-    clients: Vec<ClientConfig>,
-    fault: Option<Fault>,
-) -> Cluster {
+fn with_fault(protocol: ProtocolMode, partitions: i32, clients: Vec<ClientConfig>, fault: Option<Fault>) -> Cluster {
     let faults = fault.map_or_else(Faults::none, Faults::only);
-    Cluster::new(ClusterConfig {
-        protocol,
-        partitions,
-        input_records: 4,
-        clients,
-        faults,
-        ..ClusterConfig::default()
-    })
+    Cluster::new(ClusterConfig { protocol, partitions, input_records: 4, clients, faults, ..ClusterConfig::default() })
 }
 
 /// Runs `scenario` without and with `fault`; returns both observations.
-fn compare<T: PartialEq + std::fmt::Debug>(
-    fault: Fault,
-    scenario: impl Fn(Option<Fault>) -> T,
-) -> (T, T) {
+fn compare<T: PartialEq + std::fmt::Debug>(fault: Fault, scenario: impl Fn(Option<Fault>) -> T) -> (T, T) {
     let correct = scenario(None);
     let faulty = scenario(Some(fault));
     assert_ne!(correct, faulty, "{fault:?} must change what is observed");
@@ -57,12 +42,7 @@ fn produce_error(c: &Cluster, sent: &[eos_broker::MessageId]) -> ErrorCode {
 fn fault_1_skip_partition_epoch_check() {
     // Proves fault 1: a fenced zombie's delayed Produce is appended instead of INVALID_PRODUCER_EPOCH.
     let (correct, faulty) = compare(Fault::SkipPartitionEpochCheck, |fault| {
-        let mut c = with_fault(
-            ProtocolMode::Tv1,
-            1,
-            vec![producer("txn-0"), producer("txn-0")],
-            fault,
-        );
+        let mut c = with_fault(ProtocolMode::Tv1, 1, vec![producer("txn-0"), producer("txn-0")], fault);
         start(&mut c, C0);
         c.send(C0, 0, "zombie").unwrap();
         deliver_while(&mut c, |m| m.message.kind() != "Produce");
@@ -72,10 +52,7 @@ fn fault_1_skip_partition_epoch_check() {
         let sent = c.deliver(late).unwrap();
         produce_error(&c, &sent)
     });
-    assert_eq!(
-        (correct, faulty),
-        (ErrorCode::InvalidProducerEpoch, ErrorCode::None)
-    );
+    assert_eq!((correct, faulty), (ErrorCode::InvalidProducerEpoch, ErrorCode::None));
 }
 
 #[test]
@@ -98,12 +75,7 @@ fn fault_2_forget_aborted_index() {
 fn fault_3_commit_pending_offsets_on_abort() {
     // Proves fault 3: an aborted transaction's offsets become committed.
     let (correct, faulty) = compare(Fault::CommitPendingOffsetsOnAbort, |fault| {
-        let mut c = with_fault(
-            ProtocolMode::Tv2,
-            2,
-            vec![ClientConfig::copier("txn-0")],
-            fault,
-        );
+        let mut c = with_fault(ProtocolMode::Tv2, 2, vec![ClientConfig::copier("txn-0")], fault);
         start(&mut c, C0);
         c.fetch_offsets(C0).unwrap();
         let (partition, value) = c.copier_next(C0).unwrap();
@@ -112,10 +84,7 @@ fn fault_3_commit_pending_offsets_on_abort() {
         settle(&mut c);
         c.abort(C0).unwrap();
         settle(&mut c);
-        c.group_view()
-            .committed
-            .get(&TopicPartition::input())
-            .copied()
+        c.group_view().committed.get(&TopicPartition::input()).copied()
     });
     assert_eq!((correct, faulty), (None, Some(1)));
 }
@@ -167,16 +136,9 @@ fn fault_6_skip_marker_retries() {
         deliver_kind(&mut c, "EndTxn");
         let marker = find(&c, |m| m.message.kind() == "WriteTxnMarker").unwrap();
         c.lose(marker).unwrap();
-        let resent = c
-            .fire(&Timer::MarkerRetry {
-                transactional_id: "txn-0".into(),
-            })
-            .unwrap();
+        let resent = c.fire(&Timer::MarkerRetry { transactional_id: "txn-0".into() }).unwrap();
         c.run_until_quiet(100);
-        (
-            resent.len(),
-            c.describe_transaction(&"txn-0".into()).unwrap().state,
-        )
+        (resent.len(), c.describe_transaction(&"txn-0".into()).unwrap().state)
     });
     assert_eq!(correct, (1, TxnState::CompleteCommit));
     assert_eq!(faulty, (0, TxnState::PrepareCommit));
@@ -200,22 +162,11 @@ fn fault_7_wrong_valid_previous_states() {
             expected: None,
         };
         broker.handle(0, client.clone(), Message::InitProducerId(init));
-        let end = EndTxnRequest {
-            transactional_id: "txn-0".into(),
-            producer_id: 1000,
-            producer_epoch: 0,
-            commit: true,
-        };
+        let end =
+            EndTxnRequest { transactional_id: "txn-0".into(), producer_id: 1000, producer_epoch: 0, commit: true };
         let out = broker.handle(1, client, Message::EndTxn(end));
         let error = out[0].message.error().unwrap();
-        (
-            error,
-            broker
-                .coordinator()
-                .metadata(&"txn-0".into())
-                .unwrap()
-                .state,
-        )
+        (error, broker.coordinator().metadata(&"txn-0".into()).unwrap().state)
     });
     assert_eq!(correct, (ErrorCode::InvalidTxnState, TxnState::Empty));
     assert_eq!(faulty, (ErrorCode::None, TxnState::CompleteCommit));
@@ -237,10 +188,7 @@ fn fault_8_lose_transaction_log_on_failover() {
         let state = c.describe_transaction(&"txn-0".into()).map(|t| t.state);
         (state, committed(&c, 0))
     });
-    assert_eq!(
-        correct,
-        (Some(TxnState::CompleteCommit), vec!["v".to_owned()])
-    );
+    assert_eq!(correct, (Some(TxnState::CompleteCommit), vec!["v".to_owned()]));
     assert_eq!(faulty.0, None);
 }
 
@@ -270,21 +218,12 @@ fn fault_10_skip_coordinator_epoch_check() {
         c.commit(C0).unwrap();
         deliver_kind(&mut c, "EndTxn");
         c.coordinator_failover();
-        deliver(
-            &mut c,
-            |m| matches!(&m.message, Message::WriteTxnMarker(w) if w.coordinator_epoch == 1),
-        );
-        let answer = deliver(
-            &mut c,
-            |m| matches!(&m.message, Message::WriteTxnMarker(w) if w.coordinator_epoch == 0),
-        );
+        deliver(&mut c, |m| matches!(&m.message, Message::WriteTxnMarker(w) if w.coordinator_epoch == 1));
+        let answer = deliver(&mut c, |m| matches!(&m.message, Message::WriteTxnMarker(w) if w.coordinator_epoch == 0));
         match &c.message(answer[0]).unwrap().message {
-            Message::WriteTxnMarkerResponse(r) => (
-                r.error,
-                c.partition_view(&TopicPartition::output(0))
-                    .unwrap()
-                    .high_watermark,
-            ),
+            Message::WriteTxnMarkerResponse(r) => {
+                (r.error, c.partition_view(&TopicPartition::output(0)).unwrap().high_watermark)
+            }
             other => panic!("{other:?}"),
         }
     });
@@ -297,12 +236,8 @@ fn fault_11_offset_fetch_ignores_pending() {
     // Proves fault 11: OffsetFetch(require_stable) answers the committed offset while offsets are
     // pending, so a new copier instance starts from a stale position.
     let (correct, faulty) = compare(Fault::OffsetFetchIgnoresPending, |fault| {
-        let mut c = with_fault(
-            ProtocolMode::Tv2,
-            2,
-            vec![ClientConfig::copier("txn-0"), ClientConfig::copier("txn-1")],
-            fault,
-        );
+        let mut c =
+            with_fault(ProtocolMode::Tv2, 2, vec![ClientConfig::copier("txn-0"), ClientConfig::copier("txn-1")], fault);
         start(&mut c, C0);
         c.fetch_offsets(C0).unwrap();
         let (partition, value) = c.copier_next(C0).unwrap();

@@ -33,10 +33,7 @@ pub fn filter_records(response: &FetchResponse, fetch_offset: Offset) -> Vec<Con
         if batch.last_offset() < fetch_offset {
             continue;
         }
-        if read_committed
-            && batch.producer_id >= 0
-            && is_aborted(batch, &mut pending_aborts, &mut aborted_producers)
-        {
+        if read_committed && batch.producer_id >= 0 && is_aborted(batch, &mut pending_aborts, &mut aborted_producers) {
             continue;
         }
         if batch.is_control() {
@@ -45,11 +42,7 @@ pub fn filter_records(response: &FetchResponse, fetch_offset: Offset) -> Vec<Con
         for (index, record) in batch.records.iter().enumerate() {
             let offset = batch.base_offset + index as i64;
             if offset >= fetch_offset {
-                out.push(ConsumedRecord {
-                    offset,
-                    producer_id: batch.producer_id,
-                    record: record.clone(),
-                });
+                out.push(ConsumedRecord { offset, producer_id: batch.producer_id, record: record.clone() });
             }
         }
     }
@@ -63,10 +56,7 @@ fn is_aborted(
     pending: &mut VecDeque<crate::partition::AbortedTxn>,
     aborted: &mut BTreeSet<ProducerId>,
 ) -> bool {
-    while pending
-        .front()
-        .is_some_and(|txn| txn.first_offset <= batch.last_offset())
-    {
+    while pending.front().is_some_and(|txn| txn.first_offset <= batch.last_offset()) {
         let txn = pending.pop_front().expect("peeked");
         aborted.insert(txn.producer_id);
     }
@@ -89,10 +79,7 @@ pub struct Consumer {
 impl Consumer {
     /// A consumer at offset `position`.
     pub fn new(isolation: IsolationLevel, position: Offset) -> Self {
-        Self {
-            isolation,
-            position,
-        }
+        Self { isolation, position }
     }
 
     /// The next offset it will read.
@@ -111,11 +98,7 @@ impl Consumer {
         log: &PartitionLog,
         max_batches: usize,
     ) -> Result<Vec<ConsumedRecord>, crate::error::ErrorCode> {
-        let request = FetchRequest {
-            fetch_offset: self.position,
-            isolation: self.isolation,
-            max_batches,
-        };
+        let request = FetchRequest { fetch_offset: self.position, isolation: self.isolation, max_batches };
         let response = log.fetch(&request)?;
         let records = filter_records(&response, self.position);
         self.position = response.next_offset(self.position);

@@ -15,9 +15,7 @@ pub use outstanding::{OutstandingRequest, RequestId};
 pub use transaction_manager::TransactionManager;
 
 use crate::config::ProtocolMode;
-use crate::types::{
-    Generation, IsolationLevel, Offset, ProducerEpoch, ProducerId, TransactionalId,
-};
+use crate::types::{Generation, IsolationLevel, Offset, ProducerEpoch, ProducerId, TransactionalId};
 use serde::{Deserialize, Serialize};
 
 /// The client's phase (Java's `TransactionManager.State` plus eos's copier phases and Crashed).
@@ -96,18 +94,12 @@ impl Default for ClientConfig {
 impl ClientConfig {
     /// A transactional producer.
     pub fn transactional(transactional_id: impl Into<TransactionalId>) -> Self {
-        Self {
-            transactional_id: Some(transactional_id.into()),
-            ..Self::default()
-        }
+        Self { transactional_id: Some(transactional_id.into()), ..Self::default() }
     }
 
     /// A transactional copier.
     pub fn copier(transactional_id: impl Into<TransactionalId>) -> Self {
-        Self {
-            role: ClientRole::Copier,
-            ..Self::transactional(transactional_id)
-        }
+        Self { role: ClientRole::Copier, ..Self::transactional(transactional_id) }
     }
 }
 

@@ -38,50 +38,29 @@ pub struct Outstanding {
 impl Outstanding {
     /// Records a newly sent request; returns its id.
     pub fn insert(&mut self, message: Message, now_ms: TimestampMs) -> RequestId {
-        debug_assert!(
-            message.request_key().is_some(),
-            "only client requests are outstanding"
-        );
+        debug_assert!(message.request_key().is_some(), "only client requests are outstanding");
         let id = RequestId(self.next_id);
         self.next_id += 1;
-        self.requests.insert(
-            id,
-            OutstandingRequest {
-                id,
-                message,
-                failed: false,
-                sent_at_ms: now_ms,
-                failed_at_ms: None,
-            },
-        );
+        self.requests
+            .insert(id, OutstandingRequest { id, message, failed: false, sent_at_ms: now_ms, failed_at_ms: None });
         id
     }
 
     /// Removes and returns the oldest request the response with `key` answers.
     pub fn take_answered(&mut self, key: &RequestKey) -> Option<OutstandingRequest> {
-        let id = self
-            .requests
-            .values()
-            .find(|r| r.message.request_key().as_ref() == Some(key))?
-            .id;
+        let id = self.requests.values().find(|r| r.message.request_key().as_ref() == Some(key))?.id;
         self.requests.remove(&id)
     }
 
     /// Marks failed the oldest in-flight request equal to `message` (a lost request).
     pub fn fail_request(&mut self, message: &Message, now_ms: TimestampMs) -> bool {
-        let found = self
-            .requests
-            .values_mut()
-            .find(|r| !r.failed && &r.message == message);
+        let found = self.requests.values_mut().find(|r| !r.failed && &r.message == message);
         Self::mark_failed(found, now_ms)
     }
 
     /// Marks failed the oldest in-flight request answered by `key` (a lost response).
     pub fn fail_answer(&mut self, key: &RequestKey, now_ms: TimestampMs) -> bool {
-        let found = self
-            .requests
-            .values_mut()
-            .find(|r| !r.failed && r.message.request_key().as_ref() == Some(key));
+        let found = self.requests.values_mut().find(|r| !r.failed && r.message.request_key().as_ref() == Some(key));
         Self::mark_failed(found, now_ms)
     }
 

@@ -27,8 +27,10 @@ impl TransactionManager {
         if !error.is_none() {
             self.last_error = Some(error);
         }
-        if error == ErrorCode::ConcurrentTransactions {
-            // Retriable: re-send the same request at once.
+        let retriable = !matches!(response, Message::TxnOffsetCommitResponse(_) | Message::OffsetCommitResponse(_));
+        if error == ErrorCode::ConcurrentTransactions && retriable {
+            // Retriable (specs 7): re-send the same request at once. TxnOffsetCommit's errors are
+            // all abortable, OffsetCommit's all fatal.
             self.send_request(now_ms, request.message, &mut out);
             return out;
         }
@@ -37,18 +39,13 @@ impl TransactionManager {
                 if error.is_none() {
                     self.adopt(r.producer_id, r.producer_epoch);
                     self.epoch_bump_required = false;
-                    self.phase = if self.config.role == ClientRole::Copier {
-                        Phase::FetchingOffsets
-                    } else {
-                        Phase::Ready
-                    };
+                    self.phase =
+                        if self.config.role == ClientRole::Copier { Phase::FetchingOffsets } else { Phase::Ready };
                 } else {
                     self.fatal();
                 }
             }
-            Message::AddPartitionsToTxnResponse(r) => {
-                self.on_partition_added(now_ms, &r.partition, error, &mut out)
-            }
+            Message::AddPartitionsToTxnResponse(r) => self.on_partition_added(now_ms, &r.partition, error, &mut out),
             Message::AddOffsetsToTxnResponse(_) => match (error, self.transaction.offsets) {
                 (ErrorCode::None, Some(OffsetsState::Adding(offset))) => {
                     self.send_txn_offset_commit(now_ms, offset, &mut out)
@@ -92,10 +89,8 @@ impl TransactionManager {
             self.fatal();
             return;
         }
-        if matches!(
-            error,
-            ErrorCode::OutOfOrderSequenceNumber | ErrorCode::InvalidProducerEpoch
-        ) && self.config.protocol != ProtocolMode::Tv2
+        if matches!(error, ErrorCode::OutOfOrderSequenceNumber | ErrorCode::InvalidProducerEpoch)
+            && self.config.protocol != ProtocolMode::Tv2
         {
             self.epoch_bump_required = true;
         }
@@ -133,20 +128,12 @@ impl TransactionManager {
         }
     }
 
-    fn on_end_txn(
-        &mut self,
-        now_ms: TimestampMs,
-        response: &EndTxnResponse,
-        out: &mut Vec<Message>,
-    ) {
+    fn on_end_txn(&mut self, now_ms: TimestampMs, response: &EndTxnResponse, out: &mut Vec<Message>) {
         if !response.error.is_none() {
             self.fatal();
             return;
         }
-        if self.config.protocol.is_tv2()
-            && response.producer_id >= 0
-            && response.producer_epoch >= 0
-        {
+        if self.config.protocol.is_tv2() && response.producer_id >= 0 && response.producer_epoch >= 0 {
             self.adopt(response.producer_id, response.producer_epoch);
         }
         self.finish_transaction(now_ms, response.commit, out);
@@ -154,12 +141,7 @@ impl TransactionManager {
 
     /// The attempt is over (EndTxn answered NONE, or nothing was sent): move the copier's
     /// position, commit offsets outside the transaction, re-initialise after KIP-360 errors.
-    pub(crate) fn finish_transaction(
-        &mut self,
-        now_ms: TimestampMs,
-        commit: bool,
-        out: &mut Vec<Message>,
-    ) {
+    pub(crate) fn finish_transaction(&mut self, now_ms: TimestampMs, commit: bool, out: &mut Vec<Message>) {
         let offsets = self.transaction.offsets;
         self.transaction = TransactionProgress::default();
         let copier = self.config.role == ClientRole::Copier;
@@ -183,16 +165,8 @@ impl TransactionManager {
         };
     }
 
-    fn send_offset_commit(
-        &mut self,
-        now_ms: TimestampMs,
-        offset: crate::types::Offset,
-        out: &mut Vec<Message>,
-    ) {
-        let membership = self
-            .membership
-            .clone()
-            .expect("a copier joined its group at start");
+    fn send_offset_commit(&mut self, now_ms: TimestampMs, offset: crate::types::Offset, out: &mut Vec<Message>) {
+        let membership = self.membership.clone().expect("a copier joined its group at start");
         let request = Message::OffsetCommit(OffsetCommitRequest {
             group: COPIER_GROUP.to_owned(),
             generation: membership.generation,

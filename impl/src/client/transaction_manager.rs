@@ -7,12 +7,12 @@ use super::outstanding::{Outstanding, RequestId};
 use super::{ClientConfig, ClientRole, ClientView, Membership, Phase};
 use crate::error::{ClientError, ErrorCode};
 use crate::protocol::{
-    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest,
-    Message, ProduceRequest, TxnOffsetCommitRequest,
+    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest, Message, ProduceRequest,
+    TxnOffsetCommitRequest,
 };
 use crate::types::{
-    ClientId, Offset, ProducerEpoch, ProducerId, Record, Sequence, TimestampMs, TopicPartition,
-    COPIER_GROUP, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
+    ClientId, Offset, ProducerEpoch, ProducerId, Record, Sequence, TimestampMs, TopicPartition, COPIER_GROUP,
+    NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -120,10 +120,7 @@ impl TransactionManager {
         if allowed.contains(&self.phase) {
             Ok(())
         } else {
-            Err(ClientError::InvalidPhase {
-                operation,
-                phase: self.phase,
-            })
+            Err(ClientError::InvalidPhase { operation, phase: self.phase })
         }
     }
 
@@ -131,20 +128,12 @@ impl TransactionManager {
         if self.is_transactional() {
             Ok(())
         } else {
-            Err(ClientError::Unsupported {
-                operation,
-                reason: "the client has no transactional id",
-            })
+            Err(ClientError::Unsupported { operation, reason: "the client has no transactional id" })
         }
     }
 
     /// Records an outgoing request as outstanding and returns it for sending.
-    pub(crate) fn send_request(
-        &mut self,
-        now_ms: TimestampMs,
-        message: Message,
-        out: &mut Vec<Message>,
-    ) {
+    pub(crate) fn send_request(&mut self, now_ms: TimestampMs, message: Message, out: &mut Vec<Message>) {
         self.outstanding.insert(message.clone(), now_ms);
         out.push(message);
     }
@@ -152,10 +141,7 @@ impl TransactionManager {
     pub(crate) fn init_request(&self, expected: bool) -> Message {
         Message::InitProducerId(InitProducerIdRequest {
             transactional_id: self.config.transactional_id.clone(),
-            transaction_timeout_ms: self
-                .config
-                .transaction_timeout_ms
-                .unwrap_or(DEFAULT_TRANSACTION_TIMEOUT_MS),
+            transaction_timeout_ms: self.config.transaction_timeout_ms.unwrap_or(DEFAULT_TRANSACTION_TIMEOUT_MS),
             expected: expected.then_some(crate::protocol::ProducerIdAndEpoch {
                 producer_id: self.producer_id,
                 producer_epoch: self.producer_epoch,
@@ -165,11 +151,7 @@ impl TransactionManager {
 
     /// Starts the instance: InitProducerId (none for a non-idempotent producer). A copier has
     /// joined the group first (`membership`).
-    pub fn start(
-        &mut self,
-        now_ms: TimestampMs,
-        membership: Option<Membership>,
-    ) -> Result<Vec<Message>, ClientError> {
+    pub fn start(&mut self, now_ms: TimestampMs, membership: Option<Membership>) -> Result<Vec<Message>, ClientError> {
         self.require("start", &[Phase::Uninitialized])?;
         if self.is_copier() && (membership.is_none() || !self.is_transactional()) {
             return Err(ClientError::Unsupported {
@@ -178,10 +160,7 @@ impl TransactionManager {
             });
         }
         if !self.config.idempotence && self.is_transactional() {
-            return Err(ClientError::Unsupported {
-                operation: "start",
-                reason: "transactions need idempotence",
-            });
+            return Err(ClientError::Unsupported { operation: "start", reason: "transactions need idempotence" });
         }
         self.membership = membership;
         let mut out = Vec::new();
@@ -219,11 +198,8 @@ impl TransactionManager {
         partition: TopicPartition,
         record: Record,
     ) -> Result<Vec<Message>, ClientError> {
-        let allowed: &[Phase] = if self.is_transactional() {
-            &[Phase::Ready, Phase::InTransaction]
-        } else {
-            &[Phase::Ready]
-        };
+        let allowed: &[Phase] =
+            if self.is_transactional() { &[Phase::Ready, Phase::InTransaction] } else { &[Phase::Ready] };
         self.require("send", allowed)?;
         self.begin_if_needed();
         let mut out = Vec::new();
@@ -232,11 +208,7 @@ impl TransactionManager {
             && !self.transaction.added.contains(&partition)
         {
             let first_hold = !self.transaction.held.contains_key(&partition);
-            self.transaction
-                .held
-                .entry(partition.clone())
-                .or_default()
-                .push(record);
+            self.transaction.held.entry(partition.clone()).or_default().push(record);
             if first_hold {
                 let request = Message::AddPartitionsToTxn(AddPartitionsToTxnRequest {
                     transactional_id: self.config.transactional_id.clone().expect("transactional"),
@@ -285,26 +257,14 @@ impl TransactionManager {
     /// Copier: commits `offset` (the next input offset) with the transaction — AddOffsetsToTxn
     /// then TxnOffsetCommit (tv1 modes), TxnOffsetCommit (tv2), or, offsets outside the
     /// transaction, remembered for an OffsetCommit after EndTxn.
-    pub fn send_offsets(
-        &mut self,
-        now_ms: TimestampMs,
-        offset: Offset,
-    ) -> Result<Vec<Message>, ClientError> {
+    pub fn send_offsets(&mut self, now_ms: TimestampMs, offset: Offset) -> Result<Vec<Message>, ClientError> {
         self.require("send_offsets", &[Phase::Ready, Phase::InTransaction])?;
         self.require_transactional("send_offsets")?;
         if !self.is_copier() {
-            return Err(ClientError::Unsupported {
-                operation: "send_offsets",
-                reason: "only the copier consumes",
-            });
+            return Err(ClientError::Unsupported { operation: "send_offsets", reason: "only the copier consumes" });
         }
-        if matches!(
-            self.transaction.offsets,
-            Some(OffsetsState::Adding(_) | OffsetsState::Committing(_))
-        ) {
-            return Err(ClientError::NotFlushed {
-                outstanding: self.outstanding.len(),
-            });
+        if matches!(self.transaction.offsets, Some(OffsetsState::Adding(_) | OffsetsState::Committing(_))) {
+            return Err(ClientError::NotFlushed { outstanding: self.outstanding.len() });
         }
         self.begin_if_needed();
         let mut out = Vec::new();
@@ -328,16 +288,8 @@ impl TransactionManager {
         Ok(out)
     }
 
-    pub(crate) fn send_txn_offset_commit(
-        &mut self,
-        now_ms: TimestampMs,
-        offset: Offset,
-        out: &mut Vec<Message>,
-    ) {
-        let membership = self
-            .membership
-            .clone()
-            .expect("a copier joined its group at start");
+    pub(crate) fn send_txn_offset_commit(&mut self, now_ms: TimestampMs, offset: Offset, out: &mut Vec<Message>) {
+        let membership = self.membership.clone().expect("a copier joined its group at start");
         self.transaction.offsets = Some(OffsetsState::Committing(offset));
         let request = Message::TxnOffsetCommit(TxnOffsetCommitRequest {
             transactional_id: self.config.transactional_id.clone().expect("transactional"),
@@ -354,10 +306,7 @@ impl TransactionManager {
 
     /// Copier in FetchingOffsets: the answer of OffsetFetch(require_stable). Unstable offsets keep
     /// it there (an error value); otherwise its position becomes the committed offset (0 if none).
-    pub fn apply_offset_fetch(
-        &mut self,
-        result: Result<Option<Offset>, ErrorCode>,
-    ) -> Result<Offset, ClientError> {
+    pub fn apply_offset_fetch(&mut self, result: Result<Option<Offset>, ErrorCode>) -> Result<Offset, ClientError> {
         self.require("fetch_offsets", &[Phase::FetchingOffsets])?;
         match result {
             Err(code) => {
@@ -408,11 +357,7 @@ impl TransactionManager {
             self.finish_transaction(now_ms, commit, &mut out);
             return Ok(out);
         }
-        self.phase = if commit {
-            Phase::CommittingTransaction
-        } else {
-            Phase::AbortingTransaction
-        };
+        self.phase = if commit { Phase::CommittingTransaction } else { Phase::AbortingTransaction };
         let request = Message::EndTxn(EndTxnRequest {
             transactional_id: self.config.transactional_id.clone().expect("transactional"),
             producer_id: self.producer_id,
@@ -426,10 +371,7 @@ impl TransactionManager {
     /// The instance crashes: it stops, its outstanding requests are forgotten.
     pub fn crash(&mut self) -> Result<(), ClientError> {
         if self.phase == Phase::Crashed {
-            return Err(ClientError::InvalidPhase {
-                operation: "crash",
-                phase: self.phase,
-            });
+            return Err(ClientError::InvalidPhase { operation: "crash", phase: self.phase });
         }
         self.phase = Phase::Crashed;
         self.outstanding.clear();

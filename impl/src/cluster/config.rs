@@ -78,38 +78,14 @@ impl ClusterConfig {
     pub fn validate(&self) -> Result<(), String> {
         let checks = [
             (self.partitions >= 1, "partitions must be at least 1"),
-            (
-                self.input_records >= 0,
-                "input_records must not be negative",
-            ),
-            (
-                self.first_producer_id >= 0,
-                "first_producer_id must not be negative",
-            ),
-            (
-                self.max_producer_epoch >= 2,
-                "max_producer_epoch must be at least 2",
-            ),
-            (
-                self.transaction_timeout_ms > 0,
-                "transaction_timeout_ms must be positive",
-            ),
-            (
-                self.max_transaction_timeout_ms > 0,
-                "max_transaction_timeout_ms must be positive",
-            ),
-            (
-                self.request_timeout_ms >= 0,
-                "request_timeout_ms must not be negative",
-            ),
-            (
-                self.retry_backoff_ms >= 0,
-                "retry_backoff_ms must not be negative",
-            ),
-            (
-                self.marker_retry_backoff_ms >= 0,
-                "marker_retry_backoff_ms must not be negative",
-            ),
+            (self.input_records >= 0, "input_records must not be negative"),
+            (self.first_producer_id >= 0, "first_producer_id must not be negative"),
+            (self.max_producer_epoch >= 2, "max_producer_epoch must be at least 2"),
+            (self.transaction_timeout_ms > 0, "transaction_timeout_ms must be positive"),
+            (self.max_transaction_timeout_ms > 0, "max_transaction_timeout_ms must be positive"),
+            (self.request_timeout_ms >= 0, "request_timeout_ms must not be negative"),
+            (self.retry_backoff_ms >= 0, "retry_backoff_ms must not be negative"),
+            (self.marker_retry_backoff_ms >= 0, "marker_retry_backoff_ms must not be negative"),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, reason)) => Err((*reason).to_owned()),

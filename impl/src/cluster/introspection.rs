@@ -8,8 +8,8 @@ use crate::coordinator::{TransactionView, TxnLogRecord};
 use crate::group::PendingOffsets;
 use crate::partition::{AbortedTxn, LogEntry, PartitionLog, ProducerStateView};
 use crate::types::{
-    ClientId, CoordinatorEpoch, Generation, IsolationLevel, Offset, ProducerId, TimestampMs,
-    TopicPartition, TransactionalId, COPIER_GROUP,
+    ClientId, CoordinatorEpoch, Generation, IsolationLevel, Offset, ProducerId, TimestampMs, TopicPartition,
+    TransactionalId, COPIER_GROUP,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -106,10 +106,7 @@ impl Cluster {
     }
 
     /// One transactional id's state.
-    pub fn describe_transaction(
-        &self,
-        transactional_id: &TransactionalId,
-    ) -> Option<TransactionView> {
+    pub fn describe_transaction(&self, transactional_id: &TransactionalId) -> Option<TransactionView> {
         self.broker.coordinator().describe(transactional_id)
     }
 
@@ -124,13 +121,8 @@ impl Cluster {
     }
 
     /// Describe producers: a partition's producer states.
-    pub fn describe_producers(
-        &self,
-        partition: &TopicPartition,
-    ) -> Option<BTreeMap<ProducerId, ProducerStateView>> {
-        self.broker
-            .partition(partition)
-            .map(PartitionLog::producer_states)
+    pub fn describe_producers(&self, partition: &TopicPartition) -> Option<BTreeMap<ProducerId, ProducerStateView>> {
+        self.broker.partition(partition).map(PartitionLog::producer_states)
     }
 
     /// The values a reader at `isolation` sees on a partition, through the consumer path.

@@ -48,25 +48,16 @@ impl Cluster {
     /// Builds the cluster, or says why the configuration cannot be run.
     pub fn try_new(config: ClusterConfig) -> Result<Self, ClusterError> {
         config.validate().map_err(ClusterError::InvalidConfig)?;
-        let mut partitions: Vec<TopicPartition> =
-            (0..config.partitions).map(TopicPartition::output).collect();
+        let mut partitions: Vec<TopicPartition> = (0..config.partitions).map(TopicPartition::output).collect();
         partitions.push(TopicPartition::input());
         let mut broker = Broker::new(config.broker(), Box::new(MemoryStorage), partitions);
         for n in 0..config.input_records {
             broker
-                .append_plain(
-                    &TopicPartition::input(),
-                    vec![Record::value(format!("in-{n}"))],
-                )
+                .append_plain(&TopicPartition::input(), vec![Record::value(format!("in-{n}"))])
                 .expect("the input partition accepts plain records");
         }
-        let mut cluster = Self {
-            config: config.clone(),
-            now_ms: 0,
-            broker,
-            clients: Vec::new(),
-            network: Network::default(),
-        };
+        let mut cluster =
+            Self { config: config.clone(), now_ms: 0, broker, clients: Vec::new(), network: Network::default() };
         for client in config.clients {
             cluster.add_client(client);
         }
@@ -76,9 +67,7 @@ impl Cluster {
     /// Adds a producer instance (e.g. a restart with the same transactional id); returns its id.
     pub fn add_client(&mut self, mut config: ClientConfig) -> ClientId {
         config.protocol = self.config.protocol;
-        config
-            .transaction_timeout_ms
-            .get_or_insert(self.config.transaction_timeout_ms);
+        config.transaction_timeout_ms.get_or_insert(self.config.transaction_timeout_ms);
         let id = ClientId(self.clients.len());
         self.clients.push(TransactionManager::new(id, config));
         id
@@ -112,9 +101,7 @@ impl Cluster {
 
     /// A client.
     pub fn client(&self, client: ClientId) -> Result<&TransactionManager, ClusterError> {
-        self.clients
-            .get(client.0)
-            .ok_or(ClusterError::UnknownClient(client))
+        self.clients.get(client.0).ok_or(ClusterError::UnknownClient(client))
     }
 
     /// Every client.
@@ -123,22 +110,15 @@ impl Cluster {
     }
 
     fn client_mut(&mut self, client: ClientId) -> Result<&mut TransactionManager, ClusterError> {
-        self.clients
-            .get_mut(client.0)
-            .ok_or(ClusterError::UnknownClient(client))
+        self.clients.get_mut(client.0).ok_or(ClusterError::UnknownClient(client))
     }
 
     fn send_from(&mut self, client: ClientId, requests: Vec<Message>) -> Sent {
         requests
             .into_iter()
             .map(|message| {
-                let destination =
-                    Endpoint::destination_of(&message).expect("clients send requests");
-                self.network.send(Outgoing {
-                    source: Endpoint::Client(client),
-                    destination,
-                    message,
-                })
+                let destination = Endpoint::destination_of(&message).expect("clients send requests");
+                self.network.send(Outgoing { source: Endpoint::Client(client), destination, message })
             })
             .collect()
     }
@@ -152,19 +132,12 @@ impl Cluster {
         let now = self.now_ms;
         let role = self.client(client)?.config().role;
         if self.client(client)?.phase() != crate::client::Phase::Uninitialized {
-            return Err(ClientError::InvalidPhase {
-                operation: "start",
-                phase: self.client(client)?.phase(),
-            }
-            .into());
+            return Err(ClientError::InvalidPhase { operation: "start", phase: self.client(client)?.phase() }.into());
         }
         let membership = if role == ClientRole::Copier {
             let member_id = client.member_id();
             let generation = self.broker.join_group(COPIER_GROUP, &member_id);
-            Some(Membership {
-                generation,
-                member_id,
-            })
+            Some(Membership { generation, member_id })
         } else {
             None
         };
@@ -173,17 +146,8 @@ impl Cluster {
     }
 
     /// Sends one record to partition `partition` of topic `out`.
-    pub fn send(
-        &mut self,
-        client: ClientId,
-        partition: i32,
-        value: impl Into<Vec<u8>>,
-    ) -> Result<Sent, ClusterError> {
-        self.send_to(
-            client,
-            TopicPartition::output(partition),
-            Record::value(value),
-        )
+    pub fn send(&mut self, client: ClientId, partition: i32, value: impl Into<Vec<u8>>) -> Result<Sent, ClusterError> {
+        self.send_to(client, TopicPartition::output(partition), Record::value(value))
     }
 
     /// Sends one record to any partition.
@@ -205,21 +169,14 @@ impl Cluster {
     /// (`position mod partitions`), read through the consumer.
     pub fn copier_next(&self, client: ClientId) -> Result<(i32, String), ClusterError> {
         let position = self.client(client)?.position();
-        let input = self
-            .broker
-            .partition(&TopicPartition::input())
-            .expect("the input partition exists");
+        let input = self.broker.partition(&TopicPartition::input()).expect("the input partition exists");
         let mut consumer = Consumer::new(self.client(client)?.config().isolation, position);
         let record = consumer
             .poll(input, 1)
             .ok()
             .and_then(|records| records.into_iter().next())
-            .ok_or(ClientError::Unsupported {
-                operation: "copier_next",
-                reason: "the input is exhausted",
-            })?;
-        let partition = i32::try_from(record.offset % i64::from(self.config.partitions))
-            .expect("partition fits i32");
+            .ok_or(ClientError::Unsupported { operation: "copier_next", reason: "the input is exhausted" })?;
+        let partition = i32::try_from(record.offset % i64::from(self.config.partitions)).expect("partition fits i32");
         Ok((partition, record.record.value_text()))
     }
 
@@ -232,10 +189,8 @@ impl Cluster {
 
     /// Copier: OffsetFetch(require_stable), synchronous; returns its new position.
     pub fn fetch_offsets(&mut self, client: ClientId) -> Result<Offset, ClusterError> {
-        let result = self
-            .broker
-            .offset_fetch(COPIER_GROUP, true)
-            .map(|offsets| offsets.get(&TopicPartition::input()).copied());
+        let result =
+            self.broker.offset_fetch(COPIER_GROUP, true).map(|offsets| offsets.get(&TopicPartition::input()).copied());
         Ok(self.client_mut(client)?.apply_offset_fetch(result)?)
     }
 
@@ -270,15 +225,8 @@ impl Cluster {
 
     /// Delivers one in-flight message: its receiver handles it and what it sends is put in flight.
     pub fn deliver(&mut self, id: MessageId) -> Result<Sent, ClusterError> {
-        let InFlight {
-            source,
-            destination,
-            message,
-            ..
-        } = self
-            .network
-            .take(id)
-            .ok_or(ClusterError::UnknownMessage(id))?;
+        let InFlight { source, destination, message, .. } =
+            self.network.take(id).ok_or(ClusterError::UnknownMessage(id))?;
         let now = self.now_ms;
         match destination {
             Endpoint::Client(client) => {
@@ -294,28 +242,15 @@ impl Cluster {
 
     /// Loses one in-flight message: the requester learns its request failed.
     pub fn lose(&mut self, id: MessageId) -> Result<(), ClusterError> {
-        let InFlight {
-            source,
-            destination,
-            message,
-            ..
-        } = self
-            .network
-            .take(id)
-            .ok_or(ClusterError::UnknownMessage(id))?;
+        let InFlight { source, destination, message, .. } =
+            self.network.take(id).ok_or(ClusterError::UnknownMessage(id))?;
         let now = self.now_ms;
-        let requester = if message.is_request() {
-            source
-        } else {
-            destination
-        };
+        let requester = if message.is_request() { source } else { destination };
         match (requester, message) {
             (Endpoint::Client(client), message) => {
                 self.client_mut(client)?.request_lost(now, &message);
             }
-            (Endpoint::Coordinator, Message::WriteTxnMarker(marker)) => {
-                self.broker.marker_lost(now, &marker)
-            }
+            (Endpoint::Coordinator, Message::WriteTxnMarker(marker)) => self.broker.marker_lost(now, &marker),
             (Endpoint::Coordinator, Message::WriteTxnMarkerResponse(response)) => {
                 let marker = WriteTxnMarkerRequest {
                     target: response.target,
@@ -327,20 +262,16 @@ impl Cluster {
                 };
                 self.broker.marker_lost(now, &marker);
             }
-            (requester, message) => tracing::warn!(
-                ?requester,
-                kind = message.kind(),
-                "lost a message nobody waits for"
-            ),
+            (requester, message) => {
+                tracing::warn!(?requester, kind = message.kind(), "lost a message nobody waits for")
+            }
         }
         Ok(())
     }
 
     /// Fires one armed timer (the clock moves to its deadline if that is later).
     pub fn fire(&mut self, timer: &Timer) -> Result<Sent, ClusterError> {
-        let deadline = self
-            .timer_deadline(timer)
-            .ok_or_else(|| ClusterError::TimerNotArmed(timer.clone()))?;
+        let deadline = self.timer_deadline(timer).ok_or_else(|| ClusterError::TimerNotArmed(timer.clone()))?;
         self.advance_clock(deadline);
         let now = self.now_ms;
         match timer {
@@ -353,17 +284,12 @@ impl Cluster {
                 Ok(self.send_from(*client, duplicate.into_iter().collect()))
             }
             Timer::TransactionTimeout { transactional_id } => {
-                let outgoing = self.broker.fire_timer(
-                    now,
-                    &CoordinatorTimer::TransactionTimeout(transactional_id.clone()),
-                );
+                let outgoing =
+                    self.broker.fire_timer(now, &CoordinatorTimer::TransactionTimeout(transactional_id.clone()));
                 Ok(self.send_all(outgoing))
             }
             Timer::MarkerRetry { transactional_id } => {
-                let outgoing = self.broker.fire_timer(
-                    now,
-                    &CoordinatorTimer::MarkerRetry(transactional_id.clone()),
-                );
+                let outgoing = self.broker.fire_timer(now, &CoordinatorTimer::MarkerRetry(transactional_id.clone()));
                 Ok(self.send_all(outgoing))
             }
         }

@@ -36,20 +36,8 @@ impl Network {
     pub fn send(&mut self, outgoing: Outgoing) -> MessageId {
         let id = MessageId(self.next_id);
         self.next_id += 1;
-        let Outgoing {
-            source,
-            destination,
-            message,
-        } = outgoing;
-        self.messages.insert(
-            id,
-            InFlight {
-                id,
-                source,
-                destination,
-                message,
-            },
-        );
+        let Outgoing { source, destination, message } = outgoing;
+        self.messages.insert(id, InFlight { id, source, destination, message });
         id
     }
 

@@ -38,12 +38,8 @@ pub enum Timer {
 impl From<CoordinatorTimer> for Timer {
     fn from(timer: CoordinatorTimer) -> Self {
         match timer {
-            CoordinatorTimer::TransactionTimeout(transactional_id) => {
-                Timer::TransactionTimeout { transactional_id }
-            }
-            CoordinatorTimer::MarkerRetry(transactional_id) => {
-                Timer::MarkerRetry { transactional_id }
-            }
+            CoordinatorTimer::TransactionTimeout(transactional_id) => Timer::TransactionTimeout { transactional_id },
+            CoordinatorTimer::MarkerRetry(transactional_id) => Timer::MarkerRetry { transactional_id },
         }
     }
 }
@@ -58,37 +54,20 @@ impl super::Cluster {
             }
             let id = client.id();
             if let Some(failed_at) = client.earliest_failure() {
-                timers.push((
-                    Timer::ClientRetry { client: id },
-                    failed_at + self.config.retry_backoff_ms,
-                ));
+                timers.push((Timer::ClientRetry { client: id }, failed_at + self.config.retry_backoff_ms));
             }
             for request in client.outstanding().filter(|r| !r.failed) {
                 let deadline = request.sent_at_ms + self.config.request_timeout_ms;
-                timers.push((
-                    Timer::RequestTimeout {
-                        client: id,
-                        request: request.id,
-                    },
-                    deadline,
-                ));
+                timers.push((Timer::RequestTimeout { client: id, request: request.id }, deadline));
             }
         }
-        timers.extend(
-            self.broker
-                .timers()
-                .into_iter()
-                .map(|(timer, deadline)| (Timer::from(timer), deadline)),
-        );
+        timers.extend(self.broker.timers().into_iter().map(|(timer, deadline)| (Timer::from(timer), deadline)));
         timers.sort();
         timers
     }
 
     /// The deadline of an armed timer.
     pub fn timer_deadline(&self, timer: &Timer) -> Option<TimestampMs> {
-        self.timers()
-            .into_iter()
-            .find(|(t, _)| t == timer)
-            .map(|(_, deadline)| deadline)
+        self.timers().into_iter().find(|(t, _)| t == timer).map(|(_, deadline)| deadline)
     }
 }

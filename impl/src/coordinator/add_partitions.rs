@@ -3,16 +3,14 @@
 //! group coordinator (KIP-890 part 2), and tv1-verified's verification (KIP-890 part 1), which
 //! only reads.
 
+use super::transaction_log::no_partitions;
 use super::txn_state::TxnState;
 use super::TransactionCoordinator;
 use crate::error::ErrorCode;
 use crate::protocol::{
-    AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest,
-    AddPartitionsToTxnResponse,
+    AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest, AddPartitionsToTxnResponse,
 };
-use crate::types::{
-    ProducerEpoch, ProducerId, TimestampMs, TopicPartition, TransactionalId, NO_PRODUCER_ID,
-};
+use crate::types::{ProducerEpoch, ProducerId, TimestampMs, TopicPartition, TransactionalId, NO_PRODUCER_ID};
 
 impl TransactionCoordinator {
     /// Handles AddPartitionsToTxn.
@@ -31,10 +29,7 @@ impl TransactionCoordinator {
             Ok(()) => ErrorCode::None,
             Err(code) => code,
         };
-        AddPartitionsToTxnResponse {
-            partition: request.partition.clone(),
-            error,
-        }
+        AddPartitionsToTxnResponse { partition: request.partition.clone(), error }
     }
 
     /// Handles AddOffsetsToTxn: adds the group's offsets partition.
@@ -73,9 +68,7 @@ impl TransactionCoordinator {
         };
         if producer_id != metadata.producer_id {
             // tv2: the next producer id of a transaction still completing is told to wait.
-            if metadata.next_producer_id != NO_PRODUCER_ID
-                && producer_id == metadata.next_producer_id
-            {
+            if metadata.next_producer_id != NO_PRODUCER_ID && producer_id == metadata.next_producer_id {
                 return Err(ErrorCode::ConcurrentTransactions);
             }
             return Err(ErrorCode::InvalidProducerIdMapping);
@@ -92,10 +85,7 @@ impl TransactionCoordinator {
         assert!(
             matches!(
                 metadata.state,
-                TxnState::Empty
-                    | TxnState::Ongoing
-                    | TxnState::CompleteCommit
-                    | TxnState::CompleteAbort
+                TxnState::Empty | TxnState::Ongoing | TxnState::CompleteCommit | TxnState::CompleteAbort
             ),
             "{id}: cannot add a partition in {:?}",
             metadata.state
@@ -103,9 +93,9 @@ impl TransactionCoordinator {
         let mut transit = metadata.transit(TxnState::Ongoing, now_ms);
         if metadata.state != TxnState::Ongoing {
             transit.txn_start_timestamp = now_ms;
-            transit.partitions.clear();
+            transit.partitions = no_partitions();
         }
-        transit.partitions.insert(partition.clone());
+        std::sync::Arc::make_mut(&mut transit.partitions).insert(partition.clone());
         self.transition(transit)
     }
 

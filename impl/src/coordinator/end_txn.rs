@@ -8,9 +8,7 @@ use super::{TransactionCoordinator, TransactionMetadata};
 use crate::error::ErrorCode;
 use crate::mutation::Fault;
 use crate::protocol::{EndTxnRequest, EndTxnResponse, WriteTxnMarkerRequest};
-use crate::types::{
-    ProducerEpoch, ProducerId, TimestampMs, TransactionalId, NO_PRODUCER_EPOCH, NO_PRODUCER_ID,
-};
+use crate::types::{ProducerEpoch, ProducerId, TimestampMs, TransactionalId, NO_PRODUCER_EPOCH, NO_PRODUCER_ID};
 
 /// Who ends the transaction: the client, or the coordinator itself (fence, timeout).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,18 +17,8 @@ enum Initiator {
     Coordinator,
 }
 
-fn answer(
-    commit: bool,
-    error: ErrorCode,
-    producer_id: ProducerId,
-    producer_epoch: ProducerEpoch,
-) -> EndTxnResponse {
-    EndTxnResponse {
-        commit,
-        error,
-        producer_id,
-        producer_epoch,
-    }
+fn answer(commit: bool, error: ErrorCode, producer_id: ProducerId, producer_epoch: ProducerEpoch) -> EndTxnResponse {
+    EndTxnResponse { commit, error, producer_id, producer_epoch }
 }
 
 impl TransactionCoordinator {
@@ -41,12 +29,7 @@ impl TransactionCoordinator {
         request: &EndTxnRequest,
     ) -> (EndTxnResponse, Vec<WriteTxnMarkerRequest>) {
         let commit = request.commit;
-        let fail = |code| {
-            (
-                answer(commit, code, NO_PRODUCER_ID, NO_PRODUCER_EPOCH),
-                Vec::new(),
-            )
-        };
+        let fail = |code| (answer(commit, code, NO_PRODUCER_ID, NO_PRODUCER_EPOCH), Vec::new());
         let id = &request.transactional_id;
         // An id whose first InitProducerId was never logged has no epoch: nobody owns it yet.
         let Some(metadata) = self.transactions.get(id).filter(|m| m.producer_epoch >= 0) else {
@@ -67,8 +50,7 @@ impl TransactionCoordinator {
         let tv2 = self.config().protocol.is_tv2();
         // Step 3: by state.
         match (metadata.state, commit) {
-            (TxnState::Ongoing, _) => match self.end_ongoing(id, commit, Initiator::Client, now_ms)
-            {
+            (TxnState::Ongoing, _) => match self.end_ongoing(id, commit, Initiator::Client, now_ms) {
                 Ok((pid, epoch, markers)) => (answer(commit, ErrorCode::None, pid, epoch), markers),
                 Err(code) => fail(code),
             },
@@ -80,10 +62,9 @@ impl TransactionCoordinator {
                     Err(code) => fail(code),
                 }
             }
-            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => (
-                answer(commit, ErrorCode::None, current.0, current.1),
-                Vec::new(),
-            ),
+            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => {
+                (answer(commit, ErrorCode::None, current.0, current.1), Vec::new())
+            }
             (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => {
                 fail(ErrorCode::ConcurrentTransactions)
             }
@@ -96,9 +77,7 @@ impl TransactionCoordinator {
             {
                 // Only with fault 7: commit an empty transaction.
                 match self.end_ongoing(id, true, Initiator::Client, now_ms) {
-                    Ok((pid, epoch, markers)) => {
-                        (answer(commit, ErrorCode::None, pid, epoch), markers)
-                    }
+                    Ok((pid, epoch, markers)) => (answer(commit, ErrorCode::None, pid, epoch), markers),
                     Err(code) => fail(code),
                 }
             }
@@ -108,30 +87,18 @@ impl TransactionCoordinator {
 
     /// Step 1: the producer id must be the current one. tv2 also accepts the next id while the
     /// rotating transaction completes (CONCURRENT_TRANSACTIONS) and a retry across a rotation.
-    fn check_end_producer_id(
-        &self,
-        metadata: &TransactionMetadata,
-        request: &EndTxnRequest,
-    ) -> Result<(), ErrorCode> {
-        if request.producer_id == metadata.producer_id
-            || self.is_retry_across_rotation(metadata, request)
-        {
+    fn check_end_producer_id(&self, metadata: &TransactionMetadata, request: &EndTxnRequest) -> Result<(), ErrorCode> {
+        if request.producer_id == metadata.producer_id || self.is_retry_across_rotation(metadata, request) {
             return Ok(());
         }
-        if metadata.next_producer_id != NO_PRODUCER_ID
-            && request.producer_id == metadata.next_producer_id
-        {
+        if metadata.next_producer_id != NO_PRODUCER_ID && request.producer_id == metadata.next_producer_id {
             return Err(ErrorCode::ConcurrentTransactions);
         }
         Err(ErrorCode::InvalidProducerIdMapping)
     }
 
     /// tv2: a retried EndTxn whose transaction completed with a producer-id rotation.
-    fn is_retry_across_rotation(
-        &self,
-        metadata: &TransactionMetadata,
-        request: &EndTxnRequest,
-    ) -> bool {
+    fn is_retry_across_rotation(&self, metadata: &TransactionMetadata, request: &EndTxnRequest) -> bool {
         self.config().protocol.is_tv2()
             && metadata.state.is_complete()
             && request.producer_id == metadata.previous_producer_id
@@ -151,9 +118,7 @@ impl TransactionCoordinator {
             return true;
         }
         match metadata.state {
-            TxnState::Ongoing | TxnState::Empty | TxnState::Dead | TxnState::PrepareEpochFence => {
-                epoch == current
-            }
+            TxnState::Ongoing | TxnState::Empty | TxnState::Dead | TxnState::PrepareEpochFence => epoch == current,
             TxnState::PrepareCommit | TxnState::PrepareAbort => epoch == current - 1,
             TxnState::CompleteCommit | TxnState::CompleteAbort => {
                 epoch == current - 1 || (!request.commit && epoch == current)
@@ -177,17 +142,12 @@ impl TransactionCoordinator {
         initiator: Initiator,
         now_ms: TimestampMs,
     ) -> Result<(ProducerId, ProducerEpoch, Vec<WriteTxnMarkerRequest>), ErrorCode> {
-        let state = if commit {
-            TxnState::PrepareCommit
-        } else {
-            TxnState::PrepareAbort
-        };
+        let state = if commit { TxnState::PrepareCommit } else { TxnState::PrepareAbort };
         let metadata = &self.transactions[id];
         let mut transit = metadata.transit(state, now_ms);
         // fault: Tv2EndTxnKeepsEpoch
         let bump = self.config().protocol.is_tv2()
-            && !(initiator == Initiator::Client
-                && self.config().faults.has(Fault::Tv2EndTxnKeepsEpoch));
+            && !(initiator == Initiator::Client && self.config().faults.has(Fault::Tv2EndTxnKeepsEpoch));
         if bump {
             let (epoch, rotate) = self.end_bump(metadata.producer_epoch);
             transit.producer_epoch = epoch;
@@ -220,7 +180,7 @@ impl TransactionCoordinator {
         let (epoch, rotate) = self.end_bump(metadata.producer_epoch);
         transit.producer_epoch = epoch;
         transit.last_producer_epoch = metadata.producer_epoch;
-        transit.partitions.clear();
+        transit.partitions = super::transaction_log::no_partitions();
         transit.txn_start_timestamp = now_ms;
         if rotate {
             transit.next_producer_id = self.generate_producer_id();
@@ -239,41 +199,23 @@ impl TransactionCoordinator {
         id: &TransactionalId,
         now_ms: TimestampMs,
     ) -> Result<Vec<WriteTxnMarkerRequest>, ErrorCode> {
-        let (protocol, faults, max) = (
-            self.config().protocol,
-            self.config().faults,
-            self.config().max_producer_epoch,
-        );
+        let (protocol, faults, max) = (self.config().protocol, self.config().faults, self.config().max_producer_epoch);
         let metadata = self.transactions.get_mut(id).expect("fencing a known id");
-        assert_eq!(
-            metadata.state,
-            TxnState::Ongoing,
-            "only an Ongoing transaction is fenced"
-        );
+        assert_eq!(metadata.state, TxnState::Ongoing, "only an Ongoing transaction is fenced");
         assert!(TxnState::PrepareEpochFence.may_follow(metadata.state, protocol, faults));
         let epoch = metadata.producer_epoch;
         // tv2 needs room for the end's own bump; an epoch with none left is not bumped by the fence.
         let room = if protocol.is_tv2() { max - 1 } else { max };
-        let fenced = if metadata.has_failed_epoch_fence || epoch >= room {
-            epoch
-        } else {
-            epoch + 1
-        };
+        let fenced = if metadata.has_failed_epoch_fence || epoch >= room { epoch } else { epoch + 1 };
         metadata.producer_epoch = fenced;
         metadata.last_producer_epoch = NO_PRODUCER_EPOCH;
         match self.end_ongoing(id, false, Initiator::Coordinator, now_ms) {
             Ok((_, _, markers)) => {
-                self.transactions
-                    .get_mut(id)
-                    .expect("known")
-                    .has_failed_epoch_fence = false;
+                self.transactions.get_mut(id).expect("known").has_failed_epoch_fence = false;
                 Ok(markers)
             }
             Err(code) => {
-                self.transactions
-                    .get_mut(id)
-                    .expect("known")
-                    .has_failed_epoch_fence = true;
+                self.transactions.get_mut(id).expect("known").has_failed_epoch_fence = true;
                 Err(code)
             }
         }

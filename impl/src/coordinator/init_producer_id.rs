@@ -7,9 +7,7 @@
 use super::txn_state::TxnState;
 use super::{TransactionCoordinator, TransactionMetadata};
 use crate::error::ErrorCode;
-use crate::protocol::{
-    InitProducerIdRequest, InitProducerIdResponse, ProducerIdAndEpoch, WriteTxnMarkerRequest,
-};
+use crate::protocol::{InitProducerIdRequest, InitProducerIdResponse, ProducerIdAndEpoch, WriteTxnMarkerRequest};
 use crate::types::{ProducerEpoch, ProducerId, TimestampMs, NO_PRODUCER_EPOCH, NO_PRODUCER_ID};
 
 /// What an InitProducerId in Empty / Complete* does to the epoch.
@@ -17,24 +15,13 @@ enum EpochBump {
     /// Move to a new producer id at epoch 0.
     Rotate { last_epoch: ProducerEpoch },
     /// Bump to this epoch, remembering `last_epoch`.
-    Bump {
-        epoch: ProducerEpoch,
-        last_epoch: ProducerEpoch,
-    },
+    Bump { epoch: ProducerEpoch, last_epoch: ProducerEpoch },
     /// A retry of a bump that succeeded: answer the current epoch, change nothing.
     Retry,
 }
 
-fn answer(
-    error: ErrorCode,
-    producer_id: ProducerId,
-    producer_epoch: ProducerEpoch,
-) -> InitProducerIdResponse {
-    InitProducerIdResponse {
-        error,
-        producer_id,
-        producer_epoch,
-    }
+fn answer(error: ErrorCode, producer_id: ProducerId, producer_epoch: ProducerEpoch) -> InitProducerIdResponse {
+    InitProducerIdResponse { error, producer_id, producer_epoch }
 }
 
 fn error(error: ErrorCode) -> InitProducerIdResponse {
@@ -50,10 +37,7 @@ impl TransactionCoordinator {
     ) -> (InitProducerIdResponse, Vec<WriteTxnMarkerRequest>) {
         // Step 1: an idempotent producer gets a fresh id at epoch 0.
         let Some(id) = request.transactional_id.clone() else {
-            return (
-                answer(ErrorCode::None, self.generate_producer_id(), 0),
-                Vec::new(),
-            );
+            return (answer(ErrorCode::None, self.generate_producer_id(), 0), Vec::new());
         };
         // Step 2.
         let timeout = request.transaction_timeout_ms;
@@ -66,10 +50,7 @@ impl TransactionCoordinator {
         // Step 3: a new transactional id gets a producer id (in memory until the bump is logged).
         if !self.transactions.contains_key(&id) {
             let producer_id = self.generate_producer_id();
-            self.transactions.insert(
-                id.clone(),
-                TransactionMetadata::new(id.clone(), producer_id, timeout, now_ms),
-            );
+            self.transactions.insert(id.clone(), TransactionMetadata::new(id.clone(), producer_id, timeout, now_ms));
         }
         let metadata = &self.transactions[&id];
         if metadata.pending_transition_in_progress() {
@@ -83,9 +64,7 @@ impl TransactionCoordinator {
         }
         // Step 5.
         match metadata.state {
-            TxnState::PrepareCommit | TxnState::PrepareAbort => {
-                (error(ErrorCode::ConcurrentTransactions), Vec::new())
-            }
+            TxnState::PrepareCommit | TxnState::PrepareAbort => (error(ErrorCode::ConcurrentTransactions), Vec::new()),
             TxnState::Ongoing => {
                 // Fence: abort the ongoing transaction; the client retries and gets the next bump.
                 match self.fence_and_abort(&id, now_ms) {
@@ -93,10 +72,9 @@ impl TransactionCoordinator {
                     Err(code) => (error(code), Vec::new()),
                 }
             }
-            TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => (
-                self.bump_epoch(&id, now_ms, timeout, request.expected),
-                Vec::new(),
-            ),
+            TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => {
+                (self.bump_epoch(&id, now_ms, timeout, request.expected), Vec::new())
+            }
             TxnState::Dead | TxnState::PrepareEpochFence => {
                 unreachable!("{id}: {:?} is never a resting state in eos", metadata.state)
             }
@@ -105,11 +83,7 @@ impl TransactionCoordinator {
 
     /// KIP-360: the expected pair is valid if the metadata is new, names the current producer
     /// id, or names the previous one with an exhausted epoch (a retry across a rotation).
-    fn expected_is_valid(
-        &self,
-        metadata: &TransactionMetadata,
-        expected: ProducerIdAndEpoch,
-    ) -> bool {
+    fn expected_is_valid(&self, metadata: &TransactionMetadata, expected: ProducerIdAndEpoch) -> bool {
         metadata.producer_epoch == NO_PRODUCER_EPOCH
             || expected.producer_id == metadata.producer_id
             || (expected.producer_id == metadata.previous_producer_id
@@ -124,22 +98,14 @@ impl TransactionCoordinator {
         let epoch = metadata.producer_epoch;
         let expected_epoch = expected.map(|pair| pair.producer_epoch);
         if self.config().is_epoch_exhausted(epoch) && expected_epoch.map_or(true, |e| e == epoch) {
-            let last_epoch = if expected.is_some() {
-                epoch
-            } else {
-                NO_PRODUCER_EPOCH
-            };
+            let last_epoch = if expected.is_some() { epoch } else { NO_PRODUCER_EPOCH };
             return Ok(EpochBump::Rotate { last_epoch });
         }
         match expected_epoch {
-            None => Ok(EpochBump::Bump {
-                epoch: epoch + 1,
-                last_epoch: NO_PRODUCER_EPOCH,
-            }),
-            Some(e) if epoch == NO_PRODUCER_EPOCH || e == epoch => Ok(EpochBump::Bump {
-                epoch: epoch + 1,
-                last_epoch: epoch,
-            }),
+            None => Ok(EpochBump::Bump { epoch: epoch + 1, last_epoch: NO_PRODUCER_EPOCH }),
+            Some(e) if epoch == NO_PRODUCER_EPOCH || e == epoch => {
+                Ok(EpochBump::Bump { epoch: epoch + 1, last_epoch: epoch })
+            }
             Some(e) if e == metadata.last_producer_epoch => Ok(EpochBump::Retry),
             Some(_) => Err(ErrorCode::ProducerFenced),
         }
@@ -159,23 +125,14 @@ impl TransactionCoordinator {
             Err(code) => return error(code),
         };
         let mut transit = metadata.transit(TxnState::Empty, now_ms);
-        transit.partitions.clear();
+        transit.partitions = super::transaction_log::no_partitions();
         transit.txn_start_timestamp = -1;
         transit.transaction_timeout_ms = timeout_ms;
         transit.next_producer_id = NO_PRODUCER_ID;
         match plan {
-            EpochBump::Retry => {
-                return answer(
-                    ErrorCode::None,
-                    metadata.producer_id,
-                    metadata.producer_epoch,
-                )
-            }
+            EpochBump::Retry => return answer(ErrorCode::None, metadata.producer_id, metadata.producer_epoch),
             EpochBump::Bump { epoch, last_epoch } => {
-                assert!(
-                    epoch <= self.config().max_producer_epoch,
-                    "an exhausted epoch rotates instead"
-                );
+                assert!(epoch <= self.config().max_producer_epoch, "an exhausted epoch rotates instead");
                 transit.producer_epoch = epoch;
                 transit.last_producer_epoch = last_epoch;
             }

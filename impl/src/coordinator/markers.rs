@@ -33,13 +33,7 @@ pub struct PendingMarkers {
 impl PendingMarkers {
     /// Starts markers to every target, all in flight.
     pub fn start(targets: impl IntoIterator<Item = TopicPartition>) -> Self {
-        Self {
-            targets: targets
-                .into_iter()
-                .map(|target| (target, MarkerStatus::InFlight))
-                .collect(),
-            abandoned: false,
-        }
+        Self { targets: targets.into_iter().map(|target| (target, MarkerStatus::InFlight)).collect(), abandoned: false }
     }
 
     /// Whether no marker is waiting.

@@ -5,15 +5,11 @@
 //! made durable by the caller, then completed with its conditions re-checked.
 
 use super::markers::PendingMarkers;
-use super::transaction_log::TxnLogRecord;
+use super::transaction_log::{no_partitions, PartitionSet, TxnLogRecord};
 use super::txn_state::TxnState;
 use crate::config::ProtocolMode;
 use crate::mutation::Faults;
-use crate::types::{
-    ProducerEpoch, ProducerId, TimestampMs, TopicPartition, TransactionalId, NO_PRODUCER_EPOCH,
-    NO_PRODUCER_ID,
-};
-use std::collections::BTreeSet;
+use crate::types::{ProducerEpoch, ProducerId, TimestampMs, TransactionalId, NO_PRODUCER_EPOCH, NO_PRODUCER_ID};
 
 /// The coordinator's view of one transactional id.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,7 +31,7 @@ pub struct TransactionMetadata {
     /// The state a prepared transition is moving to.
     pub pending_state: Option<TxnState>,
     /// The transaction's partitions (logged).
-    pub partitions: BTreeSet<TopicPartition>,
+    pub partitions: PartitionSet,
     /// Transaction timeout.
     pub transaction_timeout_ms: i32,
     /// When the ongoing transaction began (-1 if none).
@@ -67,7 +63,7 @@ impl TransactionMetadata {
             last_producer_epoch: NO_PRODUCER_EPOCH,
             state: TxnState::Empty,
             pending_state: None,
-            partitions: BTreeSet::new(),
+            partitions: no_partitions(),
             transaction_timeout_ms: timeout_ms,
             txn_start_timestamp: -1,
             txn_last_update_timestamp: now_ms,
@@ -113,7 +109,7 @@ impl TransactionMetadata {
             producer_epoch: self.producer_epoch,
             last_producer_epoch: self.last_producer_epoch,
             state,
-            partitions: BTreeSet::new(),
+            partitions: no_partitions(),
             transaction_timeout_ms: self.transaction_timeout_ms,
             txn_start_timestamp: self.txn_start_timestamp,
             txn_last_update_timestamp: now_ms,
@@ -127,49 +123,29 @@ impl TransactionMetadata {
 
     /// Prepares a transition: checks the table and marks it pending. The caller has ruled out
     /// every invalid request, so an invalid transition here is a programming error.
-    pub fn prepare_transition(
-        &mut self,
-        transit: &TxnLogRecord,
-        protocol: ProtocolMode,
-        faults: Faults,
-    ) {
-        assert!(
-            self.pending_state.is_none(),
-            "{}: a transition is already pending",
-            self.transactional_id
-        );
+    pub fn prepare_transition(&mut self, transit: &TxnLogRecord, protocol: ProtocolMode, faults: Faults) {
+        assert!(self.pending_state.is_none(), "{}: a transition is already pending", self.transactional_id);
         assert!(
             transit.state.may_follow(self.state, protocol, faults),
             "valid_coordinator_transitions: {:?} -> {:?} is not in the table",
             self.state,
             transit.state
         );
-        assert!(
-            transit.producer_id >= 0 && transit.producer_epoch >= 0,
-            "a transition has a producer id and epoch"
-        );
+        assert!(transit.producer_id >= 0 && transit.producer_epoch >= 0, "a transition has a producer id and epoch");
         self.pending_state = Some(transit.state);
     }
 
     /// Drops a prepared transition whose append failed.
     pub fn abort_transition(&mut self) {
-        assert!(
-            self.pending_state.is_some(),
-            "aborting a transition that is not pending"
-        );
+        assert!(self.pending_state.is_some(), "aborting a transition that is not pending");
         self.pending_state = None;
     }
 
     /// Completes a prepared transition after its record is durable.
     pub fn complete_transition(&mut self, transit: TxnLogRecord) {
-        assert_eq!(
-            self.pending_state,
-            Some(transit.state),
-            "completing the transition that was prepared"
-        );
+        assert_eq!(self.pending_state, Some(transit.state), "completing the transition that was prepared");
         assert!(
-            (transit.producer_id, transit.producer_epoch)
-                >= (self.producer_id, self.producer_epoch)
+            (transit.producer_id, transit.producer_epoch) >= (self.producer_id, self.producer_epoch)
                 || transit.producer_id > self.producer_id,
             "epoch_monotonic: ({}, {}) -> ({}, {})",
             self.producer_id,
@@ -178,10 +154,7 @@ impl TransactionMetadata {
             transit.producer_epoch
         );
         if transit.state == TxnState::Ongoing {
-            assert!(
-                self.partitions.is_subset(&transit.partitions),
-                "adding partitions never removes one"
-            );
+            assert!(self.partitions.is_subset(&transit.partitions), "adding partitions never removes one");
         }
         self.producer_id = transit.producer_id;
         self.previous_producer_id = transit.previous_producer_id;

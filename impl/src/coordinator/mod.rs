@@ -21,7 +21,7 @@ pub use markers::{MarkerStatus, PendingMarkers};
 pub use metadata::TransactionMetadata;
 pub use producer_id::ProducerIdManager;
 pub use timers::CoordinatorTimer;
-pub use transaction_log::{TransactionLog, TxnLogRecord};
+pub use transaction_log::{PartitionSet, TransactionLog, TxnLogRecord};
 pub use txn_state::TxnState;
 
 use crate::config::BrokerConfig;
@@ -30,8 +30,8 @@ use crate::mutation::{Fault, Faults};
 use crate::protocol::{WriteTxnMarkerRequest, WriteTxnMarkerResponse};
 use crate::storage::LogStorage;
 use crate::types::{
-    CoordinatorEpoch, ProducerEpoch, ProducerId, TimestampMs, TopicPartition, TransactionResult,
-    TransactionalId, NO_PRODUCER_ID,
+    CoordinatorEpoch, ProducerEpoch, ProducerId, TimestampMs, TopicPartition, TransactionResult, TransactionalId,
+    NO_PRODUCER_ID,
 };
 use markers::MarkerTemplate;
 use serde::{Deserialize, Serialize};
@@ -99,10 +99,7 @@ impl TransactionCoordinator {
         now_ms: TimestampMs,
         fresh_storage: impl FnOnce() -> Box<dyn LogStorage<TxnLogRecord>>,
     ) -> Vec<WriteTxnMarkerRequest> {
-        self.coordinator_epoch = self
-            .coordinator_epoch
-            .checked_add(1)
-            .expect("coordinator epochs do not run out");
+        self.coordinator_epoch = self.coordinator_epoch.checked_add(1).expect("coordinator epochs do not run out");
         // fault: LoseTransactionLogOnFailover
         if self.config.faults.has(Fault::LoseTransactionLogOnFailover) {
             self.log = TransactionLog::new(fresh_storage());
@@ -113,19 +110,10 @@ impl TransactionCoordinator {
         });
         self.transactions = latest
             .values()
-            .map(|record| {
-                (
-                    record.transactional_id.clone(),
-                    TransactionMetadata::from_record(record),
-                )
-            })
+            .map(|record| (record.transactional_id.clone(), TransactionMetadata::from_record(record)))
             .collect();
-        let prepared: Vec<TransactionalId> = self
-            .transactions
-            .iter()
-            .filter(|(_, m)| m.state.is_prepare())
-            .map(|(id, _)| id.clone())
-            .collect();
+        let prepared: Vec<TransactionalId> =
+            self.transactions.iter().filter(|(_, m)| m.state.is_prepare()).map(|(id, _)| id.clone()).collect();
         let mut markers = Vec::new();
         for id in prepared {
             markers.extend(self.begin_markers(&id, now_ms));
@@ -170,43 +158,34 @@ impl TransactionCoordinator {
 
     /// Describe-transactions for one id.
     pub fn describe(&self, transactional_id: &TransactionalId) -> Option<TransactionView> {
-        self.transactions
-            .get(transactional_id)
-            .map(|m| TransactionView {
-                state: m.state,
-                pending_state: m.pending_state,
-                producer_id: m.producer_id,
-                producer_epoch: m.producer_epoch,
-                last_producer_epoch: m.last_producer_epoch,
-                previous_producer_id: m.previous_producer_id,
-                next_producer_id: m.next_producer_id,
-                partitions: m.partitions.clone(),
-                pending_markers: m.markers.targets().keys().cloned().collect(),
-                failed_markers: m
-                    .markers
-                    .targets()
-                    .iter()
-                    .filter(|(_, status)| matches!(status, MarkerStatus::Failed { .. }))
-                    .map(|(target, _)| target.clone())
-                    .collect(),
-                markers_abandoned: m.markers.abandoned(),
-                transaction_timeout_ms: m.transaction_timeout_ms,
-                txn_start_timestamp: m.txn_start_timestamp,
-            })
+        self.transactions.get(transactional_id).map(|m| TransactionView {
+            state: m.state,
+            pending_state: m.pending_state,
+            producer_id: m.producer_id,
+            producer_epoch: m.producer_epoch,
+            last_producer_epoch: m.last_producer_epoch,
+            previous_producer_id: m.previous_producer_id,
+            next_producer_id: m.next_producer_id,
+            partitions: (*m.partitions).clone(),
+            pending_markers: m.markers.targets().keys().cloned().collect(),
+            failed_markers: m
+                .markers
+                .targets()
+                .iter()
+                .filter(|(_, status)| matches!(status, MarkerStatus::Failed { .. }))
+                .map(|(target, _)| target.clone())
+                .collect(),
+            markers_abandoned: m.markers.abandoned(),
+            transaction_timeout_ms: m.transaction_timeout_ms,
+            txn_start_timestamp: m.txn_start_timestamp,
+        })
     }
 
     /// Prepares, appends and completes one transition (specs 4.1). A failed append drops the
     /// pending transition and answers COORDINATOR_NOT_AVAILABLE.
     pub(crate) fn transition(&mut self, transit: TxnLogRecord) -> Result<(), ErrorCode> {
-        let Self {
-            config,
-            transactions,
-            log,
-            ..
-        } = self;
-        let metadata = transactions
-            .get_mut(&transit.transactional_id)
-            .expect("transitions are of known ids");
+        let Self { config, transactions, log, .. } = self;
+        let metadata = transactions.get_mut(&transit.transactional_id).expect("transitions are of known ids");
         metadata.prepare_transition(&transit, config.protocol, config.faults);
         match log.append(transit.clone()) {
             Ok(_) => {
@@ -242,14 +221,8 @@ impl TransactionCoordinator {
         transactional_id: &TransactionalId,
         now_ms: TimestampMs,
     ) -> Vec<WriteTxnMarkerRequest> {
-        let metadata = self
-            .transactions
-            .get_mut(transactional_id)
-            .expect("markers of a known id");
-        assert!(
-            metadata.state.is_prepare(),
-            "markers are sent for Prepare* only"
-        );
+        let metadata = self.transactions.get_mut(transactional_id).expect("markers of a known id");
+        assert!(metadata.state.is_prepare(), "markers are sent for Prepare* only");
         if metadata.partitions.is_empty() {
             metadata.markers = PendingMarkers::default();
             self.complete_transaction(transactional_id, now_ms);
@@ -258,22 +231,15 @@ impl TransactionCoordinator {
         metadata.markers = PendingMarkers::start(metadata.partitions.iter().cloned());
         let template = self.marker_template(&self.transactions[transactional_id]);
         let metadata = &self.transactions[transactional_id];
-        metadata
-            .partitions
-            .iter()
-            .map(|target| template.to(target.clone()))
-            .collect()
+        metadata.partitions.iter().map(|target| template.to(target.clone())).collect()
     }
 
     /// Every marker acknowledged: log CompleteCommit / CompleteAbort (tv2: rotate the producer id
     /// if the epoch ran out).
     fn complete_transaction(&mut self, transactional_id: &TransactionalId, now_ms: TimestampMs) {
         let metadata = &self.transactions[transactional_id];
-        let state = if metadata.state == TxnState::PrepareCommit {
-            TxnState::CompleteCommit
-        } else {
-            TxnState::CompleteAbort
-        };
+        let state =
+            if metadata.state == TxnState::PrepareCommit { TxnState::CompleteCommit } else { TxnState::CompleteAbort };
         let mut transit = metadata.transit_without_partitions(state, now_ms);
         if metadata.next_producer_id != NO_PRODUCER_ID {
             transit.previous_producer_id = metadata.producer_id;
@@ -318,11 +284,7 @@ impl TransactionCoordinator {
     }
 
     /// A leader answered a marker (specs 4.5).
-    pub fn handle_marker_response(
-        &mut self,
-        now_ms: TimestampMs,
-        response: &WriteTxnMarkerResponse,
-    ) {
+    pub fn handle_marker_response(&mut self, now_ms: TimestampMs, response: &WriteTxnMarkerResponse) {
         let id = &response.transactional_id;
         if response.coordinator_epoch != self.coordinator_epoch
             || !self.marker_is_current(
@@ -346,9 +308,7 @@ impl TransactionCoordinator {
                     self.complete_transaction(id, now_ms);
                 }
             }
-            ErrorCode::InvalidProducerEpoch | ErrorCode::TransactionCoordinatorFenced => {
-                metadata.markers.abandon()
-            }
+            ErrorCode::InvalidProducerEpoch | ErrorCode::TransactionCoordinatorFenced => metadata.markers.abandon(),
             _ => {
                 metadata.markers.fail(&response.target, now_ms);
             }
@@ -366,10 +326,7 @@ impl TransactionCoordinator {
                 marker.coordinator_epoch,
             );
         if current {
-            let metadata = self
-                .transactions
-                .get_mut(&marker.transactional_id)
-                .expect("checked above");
+            let metadata = self.transactions.get_mut(&marker.transactional_id).expect("checked above");
             metadata.markers.fail(&marker.target, now_ms);
         }
     }
@@ -395,16 +352,8 @@ impl TransactionCoordinator {
             return Vec::new();
         }
         let template = self.marker_template(metadata);
-        let metadata = self
-            .transactions
-            .get_mut(transactional_id)
-            .expect("checked above");
-        metadata
-            .markers
-            .take_failed()
-            .into_iter()
-            .map(|target| template.to(target))
-            .collect()
+        let metadata = self.transactions.get_mut(transactional_id).expect("checked above");
+        metadata.markers.take_failed().into_iter().map(|target| template.to(target)).collect()
     }
 
     /// Allocates a producer id.

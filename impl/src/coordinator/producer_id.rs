@@ -20,10 +20,7 @@ impl ProducerIdManager {
     /// The next id.
     pub fn generate(&mut self) -> ProducerId {
         let id = self.next;
-        self.next = self
-            .next
-            .checked_add(1)
-            .expect("producer ids do not run out");
+        self.next = self.next.checked_add(1).expect("producer ids do not run out");
         id
     }
 

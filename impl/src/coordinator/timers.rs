@@ -23,20 +23,13 @@ impl TransactionCoordinator {
         let mut timers = Vec::new();
         for (id, metadata) in self.transactions() {
             if metadata.state == TxnState::Ongoing && metadata.pending_state.is_none() {
-                let deadline =
-                    metadata.txn_start_timestamp + i64::from(metadata.transaction_timeout_ms);
+                let deadline = metadata.txn_start_timestamp + i64::from(metadata.transaction_timeout_ms);
                 timers.push((CoordinatorTimer::TransactionTimeout(id.clone()), deadline));
             }
             if let Some(since) = metadata.markers.earliest_failure() {
-                timers.push((
-                    CoordinatorTimer::MarkerRetry(id.clone()),
-                    since + self.config().marker_retry_backoff_ms,
-                ));
+                timers.push((CoordinatorTimer::MarkerRetry(id.clone()), since + self.config().marker_retry_backoff_ms));
             } else if self.completion_stuck(metadata) {
-                timers.push((
-                    CoordinatorTimer::MarkerRetry(id.clone()),
-                    metadata.txn_last_update_timestamp,
-                ));
+                timers.push((CoordinatorTimer::MarkerRetry(id.clone()), metadata.txn_last_update_timestamp));
             }
         }
         timers

@@ -7,6 +7,17 @@ use crate::storage::{LogStorage, StorageError};
 use crate::types::{ProducerEpoch, ProducerId, TimestampMs, TopicPartition, TransactionalId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, OnceLock};
+
+/// A transaction's partition set, shared between the metadata, a transit record and the log
+/// (copied only when a partition is added).
+pub type PartitionSet = Arc<BTreeSet<TopicPartition>>;
+
+/// The empty partition set (shared, so clearing a set does not allocate).
+pub fn no_partitions() -> PartitionSet {
+    static EMPTY: OnceLock<PartitionSet> = OnceLock::new();
+    EMPTY.get_or_init(|| Arc::new(BTreeSet::new())).clone()
+}
 use std::ops::ControlFlow;
 
 /// One record of the transaction log: a transactional id's metadata after a transition. It is
@@ -28,7 +39,7 @@ pub struct TxnLogRecord {
     /// The state.
     pub state: TxnState,
     /// The partitions of the transaction (data partitions and the offsets partition).
-    pub partitions: BTreeSet<TopicPartition>,
+    pub partitions: PartitionSet,
     /// Transaction timeout.
     pub transaction_timeout_ms: i32,
     /// When the transaction began (-1 if none).
@@ -51,10 +62,7 @@ impl TransactionLog {
 
     /// Appends a record (durable when this returns Ok).
     pub fn append(&mut self, record: TxnLogRecord) -> Result<u64, StorageError> {
-        assert!(
-            record.state != TxnState::PrepareEpochFence,
-            "PrepareEpochFence is never logged"
-        );
+        assert!(record.state != TxnState::PrepareEpochFence, "PrepareEpochFence is never logged");
         self.storage.append(record)
     }
 

@@ -28,23 +28,12 @@ pub enum TxnState {
     PrepareEpochFence,
 }
 
-use TxnState::{
-    CompleteAbort, CompleteCommit, Dead, Empty, Ongoing, PrepareAbort, PrepareCommit,
-    PrepareEpochFence,
-};
+use TxnState::{CompleteAbort, CompleteCommit, Dead, Empty, Ongoing, PrepareAbort, PrepareCommit, PrepareEpochFence};
 
 impl TxnState {
     /// Every state.
-    pub const ALL: [TxnState; 8] = [
-        Empty,
-        Ongoing,
-        PrepareCommit,
-        PrepareAbort,
-        CompleteCommit,
-        CompleteAbort,
-        Dead,
-        PrepareEpochFence,
-    ];
+    pub const ALL: [TxnState; 8] =
+        [Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort, Dead, PrepareEpochFence];
 
     /// The states this one may follow (specs 4.1), one line per trigger.
     pub const fn valid_previous_states(self, protocol: ProtocolMode) -> &'static [TxnState] {
@@ -56,13 +45,7 @@ impl TxnState {
             // EndTxn(commit).
             (PrepareCommit, _) => &[Ongoing],
             // EndTxn(abort), timeout, fence; tv2 also the empty abort.
-            (PrepareAbort, ProtocolMode::Tv2) => &[
-                Ongoing,
-                PrepareEpochFence,
-                Empty,
-                CompleteCommit,
-                CompleteAbort,
-            ],
+            (PrepareAbort, ProtocolMode::Tv2) => &[Ongoing, PrepareEpochFence, Empty, CompleteCommit, CompleteAbort],
             (PrepareAbort, _) => &[Ongoing, PrepareEpochFence],
             // The last COMMIT marker acknowledged.
             (CompleteCommit, _) => &[PrepareCommit],
@@ -117,20 +100,14 @@ mod tests {
     fn table_matches_the_specification() {
         // Proves the table is specs 4.1 row by row, including the tv2-only empty-abort edges.
         let tv1 = ProtocolMode::Tv1;
-        assert_eq!(
-            PrepareAbort.valid_previous_states(tv1),
-            &[Ongoing, PrepareEpochFence]
-        );
+        assert_eq!(PrepareAbort.valid_previous_states(tv1), &[Ongoing, PrepareEpochFence]);
         assert!(PrepareAbort.may_follow(Empty, ProtocolMode::Tv2, Faults::none()));
         assert!(!PrepareAbort.may_follow(Empty, ProtocolMode::Tv1Verified, Faults::none()));
         assert!(!PrepareCommit.may_follow(Empty, ProtocolMode::Tv2, Faults::none()));
         assert!(CompleteCommit.may_follow(PrepareCommit, tv1, Faults::none()));
         assert!(!CompleteCommit.may_follow(PrepareAbort, tv1, Faults::none()));
         for state in TxnState::ALL {
-            assert!(
-                !state.valid_previous_states(tv1).contains(&Dead),
-                "nothing follows Dead"
-            );
+            assert!(!state.valid_previous_states(tv1).contains(&Dead), "nothing follows Dead");
         }
     }
 
@@ -142,11 +119,7 @@ mod tests {
             for from in TxnState::ALL {
                 let correct = to.may_follow(from, ProtocolMode::Tv1, Faults::none());
                 let wrong = to.may_follow(from, ProtocolMode::Tv1, faulty);
-                assert_eq!(
-                    correct != wrong,
-                    (from, to) == (Empty, PrepareCommit),
-                    "{from:?} -> {to:?}"
-                );
+                assert_eq!(correct != wrong, (from, to) == (Empty, PrepareCommit), "{from:?} -> {to:?}");
             }
         }
     }

@@ -11,9 +11,7 @@ use crate::error::ErrorCode;
 use crate::mutation::{Fault, Faults};
 use crate::partition::{AppendOrigin, PartitionLog, ProducerBatch};
 use crate::protocol::{OffsetCommitRequest, TxnOffsetCommitRequest, WriteTxnMarkerRequest};
-use crate::types::{
-    Generation, Offset, ProducerEpoch, ProducerId, TopicPartition, TransactionResult,
-};
+use crate::types::{Generation, Offset, ProducerEpoch, ProducerId, TopicPartition, TransactionResult};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -50,15 +48,8 @@ pub struct GroupCoordinator {
 impl GroupCoordinator {
     /// A coordinator over an empty offsets partition.
     pub fn new(offsets_log: PartitionLog, faults: Faults) -> Self {
-        assert!(
-            offsets_log.topic_partition().is_group_offsets(),
-            "the group coordinator leads an offsets partition"
-        );
-        Self {
-            offsets_log,
-            groups: BTreeMap::new(),
-            faults,
-        }
+        assert!(offsets_log.topic_partition().is_group_offsets(), "the group coordinator leads an offsets partition");
+        Self { offsets_log, groups: BTreeMap::new(), faults }
     }
 
     /// Changes the seeded faults (testing only).
@@ -70,10 +61,7 @@ impl GroupCoordinator {
     /// A member joins `group` (part of a copier's start): generation + 1, the joiner is the member.
     pub fn join(&mut self, group: &str, member_id: &str) -> Generation {
         let state = self.groups.entry(group.to_owned()).or_default();
-        state.generation = state
-            .generation
-            .checked_add(1)
-            .expect("generations do not run out");
+        state.generation = state.generation.checked_add(1).expect("generations do not run out");
         state.member_id = Some(member_id.to_owned());
         state.generation
     }
@@ -93,12 +81,7 @@ impl GroupCoordinator {
         &self.offsets_log
     }
 
-    fn check_generation(
-        &self,
-        group: &str,
-        generation: Generation,
-        member_id: &str,
-    ) -> Result<(), ErrorCode> {
+    fn check_generation(&self, group: &str, generation: Generation, member_id: &str) -> Result<(), ErrorCode> {
         let state = self.groups.get(group).ok_or(ErrorCode::IllegalGeneration)?;
         if state.generation != generation || state.member_id.as_deref() != Some(member_id) {
             return Err(ErrorCode::IllegalGeneration);
@@ -109,56 +92,34 @@ impl GroupCoordinator {
     /// TxnOffsetCommit's checks before the coordinator is consulted: the generation and member
     /// (KIP-447), then the producer epoch. Returns whether the offsets partition must be verified
     /// (tv1-verified) or implicitly added (tv2): no transaction of this epoch open on it yet.
-    pub fn check_txn_offset_commit(
-        &self,
-        request: &TxnOffsetCommitRequest,
-        fencing: bool,
-    ) -> Result<bool, ErrorCode> {
+    pub fn check_txn_offset_commit(&self, request: &TxnOffsetCommitRequest, fencing: bool) -> Result<bool, ErrorCode> {
         if request.producer_id < 0 || request.producer_epoch < 0 {
             return Err(ErrorCode::InvalidRequest);
         }
         self.check_generation(&request.group, request.generation, &request.member_id)?;
         // fault: SkipPartitionEpochCheck (the offsets partition is a partition too)
         let epochs = fencing && !self.faults.has(Fault::SkipPartitionEpochCheck);
-        let last_epoch = self
-            .offsets_log
-            .producers()
-            .entry(request.producer_id)
-            .map(|entry| entry.producer_epoch);
+        let last_epoch = self.offsets_log.producers().entry(request.producer_id).map(|entry| entry.producer_epoch);
         if epochs && last_epoch.is_some_and(|last| request.producer_epoch < last) {
             return Err(ErrorCode::InvalidProducerEpoch);
         }
-        Ok(self
-            .offsets_log
-            .needs_verification(request.producer_id, request.producer_epoch, true))
+        Ok(self.offsets_log.needs_verification(request.producer_id, request.producer_epoch, true))
     }
 
     /// TxnOffsetCommit after its checks: append to the offsets partition, offsets pending.
-    pub fn append_txn_offset_commit(
-        &mut self,
-        request: &TxnOffsetCommitRequest,
-    ) -> Result<(), ErrorCode> {
+    pub fn append_txn_offset_commit(&mut self, request: &TxnOffsetCommitRequest) -> Result<(), ErrorCode> {
         let batch = ProducerBatch {
             producer_id: request.producer_id,
             producer_epoch: request.producer_epoch,
             base_sequence: -1,
             is_transactional: true,
-            records: vec![offsets_record::encode(
-                &request.group,
-                &request.partition,
-                request.offset,
-            )],
+            records: vec![offsets_record::encode(&request.group, &request.partition, request.offset)],
         };
         self.offsets_log.append(batch, AppendOrigin::Coordinator)?;
-        let state = self
-            .groups
-            .get_mut(&request.group)
-            .expect("the generation check found the group");
+        let state = self.groups.get_mut(&request.group).expect("the generation check found the group");
         let pending = state.pending.entry(request.producer_id).or_default();
         pending.producer_epoch = request.producer_epoch;
-        pending
-            .offsets
-            .insert(request.partition.clone(), request.offset);
+        pending.offsets.insert(request.partition.clone(), request.offset);
         Ok(())
     }
 
@@ -170,20 +131,11 @@ impl GroupCoordinator {
             producer_epoch: -1,
             base_sequence: -1,
             is_transactional: false,
-            records: vec![offsets_record::encode(
-                &request.group,
-                &request.partition,
-                request.offset,
-            )],
+            records: vec![offsets_record::encode(&request.group, &request.partition, request.offset)],
         };
         self.offsets_log.append(batch, AppendOrigin::Coordinator)?;
-        let state = self
-            .groups
-            .get_mut(&request.group)
-            .expect("the generation check found the group");
-        state
-            .committed
-            .insert(request.partition.clone(), request.offset);
+        let state = self.groups.get_mut(&request.group).expect("the generation check found the group");
+        state.committed.insert(request.partition.clone(), request.offset);
         Ok(())
     }
 
@@ -191,12 +143,9 @@ impl GroupCoordinator {
     /// producer's pending offsets in every group and ABORT drops them.
     pub fn handle_marker(&mut self, marker: &WriteTxnMarkerRequest) -> ErrorCode {
         let result = TransactionResult::from_commit(marker.commit);
-        if let Err(code) = self.offsets_log.write_marker(
-            marker.producer_id,
-            marker.producer_epoch,
-            result,
-            marker.coordinator_epoch,
-        ) {
+        if let Err(code) =
+            self.offsets_log.write_marker(marker.producer_id, marker.producer_epoch, result, marker.coordinator_epoch)
+        {
             return code;
         }
         // fault: CommitPendingOffsetsOnAbort
@@ -222,10 +171,7 @@ impl GroupCoordinator {
             return Ok(BTreeMap::new());
         };
         // fault: OffsetFetchIgnoresPending
-        if require_stable
-            && !state.pending.is_empty()
-            && !self.faults.has(Fault::OffsetFetchIgnoresPending)
-        {
+        if require_stable && !state.pending.is_empty() && !self.faults.has(Fault::OffsetFetchIgnoresPending) {
             return Err(ErrorCode::UnstableOffsetCommit);
         }
         Ok(state.committed.clone())

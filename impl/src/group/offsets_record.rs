@@ -7,9 +7,7 @@ use crate::types::{Offset, Record, TopicPartition};
 /// One offset commit as a record.
 pub fn encode(group: &str, partition: &TopicPartition, offset: Offset) -> Record {
     Record {
-        key: Some(
-            format!("offset/{group}/{}/{}", partition.topic, partition.partition).into_bytes(),
-        ),
+        key: Some(format!("offset/{group}/{}/{}", partition.topic, partition.partition).into_bytes()),
         value: offset.to_string().into_bytes(),
     }
 }
@@ -36,10 +34,7 @@ mod tests {
     fn round_trip() {
         // Proves decode inverts encode.
         let record = encode("copier-group", &TopicPartition::input(), 42);
-        assert_eq!(
-            decode(&record),
-            Some(("copier-group".to_owned(), TopicPartition::input(), 42))
-        );
+        assert_eq!(decode(&record), Some(("copier-group".to_owned(), TopicPartition::input(), 42)));
         assert_eq!(decode(&Record::value("x")), None);
     }
 }

@@ -4,22 +4,11 @@ use super::*;
 use crate::storage::MemoryLog;
 
 fn group() -> GroupCoordinator {
-    let log = PartitionLog::new(
-        TopicPartition::group_offsets("g"),
-        Box::new(MemoryLog::new()),
-        true,
-        Faults::none(),
-    );
+    let log = PartitionLog::new(TopicPartition::group_offsets("g"), Box::new(MemoryLog::new()), true, Faults::none());
     GroupCoordinator::new(log, Faults::none())
 }
 
-fn txn_commit(
-    pid: i64,
-    epoch: i16,
-    generation: i32,
-    member: &str,
-    offset: i64,
-) -> TxnOffsetCommitRequest {
+fn txn_commit(pid: i64, epoch: i16, generation: i32, member: &str, offset: i64) -> TxnOffsetCommitRequest {
     TxnOffsetCommitRequest {
         transactional_id: "txn-0".into(),
         producer_id: pid,
@@ -49,10 +38,7 @@ fn join_bumps_the_generation() {
     let mut g = group();
     assert_eq!(g.join("g", "producer-0"), 1);
     assert_eq!(g.join("g", "producer-1"), 2);
-    assert_eq!(
-        g.group("g").unwrap().member_id.as_deref(),
-        Some("producer-1")
-    );
+    assert_eq!(g.group("g").unwrap().member_id.as_deref(), Some("producer-1"));
 }
 
 #[test]
@@ -69,10 +55,7 @@ fn old_generation_or_member_is_illegal_generation() {
         g.check_txn_offset_commit(&txn_commit(1, 0, 2, "producer-0", 5), true),
         Err(ErrorCode::IllegalGeneration)
     );
-    assert_eq!(
-        g.check_txn_offset_commit(&txn_commit(1, 0, 2, "producer-1", 5), true),
-        Ok(true)
-    );
+    assert_eq!(g.check_txn_offset_commit(&txn_commit(1, 0, 2, "producer-1", 5), true), Ok(true));
     let plain = OffsetCommitRequest {
         group: "g".into(),
         generation: 1,
@@ -80,10 +63,7 @@ fn old_generation_or_member_is_illegal_generation() {
         partition: TopicPartition::input(),
         offset: 1,
     };
-    assert_eq!(
-        g.handle_offset_commit(&plain),
-        Err(ErrorCode::IllegalGeneration)
-    );
+    assert_eq!(g.handle_offset_commit(&plain), Err(ErrorCode::IllegalGeneration));
 }
 
 #[test]
@@ -92,27 +72,18 @@ fn pending_offsets_become_committed_on_commit_and_vanish_on_abort() {
     // is UNSTABLE_OFFSET_COMMIT while any are pending.
     let mut g = group();
     g.join("g", "producer-0");
-    g.append_txn_offset_commit(&txn_commit(1, 0, 1, "producer-0", 5))
-        .unwrap();
-    assert_eq!(
-        g.offset_fetch("g", true),
-        Err(ErrorCode::UnstableOffsetCommit)
-    );
+    g.append_txn_offset_commit(&txn_commit(1, 0, 1, "producer-0", 5)).unwrap();
+    assert_eq!(g.offset_fetch("g", true), Err(ErrorCode::UnstableOffsetCommit));
     assert_eq!(g.offset_fetch("g", false), Ok(BTreeMap::new()));
     assert!(
-        !g.check_txn_offset_commit(&txn_commit(1, 0, 1, "producer-0", 6), true)
-            .unwrap(),
+        !g.check_txn_offset_commit(&txn_commit(1, 0, 1, "producer-0", 6), true).unwrap(),
         "already open: no verification"
     );
     assert_eq!(g.handle_marker(&marker(1, 0, false, 0)), ErrorCode::None);
     assert_eq!(g.offset_fetch("g", true), Ok(BTreeMap::new()));
-    g.append_txn_offset_commit(&txn_commit(1, 0, 1, "producer-0", 7))
-        .unwrap();
+    g.append_txn_offset_commit(&txn_commit(1, 0, 1, "producer-0", 7)).unwrap();
     assert_eq!(g.handle_marker(&marker(1, 0, true, 0)), ErrorCode::None);
-    assert_eq!(
-        g.offset_fetch("g", true),
-        Ok(BTreeMap::from([(TopicPartition::input(), 7)]))
-    );
+    assert_eq!(g.offset_fetch("g", true), Ok(BTreeMap::from([(TopicPartition::input(), 7)])));
 }
 
 #[test]
@@ -120,25 +91,15 @@ fn offsets_partition_checks_epochs() {
     // Proves section 6: an older epoch is INVALID_PRODUCER_EPOCH; markers are checked as in 5.2.
     let mut g = group();
     g.join("g", "producer-0");
-    g.append_txn_offset_commit(&txn_commit(1, 3, 1, "producer-0", 5))
-        .unwrap();
+    g.append_txn_offset_commit(&txn_commit(1, 3, 1, "producer-0", 5)).unwrap();
     assert_eq!(
         g.check_txn_offset_commit(&txn_commit(1, 2, 1, "producer-0", 5), true),
         Err(ErrorCode::InvalidProducerEpoch)
     );
-    assert_eq!(
-        g.handle_marker(&marker(1, 2, true, 0)),
-        ErrorCode::InvalidProducerEpoch
-    );
+    assert_eq!(g.handle_marker(&marker(1, 2, true, 0)), ErrorCode::InvalidProducerEpoch);
     assert_eq!(g.handle_marker(&marker(1, 3, true, 4)), ErrorCode::None);
-    assert_eq!(
-        g.handle_marker(&marker(1, 3, true, 3)),
-        ErrorCode::TransactionCoordinatorFenced
-    );
-    assert_eq!(
-        g.check_txn_offset_commit(&txn_commit(-1, 0, 1, "producer-0", 5), true),
-        Err(ErrorCode::InvalidRequest)
-    );
+    assert_eq!(g.handle_marker(&marker(1, 3, true, 3)), ErrorCode::TransactionCoordinatorFenced);
+    assert_eq!(g.check_txn_offset_commit(&txn_commit(-1, 0, 1, "producer-0", 5), true), Err(ErrorCode::InvalidRequest));
 }
 
 #[test]
@@ -154,9 +115,6 @@ fn plain_offset_commit_commits_at_once() {
         offset: 3,
     };
     assert_eq!(g.handle_offset_commit(&plain), Ok(()));
-    assert_eq!(
-        g.offset_fetch("g", true).unwrap()[&TopicPartition::input()],
-        3
-    );
+    assert_eq!(g.offset_fetch("g", true).unwrap()[&TopicPartition::input()], 3);
     assert_eq!(g.offset_fetch("unknown", true), Ok(BTreeMap::new()));
 }

@@ -26,15 +26,9 @@ pub struct AbortedIndex {
 impl AbortedIndex {
     /// Adds the transaction ended by the ABORT marker at `entry.last_offset`.
     pub fn push(&mut self, entry: AbortedTxn) {
-        assert!(
-            entry.first_offset < entry.last_offset,
-            "a transaction's records precede its marker"
-        );
+        assert!(entry.first_offset < entry.last_offset, "a transaction's records precede its marker");
         if let Some(previous) = self.entries.last() {
-            assert!(
-                previous.last_offset < entry.last_offset,
-                "entries are added in marker order"
-            );
+            assert!(previous.last_offset < entry.last_offset, "entries are added in marker order");
         }
         self.entries.push(entry);
     }
@@ -48,14 +42,8 @@ impl AbortedIndex {
     /// `start` and begin before `upper_bound` (Kafka's `collectAbortedTransactions`).
     pub fn overlapping(&self, start: Offset, upper_bound: Offset) -> Vec<AbortedTxn> {
         // Entries are ordered by last_offset: skip those that ended before `start`.
-        let from = self
-            .entries
-            .partition_point(|entry| entry.last_offset < start);
-        self.entries[from..]
-            .iter()
-            .filter(|entry| entry.first_offset < upper_bound)
-            .copied()
-            .collect()
+        let from = self.entries.partition_point(|entry| entry.last_offset < start);
+        self.entries[from..].iter().filter(|entry| entry.first_offset < upper_bound).copied().collect()
     }
 }
 
@@ -67,21 +55,9 @@ mod tests {
     fn overlapping_selects_entries_that_touch_the_range() {
         // Proves the range query returns exactly the transactions overlapping [start, upper).
         let mut index = AbortedIndex::default();
-        index.push(AbortedTxn {
-            producer_id: 1,
-            first_offset: 0,
-            last_offset: 2,
-        });
-        index.push(AbortedTxn {
-            producer_id: 2,
-            first_offset: 1,
-            last_offset: 5,
-        });
-        index.push(AbortedTxn {
-            producer_id: 3,
-            first_offset: 6,
-            last_offset: 9,
-        });
+        index.push(AbortedTxn { producer_id: 1, first_offset: 0, last_offset: 2 });
+        index.push(AbortedTxn { producer_id: 2, first_offset: 1, last_offset: 5 });
+        index.push(AbortedTxn { producer_id: 3, first_offset: 6, last_offset: 9 });
         let pids = |v: Vec<AbortedTxn>| v.into_iter().map(|e| e.producer_id).collect::<Vec<_>>();
         assert_eq!(pids(index.overlapping(0, 100)), vec![1, 2, 3]);
         assert_eq!(pids(index.overlapping(3, 6)), vec![2]);

@@ -23,11 +23,7 @@ pub struct FetchRequest {
 impl FetchRequest {
     /// Everything from `fetch_offset` at `isolation`.
     pub fn from_offset(fetch_offset: Offset, isolation: IsolationLevel) -> Self {
-        Self {
-            fetch_offset,
-            isolation,
-            max_batches: usize::MAX,
-        }
+        Self { fetch_offset, isolation, max_batches: usize::MAX }
     }
 }
 
@@ -47,8 +43,6 @@ pub struct FetchResponse {
 impl FetchResponse {
     /// The offset just after the last returned batch (or the fetch offset if none).
     pub fn next_offset(&self, fetch_offset: Offset) -> Offset {
-        self.batches
-            .last()
-            .map_or(fetch_offset, |batch| batch.next_offset().max(fetch_offset))
+        self.batches.last().map_or(fetch_offset, |batch| batch.next_offset().max(fetch_offset))
     }
 }

@@ -16,20 +16,13 @@ impl OpenTransactions {
     /// Records that `producer_id` opened a transaction at `first_offset`.
     pub fn open(&mut self, first_offset: Offset, producer_id: ProducerId) {
         let previous = self.by_first_offset.insert(first_offset, producer_id);
-        assert!(
-            previous.is_none(),
-            "two transactions cannot start at one offset"
-        );
+        assert!(previous.is_none(), "two transactions cannot start at one offset");
     }
 
     /// Records that the transaction of `producer_id` that began at `first_offset` closed.
     pub fn close(&mut self, first_offset: Offset, producer_id: ProducerId) {
         let removed = self.by_first_offset.remove(&first_offset);
-        assert_eq!(
-            removed,
-            Some(producer_id),
-            "closing a transaction that is open"
-        );
+        assert_eq!(removed, Some(producer_id), "closing a transaction that is open");
     }
 
     /// The first offset of the earliest open transaction.
@@ -39,18 +32,14 @@ impl OpenTransactions {
 
     /// The last stable offset given the high watermark.
     pub fn last_stable_offset(&self, high_watermark: Offset) -> Offset {
-        let lso = self
-            .earliest()
-            .map_or(high_watermark, |first| first.min(high_watermark));
+        let lso = self.earliest().map_or(high_watermark, |first| first.min(high_watermark));
         debug_assert!(lso <= high_watermark);
         lso
     }
 
     /// The open transactions, (first offset, producer id), in offset order.
     pub fn iter(&self) -> impl Iterator<Item = (Offset, ProducerId)> + '_ {
-        self.by_first_offset
-            .iter()
-            .map(|(offset, pid)| (*offset, *pid))
+        self.by_first_offset.iter().map(|(offset, pid)| (*offset, *pid))
     }
 
     /// Whether no transaction is open.

@@ -3,9 +3,7 @@
 //! either data records or one control record (a COMMIT or ABORT marker with the coordinator
 //! epoch, KIP-98). Also the per-offset view the conformance harness compares (specs section 11).
 
-use crate::types::{
-    CoordinatorEpoch, Offset, ProducerEpoch, ProducerId, Record, Sequence, TransactionResult,
-};
+use crate::types::{CoordinatorEpoch, Offset, ProducerEpoch, ProducerId, Record, Sequence, TransactionResult};
 use serde::{Deserialize, Serialize};
 
 /// The control record of a marker batch: key = (version 0, type), value = (version 0,

@@ -22,8 +22,7 @@ use crate::error::ErrorCode;
 use crate::mutation::{Fault, Faults};
 use crate::storage::LogStorage;
 use crate::types::{
-    CoordinatorEpoch, Offset, ProducerEpoch, ProducerId, Record, Sequence, TopicPartition,
-    TransactionResult,
+    CoordinatorEpoch, Offset, ProducerEpoch, ProducerId, Record, Sequence, TopicPartition, TransactionResult,
 };
 use producer_state::{AppendDecision, BatchHeader, EpochChecks};
 use serde::{Deserialize, Serialize};
@@ -102,10 +101,7 @@ impl PartitionLog {
         fencing: bool,
         faults: Faults,
     ) -> Self {
-        assert!(
-            storage.is_empty(),
-            "recovery from a non-empty log is a later issue"
-        );
+        assert!(storage.is_empty(), "recovery from a non-empty log is a later issue");
         Self {
             topic_partition,
             storage,
@@ -133,9 +129,7 @@ impl PartitionLog {
 
     fn epoch_checks(&self) -> EpochChecks {
         // fault: SkipPartitionEpochCheck
-        EpochChecks {
-            enabled: self.fencing && !self.faults.has(Fault::SkipPartitionEpochCheck),
-        }
+        EpochChecks { enabled: self.fencing && !self.faults.has(Fault::SkipPartitionEpochCheck) }
     }
 
     /// Specs 5.1 step 2's condition: a transactional batch of a producer with no transaction open
@@ -146,27 +140,17 @@ impl PartitionLog {
         producer_epoch: ProducerEpoch,
         transactional: bool,
     ) -> bool {
-        transactional
-            && producer_id >= 0
-            && !self
-                .producers
-                .has_ongoing_transaction(producer_id, producer_epoch)
+        transactional && producer_id >= 0 && !self.producers.has_ongoing_transaction(producer_id, producer_epoch)
     }
 
     /// Whether `producer_id` has a transaction open here (at any epoch).
     pub fn has_open_transaction(&self, producer_id: ProducerId) -> bool {
-        self.producers
-            .entry(producer_id)
-            .is_some_and(|entry| entry.current_txn_first_offset.is_some())
+        self.producers.entry(producer_id).is_some_and(|entry| entry.current_txn_first_offset.is_some())
     }
 
     /// Appends a data batch after the checks of specs 5.1 steps 1 and 3 to 7 (step 2 is the
     /// caller's). A duplicate is answered with the original offset and appends nothing.
-    pub fn append(
-        &mut self,
-        batch: ProducerBatch,
-        origin: AppendOrigin,
-    ) -> Result<AppendInfo, ErrorCode> {
+    pub fn append(&mut self, batch: ProducerBatch, origin: AppendOrigin) -> Result<AppendInfo, ErrorCode> {
         self.append_verified(batch, origin, || Ok(()))
     }
 
@@ -196,24 +180,14 @@ impl PartitionLog {
         if batch.producer_id >= 0 {
             // One lookup serves step 2's condition and steps 3 to 6.
             let entry = self.producers.entry(batch.producer_id);
-            let ongoing = entry.is_some_and(|e| {
-                e.current_txn_first_offset.is_some() && e.producer_epoch == batch.producer_epoch
-            });
+            let ongoing =
+                entry.is_some_and(|e| e.current_txn_first_offset.is_some() && e.producer_epoch == batch.producer_epoch);
             if batch.is_transactional && !ongoing {
                 verify()?;
             }
-            let decision = producer_state::check_data_batch(
-                entry,
-                &header,
-                origin,
-                self.epoch_checks(),
-                self.faults,
-            )?;
+            let decision = producer_state::check_data_batch(entry, &header, origin, self.epoch_checks(), self.faults)?;
             if let AppendDecision::Duplicate { first_offset } = decision {
-                return Ok(AppendInfo {
-                    first_offset,
-                    duplicate: true,
-                });
+                return Ok(AppendInfo { first_offset, duplicate: true });
             }
         }
         let first_offset = self.high_watermark;
@@ -230,10 +204,7 @@ impl PartitionLog {
             self.open_transactions.open(first_offset, batch.producer_id);
         }
         self.after_mutation();
-        Ok(AppendInfo {
-            first_offset,
-            duplicate: false,
-        })
+        Ok(AppendInfo { first_offset, duplicate: false })
     }
 
     /// Writes a transaction marker after the checks of specs 5.2: closes the producer's open
@@ -262,49 +233,27 @@ impl PartitionLog {
             producer_epoch,
             base_sequence: -1,
             is_transactional: true,
-            control: Some(ControlRecord {
-                result,
-                coordinator_epoch,
-            }),
+            control: Some(ControlRecord { result, coordinator_epoch }),
             records: Vec::new(),
         })?;
-        let closed =
-            self.producers
-                .update_after_marker(producer_id, producer_epoch, coordinator_epoch);
+        let closed = self.producers.update_after_marker(producer_id, producer_epoch, coordinator_epoch);
         if let Some(first_offset) = closed {
             self.open_transactions.close(first_offset, producer_id);
             // fault: ForgetAbortedIndex
             if result == TransactionResult::Abort && !self.faults.has(Fault::ForgetAbortedIndex) {
-                self.aborted_index.push(AbortedTxn {
-                    producer_id,
-                    first_offset,
-                    last_offset: offset,
-                });
+                self.aborted_index.push(AbortedTxn { producer_id, first_offset, last_offset: offset });
             }
         }
         self.after_mutation();
-        Ok(MarkerInfo {
-            offset,
-            closed_first_offset: closed,
-        })
+        Ok(MarkerInfo { offset, closed_first_offset: closed })
     }
 
     fn append_batch(&mut self, batch: RecordBatch) -> Result<(), ErrorCode> {
-        debug_assert_eq!(
-            batch.base_offset, self.high_watermark,
-            "batches are appended at the log end"
-        );
+        debug_assert_eq!(batch.base_offset, self.high_watermark, "batches are appended at the log end");
         let next = batch.next_offset();
         let base = batch.base_offset;
-        let position = self
-            .storage
-            .append(batch)
-            .map_err(|_| ErrorCode::KafkaStorageError)?;
-        assert_eq!(
-            position as usize,
-            self.batch_base_offsets.len(),
-            "storage positions are dense"
-        );
+        let position = self.storage.append(batch).map_err(|_| ErrorCode::KafkaStorageError)?;
+        assert_eq!(position as usize, self.batch_base_offsets.len(), "storage positions are dense");
         self.batch_base_offsets.push(base);
         self.high_watermark = next;
         Ok(())
@@ -313,14 +262,8 @@ impl PartitionLog {
     /// Asserts the offset invariants after every change.
     fn after_mutation(&mut self) {
         let lso = self.last_stable_offset();
-        assert!(
-            lso <= self.high_watermark,
-            "lso_bounded_and_monotone: LSO <= high watermark"
-        );
-        assert!(
-            lso >= self.lso_floor,
-            "lso_bounded_and_monotone: the LSO never decreases"
-        );
+        assert!(lso <= self.high_watermark, "lso_bounded_and_monotone: LSO <= high watermark");
+        assert!(lso >= self.lso_floor, "lso_bounded_and_monotone: the LSO never decreases");
         self.lso_floor = lso;
     }
 
@@ -335,8 +278,7 @@ impl PartitionLog {
         if self.faults.has(Fault::LsoIgnoresOpenTransactions) {
             return self.high_watermark;
         }
-        self.open_transactions
-            .last_stable_offset(self.high_watermark)
+        self.open_transactions.last_stable_offset(self.high_watermark)
     }
 
     /// The aborted-transaction index.
@@ -380,27 +322,16 @@ impl PartitionLog {
 
     /// Every offset of the log: data and control records.
     pub fn entries(&self) -> Result<Vec<LogEntry>, ErrorCode> {
-        Ok(self
-            .batches()?
-            .iter()
-            .flat_map(RecordBatch::entries)
-            .collect())
+        Ok(self.batches()?.iter().flat_map(RecordBatch::entries).collect())
     }
 
     /// Fetch from `request.fetch_offset` at its isolation level.
     pub fn fetch(&self, request: &FetchRequest) -> Result<FetchResponse, ErrorCode> {
         let committed = request.isolation == crate::types::IsolationLevel::ReadCommitted;
-        let upper = if committed {
-            self.last_stable_offset()
-        } else {
-            self.high_watermark
-        };
+        let upper = if committed { self.last_stable_offset() } else { self.high_watermark };
         let start = request.fetch_offset.max(0);
         // The batch holding `start`: the last one whose base offset is <= start.
-        let position = self
-            .batch_base_offsets
-            .partition_point(|base| *base <= start)
-            .saturating_sub(1);
+        let position = self.batch_base_offsets.partition_point(|base| *base <= start).saturating_sub(1);
         let mut batches = Vec::new();
         self.storage
             .scan(position as u64, &mut |_, batch| {

@@ -5,9 +5,7 @@
 
 use crate::error::ErrorCode;
 use crate::mutation::{Fault, Faults};
-use crate::types::{
-    CoordinatorEpoch, Offset, ProducerEpoch, ProducerId, Sequence, NO_PRODUCER_EPOCH, NO_SEQUENCE,
-};
+use crate::types::{CoordinatorEpoch, Offset, ProducerEpoch, ProducerId, Sequence, NO_PRODUCER_EPOCH, NO_SEQUENCE};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -64,16 +62,12 @@ impl ProducerStateEntry {
 
     /// The last sequence appended in this epoch, or -1.
     pub fn last_sequence(&self) -> Sequence {
-        self.batches
-            .back()
-            .map_or(NO_SEQUENCE, |batch| batch.last_sequence)
+        self.batches.back().map_or(NO_SEQUENCE, |batch| batch.last_sequence)
     }
 
     /// The remembered batch with exactly this sequence range, if any.
     pub fn find_duplicate(&self, first: Sequence, last: Sequence) -> Option<&BatchMetadata> {
-        self.batches
-            .iter()
-            .find(|batch| batch.first_sequence == first && batch.last_sequence == last)
+        self.batches.iter().find(|batch| batch.first_sequence == first && batch.last_sequence == last)
     }
 
     /// Moves to `epoch`, forgetting the batches of an older one.
@@ -147,14 +141,10 @@ impl ProducerStateManager {
 
     /// Whether `producer_id` has an open transaction begun at `producer_epoch` (KIP-890: a
     /// transactional append needs verification, or tv2's implicit add, unless it does).
-    pub fn has_ongoing_transaction(
-        &self,
-        producer_id: ProducerId,
-        producer_epoch: ProducerEpoch,
-    ) -> bool {
-        self.entries.get(&producer_id).is_some_and(|entry| {
-            entry.current_txn_first_offset.is_some() && entry.producer_epoch == producer_epoch
-        })
+    pub fn has_ongoing_transaction(&self, producer_id: ProducerId, producer_epoch: ProducerEpoch) -> bool {
+        self.entries
+            .get(&producer_id)
+            .is_some_and(|entry| entry.current_txn_first_offset.is_some() && entry.producer_epoch == producer_epoch)
     }
 
     /// Specs 5.1 steps 3 to 6: duplicate, epoch, sequence, non-transactional-in-transaction.
@@ -165,22 +155,13 @@ impl ProducerStateManager {
         epochs: EpochChecks,
         faults: Faults,
     ) -> Result<AppendDecision, ErrorCode> {
-        check_data_batch(
-            self.entries.get(&batch.producer_id),
-            batch,
-            origin,
-            epochs,
-            faults,
-        )
+        check_data_batch(self.entries.get(&batch.producer_id), batch, origin, epochs, faults)
     }
 
     /// Records an appended data batch (after [`Self::check_data_batch`] said Append). Returns
     /// whether it opened a transaction.
     pub fn update_after_data(&mut self, batch: &BatchHeader, first_offset: Offset) -> bool {
-        let entry = self
-            .entries
-            .entry(batch.producer_id)
-            .or_insert_with(|| ProducerStateEntry::new(batch.producer_id));
+        let entry = self.entries.entry(batch.producer_id).or_insert_with(|| ProducerStateEntry::new(batch.producer_id));
         entry.set_epoch(batch.producer_epoch);
         if batch.first_sequence >= 0 {
             entry.remember(BatchMetadata {
@@ -212,9 +193,7 @@ impl ProducerStateManager {
             return Err(ErrorCode::InvalidProducerEpoch);
         }
         // fault: SkipCoordinatorEpochCheck
-        if !faults.has(Fault::SkipCoordinatorEpochCheck)
-            && coordinator_epoch < entry.coordinator_epoch
-        {
+        if !faults.has(Fault::SkipCoordinatorEpochCheck) && coordinator_epoch < entry.coordinator_epoch {
             return Err(ErrorCode::TransactionCoordinatorFenced);
         }
         Ok(())
@@ -227,10 +206,7 @@ impl ProducerStateManager {
         producer_epoch: ProducerEpoch,
         coordinator_epoch: CoordinatorEpoch,
     ) -> Option<Offset> {
-        let entry = self
-            .entries
-            .entry(producer_id)
-            .or_insert_with(|| ProducerStateEntry::new(producer_id));
+        let entry = self.entries.entry(producer_id).or_insert_with(|| ProducerStateEntry::new(producer_id));
         entry.set_epoch(producer_epoch);
         entry.coordinator_epoch = coordinator_epoch;
         entry.current_txn_first_offset.take()
@@ -246,10 +222,7 @@ pub fn check_data_batch(
     epochs: EpochChecks,
     faults: Faults,
 ) -> Result<AppendDecision, ErrorCode> {
-    debug_assert!(
-        batch.producer_id >= 0,
-        "non-idempotent batches skip producer state"
-    );
+    debug_assert!(batch.producer_id >= 0, "non-idempotent batches skip producer state");
     let Some(entry) = entry else {
         // A producer never seen: any sequence is accepted (step 5).
         return Ok(AppendDecision::Append);
@@ -261,9 +234,7 @@ pub fn check_data_batch(
             if faults.has(Fault::AcceptDuplicateBatch) {
                 return Ok(AppendDecision::Append);
             }
-            return Ok(AppendDecision::Duplicate {
-                first_offset: original.first_offset,
-            });
+            return Ok(AppendDecision::Duplicate { first_offset: original.first_offset });
         }
     }
     // Step 4: epoch.
@@ -314,10 +285,7 @@ mod tests {
 
     const ON: EpochChecks = EpochChecks { enabled: true };
 
-    fn check(
-        state: &ProducerStateManager,
-        batch: &BatchHeader,
-    ) -> Result<AppendDecision, ErrorCode> {
+    fn check(state: &ProducerStateManager, batch: &BatchHeader) -> Result<AppendDecision, ErrorCode> {
         state.check_data_batch(batch, AppendOrigin::Client, ON, Faults::none())
     }
 
@@ -330,42 +298,21 @@ mod tests {
             assert_eq!(check(&state, &batch), Ok(AppendDecision::Append));
             state.update_after_data(&batch, i64::from(sequence) * 10);
         }
-        assert_eq!(
-            check(&state, &header(0, 6, false)),
-            Ok(AppendDecision::Duplicate { first_offset: 60 })
-        );
-        assert_eq!(
-            check(&state, &header(0, 2, false)),
-            Ok(AppendDecision::Duplicate { first_offset: 20 })
-        );
+        assert_eq!(check(&state, &header(0, 6, false)), Ok(AppendDecision::Duplicate { first_offset: 60 }));
+        assert_eq!(check(&state, &header(0, 2, false)), Ok(AppendDecision::Duplicate { first_offset: 20 }));
         // Sequence 1 fell out of the ring: it is now simply out of order.
-        assert_eq!(
-            check(&state, &header(0, 1, false)),
-            Err(ErrorCode::OutOfOrderSequenceNumber)
-        );
+        assert_eq!(check(&state, &header(0, 1, false)), Err(ErrorCode::OutOfOrderSequenceNumber));
     }
 
     #[test]
     fn new_epoch_must_start_at_zero_unless_never_seen() {
         // Proves step 5: an unknown producer may start anywhere; a known one's new epoch starts at 0.
         let mut state = ProducerStateManager::default();
-        assert_eq!(
-            check(&state, &header(3, 42, false)),
-            Ok(AppendDecision::Append)
-        );
+        assert_eq!(check(&state, &header(3, 42, false)), Ok(AppendDecision::Append));
         state.update_after_data(&header(3, 42, false), 0);
-        assert_eq!(
-            check(&state, &header(4, 1, false)),
-            Err(ErrorCode::OutOfOrderSequenceNumber)
-        );
-        assert_eq!(
-            check(&state, &header(4, 0, false)),
-            Ok(AppendDecision::Append)
-        );
-        assert_eq!(
-            check(&state, &header(2, 0, false)),
-            Err(ErrorCode::InvalidProducerEpoch)
-        );
+        assert_eq!(check(&state, &header(4, 1, false)), Err(ErrorCode::OutOfOrderSequenceNumber));
+        assert_eq!(check(&state, &header(4, 0, false)), Ok(AppendDecision::Append));
+        assert_eq!(check(&state, &header(2, 0, false)), Err(ErrorCode::InvalidProducerEpoch));
     }
 
     #[test]
@@ -377,22 +324,9 @@ mod tests {
         assert!(!state.has_ongoing_transaction(7, 1));
         assert_eq!(state.update_after_marker(7, 1, 2), Some(5));
         let entry = state.entry(7).expect("entry");
-        assert_eq!(
-            (
-                entry.producer_epoch,
-                entry.coordinator_epoch,
-                entry.batches.len()
-            ),
-            (1, 2, 0)
-        );
-        assert_eq!(
-            state.check_marker(7, 0, 2, ON, Faults::none()),
-            Err(ErrorCode::InvalidProducerEpoch)
-        );
-        assert_eq!(
-            state.check_marker(7, 1, 1, ON, Faults::none()),
-            Err(ErrorCode::TransactionCoordinatorFenced)
-        );
+        assert_eq!((entry.producer_epoch, entry.coordinator_epoch, entry.batches.len()), (1, 2, 0));
+        assert_eq!(state.check_marker(7, 0, 2, ON, Faults::none()), Err(ErrorCode::InvalidProducerEpoch));
+        assert_eq!(state.check_marker(7, 1, 1, ON, Faults::none()), Err(ErrorCode::TransactionCoordinatorFenced));
         assert_eq!(state.check_marker(7, 1, 2, ON, Faults::none()), Ok(()));
     }
 }

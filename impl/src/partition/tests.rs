@@ -5,21 +5,10 @@ use crate::storage::MemoryLog;
 use crate::types::IsolationLevel;
 
 fn partition() -> PartitionLog {
-    PartitionLog::new(
-        TopicPartition::output(0),
-        Box::new(MemoryLog::new()),
-        true,
-        Faults::none(),
-    )
+    PartitionLog::new(TopicPartition::output(0), Box::new(MemoryLog::new()), true, Faults::none())
 }
 
-fn batch(
-    pid: ProducerId,
-    epoch: ProducerEpoch,
-    sequence: Sequence,
-    transactional: bool,
-    value: &str,
-) -> ProducerBatch {
+fn batch(pid: ProducerId, epoch: ProducerEpoch, sequence: Sequence, transactional: bool, value: &str) -> ProducerBatch {
     ProducerBatch {
         producer_id: pid,
         producer_epoch: epoch,
@@ -30,31 +19,16 @@ fn batch(
 }
 
 fn values(log: &PartitionLog, isolation: IsolationLevel) -> Vec<String> {
-    let response = log
-        .fetch(&FetchRequest::from_offset(0, isolation))
-        .expect("fetch");
-    crate::client::consumer::filter_records(&response, 0)
-        .into_iter()
-        .map(|r| r.record.value_text())
-        .collect()
+    let response = log.fetch(&FetchRequest::from_offset(0, isolation)).expect("fetch");
+    crate::client::consumer::filter_records(&response, 0).into_iter().map(|r| r.record.value_text()).collect()
 }
 
 #[test]
 fn non_idempotent_batches_are_always_appended() {
     // Proves 5.1 step 1: without a producer id every Produce (even a retry) is appended.
     let mut log = partition();
-    assert_eq!(
-        log.append(batch(-1, -1, -1, false, "a"), AppendOrigin::Client)
-            .unwrap()
-            .first_offset,
-        0
-    );
-    assert_eq!(
-        log.append(batch(-1, -1, -1, false, "a"), AppendOrigin::Client)
-            .unwrap()
-            .first_offset,
-        1
-    );
+    assert_eq!(log.append(batch(-1, -1, -1, false, "a"), AppendOrigin::Client).unwrap().first_offset, 0);
+    assert_eq!(log.append(batch(-1, -1, -1, false, "a"), AppendOrigin::Client).unwrap().first_offset, 1);
     assert_eq!(log.high_watermark(), 2);
 }
 
@@ -62,20 +36,10 @@ fn non_idempotent_batches_are_always_appended() {
 fn duplicate_returns_the_original_offset_and_appends_nothing() {
     // Proves 5.1 step 3: a retried batch gets NONE with its original offset.
     let mut log = partition();
-    log.append(batch(1, 0, 0, false, "a"), AppendOrigin::Client)
-        .unwrap();
-    log.append(batch(1, 0, 1, false, "b"), AppendOrigin::Client)
-        .unwrap();
-    let retry = log
-        .append(batch(1, 0, 0, false, "a"), AppendOrigin::Client)
-        .unwrap();
-    assert_eq!(
-        retry,
-        AppendInfo {
-            first_offset: 0,
-            duplicate: true
-        }
-    );
+    log.append(batch(1, 0, 0, false, "a"), AppendOrigin::Client).unwrap();
+    log.append(batch(1, 0, 1, false, "b"), AppendOrigin::Client).unwrap();
+    let retry = log.append(batch(1, 0, 0, false, "a"), AppendOrigin::Client).unwrap();
+    assert_eq!(retry, AppendInfo { first_offset: 0, duplicate: true });
     assert_eq!(log.high_watermark(), 2);
 }
 
@@ -83,160 +47,88 @@ fn duplicate_returns_the_original_offset_and_appends_nothing() {
 fn stale_epoch_is_rejected() {
     // Proves 5.1 step 4: a batch with an epoch below the producer's current one is INVALID_PRODUCER_EPOCH.
     let mut log = partition();
-    log.append(batch(1, 3, 0, false, "a"), AppendOrigin::Client)
-        .unwrap();
-    assert_eq!(
-        log.append(batch(1, 2, 1, false, "z"), AppendOrigin::Client),
-        Err(ErrorCode::InvalidProducerEpoch)
-    );
+    log.append(batch(1, 3, 0, false, "a"), AppendOrigin::Client).unwrap();
+    assert_eq!(log.append(batch(1, 2, 1, false, "z"), AppendOrigin::Client), Err(ErrorCode::InvalidProducerEpoch));
     assert_eq!(log.high_watermark(), 1);
 }
 
 #[test]
 fn stale_epoch_is_appended_without_fencing() {
     // Proves the fencing guard off skips 5.1 step 4 (the zombie's write lands).
-    let mut log = PartitionLog::new(
-        TopicPartition::output(0),
-        Box::new(MemoryLog::new()),
-        false,
-        Faults::none(),
-    );
-    log.append(batch(1, 3, 0, false, "a"), AppendOrigin::Client)
-        .unwrap();
-    assert!(log
-        .append(batch(1, 2, 0, false, "z"), AppendOrigin::Client)
-        .is_ok());
+    let mut log = PartitionLog::new(TopicPartition::output(0), Box::new(MemoryLog::new()), false, Faults::none());
+    log.append(batch(1, 3, 0, false, "a"), AppendOrigin::Client).unwrap();
+    assert!(log.append(batch(1, 2, 0, false, "z"), AppendOrigin::Client).is_ok());
 }
 
 #[test]
 fn sequence_gap_is_out_of_order() {
     // Proves 5.1 step 5: same epoch must continue at last + 1.
     let mut log = partition();
-    log.append(batch(1, 0, 0, false, "a"), AppendOrigin::Client)
-        .unwrap();
-    assert_eq!(
-        log.append(batch(1, 0, 2, false, "c"), AppendOrigin::Client),
-        Err(ErrorCode::OutOfOrderSequenceNumber)
-    );
-    assert_eq!(
-        log.append(batch(1, 1, 3, false, "c"), AppendOrigin::Client),
-        Err(ErrorCode::OutOfOrderSequenceNumber)
-    );
-    assert!(log
-        .append(batch(1, 0, 1, false, "b"), AppendOrigin::Client)
-        .is_ok());
+    log.append(batch(1, 0, 0, false, "a"), AppendOrigin::Client).unwrap();
+    assert_eq!(log.append(batch(1, 0, 2, false, "c"), AppendOrigin::Client), Err(ErrorCode::OutOfOrderSequenceNumber));
+    assert_eq!(log.append(batch(1, 1, 3, false, "c"), AppendOrigin::Client), Err(ErrorCode::OutOfOrderSequenceNumber));
+    assert!(log.append(batch(1, 0, 1, false, "b"), AppendOrigin::Client).is_ok());
 }
 
 #[test]
 fn non_transactional_batch_inside_a_transaction_is_invalid() {
     // Proves 5.1 step 6: INVALID_TXN_STATE for a plain batch while the producer's transaction is open.
     let mut log = partition();
-    log.append(batch(1, 0, 0, true, "a"), AppendOrigin::Client)
-        .unwrap();
-    assert_eq!(
-        log.append(batch(1, 0, 1, false, "b"), AppendOrigin::Client),
-        Err(ErrorCode::InvalidTxnState)
-    );
+    log.append(batch(1, 0, 0, true, "a"), AppendOrigin::Client).unwrap();
+    assert_eq!(log.append(batch(1, 0, 1, false, "b"), AppendOrigin::Client), Err(ErrorCode::InvalidTxnState));
 }
 
 #[test]
 fn malformed_batches_are_invalid_requests() {
     // Proves a transactional batch without a producer id, or an empty one, is rejected, not panicked on.
     let mut log = partition();
-    assert_eq!(
-        log.append(batch(-1, -1, -1, true, "a"), AppendOrigin::Client),
-        Err(ErrorCode::InvalidRequest)
-    );
+    assert_eq!(log.append(batch(-1, -1, -1, true, "a"), AppendOrigin::Client), Err(ErrorCode::InvalidRequest));
     let mut empty = batch(1, 0, 0, false, "a");
     empty.records.clear();
-    assert_eq!(
-        log.append(empty, AppendOrigin::Client),
-        Err(ErrorCode::InvalidRequest)
-    );
-    assert_eq!(
-        log.write_marker(-1, 0, TransactionResult::Commit, 0),
-        Err(ErrorCode::InvalidRequest)
-    );
+    assert_eq!(log.append(empty, AppendOrigin::Client), Err(ErrorCode::InvalidRequest));
+    assert_eq!(log.write_marker(-1, 0, TransactionResult::Commit, 0), Err(ErrorCode::InvalidRequest));
 }
 
 #[test]
 fn transactions_hold_the_lso_and_abort_markers_fill_the_index() {
     // Proves LSO = first offset of the earliest open transaction, markers close it, ABORT is indexed.
     let mut log = partition();
-    log.append(batch(-1, -1, -1, false, "plain"), AppendOrigin::Client)
-        .unwrap();
-    log.append(batch(1, 0, 0, true, "t1"), AppendOrigin::Client)
-        .unwrap();
-    log.append(batch(2, 0, 0, true, "t2"), AppendOrigin::Client)
-        .unwrap();
+    log.append(batch(-1, -1, -1, false, "plain"), AppendOrigin::Client).unwrap();
+    log.append(batch(1, 0, 0, true, "t1"), AppendOrigin::Client).unwrap();
+    log.append(batch(2, 0, 0, true, "t2"), AppendOrigin::Client).unwrap();
     assert_eq!((log.last_stable_offset(), log.high_watermark()), (1, 3));
     assert!(!log.needs_verification(1, 0, true));
     assert!(log.needs_verification(1, 1, true));
     let marker = log.write_marker(1, 0, TransactionResult::Abort, 0).unwrap();
-    assert_eq!(
-        marker,
-        MarkerInfo {
-            offset: 3,
-            closed_first_offset: Some(1)
-        }
-    );
+    assert_eq!(marker, MarkerInfo { offset: 3, closed_first_offset: Some(1) });
     assert_eq!(log.last_stable_offset(), 2);
-    assert_eq!(
-        log.aborted_index(),
-        &[AbortedTxn {
-            producer_id: 1,
-            first_offset: 1,
-            last_offset: 3
-        }]
-    );
-    log.write_marker(2, 0, TransactionResult::Commit, 0)
-        .unwrap();
+    assert_eq!(log.aborted_index(), &[AbortedTxn { producer_id: 1, first_offset: 1, last_offset: 3 }]);
+    log.write_marker(2, 0, TransactionResult::Commit, 0).unwrap();
     assert_eq!(log.last_stable_offset(), 5);
-    assert_eq!(
-        values(&log, IsolationLevel::ReadCommitted),
-        vec!["plain", "t2"]
-    );
-    assert_eq!(
-        values(&log, IsolationLevel::ReadUncommitted),
-        vec!["plain", "t1", "t2"]
-    );
+    assert_eq!(values(&log, IsolationLevel::ReadCommitted), vec!["plain", "t2"]);
+    assert_eq!(values(&log, IsolationLevel::ReadUncommitted), vec!["plain", "t1", "t2"]);
 }
 
 #[test]
 fn read_committed_stops_at_the_lso() {
     // Proves read_committed returns nothing at or above the LSO while read_uncommitted does.
     let mut log = partition();
-    log.append(batch(1, 0, 0, true, "open"), AppendOrigin::Client)
-        .unwrap();
-    log.append(batch(-1, -1, -1, false, "after"), AppendOrigin::Client)
-        .unwrap();
+    log.append(batch(1, 0, 0, true, "open"), AppendOrigin::Client).unwrap();
+    log.append(batch(-1, -1, -1, false, "after"), AppendOrigin::Client).unwrap();
     assert!(values(&log, IsolationLevel::ReadCommitted).is_empty());
-    assert_eq!(
-        values(&log, IsolationLevel::ReadUncommitted),
-        vec!["open", "after"]
-    );
+    assert_eq!(values(&log, IsolationLevel::ReadUncommitted), vec!["open", "after"]);
 }
 
 #[test]
 fn marker_epoch_and_coordinator_epoch_checks() {
     // Proves 5.2: an older epoch is INVALID_PRODUCER_EPOCH, an older coordinator epoch TRANSACTION_COORDINATOR_FENCED.
     let mut log = partition();
-    log.append(batch(1, 2, 0, true, "a"), AppendOrigin::Client)
-        .unwrap();
-    assert_eq!(
-        log.write_marker(1, 1, TransactionResult::Commit, 0),
-        Err(ErrorCode::InvalidProducerEpoch)
-    );
-    log.write_marker(1, 2, TransactionResult::Commit, 5)
-        .unwrap();
-    assert_eq!(
-        log.write_marker(1, 2, TransactionResult::Abort, 4),
-        Err(ErrorCode::TransactionCoordinatorFenced)
-    );
+    log.append(batch(1, 2, 0, true, "a"), AppendOrigin::Client).unwrap();
+    assert_eq!(log.write_marker(1, 1, TransactionResult::Commit, 0), Err(ErrorCode::InvalidProducerEpoch));
+    log.write_marker(1, 2, TransactionResult::Commit, 5).unwrap();
+    assert_eq!(log.write_marker(1, 2, TransactionResult::Abort, 4), Err(ErrorCode::TransactionCoordinatorFenced));
     // A marker without an open transaction is still appended.
-    let again = log
-        .write_marker(1, 2, TransactionResult::Commit, 5)
-        .unwrap();
+    let again = log.write_marker(1, 2, TransactionResult::Commit, 5).unwrap();
     assert_eq!(again.closed_first_offset, None);
     assert_eq!(log.high_watermark(), 3);
 }
@@ -245,10 +137,8 @@ fn marker_epoch_and_coordinator_epoch_checks() {
 fn entries_show_data_and_control_records() {
     // Proves the per-offset view carries every field of specs section 11.
     let mut log = partition();
-    log.append(batch(1, 0, 0, true, "v"), AppendOrigin::Client)
-        .unwrap();
-    log.write_marker(1, 0, TransactionResult::Commit, 3)
-        .unwrap();
+    log.append(batch(1, 0, 0, true, "v"), AppendOrigin::Client).unwrap();
+    log.write_marker(1, 0, TransactionResult::Commit, 3).unwrap();
     assert_eq!(
         log.entries().unwrap(),
         vec![
@@ -260,23 +150,12 @@ fn entries_show_data_and_control_records() {
                 transactional: true,
                 value: "v".into()
             },
-            LogEntry::Control {
-                offset: 1,
-                producer_id: 1,
-                producer_epoch: 0,
-                commit: true,
-                coordinator_epoch: 3
-            },
+            LogEntry::Control { offset: 1, producer_id: 1, producer_epoch: 0, commit: true, coordinator_epoch: 3 },
         ]
     );
     let state = &log.producer_states()[&1];
     assert_eq!(
-        (
-            state.producer_epoch,
-            state.last_sequence,
-            state.current_txn_first_offset,
-            state.coordinator_epoch
-        ),
+        (state.producer_epoch, state.last_sequence, state.current_txn_first_offset, state.coordinator_epoch),
         (0, 0, None, 3)
     );
 }
@@ -284,22 +163,11 @@ fn entries_show_data_and_control_records() {
 #[test]
 fn storage_failure_is_an_error_answer_and_changes_nothing() {
     // Proves a failed append answers KAFKA_STORAGE_ERROR and leaves offsets and producer state alone.
-    let mut log = PartitionLog::new(
-        TopicPartition::output(0),
-        Box::new(MemoryLog::failing_from(1)),
-        true,
-        Faults::none(),
-    );
-    log.append(batch(1, 0, 0, true, "a"), AppendOrigin::Client)
-        .unwrap();
-    assert_eq!(
-        log.append(batch(1, 0, 1, true, "b"), AppendOrigin::Client),
-        Err(ErrorCode::KafkaStorageError)
-    );
-    assert_eq!(
-        log.write_marker(1, 0, TransactionResult::Commit, 0),
-        Err(ErrorCode::KafkaStorageError)
-    );
+    let mut log =
+        PartitionLog::new(TopicPartition::output(0), Box::new(MemoryLog::failing_from(1)), true, Faults::none());
+    log.append(batch(1, 0, 0, true, "a"), AppendOrigin::Client).unwrap();
+    assert_eq!(log.append(batch(1, 0, 1, true, "b"), AppendOrigin::Client), Err(ErrorCode::KafkaStorageError));
+    assert_eq!(log.write_marker(1, 0, TransactionResult::Commit, 0), Err(ErrorCode::KafkaStorageError));
     assert_eq!(log.high_watermark(), 1);
     assert_eq!(log.producer_states()[&1].last_sequence, 0);
     assert_eq!(log.last_stable_offset(), 0);
@@ -310,20 +178,11 @@ fn fetch_from_the_middle_of_the_log() {
     // Proves fetch starts at the batch holding the fetch offset and the aborted list covers the range.
     let mut log = partition();
     for (sequence, value) in ["a", "b", "c"].iter().enumerate() {
-        log.append(
-            batch(1, 0, sequence as i32, true, value),
-            AppendOrigin::Client,
-        )
-        .unwrap();
+        log.append(batch(1, 0, sequence as i32, true, value), AppendOrigin::Client).unwrap();
     }
     log.write_marker(1, 0, TransactionResult::Abort, 0).unwrap();
-    let response = log
-        .fetch(&FetchRequest::from_offset(1, IsolationLevel::ReadCommitted))
-        .unwrap();
+    let response = log.fetch(&FetchRequest::from_offset(1, IsolationLevel::ReadCommitted)).unwrap();
     assert_eq!(response.batches.first().map(|b| b.base_offset), Some(1));
-    assert_eq!(
-        response.aborted_transactions.as_ref().map(Vec::len),
-        Some(1)
-    );
+    assert_eq!(response.aborted_transactions.as_ref().map(Vec::len), Some(1));
     assert!(crate::client::consumer::filter_records(&response, 1).is_empty());
 }

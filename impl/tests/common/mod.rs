@@ -7,13 +7,7 @@ use eos_broker::{ClientId, IsolationLevel, Message, ProtocolMode, TopicPartition
 
 /// A cluster with `partitions` partitions and the given clients.
 pub fn cluster(protocol: ProtocolMode, partitions: i32, clients: Vec<ClientConfig>) -> Cluster {
-    Cluster::new(ClusterConfig {
-        protocol,
-        partitions,
-        input_records: 4,
-        clients,
-        ..ClusterConfig::default()
-    })
+    Cluster::new(ClusterConfig { protocol, partitions, input_records: 4, clients, ..ClusterConfig::default() })
 }
 
 /// The id of the oldest in-flight message matching `predicate`.

@@ -42,12 +42,7 @@ pub(crate) fn op(clients: usize) -> impl Strategy<Value = Op> {
 }
 
 /// Operations with the given weights of aborts, random deliveries and in-order deliveries.
-pub(crate) fn op_mix(
-    clients: usize,
-    aborts: u32,
-    random: u32,
-    oldest: u32,
-) -> impl Strategy<Value = Op> {
+pub(crate) fn op_mix(clients: usize, aborts: u32, random: u32, oldest: u32) -> impl Strategy<Value = Op> {
     prop_oneof![
         2 => (0..clients).prop_map(Op::Start),
         6 => (0..clients, 0..2i32).prop_map(|(c, p)| Op::Send(c, p)),
@@ -64,10 +59,7 @@ pub(crate) fn op_mix(
 }
 
 pub(crate) fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256)
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
 }
 
 /// Which invariants the mode promises (tv1 and tv1-verified have the anomalies of REFERENCE 4).
@@ -124,35 +116,19 @@ impl Run {
             transaction_timeout_ms: 10_000,
             ..ClusterConfig::default()
         };
-        Self {
-            cluster: Cluster::new(config),
-            copier,
-            promise,
-            tracker: Tracker::default(),
-        }
+        Self { cluster: Cluster::new(config), copier, promise, tracker: Tracker::default() }
     }
 
     pub(crate) fn phase(&self, client: usize) -> Phase {
-        self.cluster
-            .client(ClientId(client))
-            .expect("client")
-            .phase()
+        self.cluster.client(ClientId(client)).expect("client").phase()
     }
 
     pub(crate) fn record_sent(&mut self, client: usize, sent: &[eos_broker::MessageId]) {
         let attempt = self.tracker.attempt.get(&client).copied().unwrap_or(0);
         for id in sent {
             if let Some(Message::Produce(p)) = self.cluster.message(*id).map(|m| &m.message) {
-                let key = (
-                    p.partition.partition,
-                    p.producer_id,
-                    p.producer_epoch,
-                    p.sequence,
-                );
-                self.tracker
-                    .produced
-                    .entry(key)
-                    .or_insert((client, attempt));
+                let key = (p.partition.partition, p.producer_id, p.producer_epoch, p.sequence);
+                self.tracker.produced.entry(key).or_insert((client, attempt));
             }
         }
     }
@@ -177,11 +153,8 @@ impl Run {
             Op::Send(c, partition) if !self.copier => {
                 self.begin_attempt_if_ready(c);
                 self.tracker.values += 1;
-                let value = format!(
-                    "c{c}-a{}-r{}",
-                    self.tracker.attempt.get(&c).copied().unwrap_or(0),
-                    self.tracker.values
-                );
+                let value =
+                    format!("c{c}-a{}-r{}", self.tracker.attempt.get(&c).copied().unwrap_or(0), self.tracker.values);
                 if let Ok(sent) = self.cluster.send(ClientId(c), partition, value) {
                     self.record_sent(c, &sent);
                 }
@@ -281,9 +254,7 @@ impl Run {
         for client in 0..self.cluster.clients().len() {
             let before = self.tracker.phase.get(&client).copied();
             let now = self.phase(client);
-            if before == Some(Phase::CommittingTransaction)
-                && matches!(now, Phase::Ready | Phase::CommittingOffsets)
-            {
+            if before == Some(Phase::CommittingTransaction) && matches!(now, Phase::Ready | Phase::CommittingOffsets) {
                 let attempt = self.tracker.attempt.get(&client).copied().unwrap_or(0);
                 self.tracker.commit_acknowledged.insert((client, attempt));
             }
@@ -299,13 +270,7 @@ impl Run {
         let mut restarts = 0;
         for _ in 0..200 {
             let copier = self.live_copier();
-            let done = self
-                .cluster
-                .group_view()
-                .committed
-                .get(&TopicPartition::input())
-                .copied()
-                == Some(inputs)
+            let done = self.cluster.group_view().committed.get(&TopicPartition::input()).copied() == Some(inputs)
                 && self.phase(copier) == Phase::Ready;
             if done {
                 return Ok(());
@@ -335,22 +300,15 @@ impl Run {
             }
             // Someone else's transaction blocks the offsets: let the coordinator time it out.
             if self.phase(copier) == Phase::FetchingOffsets {
-                let timeout = self
-                    .cluster
-                    .timers()
-                    .into_iter()
-                    .find(|(t, _)| matches!(t, Timer::TransactionTimeout { .. }));
+                let timeout =
+                    self.cluster.timers().into_iter().find(|(t, _)| matches!(t, Timer::TransactionTimeout { .. }));
                 if let Some((timer, _)) = timeout {
                     self.cluster.fire(&timer).expect("armed");
                 }
             }
             self.check_step()?;
         }
-        prop_assert!(
-            false,
-            "the copier did not finish: {:?}",
-            self.cluster.clients().last().map(|c| c.view())
-        );
+        prop_assert!(false, "the copier did not finish: {:?}", self.cluster.clients().last().map(|c| c.view()));
         Ok(())
     }
 
@@ -359,8 +317,7 @@ impl Run {
     /// (a restart with the same transactional id) takes over; after that, the newest live one.
     pub(crate) fn live_copier(&mut self) -> usize {
         let newest = self.cluster.clients().len() - 1;
-        let fresh = self.tracker.restarted
-            && !matches!(self.phase(newest), Phase::Crashed | Phase::FatalError);
+        let fresh = self.tracker.restarted && !matches!(self.phase(newest), Phase::Crashed | Phase::FatalError);
         if fresh {
             return newest;
         }

@@ -18,12 +18,7 @@ impl Run {
         if self.promise == Promise::Full {
             for (attempt, results) in &outcomes {
                 // atomicity
-                prop_assert!(
-                    results.len() <= 1,
-                    "attempt {:?} is torn: {:?}",
-                    attempt,
-                    results
-                );
+                prop_assert!(results.len() <= 1, "attempt {:?} is torn: {:?}", attempt, results);
                 // no_lost_committed_write
                 if self.tracker.commit_acknowledged.contains(attempt) {
                     prop_assert!(
@@ -42,40 +37,18 @@ impl Run {
 
     /// One partition's invariants; adds the outcomes of its decided records to `outcomes`.
     fn check_partition(&mut self, p: i32, outcomes: &mut Outcomes) -> Result<(), TestCaseError> {
-        let view = self
-            .cluster
-            .partition_view(&TopicPartition::output(p))
-            .expect("partition");
+        let view = self.cluster.partition_view(&TopicPartition::output(p)).expect("partition");
         // lso_bounded_and_monotone
-        prop_assert!(
-            view.last_stable_offset <= view.high_watermark,
-            "LSO > HW on out-{}",
-            p
-        );
-        let last = self
-            .tracker
-            .lso
-            .insert(p, view.last_stable_offset)
-            .unwrap_or(0);
-        prop_assert!(
-            view.last_stable_offset >= last,
-            "LSO decreased on out-{}",
-            p
-        );
+        prop_assert!(view.last_stable_offset <= view.high_watermark, "LSO > HW on out-{}", p);
+        let last = self.tracker.lso.insert(p, view.last_stable_offset).unwrap_or(0);
+        prop_assert!(view.last_stable_offset >= last, "LSO decreased on out-{}", p);
         check_log(p, &view.log)?;
         let decided = decisions(&view.log);
         // consumer_sees_only_committed (judged by the log)
-        let log = self
-            .cluster
-            .broker()
-            .partition(&TopicPartition::output(p))
-            .expect("partition");
+        let log = self.cluster.broker().partition(&TopicPartition::output(p)).expect("partition");
         let reader = Consumer::read_all(log, IsolationLevel::ReadCommitted).expect("fetch");
         for record in &reader {
-            prop_assert!(
-                record.offset < view.last_stable_offset,
-                "read_committed above the LSO"
-            );
+            prop_assert!(record.offset < view.last_stable_offset, "read_committed above the LSO");
             if record.producer_id >= 0 {
                 let outcome = decided.get(&record.offset).copied();
                 prop_assert_eq!(
@@ -87,21 +60,11 @@ impl Run {
             }
         }
         for entry in &view.log {
-            let LogEntry::Data {
-                offset,
-                producer_id,
-                producer_epoch,
-                sequence,
-                transactional: true,
-                ..
-            } = entry
+            let LogEntry::Data { offset, producer_id, producer_epoch, sequence, transactional: true, .. } = entry
             else {
                 continue;
             };
-            let owner = self
-                .tracker
-                .produced
-                .get(&(p, *producer_id, *producer_epoch, *sequence));
+            let owner = self.tracker.produced.get(&(p, *producer_id, *producer_epoch, *sequence));
             if let (Some(owner), Some(commit)) = (owner, decided.get(offset)) {
                 outcomes.entry(*owner).or_default().insert(*commit);
             }
@@ -113,41 +76,17 @@ impl Run {
     /// is being decided, the output is exactly the inputs below the committed offset.
     pub(crate) fn check_copier(&self, terminal: bool) -> Result<(), TestCaseError> {
         let mut output: Vec<String> = (0..self.cluster.config().partitions)
-            .flat_map(|p| {
-                self.cluster
-                    .read(&TopicPartition::output(p), IsolationLevel::ReadCommitted)
-            })
+            .flat_map(|p| self.cluster.read(&TopicPartition::output(p), IsolationLevel::ReadCommitted))
             .collect();
         output.sort();
         let distinct: BTreeSet<&String> = output.iter().collect();
-        prop_assert_eq!(
-            distinct.len(),
-            output.len(),
-            "an input was copied twice: {:?}",
-            output
-        );
-        let deciding = self
-            .cluster
-            .coordinator_view()
-            .transactions
-            .values()
-            .any(|t| t.state.is_prepare());
+        prop_assert_eq!(distinct.len(), output.len(), "an input was copied twice: {:?}", output);
+        let deciding = self.cluster.coordinator_view().transactions.values().any(|t| t.state.is_prepare());
         if !deciding || terminal {
-            let committed = self
-                .cluster
-                .group_view()
-                .committed
-                .get(&TopicPartition::input())
-                .copied()
-                .unwrap_or(0);
+            let committed = self.cluster.group_view().committed.get(&TopicPartition::input()).copied().unwrap_or(0);
             let mut expected: Vec<String> = (0..committed).map(|n| format!("in-{n}")).collect();
             expected.sort();
-            prop_assert_eq!(
-                output,
-                expected,
-                "output disagrees with the committed offset {}",
-                committed
-            );
+            prop_assert_eq!(output, expected, "output disagrees with the committed offset {}", committed);
         }
         Ok(())
     }
@@ -157,11 +96,8 @@ impl Run {
     pub(crate) fn drain_and_check(&mut self) -> Result<(), TestCaseError> {
         for _ in 0..50 {
             self.cluster.run_until_quiet(5_000);
-            let timeout = self
-                .cluster
-                .timers()
-                .into_iter()
-                .find(|(t, _)| matches!(t, Timer::TransactionTimeout { .. }));
+            let timeout =
+                self.cluster.timers().into_iter().find(|(t, _)| matches!(t, Timer::TransactionTimeout { .. }));
             match timeout {
                 Some((timer, _)) => {
                     self.cluster.fire(&timer).expect("armed");
@@ -186,22 +122,11 @@ impl Run {
                 );
             }
             for p in 0..self.cluster.config().partitions {
-                let view = self
-                    .cluster
-                    .partition_view(&TopicPartition::output(p))
-                    .expect("partition");
+                let view = self.cluster.partition_view(&TopicPartition::output(p)).expect("partition");
                 // lso_advances / no_hanging_transaction
-                prop_assert_eq!(
-                    view.last_stable_offset,
-                    view.high_watermark,
-                    "out-{} has a hanging transaction",
-                    p
-                );
+                prop_assert_eq!(view.last_stable_offset, view.high_watermark, "out-{} has a hanging transaction", p);
             }
-            prop_assert!(
-                self.cluster.group_view().pending.is_empty(),
-                "offsets left pending"
-            );
+            prop_assert!(self.cluster.group_view().pending.is_empty(), "offsets left pending");
             if self.copier {
                 self.check_copier(true)?;
             }
@@ -219,21 +144,14 @@ fn check_log(p: i32, log: &[LogEntry]) -> Result<(), TestCaseError> {
     let mut epochs: BTreeMap<i64, i16> = BTreeMap::new();
     for entry in log {
         match entry {
-            LogEntry::Data {
-                producer_id,
-                producer_epoch,
-                sequence,
-                ..
-            } if *producer_id >= 0 => {
+            LogEntry::Data { producer_id, producer_epoch, sequence, .. } if *producer_id >= 0 => {
                 let fresh = seen.insert((*producer_id, *producer_epoch, *sequence));
                 prop_assert!(fresh, "duplicate {:?} on out-{}", entry, p);
                 fenced_check(&mut epochs, *producer_id, *producer_epoch)?;
             }
-            LogEntry::Control {
-                producer_id,
-                producer_epoch,
-                ..
-            } => fenced_check(&mut epochs, *producer_id, *producer_epoch)?,
+            LogEntry::Control { producer_id, producer_epoch, .. } => {
+                fenced_check(&mut epochs, *producer_id, *producer_epoch)?
+            }
             LogEntry::Data { .. } => {}
         }
     }
@@ -247,17 +165,10 @@ pub(crate) fn decisions(log: &[LogEntry]) -> BTreeMap<i64, bool> {
     let mut decided = BTreeMap::new();
     for entry in log {
         match entry {
-            LogEntry::Data {
-                offset,
-                producer_id,
-                transactional: true,
-                ..
-            } => open.entry(*producer_id).or_default().push(*offset),
-            LogEntry::Control {
-                producer_id,
-                commit,
-                ..
-            } => {
+            LogEntry::Data { offset, producer_id, transactional: true, .. } => {
+                open.entry(*producer_id).or_default().push(*offset)
+            }
+            LogEntry::Control { producer_id, commit, .. } => {
                 for offset in open.remove(producer_id).unwrap_or_default() {
                     decided.insert(offset, *commit);
                 }
@@ -275,13 +186,7 @@ pub(crate) fn fenced_check(
     producer_epoch: i16,
 ) -> Result<(), TestCaseError> {
     let last = epochs.entry(producer_id).or_insert(producer_epoch);
-    prop_assert!(
-        producer_epoch >= *last,
-        "pid {} appended epoch {} after {}",
-        producer_id,
-        producer_epoch,
-        last
-    );
+    prop_assert!(producer_epoch >= *last, "pid {} appended epoch {} after {}", producer_id, producer_epoch, last);
     *last = producer_epoch;
     Ok(())
 }

@@ -15,17 +15,11 @@ use eos_broker::partition::LogEntry;
 use eos_broker::{ProtocolMode, TopicPartition};
 use proptest::prelude::*;
 
-fn run(
-    protocol: ProtocolMode,
-    copier: bool,
-    promise: Promise,
-    ops: &[Op],
-) -> Result<(), TestCaseError> {
+fn run(protocol: ProtocolMode, copier: bool, promise: Promise, ops: &[Op]) -> Result<(), TestCaseError> {
     let mut run = Run::new(protocol, copier, promise);
     for (step, op) in ops.iter().enumerate() {
         run.apply(op);
-        run.check_step()
-            .map_err(|e| TestCaseError::fail(format!("after step {step} {op:?}: {e}")))?;
+        run.check_step().map_err(|e| TestCaseError::fail(format!("after step {step} {op:?}: {e}")))?;
     }
     run.drain_and_check()
 }
@@ -84,17 +78,11 @@ fn reach(protocol: ProtocolMode, copier: bool, runs: u32) -> Reached {
         let ops = strategy.new_tree(&mut runner).expect("tree").current();
         let mut run = Run::new(protocol, copier, Promise::Full);
         for op in &ops {
-            let preparing = run
-                .cluster
-                .coordinator_view()
-                .transactions
-                .values()
-                .any(|t| t.state.is_prepare());
+            let preparing = run.cluster.coordinator_view().transactions.values().any(|t| t.state.is_prepare());
             reached.failover_with_prepare += usize::from(matches!(op, Op::Failover) && preparing);
             let timeouts_before = armed_timeouts(&run.cluster);
             run.apply(op);
-            let aborted =
-                matches!(op, Op::Fire(_)) && armed_timeouts(&run.cluster) < timeouts_before;
+            let aborted = matches!(op, Op::Fire(_)) && armed_timeouts(&run.cluster) < timeouts_before;
             reached.timeout_abort += usize::from(aborted);
         }
         run.drain_and_check().expect("invariants hold");
@@ -104,40 +92,18 @@ fn reach(protocol: ProtocolMode, copier: bool, runs: u32) -> Reached {
 }
 
 fn armed_timeouts(cluster: &Cluster) -> usize {
-    cluster
-        .timers()
-        .iter()
-        .filter(|(t, _)| matches!(t, Timer::TransactionTimeout { .. }))
-        .count()
+    cluster.timers().iter().filter(|(t, _)| matches!(t, Timer::TransactionTimeout { .. })).count()
 }
 
 impl Reached {
     fn count_terminal(&mut self, cluster: &Cluster) {
         let log: Vec<LogEntry> = (0..cluster.config().partitions)
-            .flat_map(|p| {
-                cluster
-                    .partition_view(&TopicPartition::output(p))
-                    .expect("p")
-                    .log
-            })
+            .flat_map(|p| cluster.partition_view(&TopicPartition::output(p)).expect("p").log)
             .collect();
-        self.commit += log
-            .iter()
-            .filter(|e| matches!(e, LogEntry::Control { commit: true, .. }))
-            .count();
-        self.abort += log
-            .iter()
-            .filter(|e| matches!(e, LogEntry::Control { commit: false, .. }))
-            .count();
-        self.records += log
-            .iter()
-            .filter(|e| matches!(e, LogEntry::Data { .. }))
-            .count();
-        self.fenced += cluster
-            .clients()
-            .iter()
-            .filter(|c| c.phase() == Phase::FatalError)
-            .count();
+        self.commit += log.iter().filter(|e| matches!(e, LogEntry::Control { commit: true, .. })).count();
+        self.abort += log.iter().filter(|e| matches!(e, LogEntry::Control { commit: false, .. })).count();
+        self.records += log.iter().filter(|e| matches!(e, LogEntry::Data { .. })).count();
+        self.fenced += cluster.clients().iter().filter(|c| c.phase() == Phase::FatalError).count();
         let copied = cluster.group_view().committed.get(&TopicPartition::input()) == Some(&3);
         self.copier_completed += usize::from(copied);
     }
@@ -155,10 +121,7 @@ fn random_schedules_reach_the_interesting_states() {
         ("abort_reached", producers.abort),
         ("producer_fenced_reached", producers.fenced),
         ("timeout_abort_reached", producers.timeout_abort),
-        (
-            "failover_completes_prepare",
-            producers.failover_with_prepare + copiers.failover_with_prepare,
-        ),
+        ("failover_completes_prepare", producers.failover_with_prepare + copiers.failover_with_prepare),
         ("copier_completed", copiers.copier_completed),
     ] {
         assert!(count > 0, "{name} never reached");
@@ -171,10 +134,7 @@ fn the_checker_finds_the_tv1_anomalies() {
     // break one of them (the anomalies of REFERENCE 4).
     use proptest::strategy::ValueTree;
     use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-    let mut runner = TestRunner::new_with_rng(
-        Config::default(),
-        TestRng::from_seed(RngAlgorithm::ChaCha, &[3; 32]),
-    );
+    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[3; 32]));
     let strategy = proptest::collection::vec(op_mix(3, 6, 18, 6), 50..150);
     let found = (0..3_000).find_map(|_| {
         let ops = strategy.new_tree(&mut runner).expect("tree").current();

@@ -6,69 +6,28 @@ use super::*;
 fn end_txn_by_state_tv1() {
     // Proves 4.4 for tv1: every (state, result) answer.
     let mut c = coordinator(ProtocolMode::Tv1);
-    assert_eq!(
-        end(&mut c, 1000, 0, true).0,
-        ErrorCode::InvalidProducerIdMapping
-    );
+    assert_eq!(end(&mut c, 1000, 0, true).0, ErrorCode::InvalidProducerIdMapping);
     init(&mut c, None);
-    assert_eq!(
-        end(&mut c, 1000, 0, true).0,
-        ErrorCode::InvalidTxnState,
-        "Empty"
-    );
-    assert_eq!(
-        end(&mut c, 1000, 0, false).0,
-        ErrorCode::InvalidTxnState,
-        "Empty"
-    );
+    assert_eq!(end(&mut c, 1000, 0, true).0, ErrorCode::InvalidTxnState, "Empty");
+    assert_eq!(end(&mut c, 1000, 0, false).0, ErrorCode::InvalidTxnState, "Empty");
     add(&mut c, 1000, 0, 0);
-    assert_eq!(
-        end(&mut c, 1001, 0, true).0,
-        ErrorCode::InvalidProducerIdMapping
-    );
+    assert_eq!(end(&mut c, 1001, 0, true).0, ErrorCode::InvalidProducerIdMapping);
     assert_eq!(end(&mut c, 1000, 1, true).0, ErrorCode::ProducerFenced);
     let (error, pid, epoch, markers) = end(&mut c, 1000, 0, true);
-    assert_eq!(
-        (error, pid, epoch, markers.len()),
-        (ErrorCode::None, 1000, 0, 1)
-    );
-    assert_eq!(
-        end(&mut c, 1000, 0, true).0,
-        ErrorCode::ConcurrentTransactions,
-        "PrepareCommit + commit"
-    );
-    assert_eq!(
-        end(&mut c, 1000, 0, false).0,
-        ErrorCode::InvalidTxnState,
-        "PrepareCommit + abort"
-    );
+    assert_eq!((error, pid, epoch, markers.len()), (ErrorCode::None, 1000, 0, 1));
+    assert_eq!(end(&mut c, 1000, 0, true).0, ErrorCode::ConcurrentTransactions, "PrepareCommit + commit");
+    assert_eq!(end(&mut c, 1000, 0, false).0, ErrorCode::InvalidTxnState, "PrepareCommit + abort");
     ack_all(&mut c, &markers);
     assert_eq!(state(&c), TxnState::CompleteCommit);
     assert!(c.metadata(&id()).unwrap().partitions.is_empty());
-    assert_eq!(
-        end(&mut c, 1000, 0, true).0,
-        ErrorCode::None,
-        "a retried commit"
-    );
+    assert_eq!(end(&mut c, 1000, 0, true).0, ErrorCode::None, "a retried commit");
     assert_eq!(end(&mut c, 1000, 0, false).0, ErrorCode::InvalidTxnState);
     add(&mut c, 1000, 0, 0);
     let (_, _, _, markers) = end(&mut c, 1000, 0, false);
-    assert_eq!(
-        end(&mut c, 1000, 0, false).0,
-        ErrorCode::ConcurrentTransactions,
-        "PrepareAbort + abort"
-    );
-    assert_eq!(
-        end(&mut c, 1000, 0, true).0,
-        ErrorCode::InvalidTxnState,
-        "PrepareAbort + commit"
-    );
+    assert_eq!(end(&mut c, 1000, 0, false).0, ErrorCode::ConcurrentTransactions, "PrepareAbort + abort");
+    assert_eq!(end(&mut c, 1000, 0, true).0, ErrorCode::InvalidTxnState, "PrepareAbort + commit");
     ack_all(&mut c, &markers);
-    assert_eq!(
-        end(&mut c, 1000, 0, false).0,
-        ErrorCode::None,
-        "a retried abort"
-    );
+    assert_eq!(end(&mut c, 1000, 0, false).0, ErrorCode::None, "a retried abort");
     assert_eq!(end(&mut c, 1000, 0, true).0, ErrorCode::InvalidTxnState);
 }
 
@@ -78,28 +37,16 @@ fn end_txn_tv2_bumps_and_accepts_retries() {
     // Prepare* (CONCURRENT_TRANSACTIONS) and Complete* (NONE); the old epoch is fenced in Ongoing.
     let mut c = coordinator(ProtocolMode::Tv2);
     init(&mut c, None);
-    c.add_partition(0, &id(), 1000, 0, &TopicPartition::output(0))
-        .unwrap();
+    c.add_partition(0, &id(), 1000, 0, &TopicPartition::output(0)).unwrap();
     let (error, pid, epoch, markers) = end(&mut c, 1000, 0, true);
     assert_eq!((error, pid, epoch), (ErrorCode::None, 1000, 1));
     assert_eq!(markers[0].producer_epoch, 1);
     assert_eq!(c.metadata(&id()).unwrap().last_producer_epoch, 0);
-    assert_eq!(
-        end(&mut c, 1000, 0, true).0,
-        ErrorCode::ConcurrentTransactions
-    );
-    assert_eq!(
-        end(&mut c, 1000, 1, true).0,
-        ErrorCode::ProducerFenced,
-        "epoch+1 is not a retry in Prepare*"
-    );
+    assert_eq!(end(&mut c, 1000, 0, true).0, ErrorCode::ConcurrentTransactions);
+    assert_eq!(end(&mut c, 1000, 1, true).0, ErrorCode::ProducerFenced, "epoch+1 is not a retry in Prepare*");
     ack_all(&mut c, &markers);
-    assert_eq!(
-        end(&mut c, 1000, 0, true),
-        (ErrorCode::None, 1000, 1, vec![])
-    );
-    c.add_partition(0, &id(), 1000, 1, &TopicPartition::output(0))
-        .unwrap();
+    assert_eq!(end(&mut c, 1000, 0, true), (ErrorCode::None, 1000, 1, vec![]));
+    c.add_partition(0, &id(), 1000, 1, &TopicPartition::output(0)).unwrap();
     assert_eq!(
         end(&mut c, 1000, 0, true).0,
         ErrorCode::ProducerFenced,
@@ -113,21 +60,14 @@ fn tv2_empty_abort() {
     let mut c = coordinator(ProtocolMode::Tv2);
     init(&mut c, None);
     let (error, pid, epoch, markers) = end(&mut c, 1000, 0, false);
-    assert_eq!(
-        (error, pid, epoch, markers.len()),
-        (ErrorCode::None, 1000, 1, 0)
-    );
+    assert_eq!((error, pid, epoch, markers.len()), (ErrorCode::None, 1000, 1, 0));
     assert_eq!(state(&c), TxnState::CompleteAbort);
     assert_eq!(end(&mut c, 1000, 1, true).0, ErrorCode::ProducerFenced);
     assert_eq!(end(&mut c, 1000, 1, false).1, 1000);
     assert_eq!(c.metadata(&id()).unwrap().producer_epoch, 2);
     let mut v1 = coordinator(ProtocolMode::Tv1);
     init(&mut v1, None);
-    assert_eq!(
-        end(&mut v1, 1000, 0, false).0,
-        ErrorCode::InvalidTxnState,
-        "no empty abort in tv1"
-    );
+    assert_eq!(end(&mut v1, 1000, 0, false).0, ErrorCode::InvalidTxnState, "no empty abort in tv1");
 }
 
 #[test]
@@ -141,31 +81,13 @@ fn tv2_end_rotates_an_exhausted_producer_id() {
     });
     assert_eq!(init(&mut c, None), (ErrorCode::None, 1000, 0));
     assert_eq!(init(&mut c, None), (ErrorCode::None, 1000, 1));
-    c.add_partition(0, &id(), 1000, 1, &TopicPartition::output(0))
-        .unwrap();
+    c.add_partition(0, &id(), 1000, 1, &TopicPartition::output(0)).unwrap();
     let (error, pid, epoch, markers) = end(&mut c, 1000, 1, true);
     assert_eq!((error, pid, epoch), (ErrorCode::None, 1001, 0));
-    assert_eq!(
-        (markers[0].producer_id, markers[0].producer_epoch),
-        (1000, 2)
-    );
-    assert_eq!(
-        c.add_partition(0, &id(), 1001, 0, &TopicPartition::output(0)),
-        Err(ErrorCode::ConcurrentTransactions)
-    );
+    assert_eq!((markers[0].producer_id, markers[0].producer_epoch), (1000, 2));
+    assert_eq!(c.add_partition(0, &id(), 1001, 0, &TopicPartition::output(0)), Err(ErrorCode::ConcurrentTransactions));
     ack_all(&mut c, &markers);
     let metadata = c.metadata(&id()).unwrap();
-    assert_eq!(
-        (
-            metadata.producer_id,
-            metadata.producer_epoch,
-            metadata.previous_producer_id
-        ),
-        (1001, 0, 1000)
-    );
-    assert_eq!(
-        end(&mut c, 1000, 1, true),
-        (ErrorCode::None, 1001, 0, vec![]),
-        "a retry across the rotation"
-    );
+    assert_eq!((metadata.producer_id, metadata.producer_epoch, metadata.previous_producer_id), (1001, 0, 1000));
+    assert_eq!(end(&mut c, 1000, 1, true), (ErrorCode::None, 1001, 0, vec![]), "a retry across the rotation");
 }

@@ -6,30 +6,17 @@ use super::*;
 fn init_without_transactional_id_allocates_sequential_ids() {
     // Proves 4.2 step 1: idempotent producers get fresh ids from first_producer_id at epoch 0.
     let mut c = coordinator(ProtocolMode::Tv1);
-    let request = InitProducerIdRequest {
-        transactional_id: None,
-        transaction_timeout_ms: 0,
-        expected: None,
-    };
+    let request = InitProducerIdRequest { transactional_id: None, transaction_timeout_ms: 0, expected: None };
     assert_eq!(c.handle_init_producer_id(0, &request).0.producer_id, 1000);
     let second = c.handle_init_producer_id(0, &request).0;
-    assert_eq!(
-        (second.error, second.producer_id, second.producer_epoch),
-        (ErrorCode::None, 1001, 0)
-    );
+    assert_eq!((second.error, second.producer_id, second.producer_epoch), (ErrorCode::None, 1001, 0));
 }
 
 #[test]
 fn init_rejects_a_timeout_above_the_maximum() {
     // Proves 4.2 step 2: INVALID_TRANSACTION_TIMEOUT, and nothing is created.
-    let mut c = coordinator_with(BrokerConfig {
-        max_transaction_timeout_ms: 999,
-        ..BrokerConfig::default()
-    });
-    assert_eq!(
-        init(&mut c, None),
-        (ErrorCode::InvalidTransactionTimeout, -1, -1)
-    );
+    let mut c = coordinator_with(BrokerConfig { max_transaction_timeout_ms: 999, ..BrokerConfig::default() });
+    assert_eq!(init(&mut c, None), (ErrorCode::InvalidTransactionTimeout, -1, -1));
     assert!(c.metadata(&id()).is_none());
 }
 
@@ -49,11 +36,7 @@ fn init_fences_an_ongoing_transaction() {
     let mut c = coordinator(ProtocolMode::Tv1);
     init(&mut c, None);
     assert_eq!(add(&mut c, 1000, 0, 0), ErrorCode::None);
-    let request = InitProducerIdRequest {
-        transactional_id: Some(id()),
-        transaction_timeout_ms: 1000,
-        expected: None,
-    };
+    let request = InitProducerIdRequest { transactional_id: Some(id()), transaction_timeout_ms: 1000, expected: None };
     let (answer, markers) = c.handle_init_producer_id(40, &request);
     assert_eq!(answer.error, ErrorCode::ConcurrentTransactions);
     assert_eq!(state(&c), TxnState::PrepareAbort);
@@ -74,8 +57,7 @@ fn tv2_fence_bumps_twice() {
     // Proves specs 2 (tv2): a coordinator abort bumps once for the fence and once for the end.
     let mut c = coordinator(ProtocolMode::Tv2);
     init(&mut c, None);
-    c.add_partition(0, &id(), 1000, 0, &TopicPartition::output(0))
-        .expect("add");
+    c.add_partition(0, &id(), 1000, 0, &TopicPartition::output(0)).expect("add");
     let markers = c.handle_transaction_timeout(5_000, &id());
     assert_eq!(markers[0].producer_epoch, 2);
     assert_eq!(c.metadata(&id()).unwrap().producer_epoch, 2);
@@ -89,22 +71,11 @@ fn kip360_expected_epoch_paths() {
     assert_eq!(init(&mut c, Some((1000, 0))), (ErrorCode::None, 1000, 1));
     assert_eq!(c.metadata(&id()).unwrap().last_producer_epoch, 0);
     let records = c.log_records().len();
-    assert_eq!(
-        init(&mut c, Some((1000, 0))),
-        (ErrorCode::None, 1000, 1),
-        "a retry of the bump"
-    );
+    assert_eq!(init(&mut c, Some((1000, 0))), (ErrorCode::None, 1000, 1), "a retry of the bump");
     assert_eq!(c.log_records().len(), records, "a retry changes nothing");
     assert_eq!(init(&mut c, None), (ErrorCode::None, 1000, 2));
-    assert_eq!(
-        init(&mut c, Some((1000, 0))),
-        (ErrorCode::ProducerFenced, -1, -1)
-    );
-    assert_eq!(
-        init(&mut c, Some((999, 2))),
-        (ErrorCode::ProducerFenced, -1, -1),
-        "another producer id"
-    );
+    assert_eq!(init(&mut c, Some((1000, 0))), (ErrorCode::ProducerFenced, -1, -1));
+    assert_eq!(init(&mut c, Some((999, 2))), (ErrorCode::ProducerFenced, -1, -1), "another producer id");
 }
 
 #[test]
@@ -121,15 +92,8 @@ fn exhausted_epoch_rotates_the_producer_id() {
     assert_eq!(init(&mut c, None), (ErrorCode::None, 1000, 2));
     assert_eq!(init(&mut c, Some((1000, 2))), (ErrorCode::None, 1001, 0));
     let metadata = c.metadata(&id()).unwrap();
-    assert_eq!(
-        (metadata.previous_producer_id, metadata.last_producer_epoch),
-        (1000, 2)
-    );
-    assert_eq!(
-        init(&mut c, Some((1000, 2))),
-        (ErrorCode::None, 1001, 0),
-        "retry across the rotation"
-    );
+    assert_eq!((metadata.previous_producer_id, metadata.last_producer_epoch), (1000, 2));
+    assert_eq!(init(&mut c, Some((1000, 2))), (ErrorCode::None, 1001, 0), "retry across the rotation");
 }
 
 #[test]
@@ -157,18 +121,10 @@ fn add_offsets_adds_the_group_offsets_partition() {
     // Proves 4.3: AddOffsetsToTxn puts __consumer_offsets-0 in the transaction.
     let mut c = coordinator(ProtocolMode::Tv1);
     init(&mut c, None);
-    let request = AddOffsetsToTxnRequest {
-        transactional_id: id(),
-        producer_id: 1000,
-        producer_epoch: 0,
-        group: "g".into(),
-    };
+    let request =
+        AddOffsetsToTxnRequest { transactional_id: id(), producer_id: 1000, producer_epoch: 0, group: "g".into() };
     assert_eq!(c.handle_add_offsets(0, &request).error, ErrorCode::None);
-    assert!(c
-        .metadata(&id())
-        .unwrap()
-        .partitions
-        .contains(&TopicPartition::group_offsets("g")));
+    assert!(c.metadata(&id()).unwrap().partitions.contains(&TopicPartition::group_offsets("g")));
 }
 
 #[test]
@@ -180,44 +136,29 @@ fn pending_transition_answers_concurrent_transactions() {
     let transit = metadata.transit(TxnState::Ongoing, 5);
     metadata.prepare_transition(&transit, ProtocolMode::Tv1, Faults::none());
     assert_eq!(add(&mut c, 1000, 0, 0), ErrorCode::ConcurrentTransactions);
-    assert_eq!(
-        end(&mut c, 1000, 0, false).0,
-        ErrorCode::ConcurrentTransactions
-    );
+    assert_eq!(end(&mut c, 1000, 0, false).0, ErrorCode::ConcurrentTransactions);
     assert_eq!(init(&mut c, None).0, ErrorCode::ConcurrentTransactions);
-    assert!(
-        c.timers().is_empty(),
-        "no timeout while a transition is pending"
-    );
+    assert!(c.timers().is_empty(), "no timeout while a transition is pending");
 }
 
 #[test]
 fn failed_log_append_drops_the_pending_transition() {
     // Proves prepare/append/complete: a failed append answers COORDINATOR_NOT_AVAILABLE and leaves the state.
     let mut c = TransactionCoordinator::new(
-        BrokerConfig {
-            protocol: ProtocolMode::Tv1,
-            ..BrokerConfig::default()
-        },
+        BrokerConfig { protocol: ProtocolMode::Tv1, ..BrokerConfig::default() },
         Box::new(MemoryLog::failing_from(1)),
     );
     assert_eq!(init(&mut c, None).0, ErrorCode::None);
     assert_eq!(add(&mut c, 1000, 0, 0), ErrorCode::CoordinatorNotAvailable);
     let metadata = c.metadata(&id()).unwrap();
-    assert_eq!(
-        (metadata.state, metadata.pending_state),
-        (TxnState::Empty, None)
-    );
+    assert_eq!((metadata.state, metadata.pending_state), (TxnState::Empty, None));
 }
 
 #[test]
 fn failed_fence_append_does_not_bump_twice() {
     // Proves Kafka's hasFailedEpochFence: a fence whose append failed keeps its bump for the next try.
     let mut c = TransactionCoordinator::new(
-        BrokerConfig {
-            protocol: ProtocolMode::Tv1,
-            ..BrokerConfig::default()
-        },
+        BrokerConfig { protocol: ProtocolMode::Tv1, ..BrokerConfig::default() },
         Box::new(MemoryLog::failing_from(2)),
     );
     init(&mut c, None);
@@ -226,9 +167,5 @@ fn failed_fence_append_does_not_bump_twice() {
     assert!(c.metadata(&id()).unwrap().has_failed_epoch_fence);
     assert_eq!(c.metadata(&id()).unwrap().producer_epoch, 1);
     assert_eq!(init(&mut c, None).0, ErrorCode::CoordinatorNotAvailable);
-    assert_eq!(
-        c.metadata(&id()).unwrap().producer_epoch,
-        1,
-        "not bumped again"
-    );
+    assert_eq!(c.metadata(&id()).unwrap().producer_epoch, 1, "not bumped again");
 }

@@ -15,22 +15,14 @@ fn marker_responses_complete_or_are_ignored() {
     let mut stale = markers[0].respond(ErrorCode::None);
     stale.coordinator_epoch = -1;
     c.handle_marker_response(30, &stale);
-    assert_eq!(
-        c.describe(&id()).unwrap().pending_markers.len(),
-        2,
-        "older coordinator epoch ignored"
-    );
+    assert_eq!(c.describe(&id()).unwrap().pending_markers.len(), 2, "older coordinator epoch ignored");
     c.handle_marker_response(30, &markers[0].respond(ErrorCode::None));
     c.handle_marker_response(30, &markers[0].respond(ErrorCode::None));
     assert_eq!(state(&c), TxnState::PrepareCommit);
     c.handle_marker_response(30, &markers[1].respond(ErrorCode::InvalidProducerEpoch));
     let view = c.describe(&id()).unwrap();
     assert!(view.markers_abandoned && view.pending_markers.is_empty());
-    assert_eq!(
-        view.state,
-        TxnState::PrepareCommit,
-        "stays prepared: someone newer owns it"
-    );
+    assert_eq!(view.state, TxnState::PrepareCommit, "stays prepared: someone newer owns it");
 }
 
 #[test]
@@ -58,16 +50,10 @@ fn transaction_timeout_aborts_only_expired_ongoing_transactions() {
     init(&mut c, None);
     assert!(c.timers().is_empty());
     add(&mut c, 1000, 0, 0);
-    assert_eq!(
-        c.timers(),
-        vec![(CoordinatorTimer::TransactionTimeout(id()), 1010)]
-    );
+    assert_eq!(c.timers(), vec![(CoordinatorTimer::TransactionTimeout(id()), 1010)]);
     assert!(c.handle_transaction_timeout(1009, &id()).is_empty());
     let markers = c.handle_transaction_timeout(1010, &id());
-    assert_eq!(
-        (markers.len(), markers[0].producer_epoch, markers[0].commit),
-        (1, 1, false)
-    );
+    assert_eq!((markers.len(), markers[0].producer_epoch, markers[0].commit), (1, 1, false));
     assert_eq!(state(&c), TxnState::PrepareAbort);
     assert_eq!(end(&mut c, 1000, 0, true).0, ErrorCode::ProducerFenced);
 }
@@ -86,11 +72,7 @@ fn failover_replays_the_log_and_resends_markers() {
     assert_eq!(markers.len(), 1);
     assert_eq!(markers[0].coordinator_epoch, 1);
     c.handle_marker_response(101, &old[0].respond(ErrorCode::None));
-    assert_eq!(
-        state(&c),
-        TxnState::PrepareCommit,
-        "the old epoch's answer is ignored"
-    );
+    assert_eq!(state(&c), TxnState::PrepareCommit, "the old epoch's answer is ignored");
     ack_all(&mut c, &markers);
     assert_eq!(state(&c), TxnState::CompleteCommit);
     assert_eq!(c.next_producer_id(), 1001, "producer ids survive failover");
@@ -101,35 +83,20 @@ fn verification_reads_the_ongoing_transaction() {
     // Proves KIP-890 part 1: only (pid, epoch) with the partition in an Ongoing transaction verifies.
     let mut c = coordinator(ProtocolMode::Tv1Verified);
     let p0 = TopicPartition::output(0);
-    assert_eq!(
-        c.verify_partition(&id(), 1000, 0, &p0),
-        Err(ErrorCode::InvalidTxnState)
-    );
+    assert_eq!(c.verify_partition(&id(), 1000, 0, &p0), Err(ErrorCode::InvalidTxnState));
     init(&mut c, None);
-    assert_eq!(
-        c.verify_partition(&id(), 1000, 0, &p0),
-        Err(ErrorCode::InvalidTxnState)
-    );
+    assert_eq!(c.verify_partition(&id(), 1000, 0, &p0), Err(ErrorCode::InvalidTxnState));
     add(&mut c, 1000, 0, 0);
     assert_eq!(c.verify_partition(&id(), 1000, 0, &p0), Ok(()));
-    assert_eq!(
-        c.verify_partition(&id(), 1000, 1, &p0),
-        Err(ErrorCode::InvalidTxnState)
-    );
-    assert_eq!(
-        c.verify_partition(&id(), 1000, 0, &TopicPartition::output(1)),
-        Err(ErrorCode::InvalidTxnState)
-    );
+    assert_eq!(c.verify_partition(&id(), 1000, 1, &p0), Err(ErrorCode::InvalidTxnState));
+    assert_eq!(c.verify_partition(&id(), 1000, 0, &TopicPartition::output(1)), Err(ErrorCode::InvalidTxnState));
 }
 
 #[test]
 fn fencing_off_skips_coordinator_epoch_checks() {
     // Proves the fencing guard: with it off, an old epoch is not PRODUCER_FENCED at the coordinator.
-    let mut c = coordinator_with(BrokerConfig {
-        protocol: ProtocolMode::Tv1,
-        fencing: false,
-        ..BrokerConfig::default()
-    });
+    let mut c =
+        coordinator_with(BrokerConfig { protocol: ProtocolMode::Tv1, fencing: false, ..BrokerConfig::default() });
     init(&mut c, None);
     init(&mut c, None);
     assert_eq!(add(&mut c, 1000, 0, 0), ErrorCode::None);
@@ -140,16 +107,9 @@ fn fencing_off_skips_coordinator_epoch_checks() {
 fn an_id_whose_first_bump_failed_is_owned_by_nobody() {
     // Proves requests naming a transactional id whose first InitProducerId was never logged get
     // INVALID_PRODUCER_ID_MAPPING (even with fencing off), never a transition without an epoch.
-    let config = BrokerConfig {
-        protocol: ProtocolMode::Tv1,
-        fencing: false,
-        ..BrokerConfig::default()
-    };
+    let config = BrokerConfig { protocol: ProtocolMode::Tv1, fencing: false, ..BrokerConfig::default() };
     let mut c = TransactionCoordinator::new(config, Box::new(MemoryLog::failing_from(0)));
     assert_eq!(init(&mut c, None).0, ErrorCode::CoordinatorNotAvailable);
     assert_eq!(add(&mut c, 1000, 0, 0), ErrorCode::InvalidProducerIdMapping);
-    assert_eq!(
-        end(&mut c, 1000, 0, false).0,
-        ErrorCode::InvalidProducerIdMapping
-    );
+    assert_eq!(end(&mut c, 1000, 0, false).0, ErrorCode::InvalidProducerIdMapping);
 }

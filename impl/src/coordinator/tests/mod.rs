@@ -8,18 +8,14 @@ mod markers_and_failover;
 use super::*;
 use crate::config::ProtocolMode;
 use crate::protocol::{
-    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest,
-    ProducerIdAndEpoch,
+    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest, ProducerIdAndEpoch,
 };
 use crate::storage::MemoryLog;
 
 pub(super) const T: &str = "txn-0";
 
 pub(super) fn coordinator(protocol: ProtocolMode) -> TransactionCoordinator {
-    coordinator_with(BrokerConfig {
-        protocol,
-        ..BrokerConfig::default()
-    })
+    coordinator_with(BrokerConfig { protocol, ..BrokerConfig::default() })
 }
 
 pub(super) fn coordinator_with(config: BrokerConfig) -> TransactionCoordinator {
@@ -30,28 +26,17 @@ pub(super) fn id() -> TransactionalId {
     TransactionalId::from(T)
 }
 
-pub(super) fn init(
-    c: &mut TransactionCoordinator,
-    expected: Option<(i64, i16)>,
-) -> (ErrorCode, i64, i16) {
+pub(super) fn init(c: &mut TransactionCoordinator, expected: Option<(i64, i16)>) -> (ErrorCode, i64, i16) {
     let request = InitProducerIdRequest {
         transactional_id: Some(id()),
         transaction_timeout_ms: 1000,
-        expected: expected.map(|(producer_id, producer_epoch)| ProducerIdAndEpoch {
-            producer_id,
-            producer_epoch,
-        }),
+        expected: expected.map(|(producer_id, producer_epoch)| ProducerIdAndEpoch { producer_id, producer_epoch }),
     };
     let (r, _) = c.handle_init_producer_id(0, &request);
     (r.error, r.producer_id, r.producer_epoch)
 }
 
-pub(super) fn add(
-    c: &mut TransactionCoordinator,
-    pid: i64,
-    epoch: i16,
-    partition: i32,
-) -> ErrorCode {
+pub(super) fn add(c: &mut TransactionCoordinator, pid: i64, epoch: i16, partition: i32) -> ErrorCode {
     let request = AddPartitionsToTxnRequest {
         transactional_id: id(),
         producer_id: pid,
@@ -67,12 +52,7 @@ pub(super) fn end(
     epoch: i16,
     commit: bool,
 ) -> (ErrorCode, i64, i16, Vec<WriteTxnMarkerRequest>) {
-    let request = EndTxnRequest {
-        transactional_id: id(),
-        producer_id: pid,
-        producer_epoch: epoch,
-        commit,
-    };
+    let request = EndTxnRequest { transactional_id: id(), producer_id: pid, producer_epoch: epoch, commit };
     let (r, markers) = c.handle_end_txn(20, &request);
     (r.error, r.producer_id, r.producer_epoch, markers)
 }
