@@ -1,1 +1,51 @@
-fn main() {}
+//! `eos`: model-check Kafka's exactly-once semantics, browse counterexamples, and hold implementations
+//! to the model's traces. The command-line contract is in DESIGN.md and README.md.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit status: every property holds / every trace conforms.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: a property failed, or a trace diverged.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status: usage or configuration error.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "eos", version, about = "Model-checked, conformance-tested Kafka exactly-once semantics")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the named scenarios with one line each.
+    Scenarios(commands::scenarios::Args),
+    /// Model-check a scenario: exit 0 if every property holds, 1 if one fails, 2 on usage errors.
+    Check(commands::check::Args),
+    /// Serve stateright's web explorer for a scenario.
+    Explore(commands::explore::Args),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scenarios(args) => commands::scenarios::run(args),
+        Command::Check(args) => commands::check::run(args),
+        Command::Explore(args) => commands::explore::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}

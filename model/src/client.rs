@@ -4,12 +4,12 @@
 //! one record to each of its partitions (in any order); the copier reads input `position`, writes it
 //! to `out-{position mod partitions}` and sends offset `position + 1`.
 
+use crate::collections::{IndexSet, SmallMap};
 use crate::config::Config;
 use crate::group::GroupState;
 use crate::history::History;
 use crate::message::{Message, Reply, Request, RequestBody};
 use crate::types::*;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// The transaction manager's phase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -33,20 +33,14 @@ pub enum Phase {
 impl Phase {
     /// Whether the instance still runs (it may send requests).
     pub fn is_alive(self) -> bool {
-        !matches!(
-            self,
-            Phase::Uninitialized | Phase::FatalError | Phase::Crashed
-        )
+        !matches!(self, Phase::Uninitialized | Phase::FatalError | Phase::Crashed)
     }
 
     /// Whether the instance has a transaction it may still end.
     pub fn in_transaction(self) -> bool {
         matches!(
             self,
-            Phase::InTransaction
-                | Phase::CommittingTransaction
-                | Phase::AbortingTransaction
-                | Phase::AbortableError
+            Phase::InTransaction | Phase::CommittingTransaction | Phase::AbortingTransaction | Phase::AbortableError
         )
     }
 }
@@ -83,15 +77,15 @@ pub struct Client {
     /// Attempts finished so far (the current attempt's index).
     pub attempt: u8,
     /// Partitions already written (or held for AddPartitionsToTxn) in this attempt.
-    pub sent: BTreeSet<PartitionIndex>,
+    pub sent: IndexSet<PartitionIndex>,
     /// tv1 modes: partitions acknowledged by AddPartitionsToTxn / AddOffsetsToTxn in this attempt.
-    pub added: BTreeSet<TxnPartition>,
+    pub added: IndexSet<TxnPartition>,
     /// Copier: the offsets of this attempt.
     pub offsets: OffsetsProgress,
     /// Next sequence per partition, for the current epoch.
-    pub next_sequence: BTreeMap<PartitionIndex, Sequence>,
+    pub next_sequence: SmallMap<PartitionIndex, Sequence>,
     /// Requests awaiting a response.
-    pub awaiting: BTreeMap<Request, RequestStatus>,
+    pub awaiting: SmallMap<Request, RequestStatus>,
     /// KIP-360: bump the epoch with InitProducerId before the next transaction.
     pub needs_epoch_bump: bool,
     /// Copier: the input offset to process next.
@@ -121,11 +115,11 @@ impl Default for Client {
             producer_id: None,
             epoch: NO_EPOCH,
             attempt: 0,
-            sent: BTreeSet::new(),
-            added: BTreeSet::new(),
+            sent: IndexSet::new(),
+            added: IndexSet::new(),
             offsets: OffsetsProgress::NotSent,
-            next_sequence: BTreeMap::new(),
-            awaiting: BTreeMap::new(),
+            next_sequence: SmallMap::new(),
+            awaiting: SmallMap::new(),
             needs_epoch_bump: false,
             position: 0,
             generation: 0,
@@ -136,21 +130,13 @@ impl Default for Client {
 
 impl Client {
     fn request(&mut self, cx: &mut ClientContext, body: RequestBody) {
-        let request = Request {
-            from: cx.me,
-            attempt: self.attempt,
-            body,
-        };
-        self.awaiting
-            .insert(request.clone(), RequestStatus::InFlight);
+        let request = Request { from: cx.me, attempt: self.attempt, body };
+        self.awaiting.insert(request, RequestStatus::InFlight);
         cx.outbox.push(Message::Request(request));
     }
 
     fn txn(&self, cx: &ClientContext) -> Option<TxnId> {
-        cx.config
-            .producers
-            .transactional
-            .then(|| cx.config.txn_id_of(cx.me))
+        cx.config.producers.transactional.then(|| cx.config.txn_id_of(cx.me))
     }
 
     /// Whether the script has nothing left to do.
@@ -158,17 +144,14 @@ impl Client {
         if !config.producers.transactional {
             return self.sent.len() == usize::from(config.partitions_per_transaction());
         }
-        let out_of_input = config
-            .copier
-            .as_ref()
-            .is_some_and(|c| self.position >= c.input_records);
+        let out_of_input = config.copier.as_ref().is_some_and(|c| self.position >= c.input_records);
         out_of_input || self.attempt >= config.producers.transactions
     }
 
     /// The partitions the current attempt writes to.
-    pub fn script_partitions(&self, config: &Config) -> BTreeSet<PartitionIndex> {
+    pub fn script_partitions(&self, config: &Config) -> IndexSet<PartitionIndex> {
         if config.is_copier() {
-            BTreeSet::from([self.position % config.partitions.count])
+            IndexSet::from([self.position % config.partitions.count])
         } else {
             (0..config.partitions_per_transaction()).collect()
         }
@@ -176,17 +159,9 @@ impl Client {
 
     fn value(&self, cx: &ClientContext, partition: PartitionIndex) -> Value {
         if cx.config.is_copier() {
-            Value::Copied {
-                input: self.position,
-            }
+            Value::Copied { input: self.position }
         } else {
-            Value::Produced {
-                attempt: Attempt {
-                    producer: cx.me,
-                    index: self.attempt,
-                },
-                partition,
-            }
+            Value::Produced { attempt: Attempt { producer: cx.me, index: self.attempt }, partition }
         }
     }
 
@@ -203,13 +178,7 @@ impl Client {
         }
         self.phase = Phase::Initializing;
         let txn = self.txn(cx);
-        self.request(
-            cx,
-            RequestBody::InitProducerId {
-                txn,
-                expected: None,
-            },
-        );
+        self.request(cx, RequestBody::InitProducerId { txn, expected: None });
     }
 
     /// Whether the script lets it write to `partition` now.
@@ -232,19 +201,9 @@ impl Client {
         self.sent.insert(partition);
         let target = TxnPartition::Data(partition);
         match (self.txn(cx), self.producer_id) {
-            (Some(txn), Some(producer_id))
-                if cx.config.protocol.explicit_add() && !self.added.contains(&target) =>
-            {
+            (Some(txn), Some(producer_id)) if cx.config.protocol.explicit_add() && !self.added.contains(&target) => {
                 let epoch = self.epoch;
-                self.request(
-                    cx,
-                    RequestBody::AddPartitionsToTxn {
-                        txn,
-                        producer_id,
-                        epoch,
-                        partition,
-                    },
-                );
+                self.request(cx, RequestBody::AddPartitionsToTxn { txn, producer_id, epoch, partition });
             }
             _ => self.send_produce(cx, partition),
         }
@@ -252,7 +211,7 @@ impl Client {
 
     fn send_produce(&mut self, cx: &mut ClientContext, partition: PartitionIndex) {
         let sequence = if cx.config.guards.idempotence {
-            let next = self.next_sequence.entry(partition).or_insert(0);
+            let next = self.next_sequence.get_or_insert_with(partition, || 0);
             *next += 1;
             *next - 1
         } else {
@@ -284,14 +243,7 @@ impl Client {
         self.offsets = OffsetsProgress::Sent;
         if cx.config.protocol.explicit_add() && !self.added.contains(&TxnPartition::Offsets) {
             let (txn, producer_id, epoch) = self.identity(cx);
-            self.request(
-                cx,
-                RequestBody::AddOffsetsToTxn {
-                    txn,
-                    producer_id,
-                    epoch,
-                },
-            );
+            self.request(cx, RequestBody::AddOffsetsToTxn { txn, producer_id, epoch });
         } else {
             self.send_txn_offset_commit(cx);
         }
@@ -342,15 +294,7 @@ impl Client {
     pub fn commit(&mut self, cx: &mut ClientContext) {
         let (txn, producer_id, epoch) = self.identity(cx);
         self.phase = Phase::CommittingTransaction;
-        self.request(
-            cx,
-            RequestBody::EndTxn {
-                txn,
-                producer_id,
-                epoch,
-                commit: true,
-            },
-        );
+        self.request(cx, RequestBody::EndTxn { txn, producer_id, epoch, commit: true });
     }
 
     /// abortTransaction: give up outstanding requests; EndTxn(abort) unless nothing was sent.
@@ -367,15 +311,7 @@ impl Client {
         }
         let (txn, producer_id, epoch) = self.identity(cx);
         self.phase = Phase::AbortingTransaction;
-        self.request(
-            cx,
-            RequestBody::EndTxn {
-                txn,
-                producer_id,
-                epoch,
-                commit: false,
-            },
-        );
+        self.request(cx, RequestBody::EndTxn { txn, producer_id, epoch, commit: false });
     }
 
     /// The attempt is over: start the next one (copier: advance, commit offsets, or re-read).
@@ -392,10 +328,8 @@ impl Client {
                 self.position += 1;
             } else {
                 self.phase = Phase::CommittingOffsets;
-                let body = RequestBody::OffsetCommit {
-                    generation: self.generation,
-                    offset: Offset::from(self.position) + 1,
-                };
+                let body =
+                    RequestBody::OffsetCommit { generation: self.generation, offset: Offset::from(self.position) + 1 };
                 self.request(cx, body);
                 return;
             }
@@ -421,7 +355,7 @@ impl Client {
         for (request, status) in self.awaiting.iter_mut() {
             if *status == RequestStatus::Failed {
                 *status = RequestStatus::InFlight;
-                outbox.push(Message::Request(request.clone()));
+                outbox.push(Message::Request(*request));
             }
         }
     }
@@ -455,10 +389,7 @@ impl Client {
         if self.phase == Phase::InTransaction {
             self.phase = Phase::AbortableError;
         }
-        let bump = matches!(
-            error,
-            ErrorCode::OutOfOrderSequenceNumber | ErrorCode::InvalidProducerEpoch
-        );
+        let bump = matches!(error, ErrorCode::OutOfOrderSequenceNumber | ErrorCode::InvalidProducerEpoch);
         if bump && cx.config.protocol.explicit_add() {
             self.needs_epoch_bump = true;
         }
@@ -470,8 +401,7 @@ impl Client {
             return;
         }
         if reply.error == ErrorCode::ConcurrentTransactions {
-            self.awaiting
-                .insert(request.clone(), RequestStatus::InFlight);
+            self.awaiting.insert(request, RequestStatus::InFlight);
             cx.outbox.push(Message::Request(request));
             return;
         }
@@ -482,11 +412,7 @@ impl Client {
                 self.epoch = reply.epoch.expect("a granted InitProducerId has an epoch");
                 self.next_sequence.clear();
                 self.needs_epoch_bump = false;
-                self.phase = if cx.config.is_copier() {
-                    Phase::FetchingOffsets
-                } else {
-                    Phase::Ready
-                };
+                self.phase = if cx.config.is_copier() { Phase::FetchingOffsets } else { Phase::Ready };
             }
             RequestBody::AddPartitionsToTxn { partition, .. } if ok => {
                 self.added.insert(TxnPartition::Data(partition));
@@ -509,11 +435,8 @@ impl Client {
                 self.phase = Phase::Ready;
             }
             RequestBody::EndTxn { commit, .. } if ok => {
-                let attempt = Attempt {
-                    producer: cx.me,
-                    index: request.attempt,
-                };
-                cx.history.acknowledged.insert(attempt, commit);
+                let attempt = Attempt { producer: cx.me, index: request.attempt };
+                cx.history.acknowledged.record(attempt, commit);
                 if !cx.config.protocol.explicit_add() {
                     self.epoch = reply.epoch.expect("a successful EndTxn has an epoch");
                     self.next_sequence.clear();

@@ -63,9 +63,7 @@ impl FromStr for Protocol {
         Protocol::ALL
             .into_iter()
             .find(|p| p.name() == s)
-            .ok_or_else(|| {
-                format!("unknown protocol `{s}`: expected one of tv1, tv1-verified, tv2")
-            })
+            .ok_or_else(|| format!("unknown protocol `{s}`: expected one of tv1, tv1-verified, tv2"))
     }
 }
 
@@ -269,27 +267,18 @@ pub enum ConfigError {
 impl Config {
     /// Parses and validates a scenario from TOML text; `origin` names it in errors.
     pub fn from_toml(origin: &str, text: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            name: origin.to_string(),
-            message: e.to_string(),
-        })?;
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { name: origin.to_string(), message: e.to_string() })?;
         config.validate()?;
         Ok(config)
     }
 
     /// Checks bounds and consistency; every message says what to change.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |message: String| {
-            Err(ConfigError::Invalid {
-                name: self.name.clone(),
-                message,
-            })
-        };
+        let invalid = |message: String| Err(ConfigError::Invalid { name: self.name.clone(), message });
         let p = &self.producers;
         if p.transactional_ids == 0 || p.instances == 0 {
-            return invalid(
-                "producers.transactional_ids and producers.instances must be at least 1".into(),
-            );
+            return invalid("producers.transactional_ids and producers.instances must be at least 1".into());
         }
         if self.producer_count() > MAX_PRODUCERS {
             return invalid(format!(
@@ -298,9 +287,7 @@ impl Config {
             ));
         }
         if p.transactions == 0 || p.transactions > MAX_TRANSACTIONS {
-            return invalid(format!(
-                "producers.transactions must be in 1..={MAX_TRANSACTIONS}"
-            ));
+            return invalid(format!("producers.transactions must be in 1..={MAX_TRANSACTIONS}"));
         }
         if self.partitions.count == 0 || self.partitions.count > MAX_PARTITIONS {
             return invalid(format!("partitions.count must be in 1..={MAX_PARTITIONS}"));
@@ -317,32 +304,28 @@ impl Config {
             ("timeouts", f.timeouts),
         ] {
             if value > MAX_FAULTS {
-                return invalid(format!(
-                    "faults.{name} = {value} exceeds the limit of {MAX_FAULTS}"
-                ));
+                return invalid(format!("faults.{name} = {value} exceeds the limit of {MAX_FAULTS}"));
             }
         }
         if !self.guards.idempotence && p.transactional {
-            return invalid("transactions need idempotence: set producers.transactional = false to switch idempotence off".into());
+            return invalid(
+                "transactions need idempotence: set producers.transactional = false to switch idempotence off".into(),
+            );
         }
         if let Some(copier) = &self.copier {
             if !p.transactional {
-                return invalid("the copier is a transactional application: producers.transactional must be true".into());
-            }
-            if copier.input_records == 0 || copier.input_records > MAX_TRANSACTIONS {
-                return invalid(format!(
-                    "copier.input_records must be in 1..={MAX_TRANSACTIONS}"
-                ));
-            }
-            if p.transactional_ids != 1 {
                 return invalid(
-                    "the copier uses one transactional id (producers.transactional_ids = 1)".into(),
+                    "the copier is a transactional application: producers.transactional must be true".into(),
                 );
             }
+            if copier.input_records == 0 || copier.input_records > MAX_TRANSACTIONS {
+                return invalid(format!("copier.input_records must be in 1..={MAX_TRANSACTIONS}"));
+            }
+            if p.transactional_ids != 1 {
+                return invalid("the copier uses one transactional id (producers.transactional_ids = 1)".into());
+            }
         } else if !self.guards.offsets_in_transaction {
-            return invalid(
-                "guards.offsets_in_transaction only applies to copier scenarios".into(),
-            );
+            return invalid("guards.offsets_in_transaction only applies to copier scenarios".into());
         }
         for protocol in Protocol::ALL {
             for property in self.expect.violated(protocol) {
@@ -387,10 +370,7 @@ impl Config {
 
     /// The same scenario under another protocol.
     pub fn with_protocol(&self, protocol: Protocol) -> Config {
-        Config {
-            protocol,
-            ..self.clone()
-        }
+        Config { protocol, ..self.clone() }
     }
 }
 
@@ -441,10 +421,7 @@ mod tests {
         assert!(err.to_string().contains("idempotence"), "{err}");
 
         let unknown_field = MINIMAL.replace("[producers]", "[producers]\nbogus = 1");
-        assert!(matches!(
-            Config::from_toml("t", &unknown_field),
-            Err(ConfigError::Parse { .. })
-        ));
+        assert!(matches!(Config::from_toml("t", &unknown_field), Err(ConfigError::Parse { .. })));
 
         let unknown_property = format!("{MINIMAL}\n[expect]\ntv1 = [\"no_such_property\"]\n");
         let err = Config::from_toml("t", &unknown_property).unwrap_err();
@@ -457,9 +434,6 @@ mod tests {
         for p in Protocol::ALL {
             assert_eq!(p.name().parse::<Protocol>(), Ok(p));
         }
-        assert!("tv3"
-            .parse::<Protocol>()
-            .unwrap_err()
-            .contains("tv1-verified"));
+        assert!("tv3".parse::<Protocol>().unwrap_err().contains("tv1-verified"));
     }
 }

@@ -18,9 +18,9 @@ pub fn actor(action: &Action) -> String {
         | Action::ProducerRequestTimeout { producer, .. }
         | Action::ProducerCrash { producer } => format!("producer-{producer}"),
         Action::Deliver { .. } | Action::Lose { .. } => "network".to_string(),
-        Action::CoordinatorRetryMarkers { .. }
-        | Action::CoordinatorTimeout { .. }
-        | Action::CoordinatorFailover => "coordinator".to_string(),
+        Action::CoordinatorRetryMarkers { .. } | Action::CoordinatorTimeout { .. } | Action::CoordinatorFailover => {
+            "coordinator".to_string()
+        }
     }
 }
 
@@ -52,25 +52,12 @@ fn phase_name(phase: Phase) -> String {
 
 fn entry(e: &LogEntry) -> String {
     match e {
-        LogEntry::Data {
-            producer_id: Some(pid),
-            epoch,
-            sequence,
-            transactional,
-            value,
-            ..
-        } => {
+        LogEntry::Data { producer_id: Some(pid), epoch, sequence, transactional, value, .. } => {
             let kind = if *transactional { "transactional " } else { "" };
             format!("{kind}record {value} (pid {pid} epoch {epoch} seq {sequence})")
         }
         LogEntry::Data { value, .. } => format!("record {value} (no producer id)"),
-        LogEntry::Control {
-            producer_id,
-            epoch,
-            commit,
-            coordinator_epoch,
-            ..
-        } => {
+        LogEntry::Control { producer_id, epoch, commit, coordinator_epoch, .. } => {
             let what = if *commit { "COMMIT" } else { "ABORT" };
             format!("{what} marker (pid {producer_id} epoch {epoch}, coordinator epoch {coordinator_epoch})")
         }
@@ -83,19 +70,14 @@ pub fn changes(before: &State, after: &State) -> Vec<String> {
     let mut out = Vec::new();
     let (cb, ca) = (&before.coordinator, &after.coordinator);
     if cb.coordinator_epoch != ca.coordinator_epoch {
-        out.push(format!(
-            "coordinator epoch {} → {}",
-            cb.coordinator_epoch, ca.coordinator_epoch
-        ));
+        out.push(format!("coordinator epoch {} → {}", cb.coordinator_epoch, ca.coordinator_epoch));
     }
     for (txn, (rb, ra)) in cb.log.iter().zip(&ca.log).enumerate() {
         if rb == ra {
             continue;
         }
         let Some(ra) = ra else { continue };
-        let from = rb
-            .as_ref()
-            .map_or("none".to_string(), |r| format!("{:?}", r.state));
+        let from = rb.as_ref().map_or("none".to_string(), |r| format!("{:?}", r.state));
         let parts: Vec<String> = ra.partitions.iter().map(|p| p.to_string()).collect();
         out.push(format!(
             "txn-{txn}: {from} → {:?} (pid {} epoch {}, partitions [{}])",
@@ -122,26 +104,15 @@ pub fn changes(before: &State, after: &State) -> Vec<String> {
     }
     let (gb, ga) = (&before.group, &after.group);
     if gb.committed != ga.committed {
-        out.push(format!(
-            "group committed offset {:?} → {:?}",
-            gb.committed, ga.committed
-        ));
+        out.push(format!("group committed offset {:?} → {:?}", gb.committed, ga.committed));
     }
     if gb.pending != ga.pending {
-        let pending: Vec<String> = ga
-            .pending
-            .iter()
-            .map(|(pid, p)| format!("pid {pid}: {}", p.offset))
-            .collect();
+        let pending: Vec<String> = ga.pending.iter().map(|(pid, p)| format!("pid {pid}: {}", p.offset)).collect();
         out.push(format!("group pending offsets [{}]", pending.join(", ")));
     }
     for (i, (c0, c1)) in before.clients.iter().zip(&after.clients).enumerate() {
         if c0.phase != c1.phase {
-            out.push(format!(
-                "producer-{i}: {} → {}",
-                phase_name(c0.phase),
-                phase_name(c1.phase)
-            ));
+            out.push(format!("producer-{i}: {} → {}", phase_name(c0.phase), phase_name(c1.phase)));
         }
         if (c0.producer_id, c0.epoch) != (c1.producer_id, c1.epoch) {
             if let Some(pid) = c1.producer_id {
@@ -150,14 +121,10 @@ pub fn changes(before: &State, after: &State) -> Vec<String> {
         }
     }
     let mut sent = String::new();
-    for (message, copies) in &after.network {
+    for (message, copies) in after.network.iter() {
         let had = before.network.get(message).copied().unwrap_or(0);
         for _ in had..*copies {
-            let _ = write!(
-                sent,
-                "{}{message}",
-                if sent.is_empty() { "sends: " } else { "; " }
-            );
+            let _ = write!(sent, "{}{message}", if sent.is_empty() { "sends: " } else { "; " });
         }
     }
     if !sent.is_empty() {

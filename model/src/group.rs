@@ -2,14 +2,14 @@
 //! offsets materialised or dropped by markers, OffsetFetch with require_stable, and KIP-447's
 //! generation check.
 
+use crate::collections::SmallMap;
 use crate::config::Config;
 use crate::history::History;
 use crate::message::Marker;
 use crate::types::*;
-use std::collections::BTreeMap;
 
 /// Offsets written by TxnOffsetCommit, waiting for the transaction's marker.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PendingOffset {
     /// The offset to commit.
     pub offset: Offset,
@@ -40,9 +40,9 @@ pub struct GroupState {
     /// Ghost: the attempt whose transaction committed it (`None` for a plain OffsetCommit).
     pub committed_by: Option<Attempt>,
     /// Pending transactional offsets per producer id.
-    pub pending: BTreeMap<ProducerId, PendingOffset>,
+    pub pending: SmallMap<ProducerId, PendingOffset>,
     /// Producer state of the offsets partition.
-    pub producers: BTreeMap<ProducerId, GroupProducer>,
+    pub producers: SmallMap<ProducerId, GroupProducer>,
 }
 
 impl GroupState {
@@ -53,8 +53,7 @@ impl GroupState {
     }
 
     fn check_member(&self, from: ProducerIndex, generation: i32) -> Option<ErrorCode> {
-        (generation != self.generation || self.member != Some(from))
-            .then_some(ErrorCode::IllegalGeneration)
+        (generation != self.generation || self.member != Some(from)).then_some(ErrorCode::IllegalGeneration)
     }
 
     /// Whether `pid` has offsets pending at `epoch` (its transaction is open here).
@@ -79,35 +78,14 @@ impl GroupState {
     }
 
     /// TxnOffsetCommit after its checks passed: the offsets become pending.
-    pub fn write_pending(
-        &mut self,
-        pid: ProducerId,
-        epoch: Epoch,
-        offset: Offset,
-        attempt: Attempt,
-    ) {
-        self.pending.insert(
-            pid,
-            PendingOffset {
-                offset,
-                epoch,
-                attempt,
-            },
-        );
-        let producer = self.producers.entry(pid).or_insert(GroupProducer {
-            epoch,
-            coordinator_epoch: -1,
-        });
+    pub fn write_pending(&mut self, pid: ProducerId, epoch: Epoch, offset: Offset, attempt: Attempt) {
+        self.pending.insert(pid, PendingOffset { offset, epoch, attempt });
+        let producer = self.producers.get_or_insert_with(pid, || GroupProducer { epoch, coordinator_epoch: -1 });
         producer.epoch = producer.epoch.max(epoch);
     }
 
     /// A plain OffsetCommit.
-    pub fn offset_commit(
-        &mut self,
-        from: ProducerIndex,
-        generation: i32,
-        offset: Offset,
-    ) -> ErrorCode {
+    pub fn offset_commit(&mut self, from: ProducerIndex, generation: i32, offset: Offset) -> ErrorCode {
         if let Some(error) = self.check_member(from, generation) {
             return error;
         }
@@ -117,12 +95,7 @@ impl GroupState {
     }
 
     /// A marker on the offsets partition: COMMIT materialises the pending offsets, ABORT drops them.
-    pub fn write_marker(
-        &mut self,
-        config: &Config,
-        m: &Marker,
-        history: &mut History,
-    ) -> ErrorCode {
+    pub fn write_marker(&mut self, config: &Config, m: &Marker, history: &mut History) -> ErrorCode {
         let pid = m.producer_id;
         if let Some(producer) = self.producers.get(&pid) {
             if config.guards.fencing && m.epoch < producer.epoch {
@@ -133,22 +106,13 @@ impl GroupState {
             }
         }
         if let Some(pending) = self.pending.remove(&pid) {
-            history
-                .offset_fates
-                .entry(pending.attempt)
-                .or_insert(m.commit);
+            history.offset_fates.record(pending.attempt, m.commit);
             if m.commit {
                 self.committed = Some(pending.offset);
                 self.committed_by = Some(pending.attempt);
             }
         }
-        self.producers.insert(
-            pid,
-            GroupProducer {
-                epoch: m.epoch,
-                coordinator_epoch: m.coordinator_epoch,
-            },
-        );
+        self.producers.insert(pid, GroupProducer { epoch: m.epoch, coordinator_epoch: m.coordinator_epoch });
         ErrorCode::None
     }
 

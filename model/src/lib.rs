@@ -15,6 +15,7 @@
 
 pub mod check;
 pub mod client;
+pub mod collections;
 pub mod config;
 pub mod coordinator;
 pub mod describe;

@@ -1,12 +1,13 @@
 //! The messages in flight between clients, the coordinator, partition leaders and the group coordinator
 //! (specs/eos.md §3). The network is an unordered multiset of these.
 
+use crate::collections::IndexSet;
 use crate::types::*;
-use std::collections::BTreeSet;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// What a client asks for. The fields are the request's wire fields.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub enum RequestBody {
     /// KIP-98 / KIP-360: `expected` is the client's current (pid, epoch) when it recovers.
@@ -81,7 +82,7 @@ impl RequestBody {
 
 /// A request as sent by producer instance `from`. `attempt` is the client's transaction attempt
 /// counter when it sent it: with the fields it is the request's identity (Kafka's correlation id).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Request {
     /// The sender.
     pub from: ProducerIndex,
@@ -92,7 +93,7 @@ pub struct Request {
 }
 
 /// The answer to a request. Fields a response kind does not have are `None`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Reply {
     /// The error code (`NONE` on success).
     pub error: ErrorCode,
@@ -107,17 +108,12 @@ pub struct Reply {
 impl Reply {
     /// A reply with only an error code.
     pub fn error(error: ErrorCode) -> Reply {
-        Reply {
-            error,
-            producer_id: None,
-            epoch: None,
-            offset: None,
-        }
+        Reply { error, producer_id: None, epoch: None, offset: None }
     }
 }
 
 /// A transaction marker (WriteTxnMarkers for one partition).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Marker {
     /// Where it goes.
     pub target: TxnPartition,
@@ -132,11 +128,11 @@ pub struct Marker {
     /// The coordinator epoch of the coordinator that sent it.
     pub coordinator_epoch: i32,
     /// Ghost: the attempts whose transaction this marker ends.
-    pub ends: BTreeSet<Attempt>,
+    pub ends: IndexSet<Attempt>,
 }
 
 /// Anything in flight.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Message {
     /// Client to broker.
     Request(Request),
@@ -188,10 +184,9 @@ impl fmt::Display for RequestBody {
                 }
                 write!(f, ")")
             }
-            RequestBody::TxnOffsetCommit { producer_id, epoch, generation, offset, .. } => write!(
-                f,
-                "TxnOffsetCommit(offset {offset}, pid {producer_id} epoch {epoch}, generation {generation})"
-            ),
+            RequestBody::TxnOffsetCommit { producer_id, epoch, generation, offset, .. } => {
+                write!(f, "TxnOffsetCommit(offset {offset}, pid {producer_id} epoch {epoch}, generation {generation})")
+            }
             RequestBody::OffsetCommit { generation, offset } => {
                 write!(f, "OffsetCommit(offset {offset}, generation {generation})")
             }
@@ -219,13 +214,7 @@ impl fmt::Display for Message {
         match self {
             Message::Request(r) => write!(f, "producer-{} → {}", r.from, r.body),
             Message::Response { request, reply } => {
-                write!(
-                    f,
-                    "{} response {} → producer-{}",
-                    request.body.kind(),
-                    reply.error,
-                    request.from
-                )?;
+                write!(f, "{} response {} → producer-{}", request.body.kind(), reply.error, request.from)?;
                 if let (Some(pid), Some(epoch)) = (reply.producer_id, reply.epoch) {
                     write!(f, " (pid {pid} epoch {epoch})")?;
                 }

@@ -10,18 +10,24 @@ use crate::properties;
 use crate::state::{Action, State};
 use crate::types::*;
 use stateright::{Model, Property};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Kafka's exactly-once semantics under one scenario.
 #[derive(Clone, Debug)]
 pub struct EosModel {
     /// The scenario.
     pub config: Config,
+    /// Set to stop a running check: every new state is then outside the boundary, so the checker
+    /// drains its pending states and finishes (stateright's own timeout does not stop a
+    /// single-threaded DFS).
+    pub stop: Arc<AtomicBool>,
 }
 
 impl EosModel {
     /// The model of `config`.
     pub fn new(config: Config) -> EosModel {
-        EosModel { config }
+        EosModel { config, stop: Arc::new(AtomicBool::new(false)) }
     }
 
     fn may_start(&self, state: &State, producer: ProducerIndex) -> bool {
@@ -29,10 +35,7 @@ impl EosModel {
             Restart::AnyTime => true,
             Restart::AfterCrash => {
                 self.config.instance_of(producer) == 0
-                    || matches!(
-                        state.clients[usize::from(producer) - 1].phase,
-                        Phase::Crashed | Phase::FatalError
-                    )
+                    || matches!(state.clients[usize::from(producer) - 1].phase, Phase::Crashed | Phase::FatalError)
             }
         }
     }
@@ -58,10 +61,7 @@ impl EosModel {
         }
         for partition in 0..config.partitions.count {
             if c.can_send(config, partition) {
-                actions.push(Action::ProducerSend {
-                    producer,
-                    partition,
-                });
+                actions.push(Action::ProducerSend { producer, partition });
             }
         }
         if c.can_send_offsets(config) {
@@ -80,12 +80,9 @@ impl EosModel {
             actions.push(Action::ProducerRetry { producer });
         }
         if state.budget.duplicates > 0 && c.phase.is_alive() {
-            for (request, status) in &c.awaiting {
+            for (request, status) in c.awaiting.iter() {
                 if *status == RequestStatus::InFlight {
-                    actions.push(Action::ProducerRequestTimeout {
-                        producer,
-                        request: request.clone(),
-                    });
+                    actions.push(Action::ProducerRequestTimeout { producer, request: *request });
                 }
             }
         }
@@ -122,25 +119,18 @@ impl Model for EosModel {
             self.client_actions(state, producer, actions);
         }
         for message in state.network.keys() {
-            actions.push(Action::Deliver {
-                message: message.clone(),
-            });
+            actions.push(Action::Deliver { message: *message });
         }
         if state.budget.losses > 0 {
             for message in state.network.keys() {
-                actions.push(Action::Lose {
-                    message: message.clone(),
-                });
+                actions.push(Action::Lose { message: *message });
             }
         }
         for txn in 0..self.config.producers.transactional_ids {
             if state.coordinator.has_failed_markers(txn) {
                 actions.push(Action::CoordinatorRetryMarkers { txn });
             }
-            let ongoing = state
-                .coordinator
-                .record(txn)
-                .is_some_and(|r| r.state == TxnState::Ongoing);
+            let ongoing = state.coordinator.record(txn).is_some_and(|r| r.state == TxnState::Ongoing);
             if ongoing && (state.budget.timeouts > 0 || self.is_abandoned(state, txn)) {
                 actions.push(Action::CoordinatorTimeout { txn });
             }
@@ -165,6 +155,10 @@ impl Model for EosModel {
         Some(state)
     }
 
+    fn within_boundary(&self, _: &State) -> bool {
+        !self.stop.load(Ordering::Relaxed)
+    }
+
     fn properties(&self) -> Vec<Property<Self>> {
         properties::applicable(&self.config)
     }
@@ -180,43 +174,23 @@ impl EosModel {
         let config = &self.config;
         match action {
             Action::ProducerStart { producer } => {
-                let State {
-                    clients,
-                    group,
-                    history,
-                    ..
-                } = state;
-                let cx = &mut ClientContext {
-                    config,
-                    me: producer,
-                    history,
-                    outbox,
-                };
+                let State { clients, group, history, .. } = state;
+                let cx = &mut ClientContext { config, me: producer, history, outbox };
                 clients[usize::from(producer)].start(cx, group);
             }
-            Action::ProducerSend {
-                producer,
-                partition,
-            } => self.with_client(state, producer, outbox, |c, cx| c.send(cx, partition)),
+            Action::ProducerSend { producer, partition } => {
+                self.with_client(state, producer, outbox, |c, cx| c.send(cx, partition))
+            }
             Action::ProducerSendOffsets { producer } => {
                 self.with_client(state, producer, outbox, |c, cx| c.send_offsets(cx))
             }
             Action::ProducerFetchOffsets { producer } => {
                 state.clients[usize::from(producer)].fetch_offsets(&state.group)
             }
-            Action::ProducerCommit { producer } => {
-                self.with_client(state, producer, outbox, |c, cx| c.commit(cx))
-            }
-            Action::ProducerAbort { producer } => {
-                self.with_client(state, producer, outbox, |c, cx| c.abort(cx))
-            }
-            Action::ProducerRetry { producer } => {
-                state.clients[usize::from(producer)].retry(outbox)
-            }
-            Action::ProducerRequestTimeout {
-                producer: _,
-                request,
-            } => {
+            Action::ProducerCommit { producer } => self.with_client(state, producer, outbox, |c, cx| c.commit(cx)),
+            Action::ProducerAbort { producer } => self.with_client(state, producer, outbox, |c, cx| c.abort(cx)),
+            Action::ProducerRetry { producer } => state.clients[usize::from(producer)].retry(outbox),
+            Action::ProducerRequestTimeout { producer: _, request } => {
                 state.budget.duplicates = state.budget.duplicates.checked_sub(1)?;
                 outbox.push(Message::Request(request));
             }
@@ -225,32 +199,19 @@ impl EosModel {
                 state.clients[usize::from(producer)].crash();
             }
             Action::CoordinatorRetryMarkers { txn } => {
-                let fx = &mut Effects {
-                    config,
-                    history: &mut state.history,
-                    outbox,
-                };
+                let fx = &mut Effects { config, history: &mut state.history, outbox };
                 state.coordinator.retry_markers(txn, fx);
             }
             Action::CoordinatorTimeout { txn } => {
                 if !self.is_abandoned(state, txn) {
                     state.budget.timeouts = state.budget.timeouts.checked_sub(1)?;
                 }
-                let fx = &mut Effects {
-                    config,
-                    history: &mut state.history,
-                    outbox,
-                };
+                let fx = &mut Effects { config, history: &mut state.history, outbox };
                 state.coordinator.timeout(txn, fx);
             }
             Action::CoordinatorFailover => {
-                state.budget.coordinator_failovers =
-                    state.budget.coordinator_failovers.checked_sub(1)?;
-                let fx = &mut Effects {
-                    config,
-                    history: &mut state.history,
-                    outbox,
-                };
+                state.budget.coordinator_failovers = state.budget.coordinator_failovers.checked_sub(1)?;
+                let fx = &mut Effects { config, history: &mut state.history, outbox };
                 state.coordinator.failover(fx);
             }
             Action::Deliver { message } => {
@@ -277,12 +238,7 @@ impl EosModel {
         outbox: &mut Vec<Message>,
         f: impl FnOnce(&mut crate::client::Client, &mut ClientContext),
     ) {
-        let cx = &mut ClientContext {
-            config: &self.config,
-            me: producer,
-            history: &mut state.history,
-            outbox,
-        };
+        let cx = &mut ClientContext { config: &self.config, me: producer, history: &mut state.history, outbox };
         f(&mut state.clients[usize::from(producer)], cx);
     }
 
@@ -306,163 +262,70 @@ impl EosModel {
             }
             Message::Response { request, reply } => {
                 let client = &mut state.clients[usize::from(request.from)];
-                let cx = &mut ClientContext {
-                    config,
-                    me: request.from,
-                    history: &mut state.history,
-                    outbox,
-                };
+                let cx = &mut ClientContext { config, me: request.from, history: &mut state.history, outbox };
                 client.on_response(cx, request, reply);
             }
             Message::Marker(marker) => {
                 let error = match marker.target {
-                    TxnPartition::Data(p) => {
-                        state.partitions[usize::from(p)].write_marker(config, &marker)
-                    }
-                    TxnPartition::Offsets => {
-                        state
-                            .group
-                            .write_marker(config, &marker, &mut state.history)
-                    }
+                    TxnPartition::Data(p) => state.partitions[usize::from(p)].write_marker(config, &marker),
+                    TxnPartition::Offsets => state.group.write_marker(config, &marker, &mut state.history),
                 };
                 outbox.push(Message::MarkerResponse { marker, error });
             }
             Message::MarkerResponse { marker, error } => {
-                let fx = &mut Effects {
-                    config,
-                    history: &mut state.history,
-                    outbox,
-                };
+                let fx = &mut Effects { config, history: &mut state.history, outbox };
                 state.coordinator.on_marker_response(&marker, error, fx);
             }
         }
     }
 
-    fn handle_request(
-        &self,
-        state: &mut State,
-        request: &Request,
-        outbox: &mut Vec<Message>,
-    ) -> Reply {
+    fn handle_request(&self, state: &mut State, request: &Request, outbox: &mut Vec<Message>) -> Reply {
         let config = &self.config;
-        let attempt = Attempt {
-            producer: request.from,
-            index: request.attempt,
-        };
-        let fx = &mut Effects {
-            config,
-            history: &mut state.history,
-            outbox,
-        };
+        let attempt = Attempt { producer: request.from, index: request.attempt };
+        let fx = &mut Effects { config, history: &mut state.history, outbox };
         let coordinator = &mut state.coordinator;
         match request.body.clone() {
-            RequestBody::InitProducerId { txn, expected } => {
-                coordinator.init_producer_id(txn, expected, fx)
+            RequestBody::InitProducerId { txn, expected } => coordinator.init_producer_id(txn, expected, fx),
+            RequestBody::AddPartitionsToTxn { txn, producer_id, epoch, partition } => Reply::error(
+                coordinator.add_partition(txn, producer_id, epoch, TxnPartition::Data(partition), attempt, fx),
+            ),
+            RequestBody::AddOffsetsToTxn { txn, producer_id, epoch } => {
+                Reply::error(coordinator.add_partition(txn, producer_id, epoch, TxnPartition::Offsets, attempt, fx))
             }
-            RequestBody::AddPartitionsToTxn {
-                txn,
-                producer_id,
-                epoch,
-                partition,
-            } => Reply::error(coordinator.add_partition(
-                txn,
-                producer_id,
-                epoch,
-                TxnPartition::Data(partition),
-                attempt,
-                fx,
-            )),
-            RequestBody::AddOffsetsToTxn {
-                txn,
-                producer_id,
-                epoch,
-            } => Reply::error(coordinator.add_partition(
-                txn,
-                producer_id,
-                epoch,
-                TxnPartition::Offsets,
-                attempt,
-                fx,
-            )),
-            RequestBody::EndTxn {
-                txn,
-                producer_id,
-                epoch,
-                commit,
-            } => coordinator.end_txn(txn, producer_id, epoch, commit, attempt, fx),
+            RequestBody::EndTxn { txn, producer_id, epoch, commit } => {
+                coordinator.end_txn(txn, producer_id, epoch, commit, attempt, fx)
+            }
             RequestBody::OffsetCommit { generation, offset } => {
                 Reply::error(state.group.offset_commit(request.from, generation, offset))
             }
-            RequestBody::Produce {
-                partition,
-                txn,
-                producer_id,
-                epoch,
-                sequence,
-                value,
-            } => {
+            RequestBody::Produce { partition, txn, producer_id, epoch, sequence, value } => {
                 let partition_state = &state.partitions[usize::from(partition)];
-                let open =
-                    producer_id.is_some_and(|pid| partition_state.has_open_transaction(pid, epoch));
+                let open = producer_id.is_some_and(|pid| partition_state.has_open_transaction(pid, epoch));
                 if let (Some(txn), Some(pid), false) = (txn, producer_id, open) {
                     let target = TxnPartition::Data(partition);
-                    if let Some(error) =
-                        self.join_transaction(state, txn, pid, epoch, target, attempt, outbox)
-                    {
+                    if let Some(error) = self.join_transaction(state, txn, pid, epoch, target, attempt, outbox) {
                         return Reply::error(error);
                     }
                 }
-                let request = ProduceRequest {
-                    producer_id,
-                    epoch,
-                    sequence,
-                    transactional: txn.is_some(),
-                    value,
-                    attempt,
-                };
-                let (error, offset) =
-                    state.partitions[usize::from(partition)].produce(config, request);
-                Reply {
-                    error,
-                    producer_id: None,
-                    epoch: None,
-                    offset,
-                }
+                let request =
+                    ProduceRequest { producer_id, epoch, sequence, transactional: txn.is_some(), value, attempt };
+                let (error, offset) = state.partitions[usize::from(partition)].produce(config, request);
+                Reply { error, producer_id: None, epoch: None, offset }
             }
-            RequestBody::TxnOffsetCommit {
-                txn,
-                producer_id,
-                epoch,
-                generation,
-                offset,
-            } => {
+            RequestBody::TxnOffsetCommit { txn, producer_id, epoch, generation, offset } => {
                 let group = &state.group;
-                if let Some(error) = group.check_txn_offset_commit(
-                    config,
-                    request.from,
-                    generation,
-                    producer_id,
-                    epoch,
-                ) {
+                if let Some(error) = group.check_txn_offset_commit(config, request.from, generation, producer_id, epoch)
+                {
                     return Reply::error(error);
                 }
                 if !group.has_open_transaction(producer_id, epoch) {
                     let target = TxnPartition::Offsets;
-                    if let Some(error) = self.join_transaction(
-                        state,
-                        txn,
-                        producer_id,
-                        epoch,
-                        target,
-                        attempt,
-                        outbox,
-                    ) {
+                    if let Some(error) = self.join_transaction(state, txn, producer_id, epoch, target, attempt, outbox)
+                    {
                         return Reply::error(error);
                     }
                 }
-                state
-                    .group
-                    .write_pending(producer_id, epoch, offset, attempt);
+                state.group.write_pending(producer_id, epoch, offset, attempt);
                 Reply::error(ErrorCode::None)
             }
         }
@@ -481,18 +344,11 @@ impl EosModel {
         attempt: Attempt,
         outbox: &mut Vec<Message>,
     ) -> Option<ErrorCode> {
-        let fx = &mut Effects {
-            config: &self.config,
-            history: &mut state.history,
-            outbox,
-        };
+        let fx = &mut Effects { config: &self.config, history: &mut state.history, outbox };
         let error = match self.config.protocol {
             Protocol::Tv1 => ErrorCode::None,
             Protocol::Tv1Verified => state.coordinator.verify(txn, pid, epoch, target, fx),
-            Protocol::Tv2 => match state
-                .coordinator
-                .add_partition(txn, pid, epoch, target, attempt, fx)
-            {
+            Protocol::Tv2 => match state.coordinator.add_partition(txn, pid, epoch, target, attempt, fx) {
                 ErrorCode::ProducerFenced => ErrorCode::InvalidProducerEpoch,
                 other => other,
             },

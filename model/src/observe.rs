@@ -1,1 +1,295 @@
 //! The observable state (specs/eos.md §11): what conformance compares after every step.
+//!
+//! Only what Kafka (and so the implementation) has: no ghost fields. Messages are rendered in their
+//! one-line form, which omits the ghost attempt of requests and the ghost members of markers.
+
+use crate::client::RequestStatus;
+use crate::message::Message;
+use crate::partition::{LogEntry, PartitionState};
+use crate::state::State;
+use crate::types::*;
+use serde::{Deserialize, Serialize};
+
+/// The observable state of the whole system.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observation {
+    /// The coordinator epoch.
+    pub coordinator_epoch: i32,
+    /// Per transactional id.
+    pub transactions: Vec<TransactionView>,
+    /// Per data partition.
+    pub partitions: Vec<PartitionView>,
+    /// The consumer group.
+    pub group: GroupView,
+    /// Per producer instance.
+    pub clients: Vec<ClientView>,
+    /// Messages in flight (rendered, sorted), with their copies.
+    pub network: Vec<InFlight>,
+}
+
+/// A transactional id at the coordinator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionView {
+    /// `txn-{t}`.
+    pub transactional_id: String,
+    /// The state name (None before the first InitProducerId).
+    pub state: Option<String>,
+    /// Producer id.
+    pub producer_id: Option<ProducerId>,
+    /// Producer epoch.
+    pub producer_epoch: Option<Epoch>,
+    /// The logged partition set.
+    pub partitions: Vec<String>,
+    /// Markers not yet acknowledged.
+    pub pending_markers: Vec<String>,
+    /// Of those, the ones waiting for the retry tick.
+    pub failed_markers: Vec<String>,
+}
+
+/// One log offset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum EntryView {
+    Data { producer_id: Option<ProducerId>, epoch: Epoch, sequence: Sequence, transactional: bool, value: String },
+    Control { producer_id: ProducerId, epoch: Epoch, commit: bool, coordinator_epoch: i32 },
+}
+
+/// A producer's state on a partition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ProducerView {
+    pub producer_id: ProducerId,
+    pub epoch: Epoch,
+    pub last_sequence: Option<Sequence>,
+    pub open_transaction: Option<Offset>,
+    pub coordinator_epoch: i32,
+}
+
+/// An aborted-index entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct AbortedView {
+    pub producer_id: ProducerId,
+    pub first_offset: Offset,
+    pub last_offset: Offset,
+}
+
+/// A data partition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct PartitionView {
+    pub partition: String,
+    pub log: Vec<EntryView>,
+    pub high_watermark: Offset,
+    pub last_stable_offset: Offset,
+    pub aborted: Vec<AbortedView>,
+    pub producers: Vec<ProducerView>,
+    /// Values a read_committed reader gets.
+    pub read_committed: Vec<String>,
+    /// Values a read_uncommitted reader gets.
+    pub read_uncommitted: Vec<String>,
+}
+
+/// The consumer group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct GroupView {
+    pub generation: i32,
+    pub member: Option<String>,
+    pub committed: Option<Offset>,
+    /// (producer id, offset) per pending transactional commit.
+    pub pending: Vec<(ProducerId, Offset)>,
+}
+
+/// A producer instance's transaction manager.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ClientView {
+    pub producer: String,
+    pub phase: String,
+    pub producer_id: Option<ProducerId>,
+    pub epoch: Option<Epoch>,
+    /// Requests awaiting a response (rendered; failed ones end in " (failed)").
+    pub outstanding: Vec<String>,
+}
+
+/// A message in flight.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct InFlight {
+    /// Its one-line rendering.
+    pub message: String,
+    /// How many copies.
+    pub copies: u8,
+}
+
+/// The observable state of `state`.
+pub fn observe(state: &State) -> Observation {
+    let coordinator = &state.coordinator;
+    let transactions = coordinator
+        .log
+        .iter()
+        .zip(&coordinator.markers)
+        .enumerate()
+        .map(|(t, (record, markers))| TransactionView {
+            transactional_id: format!("txn-{t}"),
+            state: record.as_ref().map(|r| format!("{:?}", r.state)),
+            producer_id: record.as_ref().map(|r| r.producer_id),
+            producer_epoch: record.as_ref().map(|r| r.producer_epoch),
+            partitions: record.as_ref().map_or(Vec::new(), |r| r.partitions.iter().map(|p| p.to_string()).collect()),
+            pending_markers: markers.pending.iter().map(|p| p.to_string()).collect(),
+            failed_markers: markers.failed.iter().map(|p| p.to_string()).collect(),
+        })
+        .collect();
+    let partitions = state.partitions.iter().enumerate().map(|(i, p)| partition_view(i, p)).collect();
+    let group = GroupView {
+        generation: state.group.generation,
+        member: state.group.member.map(|m| format!("producer-{m}")),
+        committed: state.group.committed,
+        pending: state.group.pending.iter().map(|(pid, p)| (*pid, p.offset)).collect(),
+    };
+    let clients = state
+        .clients
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ClientView {
+            producer: format!("producer-{i}"),
+            phase: format!("{:?}", c.phase),
+            producer_id: c.producer_id,
+            epoch: (c.epoch != NO_EPOCH).then_some(c.epoch),
+            outstanding: c
+                .awaiting
+                .iter()
+                .map(|(r, s)| match s {
+                    RequestStatus::InFlight => r.body.to_string(),
+                    RequestStatus::Failed => format!("{} (failed)", r.body),
+                })
+                .collect(),
+        })
+        .collect();
+    Observation {
+        coordinator_epoch: coordinator.coordinator_epoch,
+        transactions,
+        partitions,
+        group,
+        clients,
+        network: network_view(state.network.iter().map(|(m, n)| (m, *n))),
+    }
+}
+
+/// Renders messages in flight as the sorted multiset of their one-line forms.
+pub fn network_view<'a>(messages: impl Iterator<Item = (&'a Message, u8)>) -> Vec<InFlight> {
+    let mut counts: std::collections::BTreeMap<String, u8> = std::collections::BTreeMap::new();
+    for (message, copies) in messages {
+        *counts.entry(message.to_string()).or_insert(0) += copies;
+    }
+    counts.into_iter().map(|(message, copies)| InFlight { message, copies }).collect()
+}
+
+fn entry_view(entry: &LogEntry) -> EntryView {
+    match entry {
+        LogEntry::Data { producer_id, epoch, sequence, transactional, value, .. } => EntryView::Data {
+            producer_id: *producer_id,
+            epoch: *epoch,
+            sequence: *sequence,
+            transactional: *transactional,
+            value: value.to_string(),
+        },
+        LogEntry::Control { producer_id, epoch, commit, coordinator_epoch, .. } => EntryView::Control {
+            producer_id: *producer_id,
+            epoch: *epoch,
+            commit: *commit,
+            coordinator_epoch: *coordinator_epoch,
+        },
+    }
+}
+
+fn values(view: Vec<(Offset, &LogEntry)>) -> Vec<String> {
+    view.into_iter()
+        .filter_map(|(_, e)| match e {
+            LogEntry::Data { value, .. } => Some(value.to_string()),
+            LogEntry::Control { .. } => None,
+        })
+        .collect()
+}
+
+fn partition_view(index: usize, p: &PartitionState) -> PartitionView {
+    PartitionView {
+        partition: format!("out-{index}"),
+        log: p.log.iter().map(entry_view).collect(),
+        high_watermark: p.high_watermark(),
+        last_stable_offset: p.last_stable_offset(),
+        aborted: p
+            .aborted
+            .iter()
+            .map(|a| AbortedView {
+                producer_id: a.producer_id,
+                first_offset: a.first_offset,
+                last_offset: a.last_offset,
+            })
+            .collect(),
+        producers: p
+            .producers
+            .iter()
+            .map(|(pid, e)| ProducerView {
+                producer_id: *pid,
+                epoch: e.epoch,
+                last_sequence: e.last_sequence(),
+                open_transaction: e.open_transaction,
+                coordinator_epoch: e.coordinator_epoch,
+            })
+            .collect(),
+        read_committed: values(p.read_committed()),
+        read_uncommitted: values(p.read_uncommitted()),
+    }
+}
+
+/// One field that differs between two observations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldDiff {
+    /// JSON path, e.g. `partitions[0].last_stable_offset`.
+    pub path: String,
+    /// The left value (JSON), or `-` if absent.
+    pub left: String,
+    /// The right value (JSON), or `-` if absent.
+    pub right: String,
+}
+
+/// The fields in which `left` and `right` differ, deepest first-level paths.
+pub fn diff(left: &Observation, right: &Observation) -> Vec<FieldDiff> {
+    let l = serde_json::to_value(left).expect("observations serialise");
+    let r = serde_json::to_value(right).expect("observations serialise");
+    let mut out = Vec::new();
+    diff_values("", &l, &r, &mut out);
+    out
+}
+
+fn diff_values(path: &str, l: &serde_json::Value, r: &serde_json::Value, out: &mut Vec<FieldDiff>) {
+    use serde_json::Value as J;
+    if l == r {
+        return;
+    }
+    match (l, r) {
+        (J::Object(a), J::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for k in keys {
+                let sub = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                diff_values(&sub, a.get(k).unwrap_or(&J::Null), b.get(k).unwrap_or(&J::Null), out);
+            }
+        }
+        (J::Array(a), J::Array(b)) if !path.ends_with("network") => {
+            for i in 0..a.len().max(b.len()) {
+                let sub = format!("{path}[{i}]");
+                match (a.get(i), b.get(i)) {
+                    (Some(x), Some(y)) => diff_values(&sub, x, y, out),
+                    (x, y) => out.push(FieldDiff { path: sub, left: show(x), right: show(y) }),
+                }
+            }
+        }
+        _ => out.push(FieldDiff { path: path.to_string(), left: l.to_string(), right: r.to_string() }),
+    }
+}
+
+fn show(v: Option<&serde_json::Value>) -> String {
+    v.map_or("-".to_string(), |v| v.to_string())
+}

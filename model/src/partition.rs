@@ -1,16 +1,16 @@
 //! A data partition's leader (specs/eos.md §5): the log, per-producer state with duplicate detection,
 //! control records, the last stable offset, the aborted-transaction index, and the two reader views.
 
+use crate::collections::{IndexSet, SmallMap};
 use crate::config::Config;
 use crate::message::Marker;
 use crate::types::*;
-use std::collections::BTreeMap;
 
 /// How many batches per producer the leader remembers for duplicate detection (Kafka's 5).
 pub const DUPLICATE_WINDOW: usize = 5;
 
 /// One offset of the log.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LogEntry {
     /// An application record.
     Data {
@@ -38,7 +38,7 @@ pub enum LogEntry {
         /// Coordinator epoch of the coordinator that wrote it.
         coordinator_epoch: i32,
         /// Ghost: the attempts whose transaction it ends.
-        ends: std::collections::BTreeSet<Attempt>,
+        ends: IndexSet<Attempt>,
     },
 }
 
@@ -52,13 +52,52 @@ impl LogEntry {
     }
 }
 
+/// The last [`DUPLICATE_WINDOW`] batches of a producer as (sequence, offset), oldest first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BatchWindow {
+    batches: [(Sequence, Offset); DUPLICATE_WINDOW],
+    len: u8,
+}
+
+impl BatchWindow {
+    /// Remembers a batch, forgetting the oldest beyond the window.
+    pub fn push(&mut self, sequence: Sequence, offset: Offset) {
+        if usize::from(self.len) == DUPLICATE_WINDOW {
+            self.batches.rotate_left(1);
+            self.len -= 1;
+        }
+        self.batches[usize::from(self.len)] = (sequence, offset);
+        self.len += 1;
+    }
+
+    /// The offset of the remembered batch with this sequence.
+    pub fn find(&self, sequence: Sequence) -> Option<Offset> {
+        self.iter().find(|(seq, _)| *seq == sequence).map(|(_, offset)| offset)
+    }
+
+    /// The newest batch.
+    pub fn last(&self) -> Option<(Sequence, Offset)> {
+        self.len.checked_sub(1).map(|i| self.batches[usize::from(i)])
+    }
+
+    /// Forgets every batch (a new epoch).
+    pub fn clear(&mut self) {
+        *self = BatchWindow::default();
+    }
+
+    /// The batches, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = (Sequence, Offset)> + '_ {
+        self.batches[..usize::from(self.len)].iter().copied()
+    }
+}
+
 /// Kafka's `ProducerStateEntry` for one producer id on one partition.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProducerStateEntry {
     /// The latest epoch seen (data or marker).
     pub epoch: Epoch,
-    /// The last batches as (sequence, offset), oldest first, at most [`DUPLICATE_WINDOW`].
-    pub batches: Vec<(Sequence, Offset)>,
+    /// The last batches, for duplicate detection.
+    pub batches: BatchWindow,
     /// Coordinator epoch of the last marker (-1 before any).
     pub coordinator_epoch: i32,
     /// First offset of the open transaction, if one is open.
@@ -68,7 +107,7 @@ pub struct ProducerStateEntry {
 impl ProducerStateEntry {
     /// The last sequence appended in the current epoch.
     pub fn last_sequence(&self) -> Option<Sequence> {
-        self.batches.last().map(|(seq, _)| *seq)
+        self.batches.last().map(|(seq, _)| seq)
     }
 }
 
@@ -89,7 +128,7 @@ pub struct PartitionState {
     /// The log; offset = index.
     pub log: Vec<LogEntry>,
     /// Producer state per producer id.
-    pub producers: BTreeMap<ProducerId, ProducerStateEntry>,
+    pub producers: SmallMap<ProducerId, ProducerStateEntry>,
     /// The aborted-transaction index, in marker order.
     pub aborted: Vec<AbortedTxn>,
 }
@@ -130,9 +169,7 @@ impl PartitionState {
     /// before the previous transaction's marker must not join it (Kafka's epoch-aware
     /// `hasOngoingTransaction`, KAFKA-19690).
     pub fn has_open_transaction(&self, pid: ProducerId, epoch: Epoch) -> bool {
-        self.producers
-            .get(&pid)
-            .is_some_and(|e| e.open_transaction.is_some() && e.epoch == epoch)
+        self.producers.get(&pid).is_some_and(|e| e.open_transaction.is_some() && e.epoch == epoch)
     }
 
     fn append(&mut self, entry: LogEntry) -> Offset {
@@ -142,34 +179,16 @@ impl PartitionState {
     }
 
     /// Produce, from the duplicate check on (specs/eos.md §5.1 steps 1 and 3–7).
-    pub fn produce(
-        &mut self,
-        config: &Config,
-        request: ProduceRequest,
-    ) -> (ErrorCode, Option<Offset>) {
-        let ProduceRequest {
-            producer_id,
-            epoch,
-            sequence,
-            transactional,
-            value,
-            attempt,
-        } = request;
-        let data = LogEntry::Data {
-            producer_id,
-            epoch,
-            sequence,
-            transactional,
-            value,
-            attempt,
-        };
+    pub fn produce(&mut self, config: &Config, request: ProduceRequest) -> (ErrorCode, Option<Offset>) {
+        let ProduceRequest { producer_id, epoch, sequence, transactional, value, attempt } = request;
+        let data = LogEntry::Data { producer_id, epoch, sequence, transactional, value, attempt };
         let Some(pid) = producer_id else {
             return (ErrorCode::None, Some(self.append(data)));
         };
         let entry = self.producers.get(&pid);
         if let Some(entry) = entry.filter(|e| e.epoch == epoch) {
-            if let Some((_, offset)) = entry.batches.iter().find(|(seq, _)| *seq == sequence) {
-                return (ErrorCode::None, Some(*offset));
+            if let Some(offset) = entry.batches.find(sequence) {
+                return (ErrorCode::None, Some(offset));
             }
         }
         if let Some(entry) = entry {
@@ -189,9 +208,9 @@ impl PartitionState {
             }
         }
         let offset = self.append(data);
-        let entry = self.producers.entry(pid).or_insert(ProducerStateEntry {
+        let entry = self.producers.get_or_insert_with(pid, || ProducerStateEntry {
             epoch,
-            batches: Vec::new(),
+            batches: BatchWindow::default(),
             coordinator_epoch: -1,
             open_transaction: None,
         });
@@ -199,10 +218,7 @@ impl PartitionState {
             entry.epoch = epoch;
             entry.batches.clear();
         }
-        entry.batches.push((sequence, offset));
-        if entry.batches.len() > DUPLICATE_WINDOW {
-            entry.batches.remove(0);
-        }
+        entry.batches.push(sequence, offset);
         if transactional && entry.open_transaction.is_none() {
             entry.open_transaction = Some(offset);
         }
@@ -225,21 +241,17 @@ impl PartitionState {
             epoch: m.epoch,
             commit: m.commit,
             coordinator_epoch: m.coordinator_epoch,
-            ends: m.ends.clone(),
+            ends: m.ends,
         });
-        let entry = self.producers.entry(pid).or_insert(ProducerStateEntry {
+        let entry = self.producers.get_or_insert_with(pid, || ProducerStateEntry {
             epoch: m.epoch,
-            batches: Vec::new(),
+            batches: BatchWindow::default(),
             coordinator_epoch: m.coordinator_epoch,
             open_transaction: None,
         });
         if let Some(first_offset) = entry.open_transaction.take() {
             if !m.commit {
-                self.aborted.push(AbortedTxn {
-                    producer_id: pid,
-                    first_offset,
-                    last_offset: offset,
-                });
+                self.aborted.push(AbortedTxn { producer_id: pid, first_offset, last_offset: offset });
             }
         }
         if entry.epoch != m.epoch {
@@ -252,9 +264,7 @@ impl PartitionState {
 
     /// Whether the record of `pid` at `offset` is in an aborted transaction (the consumer's filter).
     pub fn is_aborted(&self, pid: ProducerId, offset: Offset) -> bool {
-        self.aborted
-            .iter()
-            .any(|a| a.producer_id == pid && a.first_offset <= offset && offset <= a.last_offset)
+        self.aborted.iter().any(|a| a.producer_id == pid && a.first_offset <= offset && offset <= a.last_offset)
     }
 
     /// What a read_committed reader fetching from offset 0 gets: (offset, entry) of data records.
@@ -264,11 +274,9 @@ impl PartitionState {
             .filter(|(offset, entry)| {
                 *offset < lso
                     && match entry {
-                        LogEntry::Data {
-                            producer_id: Some(pid),
-                            transactional: true,
-                            ..
-                        } => !self.is_aborted(*pid, *offset),
+                        LogEntry::Data { producer_id: Some(pid), transactional: true, .. } => {
+                            !self.is_aborted(*pid, *offset)
+                        }
                         _ => true,
                     }
             })
@@ -281,27 +289,114 @@ impl PartitionState {
     }
 
     fn data_records(&self) -> impl Iterator<Item = (Offset, &LogEntry)> {
-        self.log
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (i as Offset, e))
-            .filter(|(_, e)| matches!(e, LogEntry::Data { .. }))
+        self.log.iter().enumerate().map(|(i, e)| (i as Offset, e)).filter(|(_, e)| matches!(e, LogEntry::Data { .. }))
     }
 
     /// For each data record, the marker that ends its transaction: the first later control record of
     /// the same producer id (`None` while open or for a non-transactional record).
     pub fn fate(&self, offset: Offset) -> Option<&LogEntry> {
         let entry = &self.log[usize::try_from(offset).expect("offsets are non-negative")];
-        let LogEntry::Data {
-            producer_id: Some(pid),
-            transactional: true,
-            ..
-        } = entry
-        else {
+        let LogEntry::Data { producer_id: Some(pid), transactional: true, .. } = entry else {
             return None;
         };
         self.log[usize::try_from(offset).expect("offsets are non-negative") + 1..]
             .iter()
             .find(|e| matches!(e, LogEntry::Control { producer_id, .. } if producer_id == pid))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario;
+
+    fn config() -> Config {
+        scenario::load("happy").unwrap()
+    }
+
+    fn request(pid: ProducerId, epoch: Epoch, sequence: Sequence, transactional: bool) -> ProduceRequest {
+        let attempt = Attempt { producer: 0, index: 0 };
+        let value = Value::Produced { attempt, partition: 0 };
+        ProduceRequest { producer_id: Some(pid), epoch, sequence, transactional, value, attempt }
+    }
+
+    fn marker(pid: ProducerId, epoch: Epoch, commit: bool, coordinator_epoch: i32) -> Marker {
+        Marker {
+            target: TxnPartition::Data(0),
+            txn: 0,
+            producer_id: pid,
+            epoch,
+            commit,
+            coordinator_epoch,
+            ends: IndexSet::new(),
+        }
+    }
+
+    /// A retried batch is answered with its original offset and not appended again.
+    #[test]
+    fn duplicate_returns_the_original_offset() {
+        let mut p = PartitionState::default();
+        assert_eq!(p.produce(&config(), request(1000, 0, 0, false)), (ErrorCode::None, Some(0)));
+        assert_eq!(p.produce(&config(), request(1000, 0, 1, false)), (ErrorCode::None, Some(1)));
+        assert_eq!(p.produce(&config(), request(1000, 0, 0, false)), (ErrorCode::None, Some(0)));
+        assert_eq!(p.high_watermark(), 2);
+    }
+
+    /// Stale epochs are fenced; gaps and a new epoch not starting at 0 are out of order.
+    #[test]
+    fn epoch_and_sequence_checks() {
+        let mut p = PartitionState::default();
+        p.produce(&config(), request(1000, 1, 0, false));
+        assert_eq!(p.produce(&config(), request(1000, 0, 1, false)).0, ErrorCode::InvalidProducerEpoch);
+        assert_eq!(p.produce(&config(), request(1000, 1, 2, false)).0, ErrorCode::OutOfOrderSequenceNumber);
+        assert_eq!(p.produce(&config(), request(1000, 2, 3, false)).0, ErrorCode::OutOfOrderSequenceNumber);
+        assert_eq!(p.produce(&config(), request(1000, 2, 0, false)).0, ErrorCode::None);
+        assert_eq!(p.high_watermark(), 2);
+    }
+
+    /// The LSO stops at an open transaction; an ABORT marker indexes it and read_committed drops it.
+    #[test]
+    fn lso_aborted_index_and_read_committed() {
+        let mut p = PartitionState::default();
+        p.produce(&config(), request(1000, 0, 0, true));
+        p.produce(&config(), request(2000, 0, 0, false));
+        assert_eq!((p.last_stable_offset(), p.high_watermark()), (0, 2));
+        assert!(p.read_committed().is_empty());
+        assert_eq!(p.write_marker(&config(), &marker(1000, 0, false, 0)), ErrorCode::None);
+        assert_eq!(p.last_stable_offset(), 3);
+        assert_eq!(p.aborted, vec![AbortedTxn { producer_id: 1000, first_offset: 0, last_offset: 2 }]);
+        let offsets: Vec<Offset> = p.read_committed().iter().map(|(o, _)| *o).collect();
+        assert_eq!(offsets, vec![1], "only the non-transactional record");
+        assert_eq!(p.read_uncommitted().len(), 2);
+    }
+
+    /// Markers from an older coordinator epoch or an older producer epoch are refused.
+    #[test]
+    fn stale_markers_are_fenced() {
+        let mut p = PartitionState::default();
+        p.produce(&config(), request(1000, 1, 0, true));
+        assert_eq!(p.write_marker(&config(), &marker(1000, 0, true, 0)), ErrorCode::InvalidProducerEpoch);
+        assert_eq!(p.write_marker(&config(), &marker(1000, 1, true, 1)), ErrorCode::None);
+        assert_eq!(p.write_marker(&config(), &marker(1000, 1, true, 0)), ErrorCode::TransactionCoordinatorFenced);
+    }
+
+    /// A record of a newer epoch does not count as part of the open transaction of an older one (tv2).
+    #[test]
+    fn open_transaction_is_epoch_aware() {
+        let mut p = PartitionState::default();
+        p.produce(&config(), request(1000, 0, 0, true));
+        assert!(p.has_open_transaction(1000, 0));
+        assert!(!p.has_open_transaction(1000, 1));
+    }
+
+    /// The duplicate window holds the last five batches.
+    #[test]
+    fn batch_window_keeps_five() {
+        let mut w = BatchWindow::default();
+        for seq in 0..7 {
+            w.push(seq, i64::from(seq) * 10);
+        }
+        assert_eq!(w.iter().map(|(s, _)| s).collect::<Vec<_>>(), vec![2, 3, 4, 5, 6]);
+        assert_eq!((w.find(1), w.find(4)), (None, Some(40)));
     }
 }

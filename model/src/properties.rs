@@ -4,6 +4,7 @@
 //! unsound on cycles), also as `always`: "if nothing can happen any more, then ...". `sometimes`
 //! properties prove the scenario reaches what it claims to exercise.
 
+use crate::collections::IndexSet;
 use crate::config::{Config, Isolation, Restart};
 use crate::coordinator::TxnState;
 use crate::history::{Milestone, Violation};
@@ -50,88 +51,34 @@ pub fn applicable(config: &Config) -> Vec<Property<EosModel>> {
     let aborts = p.client_aborts || f.timeouts > 0 || f.producer_crashes > 0 || zombies(config);
     let fencing_exercised = config.guards.fencing && (p.instances > 1 || f.timeouts > 0);
     let all = [
-        (
-            true,
-            Property::always(
-                "valid_coordinator_transitions",
-                valid_coordinator_transitions,
-            ),
-        ),
+        (true, Property::always("valid_coordinator_transitions", valid_coordinator_transitions)),
         (true, Property::always("epoch_monotonic", epoch_monotonic)),
-        (
-            true,
-            Property::always("fenced_epochs_never_append", fenced_epochs_never_append),
-        ),
+        (true, Property::always("fenced_epochs_never_append", fenced_epochs_never_append)),
         (txn, Property::always("atomicity", atomicity)),
-        (
-            txn,
-            Property::always("no_hanging_transaction", no_hanging_transaction),
-        ),
-        (
-            txn,
-            Property::always("transaction_identity", transaction_identity),
-        ),
-        (
-            true,
-            Property::always("consumer_sees_only_committed", consumer_sees_only_committed),
-        ),
-        (
-            txn,
-            Property::always("no_lost_committed_write", no_lost_committed_write),
-        ),
+        (txn, Property::always("no_hanging_transaction", no_hanging_transaction)),
+        (txn, Property::always("transaction_identity", transaction_identity)),
+        (true, Property::always("consumer_sees_only_committed", consumer_sees_only_committed)),
+        (txn, Property::always("no_lost_committed_write", no_lost_committed_write)),
         (true, Property::always("idempotence", idempotence)),
-        (
-            true,
-            Property::always("lso_bounded_and_monotone", lso_bounded_and_monotone),
-        ),
-        (
-            copier,
-            Property::always(
-                "offsets_visible_iff_committed",
-                offsets_visible_iff_committed,
-            ),
-        ),
-        (
-            copier,
-            Property::always("copier_exactly_once", copier_exactly_once),
-        ),
-        (
-            txn,
-            Property::always("prepare_completes", prepare_completes),
-        ),
+        (true, Property::always("lso_bounded_and_monotone", lso_bounded_and_monotone)),
+        (copier, Property::always("offsets_visible_iff_committed", offsets_visible_iff_committed)),
+        (copier, Property::always("copier_exactly_once", copier_exactly_once)),
+        (txn, Property::always("prepare_completes", prepare_completes)),
         (txn, Property::always("ongoing_ends", ongoing_ends)),
         (txn, Property::always("lso_advances", lso_advances)),
-        (
-            txn,
-            Property::always("committed_eventually_visible", committed_eventually_visible),
-        ),
+        (txn, Property::always("committed_eventually_visible", committed_eventually_visible)),
         (txn, Property::sometimes("commit_reached", commit_reached)),
-        (
-            txn && aborts,
-            Property::sometimes("abort_reached", abort_reached),
-        ),
-        (
-            txn && fencing_exercised,
-            Property::sometimes("producer_fenced_reached", producer_fenced_reached),
-        ),
+        (txn && aborts, Property::sometimes("abort_reached", abort_reached)),
+        (txn && fencing_exercised, Property::sometimes("producer_fenced_reached", producer_fenced_reached)),
         (
             txn && (f.timeouts > 0 || f.producer_crashes > 0),
             Property::sometimes("timeout_abort_reached", timeout_abort_reached),
         ),
-        (
-            f.coordinator_failovers > 0,
-            Property::sometimes("failover_completes_prepare", failover_completes_prepare),
-        ),
-        (
-            copier,
-            Property::sometimes("copier_completed", copier_completed),
-        ),
+        (f.coordinator_failovers > 0, Property::sometimes("failover_completes_prepare", failover_completes_prepare)),
+        (copier, Property::sometimes("copier_completed", copier_completed)),
     ];
     debug_assert_eq!(all.len(), ALL_NAMES.len());
-    all.into_iter()
-        .filter(|(applies, _)| *applies)
-        .map(|(_, p)| p)
-        .collect()
+    all.into_iter().filter(|(applies, _)| *applies).map(|(_, p)| p).collect()
 }
 
 fn zombies(config: &Config) -> bool {
@@ -153,17 +100,11 @@ fn data_records(state: &State) -> impl Iterator<Item = (&PartitionState, Offset,
 }
 
 /// For every transactional data record: its attempt and, once ended, the marker's (commit, ends).
-fn resolved_records(
-    state: &State,
-) -> impl Iterator<Item = (Attempt, Option<(bool, &BTreeSet<Attempt>)>)> {
+fn resolved_records(state: &State) -> impl Iterator<Item = (Attempt, Option<(bool, IndexSet<Attempt>)>)> + '_ {
     data_records(state).filter_map(|(p, offset, entry)| match entry {
-        LogEntry::Data {
-            transactional: true,
-            attempt,
-            ..
-        } => {
+        LogEntry::Data { transactional: true, attempt, .. } => {
             let fate = match p.fate(offset) {
-                Some(LogEntry::Control { commit, ends, .. }) => Some((*commit, ends)),
+                Some(LogEntry::Control { commit, ends, .. }) => Some((*commit, *ends)),
                 _ => None,
             };
             Some((*attempt, fate))
@@ -173,7 +114,7 @@ fn resolved_records(
 }
 
 fn decision(state: &State, attempt: &Attempt) -> Option<bool> {
-    state.history.decisions.get(attempt).copied()
+    state.history.decisions.get(attempt)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,17 +134,9 @@ fn fenced_epochs_never_append(_: &EosModel, s: &State) -> bool {
         let mut highest: BTreeMap<ProducerId, Epoch> = BTreeMap::new();
         p.log.iter().all(|entry| {
             let (pid, epoch, data) = match entry {
-                LogEntry::Data {
-                    producer_id: Some(pid),
-                    epoch,
-                    ..
-                } => (*pid, *epoch, true),
-                LogEntry::Control {
-                    producer_id, epoch, ..
-                } => (*producer_id, *epoch, false),
-                LogEntry::Data {
-                    producer_id: None, ..
-                } => return true,
+                LogEntry::Data { producer_id: Some(pid), epoch, .. } => (*pid, *epoch, true),
+                LogEntry::Control { producer_id, epoch, .. } => (*producer_id, *epoch, false),
+                LogEntry::Data { producer_id: None, .. } => return true,
             };
             let seen = highest.entry(pid).or_insert(epoch);
             let ok = !data || epoch >= *seen;
@@ -215,25 +148,25 @@ fn fenced_epochs_never_append(_: &EosModel, s: &State) -> bool {
 
 /// All effects of one transaction attempt end alike, and as the coordinator decided.
 fn atomicity(_: &EosModel, s: &State) -> bool {
-    let mut fates: BTreeMap<Attempt, bool> = s.history.offset_fates.clone();
+    let mut fates: BTreeMap<Attempt, bool> = s.history.offset_fates.iter().collect();
     for (attempt, fate) in resolved_records(s) {
         let Some((commit, _)) = fate else { continue };
         if *fates.entry(attempt).or_insert(commit) != commit {
             return false;
         }
     }
-    fates
-        .iter()
-        .all(|(attempt, fate)| decision(s, attempt).is_none_or(|d| d == *fate))
+    fates.iter().all(|(attempt, fate)| decision(s, attempt).is_none_or(|d| d == *fate))
 }
 
 /// Every transaction open on a partition, or pending in the group, is one the coordinator has open
 /// with that partition.
 fn no_hanging_transaction(_: &EosModel, s: &State) -> bool {
     let known = |pid: ProducerId, target: TxnPartition| {
-        s.coordinator.log.iter().flatten().any(|r| {
-            r.producer_id == pid && r.state.has_open_transaction() && r.partitions.contains(&target)
-        })
+        s.coordinator
+            .log
+            .iter()
+            .flatten()
+            .any(|r| r.producer_id == pid && r.state.has_open_transaction() && r.partitions.contains(&target))
     };
     let partitions_ok = s.partitions.iter().enumerate().all(|(i, p)| {
         p.producers
@@ -241,20 +174,13 @@ fn no_hanging_transaction(_: &EosModel, s: &State) -> bool {
             .filter(|(_, e)| e.open_transaction.is_some())
             .all(|(pid, _)| known(*pid, TxnPartition::Data(i as PartitionIndex)))
     });
-    partitions_ok
-        && s.group
-            .pending
-            .keys()
-            .all(|pid| known(*pid, TxnPartition::Offsets))
+    partitions_ok && s.group.pending.keys().all(|pid| known(*pid, TxnPartition::Offsets))
 }
 
 /// Each record ends in the transaction it was sent in; no EndTxn ends another attempt's transaction.
 fn transaction_identity(_: &EosModel, s: &State) -> bool {
-    !s.history
-        .violations
-        .contains(&Violation::WrongTransactionEnded)
-        && resolved_records(s)
-            .all(|(attempt, fate)| fate.is_none_or(|(_, ends)| ends.contains(&attempt)))
+    !s.history.violations.contains(&Violation::WrongTransactionEnded)
+        && resolved_records(s).all(|(attempt, fate)| fate.is_none_or(|(_, ends)| ends.contains(&attempt)))
 }
 
 /// The judged consumer sees only committed or non-transactional records (read_committed: below the LSO).
@@ -266,11 +192,7 @@ fn consumer_sees_only_committed(m: &EosModel, s: &State) -> bool {
         };
         let lso = p.last_stable_offset();
         view.iter().all(|(offset, entry)| match entry {
-            LogEntry::Data {
-                transactional: true,
-                attempt,
-                ..
-            } => {
+            LogEntry::Data { transactional: true, attempt, .. } => {
                 decision(s, attempt) == Some(true)
                     && (m.config.guards.isolation == Isolation::ReadUncommitted || *offset < lso)
             }
@@ -281,16 +203,9 @@ fn consumer_sees_only_committed(m: &EosModel, s: &State) -> bool {
 
 /// A transaction whose commit was acknowledged was decided commit, and none of its records is aborted.
 fn no_lost_committed_write(_: &EosModel, s: &State) -> bool {
-    let acked: BTreeSet<Attempt> = s
-        .history
-        .acknowledged
-        .iter()
-        .filter(|(_, c)| **c)
-        .map(|(a, _)| *a)
-        .collect();
+    let acked: BTreeSet<Attempt> = s.history.acknowledged.iter().filter(|(_, c)| *c).map(|(a, _)| a).collect();
     acked.iter().all(|a| decision(s, a) == Some(true))
-        && resolved_records(s)
-            .all(|(attempt, fate)| !(acked.contains(&attempt) && fate.is_some_and(|(c, _)| !c)))
+        && resolved_records(s).all(|(attempt, fate)| !(acked.contains(&attempt) && fate.is_some_and(|(c, _)| !c)))
 }
 
 /// Each record is appended at most once; within (pid, epoch) sequences are contiguous.
@@ -299,14 +214,7 @@ fn idempotence(_: &EosModel, s: &State) -> bool {
         let mut seen = BTreeSet::new();
         let mut last: BTreeMap<(ProducerId, Epoch), Sequence> = BTreeMap::new();
         p.log.iter().all(|entry| match entry {
-            LogEntry::Data {
-                producer_id,
-                epoch,
-                sequence,
-                value,
-                attempt,
-                ..
-            } => {
+            LogEntry::Data { producer_id, epoch, sequence, value, attempt, .. } => {
                 let fresh = seen.insert((*attempt, *value));
                 let contiguous = match producer_id {
                     None => true,
@@ -324,20 +232,13 @@ fn idempotence(_: &EosModel, s: &State) -> bool {
 
 fn lso_bounded_and_monotone(_: &EosModel, s: &State) -> bool {
     !s.history.violations.contains(&Violation::LsoRegressed)
-        && s.partitions
-            .iter()
-            .all(|p| p.last_stable_offset() <= p.high_watermark())
+        && s.partitions.iter().all(|p| p.last_stable_offset() <= p.high_watermark())
 }
 
 /// Committed offsets come only from committed transactions (or plain commits).
 fn offsets_visible_iff_committed(_: &EosModel, s: &State) -> bool {
-    s.group
-        .committed_by
-        .is_none_or(|a| decision(s, &a) == Some(true))
-        && s.history
-            .offset_fates
-            .iter()
-            .all(|(a, fate)| !fate || decision(s, a) == Some(true))
+    s.group.committed_by.is_none_or(|a| decision(s, &a) == Some(true))
+        && s.history.offset_fates.iter().all(|(a, fate)| !fate || decision(s, &a) == Some(true))
 }
 
 /// No input appears twice in the committed output, and when no transaction is half-way (no Prepare*),
@@ -346,23 +247,14 @@ fn copier_exactly_once(_: &EosModel, s: &State) -> bool {
     let mut outputs = BTreeSet::new();
     for p in &s.partitions {
         for (_, entry) in p.read_committed() {
-            if let LogEntry::Data {
-                value: Value::Copied { input },
-                ..
-            } = entry
-            {
+            if let LogEntry::Data { value: Value::Copied { input }, .. } = entry {
                 if !outputs.insert(*input) {
                     return false;
                 }
             }
         }
     }
-    let stable = !s
-        .coordinator
-        .log
-        .iter()
-        .flatten()
-        .any(|r| r.state.is_prepare());
+    let stable = !s.coordinator.log.iter().flatten().any(|r| r.state.is_prepare());
     let committed = s.group.committed.unwrap_or(0);
     !stable || (0..committed).all(|input| outputs.contains(&(input as u8)))
 }
@@ -383,25 +275,18 @@ fn ongoing_ends(m: &EosModel, s: &State) -> bool {
 }
 
 fn lso_advances(m: &EosModel, s: &State) -> bool {
-    let open = s
-        .partitions
-        .iter()
-        .any(|p| p.last_stable_offset() < p.high_watermark())
-        || !s.group.pending.is_empty();
+    let open = s.partitions.iter().any(|p| p.last_stable_offset() < p.high_watermark()) || !s.group.pending.is_empty();
     !open || !m.is_terminal(s)
 }
 
 fn committed_eventually_visible(m: &EosModel, s: &State) -> bool {
-    let committed =
-        |a: &Attempt| decision(s, a) == Some(true) || s.history.acknowledged.get(a) == Some(&true);
+    let committed = |a: &Attempt| decision(s, a) == Some(true) || s.history.acknowledged.get(a) == Some(true);
     let all_visible = s.partitions.iter().all(|p| {
         let visible: BTreeSet<Offset> = p.read_committed().iter().map(|(o, _)| *o).collect();
         p.log.iter().enumerate().all(|(offset, entry)| match entry {
-            LogEntry::Data {
-                transactional: true,
-                attempt,
-                ..
-            } if committed(attempt) => visible.contains(&(offset as Offset)),
+            LogEntry::Data { transactional: true, attempt, .. } if committed(attempt) => {
+                visible.contains(&(offset as Offset))
+            }
             _ => true,
         })
     });
@@ -424,15 +309,11 @@ fn producer_fenced_reached(_: &EosModel, s: &State) -> bool {
 }
 
 fn timeout_abort_reached(_: &EosModel, s: &State) -> bool {
-    s.history
-        .milestones
-        .contains(&Milestone::TimeoutAbortCompleted)
+    s.history.milestones.contains(&Milestone::TimeoutAbortCompleted)
 }
 
 fn failover_completes_prepare(_: &EosModel, s: &State) -> bool {
-    s.history
-        .milestones
-        .contains(&Milestone::FailoverCompletedPrepare)
+    s.history.milestones.contains(&Milestone::FailoverCompletedPrepare)
 }
 
 fn copier_completed(m: &EosModel, s: &State) -> bool {

@@ -3,7 +3,20 @@
 use crate::config::{Config, ConfigError};
 
 /// (name, TOML) of every built-in scenario, in the order `eos scenarios` lists them.
-pub const BUILTIN: &[(&str, &str)] = &[("happy", include_str!("../../specs/scenarios/happy.toml"))];
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("happy", include_str!("../../specs/scenarios/happy.toml")),
+    ("zombie-fencing", include_str!("../../specs/scenarios/zombie-fencing.toml")),
+    ("timeout-abort", include_str!("../../specs/scenarios/timeout-abort.toml")),
+    ("coordinator-failover", include_str!("../../specs/scenarios/coordinator-failover.toml")),
+    ("copier", include_str!("../../specs/scenarios/copier.toml")),
+    ("hanging-txn", include_str!("../../specs/scenarios/hanging-txn.toml")),
+    ("late-produce", include_str!("../../specs/scenarios/late-produce.toml")),
+    ("late-endtxn", include_str!("../../specs/scenarios/late-endtxn.toml")),
+    ("pitfall-no-idempotence", include_str!("../../specs/scenarios/pitfall-no-idempotence.toml")),
+    ("pitfall-offsets-outside-txn", include_str!("../../specs/scenarios/pitfall-offsets-outside-txn.toml")),
+    ("pitfall-read-uncommitted", include_str!("../../specs/scenarios/pitfall-read-uncommitted.toml")),
+    ("pitfall-no-fencing", include_str!("../../specs/scenarios/pitfall-no-fencing.toml")),
+];
 
 /// The default scenario of `eos check`.
 pub const DEFAULT: &str = "happy";
@@ -15,32 +28,23 @@ pub fn names() -> Vec<&'static str> {
 
 /// Loads a built-in scenario by name.
 pub fn load(name: &str) -> Result<Config, ScenarioError> {
-    let (_, text) =
-        BUILTIN
-            .iter()
-            .find(|(n, _)| *n == name)
-            .ok_or_else(|| ScenarioError::Unknown {
-                name: name.to_string(),
-                known: names().join(", "),
-            })?;
+    let (_, text) = BUILTIN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| ScenarioError::Unknown { name: name.to_string(), known: names().join(", ") })?;
     Ok(Config::from_toml(name, text)?)
 }
 
 /// Loads a scenario from a TOML file.
 pub fn load_file(path: &std::path::Path) -> Result<Config, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ScenarioError::Io { path: path.display().to_string(), message: e.to_string() })?;
     Ok(Config::from_toml(&path.display().to_string(), &text)?)
 }
 
 /// Every built-in scenario, parsed.
 pub fn all() -> Vec<Config> {
-    BUILTIN
-        .iter()
-        .map(|(name, _)| load(name).expect("built-in scenarios are valid"))
-        .collect()
+    BUILTIN.iter().map(|(name, _)| load(name).expect("built-in scenarios are valid")).collect()
 }
 
 /// A scenario that cannot be loaded.

@@ -1,6 +1,7 @@
 //! The model's state (fields grouped by role, as in stateright's `2pc.rs`) and its actions.
 
 use crate::client::Client;
+use crate::collections::SmallMap;
 use crate::config::Config;
 use crate::coordinator::Coordinator;
 use crate::group::GroupState;
@@ -9,7 +10,6 @@ use crate::message::{Message, Request};
 use crate::partition::PartitionState;
 use crate::symmetry::Symmetry;
 use crate::types::*;
-use std::collections::BTreeMap;
 
 /// Faults the environment may still inject.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -38,7 +38,7 @@ pub struct State {
     /// The consumer group `copier-group` (copier scenarios).
     pub group: GroupState,
     /// Messages in flight: an unordered multiset (message → copies).
-    pub network: BTreeMap<Message, u8>,
+    pub network: SmallMap<Message, u8>,
     /// Faults left.
     pub budget: Budget,
     /// Ghost state for the properties.
@@ -56,7 +56,7 @@ impl State {
             coordinator: Coordinator::new(config),
             partitions: vec![PartitionState::default(); usize::from(config.partitions.count)],
             group: GroupState::default(),
-            network: BTreeMap::new(),
+            network: SmallMap::new(),
             budget: Budget {
                 losses: f.losses,
                 duplicates: f.duplicates,
@@ -71,7 +71,7 @@ impl State {
 
     /// Puts a message in flight.
     pub fn send(&mut self, message: Message) {
-        *self.network.entry(message).or_insert(0) += 1;
+        *self.network.get_or_insert_with(message, || 0) += 1;
     }
 
     /// Takes one copy of `message` out of flight; false if none is in flight.
@@ -92,16 +92,13 @@ impl State {
 
 /// What can happen next: a client call, the environment, or the coordinator's timers.
 /// Named actor + verb; each maps onto one implementation step (specs/eos.md §10).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[allow(missing_docs)]
 pub enum Action {
     /// (Copier: join the group,) then InitProducerId.
     ProducerStart { producer: ProducerIndex },
     /// Send the script's record for `partition`.
-    ProducerSend {
-        producer: ProducerIndex,
-        partition: PartitionIndex,
-    },
+    ProducerSend { producer: ProducerIndex, partition: PartitionIndex },
     /// sendOffsetsToTransaction.
     ProducerSendOffsets { producer: ProducerIndex },
     /// OffsetFetch(require_stable).
@@ -113,10 +110,7 @@ pub enum Action {
     /// The retry tick: re-send failed requests.
     ProducerRetry { producer: ProducerIndex },
     /// A request timeout: re-send `request` while it may still be in flight (a duplicate).
-    ProducerRequestTimeout {
-        producer: ProducerIndex,
-        request: Request,
-    },
+    ProducerRequestTimeout { producer: ProducerIndex, request: Request },
     /// The instance crashes.
     ProducerCrash { producer: ProducerIndex },
     /// The network delivers one copy of `message`.

@@ -4,7 +4,9 @@
 //! (producer id, epoch, sequence, offsets) use Kafka's integer widths so traces read like Kafka.
 
 use serde::{Deserialize, Serialize};
+use serde_with::{DeserializeFromStr, SerializeDisplay};
 use std::fmt;
+use std::str::FromStr;
 
 /// A producer instance (a client process), `0..producers`.
 pub type ProducerIndex = u8;
@@ -37,14 +39,39 @@ pub struct Attempt {
     pub index: u8,
 }
 
+impl crate::collections::Indexed for Attempt {
+    fn index(self) -> u32 {
+        debug_assert!(self.producer < 4 && self.index < 8, "attempt {self} outside the model's limits");
+        u32::from(self.producer) * 8 + u32::from(self.index)
+    }
+    fn from_index(index: u32) -> Self {
+        Attempt { producer: (index / 8) as u8, index: (index % 8) as u8 }
+    }
+}
+
+impl crate::collections::Indexed for TxnPartition {
+    fn index(self) -> u32 {
+        match self {
+            TxnPartition::Data(p) => u32::from(p),
+            TxnPartition::Offsets => 31,
+        }
+    }
+    fn from_index(index: u32) -> Self {
+        match index {
+            31 => TxnPartition::Offsets,
+            p => TxnPartition::Data(p as u8),
+        }
+    }
+}
+
 impl fmt::Display for Attempt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "p{}-t{}", self.producer, self.index)
     }
 }
 
-/// A record's value: what the application wrote. Rendered as in specs/eos.md §1.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A record's value: what the application wrote. Rendered (and serialised) as in specs/eos.md §1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, SerializeDisplay, DeserializeFromStr)]
 pub enum Value {
     /// `p{producer}-t{attempt}-o{partition}`: written by a plain transactional producer.
     Produced {
@@ -70,7 +97,7 @@ impl fmt::Display for Value {
 }
 
 /// A partition a transaction spans: a data partition or the group's offsets partition.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, SerializeDisplay, DeserializeFromStr)]
 pub enum TxnPartition {
     /// `out-{p}`.
     Data(PartitionIndex),
@@ -84,6 +111,40 @@ impl fmt::Display for TxnPartition {
             TxnPartition::Data(p) => write!(f, "out-{p}"),
             TxnPartition::Offsets => write!(f, "__consumer_offsets-0"),
         }
+    }
+}
+
+impl FromStr for Value {
+    type Err = String;
+    /// Parses `p{i}-t{k}-o{p}` or `in-{n}`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("not an eos record value: `{s}` (expected p<i>-t<k>-o<p> or in-<n>)");
+        if let Some(input) = s.strip_prefix("in-") {
+            return input.parse().map(|input| Value::Copied { input }).map_err(|_| bad());
+        }
+        let parts: Vec<&str> = s.split('-').collect();
+        let [p, t, o] = parts.as_slice() else { return Err(bad()) };
+        let number = |part: &str, prefix: char| part.strip_prefix(prefix).and_then(|n| n.parse::<u8>().ok());
+        match (number(p, 'p'), number(t, 't'), number(o, 'o')) {
+            (Some(producer), Some(index), Some(partition)) => {
+                Ok(Value::Produced { attempt: Attempt { producer, index }, partition })
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl FromStr for TxnPartition {
+    type Err = String;
+    /// Parses `out-{p}` or `__consumer_offsets-0`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "__consumer_offsets-0" {
+            return Ok(TxnPartition::Offsets);
+        }
+        s.strip_prefix("out-")
+            .and_then(|p| p.parse().ok())
+            .map(TxnPartition::Data)
+            .ok_or_else(|| format!("not an eos transaction partition: `{s}`"))
     }
 }
 
@@ -182,19 +243,14 @@ mod tests {
     /// Values render in the wire form of specs/eos.md §1.
     #[test]
     fn values_render_as_specified() {
-        let attempt = Attempt {
-            producer: 1,
-            index: 2,
-        };
-        assert_eq!(
-            Value::Produced {
-                attempt,
-                partition: 0
-            }
-            .to_string(),
-            "p1-t2-o0"
-        );
+        let attempt = Attempt { producer: 1, index: 2 };
+        assert_eq!(Value::Produced { attempt, partition: 0 }.to_string(), "p1-t2-o0");
         assert_eq!(Value::Copied { input: 3 }.to_string(), "in-3");
         assert_eq!(TxnPartition::Offsets.to_string(), "__consumer_offsets-0");
+        for text in ["p1-t2-o0", "in-3"] {
+            assert_eq!(text.parse::<Value>().unwrap().to_string(), text);
+        }
+        assert!("p1-t2".parse::<Value>().is_err());
+        assert_eq!("out-2".parse::<TxnPartition>(), Ok(TxnPartition::Data(2)));
     }
 }

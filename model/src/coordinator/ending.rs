@@ -1,12 +1,12 @@
 //! Ending transactions: EndTxn, markers and their acknowledgements, the marker-retry tick, the
 //! transaction timeout and coordinator failover (specs/eos.md §4.4 and §4.5).
 
-use super::{Coordinator, Effects, MarkerStatus, TxnRecord, TxnState::*};
+use super::{Coordinator, Effects, PendingMarkers, TxnRecord, TxnState::*};
+use crate::collections::IndexSet;
 use crate::config::Protocol;
 use crate::history::{Milestone, Violation};
 use crate::message::{Marker, Message, Reply};
 use crate::types::*;
-use std::collections::BTreeSet;
 
 impl Coordinator {
     /// EndTxn (specs/eos.md §4.4).
@@ -20,7 +20,7 @@ impl Coordinator {
         fx: &mut Effects,
     ) -> Reply {
         let record = match self.record(txn) {
-            Some(record) if record.producer_id == pid => record.clone(),
+            Some(record) if record.producer_id == pid => *record,
             _ => return Reply::error(ErrorCode::InvalidProducerIdMapping),
         };
         let tv2 = fx.config.protocol == Protocol::Tv2;
@@ -31,9 +31,7 @@ impl Coordinator {
         let empty_abort = tv2 && !commit && epoch == current;
         match record.state {
             Ongoing => self.prepare(txn, record, commit, attempt, fx),
-            Empty | CompleteCommit | CompleteAbort if empty_abort => {
-                self.empty_abort(txn, record, attempt, fx)
-            }
+            Empty | CompleteCommit | CompleteAbort if empty_abort => self.empty_abort(txn, record, attempt, fx),
             CompleteCommit if commit => reply(record.producer_id, current),
             CompleteAbort if !commit => reply(record.producer_id, current),
             PrepareCommit if commit => Reply::error(ErrorCode::ConcurrentTransactions),
@@ -43,22 +41,12 @@ impl Coordinator {
     }
 
     /// Ongoing → Prepare*: logged, answered, markers sent.
-    fn prepare(
-        &mut self,
-        txn: TxnId,
-        record: TxnRecord,
-        commit: bool,
-        attempt: Attempt,
-        fx: &mut Effects,
-    ) -> Reply {
+    fn prepare(&mut self, txn: TxnId, record: TxnRecord, commit: bool, attempt: Attempt, fx: &mut Effects) -> Reply {
         if !record.members.contains(&attempt) {
             fx.history.violate(Violation::WrongTransactionEnded);
         }
         fx.history.decide_all(&record.members, commit);
-        let mut new = TxnRecord {
-            state: if commit { PrepareCommit } else { PrepareAbort },
-            ..record
-        };
+        let mut new = TxnRecord { state: if commit { PrepareCommit } else { PrepareAbort }, ..record };
         if fx.config.protocol == Protocol::Tv2 {
             new.last_producer_epoch = new.producer_epoch;
             new.producer_epoch += 1;
@@ -70,53 +58,31 @@ impl Coordinator {
     }
 
     /// tv2: an abort with nothing the coordinator knows of: bump the epoch, complete at once.
-    fn empty_abort(
-        &mut self,
-        txn: TxnId,
-        record: TxnRecord,
-        attempt: Attempt,
-        fx: &mut Effects,
-    ) -> Reply {
+    fn empty_abort(&mut self, txn: TxnId, record: TxnRecord, attempt: Attempt, fx: &mut Effects) -> Reply {
         fx.history.decide(attempt, false);
         let prepared = TxnRecord {
             state: PrepareAbort,
             producer_epoch: record.producer_epoch + 1,
             last_producer_epoch: record.producer_epoch,
-            partitions: BTreeSet::new(),
-            members: BTreeSet::new(),
+            partitions: IndexSet::new(),
+            members: IndexSet::new(),
             ..record
         };
         let answer = reply(prepared.producer_id, prepared.producer_epoch);
-        self.write(txn, prepared.clone(), fx);
-        let complete = TxnRecord {
-            state: CompleteAbort,
-            ..prepared
-        };
+        self.write(txn, prepared, fx);
+        let complete = TxnRecord { state: CompleteAbort, ..prepared };
         self.write(txn, complete, fx);
         answer
     }
 
     /// Sends a marker to every partition of `txn`'s Prepare* record (all pending again).
     pub(super) fn send_all_markers(&mut self, txn: TxnId, fx: &mut Effects) {
-        let record = self.record(txn).expect("a Prepare* record").clone();
-        assert!(
-            record.state.is_prepare(),
-            "markers are sent for Prepare* only"
-        );
-        assert!(
-            !record.partitions.is_empty(),
-            "an Ongoing transaction has at least one partition"
-        );
-        let pending = &mut self.markers[usize::from(txn)];
-        pending.clear();
-        for target in &record.partitions {
-            pending.insert(*target, MarkerStatus::InFlight);
-            fx.outbox.push(Message::Marker(marker(
-                txn,
-                &record,
-                *target,
-                self.coordinator_epoch,
-            )));
+        let record = *self.record(txn).expect("a Prepare* record");
+        assert!(record.state.is_prepare(), "markers are sent for Prepare* only");
+        assert!(!record.partitions.is_empty(), "an Ongoing transaction has at least one partition");
+        self.markers[usize::from(txn)] = PendingMarkers { pending: record.partitions, failed: IndexSet::new() };
+        for target in record.partitions.iter() {
+            fx.outbox.push(Message::Marker(marker(txn, &record, target, self.coordinator_epoch)));
         }
     }
 
@@ -125,16 +91,12 @@ impl Coordinator {
         let Some(record) = self.record(m.txn) else {
             return false;
         };
-        let state = if m.commit {
-            PrepareCommit
-        } else {
-            PrepareAbort
-        };
+        let state = if m.commit { PrepareCommit } else { PrepareAbort };
         m.coordinator_epoch == self.coordinator_epoch
             && record.state == state
             && record.producer_id == m.producer_id
             && record.producer_epoch == m.epoch
-            && self.markers[usize::from(m.txn)].contains_key(&m.target)
+            && self.markers[usize::from(m.txn)].pending.contains(&m.target)
     }
 
     /// A WriteTxnMarker response: the last acknowledgement completes the transaction.
@@ -145,86 +107,57 @@ impl Coordinator {
         let txn = m.txn;
         match error {
             ErrorCode::None => {
-                let pending = &mut self.markers[usize::from(txn)];
-                pending.remove(&m.target);
-                if pending.is_empty() {
+                let markers = &mut self.markers[usize::from(txn)];
+                markers.pending.remove(&m.target);
+                markers.failed.remove(&m.target);
+                if markers.pending.is_empty() {
                     self.complete(txn, fx);
                 }
             }
             // Someone newer owns the transaction: stop sending (Kafka cancels the markers).
-            _ => self.markers[usize::from(txn)].clear(),
+            _ => self.markers[usize::from(txn)] = PendingMarkers::default(),
         }
     }
 
     /// Prepare* → Complete*, logged.
     fn complete(&mut self, txn: TxnId, fx: &mut Effects) {
-        let record = self.record(txn).expect("a Prepare* record").clone();
-        let state = if record.state == PrepareCommit {
-            CompleteCommit
-        } else {
-            CompleteAbort
-        };
-        if state == CompleteAbort
-            && fx
-                .history
-                .milestones
-                .contains(&Milestone::TimeoutAbort(txn))
-        {
-            fx.history
-                .milestones
-                .insert(Milestone::TimeoutAbortCompleted);
+        let record = *self.record(txn).expect("a Prepare* record");
+        let state = if record.state == PrepareCommit { CompleteCommit } else { CompleteAbort };
+        if state == CompleteAbort && fx.history.milestones.contains(&Milestone::TimeoutAbort(txn)) {
+            fx.history.milestones.insert(Milestone::TimeoutAbortCompleted);
         }
-        if fx
-            .history
-            .milestones
-            .contains(&Milestone::FailoverResumedPrepare(txn))
-        {
-            fx.history
-                .milestones
-                .insert(Milestone::FailoverCompletedPrepare);
+        if fx.history.milestones.contains(&Milestone::FailoverResumedPrepare(txn)) {
+            fx.history.milestones.insert(Milestone::FailoverCompletedPrepare);
         }
-        let new = TxnRecord {
-            state,
-            partitions: BTreeSet::new(),
-            members: BTreeSet::new(),
-            ..record
-        };
+        let new = TxnRecord { state, partitions: IndexSet::new(), members: IndexSet::new(), ..record };
         self.write(txn, new, fx);
     }
 
     /// The coordinator learns that a marker or its response was lost.
     pub fn on_marker_lost(&mut self, m: &Marker) {
         if self.is_current(m) {
-            self.markers[usize::from(m.txn)].insert(m.target, MarkerStatus::Failed);
+            self.markers[usize::from(m.txn)].failed.insert(m.target);
         }
     }
 
     /// Whether `txn` has failed markers waiting for the retry tick.
     pub fn has_failed_markers(&self, txn: TxnId) -> bool {
-        self.markers[usize::from(txn)]
-            .values()
-            .any(|s| *s == MarkerStatus::Failed)
+        !self.markers[usize::from(txn)].failed.is_empty()
     }
 
     /// The marker-retry tick: re-send every failed marker of `txn`.
     pub fn retry_markers(&mut self, txn: TxnId, fx: &mut Effects) {
-        let record = self
-            .record(txn)
-            .expect("failed markers belong to a Prepare* record")
-            .clone();
-        let epoch = self.coordinator_epoch;
-        for (target, status) in self.markers[usize::from(txn)].iter_mut() {
-            if *status == MarkerStatus::Failed {
-                *status = MarkerStatus::InFlight;
-                fx.outbox
-                    .push(Message::Marker(marker(txn, &record, *target, epoch)));
-            }
+        let record = *self.record(txn).expect("failed markers belong to a Prepare* record");
+        let markers = &mut self.markers[usize::from(txn)];
+        for target in markers.failed.iter() {
+            fx.outbox.push(Message::Marker(marker(txn, &record, target, self.coordinator_epoch)));
         }
+        markers.failed.clear();
     }
 
     /// The transaction timeout fired for `txn` (the caller checked it is Ongoing).
     pub fn timeout(&mut self, txn: TxnId, fx: &mut Effects) {
-        let record = self.record(txn).expect("an Ongoing record").clone();
+        let record = *self.record(txn).expect("an Ongoing record");
         fx.history.milestones.insert(Milestone::TimeoutAbort(txn));
         self.fence_and_abort(txn, record, fx);
     }
@@ -234,11 +167,9 @@ impl Coordinator {
         self.coordinator_epoch += 1;
         for txn in 0..self.log.len() {
             let txn = TxnId::try_from(txn).expect("few transactional ids");
-            self.markers[usize::from(txn)].clear();
+            self.markers[usize::from(txn)] = PendingMarkers::default();
             if self.record(txn).is_some_and(|r| r.state.is_prepare()) {
-                fx.history
-                    .milestones
-                    .insert(Milestone::FailoverResumedPrepare(txn));
+                fx.history.milestones.insert(Milestone::FailoverResumedPrepare(txn));
                 self.send_all_markers(txn, fx);
             }
         }
@@ -260,12 +191,7 @@ fn end_txn_epoch_valid(tv2: bool, record: &TxnRecord, epoch: Epoch, commit: bool
 }
 
 fn reply(pid: ProducerId, epoch: Epoch) -> Reply {
-    Reply {
-        error: ErrorCode::None,
-        producer_id: Some(pid),
-        epoch: Some(epoch),
-        offset: None,
-    }
+    Reply { error: ErrorCode::None, producer_id: Some(pid), epoch: Some(epoch), offset: None }
 }
 
 fn marker(txn: TxnId, record: &TxnRecord, target: TxnPartition, coordinator_epoch: i32) -> Marker {
@@ -276,6 +202,6 @@ fn marker(txn: TxnId, record: &TxnRecord, target: TxnPartition, coordinator_epoc
         epoch: record.producer_epoch,
         commit: record.state == PrepareCommit,
         coordinator_epoch,
-        ends: record.members.clone(),
+        ends: record.members,
     }
 }

@@ -6,11 +6,11 @@
 //! compacted topic): recovery replays it, and the last record wins. Appends are synchronous (the step
 //! contract, specs/eos.md §10), so the in-memory metadata is the log record plus the markers in flight.
 
+use crate::collections::IndexSet;
 use crate::config::{Config, Protocol};
 use crate::history::{History, Violation};
 use crate::message::{Message, Reply};
 use crate::types::*;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// A transactional id's state (Kafka's `TransactionState`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,13 +40,7 @@ impl TxnState {
             // EndTxn(commit).
             (PrepareCommit, _) => &[Ongoing],
             // EndTxn(abort), timeout, fencing; tv2 also the empty abort.
-            (PrepareAbort, Protocol::Tv2) => &[
-                Ongoing,
-                PrepareEpochFence,
-                Empty,
-                CompleteCommit,
-                CompleteAbort,
-            ],
+            (PrepareAbort, Protocol::Tv2) => &[Ongoing, PrepareEpochFence, Empty, CompleteCommit, CompleteAbort],
             (PrepareAbort, _) => &[Ongoing, PrepareEpochFence],
             // The last marker acknowledged.
             (CompleteCommit, _) => &[PrepareCommit],
@@ -70,7 +64,7 @@ impl TxnState {
 }
 
 /// The durable record of one transactional id (a `__transaction_state` value).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TxnRecord {
     /// Current producer id.
     pub producer_id: ProducerId,
@@ -81,19 +75,19 @@ pub struct TxnRecord {
     /// The state.
     pub state: TxnState,
     /// The partitions of the open transaction (the logged set).
-    pub partitions: BTreeSet<TxnPartition>,
+    pub partitions: IndexSet<TxnPartition>,
     /// Ghost: the attempts whose requests joined the open transaction (usually one; more when a late
     /// request of an earlier attempt reopened it).
-    pub members: BTreeSet<Attempt>,
+    pub members: IndexSet<Attempt>,
 }
 
-/// Whether a marker is on its way or failed and waits for the retry tick.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MarkerStatus {
-    /// Sent; no answer yet.
-    InFlight,
-    /// The request or its response was lost.
-    Failed,
+/// In memory: the markers of a Prepare* transaction not yet acknowledged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PendingMarkers {
+    /// Targets whose marker is not acknowledged.
+    pub pending: IndexSet<TxnPartition>,
+    /// Of those, the ones whose request or response was lost (waiting for the retry tick).
+    pub failed: IndexSet<TxnPartition>,
 }
 
 /// The coordinator.
@@ -104,7 +98,7 @@ pub struct Coordinator {
     /// The compacted transaction log: per transactional id its latest durable record.
     pub log: Vec<Option<TxnRecord>>,
     /// In memory: per transactional id, markers not yet acknowledged.
-    pub markers: Vec<BTreeMap<TxnPartition, MarkerStatus>>,
+    pub markers: Vec<PendingMarkers>,
     /// The next producer id to hand out.
     pub next_producer_id: ProducerId,
 }
@@ -126,7 +120,7 @@ impl Coordinator {
         Coordinator {
             coordinator_epoch: 0,
             log: vec![None; ids],
-            markers: vec![BTreeMap::new(); ids],
+            markers: vec![PendingMarkers::default(); ids],
             next_producer_id: FIRST_PRODUCER_ID,
         }
     }
@@ -141,11 +135,7 @@ impl Coordinator {
     fn write(&mut self, txn: TxnId, record: TxnRecord, fx: &mut Effects) {
         let protocol = fx.config.protocol;
         if let Some(old) = &self.log[usize::from(txn)] {
-            if !record
-                .state
-                .valid_previous_states(protocol)
-                .contains(&old.state)
-            {
+            if !record.state.valid_previous_states(protocol).contains(&old.state) {
                 fx.history.violate(Violation::InvalidTransition);
             }
             if (record.producer_id, record.producer_epoch) < (old.producer_id, old.producer_epoch) {
@@ -172,14 +162,14 @@ impl Coordinator {
             return granted(pid, 0);
         };
         let record = match self.record(txn) {
-            Some(record) => record.clone(),
+            Some(record) => *record,
             None => TxnRecord {
                 producer_id: self.allocate_producer_id(),
                 producer_epoch: NO_EPOCH,
                 last_producer_epoch: NO_EPOCH,
                 state: Empty,
-                partitions: BTreeSet::new(),
-                members: BTreeSet::new(),
+                partitions: IndexSet::new(),
+                members: IndexSet::new(),
             },
         };
         if let Some((pid, _)) = expected {
@@ -200,14 +190,8 @@ impl Coordinator {
                 let epoch = record.producer_epoch;
                 let (next, last) = match expected {
                     None => (epoch + 1, NO_EPOCH),
-                    Some((_, e))
-                        if epoch == NO_EPOCH || e == epoch || !fx.config.guards.fencing =>
-                    {
-                        (epoch + 1, epoch)
-                    }
-                    Some((_, e)) if e == record.last_producer_epoch => {
-                        (epoch, record.last_producer_epoch)
-                    }
+                    Some((_, e)) if epoch == NO_EPOCH || e == epoch || !fx.config.guards.fencing => (epoch + 1, epoch),
+                    Some((_, e)) if e == record.last_producer_epoch => (epoch, record.last_producer_epoch),
                     Some(_) => return Reply::error(ErrorCode::ProducerFenced),
                 };
                 let pid = record.producer_id;
@@ -215,8 +199,8 @@ impl Coordinator {
                     producer_epoch: next,
                     last_producer_epoch: last,
                     state: Empty,
-                    partitions: BTreeSet::new(),
-                    members: BTreeSet::new(),
+                    partitions: IndexSet::new(),
+                    members: IndexSet::new(),
                     ..record
                 };
                 self.write(txn, new, fx);
@@ -230,10 +214,7 @@ impl Coordinator {
 
     /// Fences the producer of an Ongoing transaction and aborts it (InitProducerId or timeout).
     fn fence_and_abort(&mut self, txn: TxnId, record: TxnRecord, fx: &mut Effects) {
-        assert_eq!(
-            record.state, Ongoing,
-            "only an Ongoing transaction is fenced"
-        );
+        assert_eq!(record.state, Ongoing, "only an Ongoing transaction is fenced");
         let fenced_epoch = record.producer_epoch + 1;
         let mut fence = TxnRecord {
             producer_epoch: fenced_epoch,
@@ -242,24 +223,15 @@ impl Coordinator {
             ..record
         };
         // PrepareEpochFence is pending only: check its transition, but do not log it.
-        if !PrepareEpochFence
-            .valid_previous_states(fx.config.protocol)
-            .contains(&Ongoing)
-        {
+        if !PrepareEpochFence.valid_previous_states(fx.config.protocol).contains(&Ongoing) {
             fx.history.violate(Violation::InvalidTransition);
         }
         if fx.config.protocol == Protocol::Tv2 {
             fence.last_producer_epoch = fence.producer_epoch;
             fence.producer_epoch += 1;
         }
-        let prepared = TxnRecord {
-            state: PrepareAbort,
-            ..fence
-        };
-        if !PrepareAbort
-            .valid_previous_states(fx.config.protocol)
-            .contains(&PrepareEpochFence)
-        {
+        let prepared = TxnRecord { state: PrepareAbort, ..fence };
+        if !PrepareAbort.valid_previous_states(fx.config.protocol).contains(&PrepareEpochFence) {
             fx.history.violate(Violation::InvalidTransition);
         }
         fx.history.decide_all(&prepared.members, false);
@@ -269,19 +241,11 @@ impl Coordinator {
 
     /// Checks a request's (pid, epoch) against `txn`'s record for an add (tv1 client add, tv2 implicit
     /// add) or a verification; `None` when it passes.
-    fn check_producer(
-        &self,
-        txn: TxnId,
-        pid: ProducerId,
-        epoch: Epoch,
-        fx: &Effects,
-    ) -> Option<ErrorCode> {
+    fn check_producer(&self, txn: TxnId, pid: ProducerId, epoch: Epoch, fx: &Effects) -> Option<ErrorCode> {
         match self.record(txn) {
             None => Some(ErrorCode::InvalidProducerIdMapping),
             Some(r) if r.producer_id != pid => Some(ErrorCode::InvalidProducerIdMapping),
-            Some(r) if fx.config.guards.fencing && r.producer_epoch != epoch => {
-                Some(ErrorCode::ProducerFenced)
-            }
+            Some(r) if fx.config.guards.fencing && r.producer_epoch != epoch => Some(ErrorCode::ProducerFenced),
             Some(_) => None,
         }
     }
@@ -299,7 +263,7 @@ impl Coordinator {
         if let Some(error) = self.check_producer(txn, pid, epoch, fx) {
             return error;
         }
-        let record = self.record(txn).expect("checked above").clone();
+        let record = *self.record(txn).expect("checked above");
         match record.state {
             PrepareCommit | PrepareAbort => ErrorCode::ConcurrentTransactions,
             Ongoing if record.partitions.contains(&target) => {
@@ -312,10 +276,7 @@ impl Coordinator {
                 ErrorCode::None
             }
             _ => {
-                let mut new = TxnRecord {
-                    state: Ongoing,
-                    ..record
-                };
+                let mut new = TxnRecord { state: Ongoing, ..record };
                 new.partitions.insert(target);
                 new.members.insert(attempt);
                 self.write(txn, new, fx);
@@ -325,14 +286,7 @@ impl Coordinator {
     }
 
     /// KIP-890 part 1: is `target` in the Ongoing transaction of (pid, epoch)?
-    pub fn verify(
-        &self,
-        txn: TxnId,
-        pid: ProducerId,
-        epoch: Epoch,
-        target: TxnPartition,
-        fx: &Effects,
-    ) -> ErrorCode {
+    pub fn verify(&self, txn: TxnId, pid: ProducerId, epoch: Epoch, target: TxnPartition, fx: &Effects) -> ErrorCode {
         match self.check_producer(txn, pid, epoch, fx) {
             Some(_) => ErrorCode::InvalidTxnState,
             None => {
@@ -348,12 +302,104 @@ impl Coordinator {
 }
 
 fn granted(pid: ProducerId, epoch: Epoch) -> Reply {
-    Reply {
-        error: ErrorCode::None,
-        producer_id: Some(pid),
-        epoch: Some(epoch),
-        offset: None,
-    }
+    Reply { error: ErrorCode::None, producer_id: Some(pid), epoch: Some(epoch), offset: None }
 }
 
 mod ending;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario;
+
+    fn fx<'a>(config: &'a Config, history: &'a mut History, outbox: &'a mut Vec<Message>) -> Effects<'a> {
+        Effects { config, history, outbox }
+    }
+
+    /// The valid-previous-states table matches specs/eos.md §4.1, including the tv2 empty abort.
+    #[test]
+    fn transition_table_is_the_specified_one() {
+        assert_eq!(PrepareCommit.valid_previous_states(Protocol::Tv1), &[Ongoing]);
+        assert!(!PrepareAbort.valid_previous_states(Protocol::Tv1).contains(&Empty));
+        assert!(PrepareAbort.valid_previous_states(Protocol::Tv2).contains(&Empty));
+        assert_eq!(CompleteAbort.valid_previous_states(Protocol::Tv2), &[PrepareAbort]);
+        assert!(Ongoing.valid_previous_states(Protocol::Tv1).contains(&CompleteCommit));
+    }
+
+    /// InitProducerId bumps the epoch; a KIP-360 retry with the previous epoch gets the same epoch back;
+    /// an unknown expected epoch is fenced; an Ongoing transaction is fenced and aborted.
+    #[test]
+    fn init_producer_id_paths() {
+        let config = scenario::load("happy").unwrap().with_protocol(Protocol::Tv1);
+        let (mut history, mut outbox) = (History::default(), Vec::new());
+        let mut c = Coordinator::new(&config);
+        let first = c.init_producer_id(Some(0), None, &mut fx(&config, &mut history, &mut outbox));
+        assert_eq!((first.producer_id, first.epoch), (Some(FIRST_PRODUCER_ID), Some(0)));
+        let bumped = c.init_producer_id(Some(0), Some((1000, 0)), &mut fx(&config, &mut history, &mut outbox));
+        assert_eq!(bumped.epoch, Some(1));
+        let retried = c.init_producer_id(Some(0), Some((1000, 0)), &mut fx(&config, &mut history, &mut outbox));
+        assert_eq!(retried.epoch, Some(1), "a retried KIP-360 bump returns the same epoch");
+        let stale = c.init_producer_id(Some(0), Some((1000, 7)), &mut fx(&config, &mut history, &mut outbox));
+        assert_eq!(stale.error, ErrorCode::ProducerFenced);
+        let attempt = Attempt { producer: 0, index: 0 };
+        let added =
+            c.add_partition(0, 1000, 1, TxnPartition::Data(0), attempt, &mut fx(&config, &mut history, &mut outbox));
+        assert_eq!(added, ErrorCode::None);
+        let fence = c.init_producer_id(Some(0), None, &mut fx(&config, &mut history, &mut outbox));
+        assert_eq!(fence.error, ErrorCode::ConcurrentTransactions);
+        let record = c.record(0).unwrap();
+        assert_eq!((record.state, record.producer_epoch), (PrepareAbort, 2));
+        assert_eq!(outbox.len(), 1, "an ABORT marker to out-0");
+        assert!(history.violations.is_empty());
+    }
+
+    /// EndTxn answers retries, concurrent and invalid requests as Kafka does (tv1).
+    #[test]
+    fn end_txn_paths_tv1() {
+        let config = scenario::load("happy").unwrap().with_protocol(Protocol::Tv1);
+        let (mut history, mut outbox) = (History::default(), Vec::new());
+        let mut c = Coordinator::new(&config);
+        let attempt = Attempt { producer: 0, index: 0 };
+        c.init_producer_id(Some(0), None, &mut fx(&config, &mut history, &mut outbox));
+        let mut end = |c: &mut Coordinator, epoch, commit| {
+            c.end_txn(0, 1000, epoch, commit, attempt, &mut fx(&config, &mut history, &mut outbox)).error
+        };
+        assert_eq!(end(&mut c, 0, true), ErrorCode::InvalidTxnState, "nothing to commit in Empty");
+        c.add_partition(
+            0,
+            1000,
+            0,
+            TxnPartition::Data(0),
+            attempt,
+            &mut fx(&config, &mut History::default(), &mut Vec::new()),
+        );
+        assert_eq!(end(&mut c, 1, true), ErrorCode::ProducerFenced);
+        assert_eq!(end(&mut c, 0, true), ErrorCode::None);
+        assert_eq!(end(&mut c, 0, true), ErrorCode::ConcurrentTransactions, "still PrepareCommit");
+        assert_eq!(end(&mut c, 0, false), ErrorCode::InvalidTxnState);
+        assert_eq!(
+            c.end_txn(0, 999, 0, true, attempt, &mut fx(&config, &mut History::default(), &mut Vec::new())).error,
+            ErrorCode::InvalidProducerIdMapping
+        );
+    }
+
+    /// tv2: EndTxn bumps the epoch; the retry with the old epoch is recognised; an empty abort bumps
+    /// the epoch and completes at once.
+    #[test]
+    fn end_txn_paths_tv2() {
+        let config = scenario::load("happy").unwrap().with_protocol(Protocol::Tv2);
+        let (mut history, mut outbox) = (History::default(), Vec::new());
+        let mut c = Coordinator::new(&config);
+        let attempt = Attempt { producer: 0, index: 0 };
+        c.init_producer_id(Some(0), None, &mut fx(&config, &mut history, &mut outbox));
+        let empty = c.end_txn(0, 1000, 0, false, attempt, &mut fx(&config, &mut history, &mut outbox));
+        assert_eq!((empty.error, empty.epoch, c.record(0).unwrap().state), (ErrorCode::None, Some(1), CompleteAbort));
+        c.add_partition(0, 1000, 1, TxnPartition::Data(0), attempt, &mut fx(&config, &mut history, &mut outbox));
+        let commit = c.end_txn(0, 1000, 1, true, attempt, &mut fx(&config, &mut history, &mut outbox));
+        assert_eq!((commit.error, commit.epoch), (ErrorCode::None, Some(2)));
+        let retry = c.end_txn(0, 1000, 1, true, attempt, &mut fx(&config, &mut history, &mut outbox));
+        assert_eq!(retry.error, ErrorCode::ConcurrentTransactions, "a retry while PrepareCommit");
+        let stale = c.end_txn(0, 1000, 0, true, attempt, &mut fx(&config, &mut history, &mut outbox));
+        assert_eq!(stale.error, ErrorCode::ProducerFenced);
+    }
+}

@@ -1,0 +1,22 @@
+//! One module per subcommand. Each `run` returns the exit status, or a usage/configuration error
+//! message (exit status 2).
+
+pub mod check;
+pub mod explore;
+pub mod scenarios;
+
+use eos_model::{scenario, Config, Protocol};
+
+/// Loads a scenario by name, or from a `.toml` path, under `protocol` (or its own).
+pub fn load_scenario(name: &str, protocol: Option<Protocol>) -> Result<Config, String> {
+    let config = if name.ends_with(".toml") || name.contains('/') {
+        scenario::load_file(std::path::Path::new(name))
+    } else {
+        scenario::load(name)
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(match protocol {
+        Some(p) => config.with_protocol(p),
+        None => config,
+    })
+}
