@@ -5,16 +5,22 @@
 //! coordinator) that completes each transaction. One record per Produce batch, as eos's client
 //! sends, and a second group with 10 records per batch.
 //!
-//! Run: `CARGO_TARGET_DIR=/work/target-impl cargo bench -p eos-broker --bench produce`.
+//! A small harness of its own (no criterion, so `cargo test` stays light): every case runs
+//! `ROUNDS` times, interleaved so load on the machine hits all cases alike; it reports the best
+//! and the median records/s and each transactional case's overhead against idempotent produce.
+//!
+//! Run: `CARGO_TARGET_DIR=/work/target-impl cargo bench -p eos-broker --bench produce`
+//! (`EOS_BENCH_ROUNDS=N` to change the rounds). Without `--bench` (as `cargo test --benches`
+//! runs it) it does one small round as a smoke test.
 
-use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use eos_broker::protocol::{AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest, Message, ProduceRequest};
 use eos_broker::storage::MemoryStorage;
 use eos_broker::types::Record;
 use eos_broker::{Broker, BrokerConfig, ClientId, Endpoint, ProtocolMode, TopicPartition, TransactionalId};
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::Instant;
 
+/// Records per timed run.
 const RECORDS: usize = 100_000;
 
 /// What one timed run feeds the broker, in order.
@@ -53,14 +59,14 @@ fn produce(pid: i64, epoch: i16, sequence: i32, txn: Option<&TransactionalId>, b
     })
 }
 
-fn idempotent(batch: usize) -> Workload {
+fn idempotent(batch: usize, records: usize) -> Workload {
     let mut broker = broker(ProtocolMode::Tv2);
     let (pid, epoch) = init(&mut broker, None);
-    let requests = (0..RECORDS / batch).map(|n| produce(pid, epoch, (n * batch) as i32, None, batch)).collect();
+    let requests = (0..records / batch).map(|n| produce(pid, epoch, (n * batch) as i32, None, batch)).collect();
     Workload { broker, requests }
 }
 
-fn transactional(protocol: ProtocolMode, per_transaction: usize, batch: usize) -> Workload {
+fn transactional(protocol: ProtocolMode, per_transaction: usize, batch: usize, records: usize) -> Workload {
     // A server decoding requests interns the transactional id (it is an `Arc<str>`), as the
     // partition's topic name is: building requests is not part of the timed core.
     let txn = TransactionalId::from("txn-0");
@@ -68,7 +74,7 @@ fn transactional(protocol: ProtocolMode, per_transaction: usize, batch: usize) -
     let (pid, mut epoch) = init(&mut broker, Some(txn.as_str()));
     let mut requests = Vec::new();
     let mut sequence = 0;
-    for _ in 0..RECORDS / per_transaction {
+    for _ in 0..records / per_transaction {
         if protocol != ProtocolMode::Tv2 {
             requests.push(Message::AddPartitionsToTxn(AddPartitionsToTxnRequest {
                 transactional_id: txn.clone(),
@@ -114,26 +120,89 @@ fn run(mut workload: Workload) -> Broker {
     workload.broker
 }
 
-fn bench(c: &mut Criterion, batch: usize) {
-    let mut group = c.benchmark_group(format!("produce/batch-{batch}"));
-    group.throughput(Throughput::Elements(RECORDS as u64));
-    group.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(8));
-    group.bench_function("idempotent", |b| b.iter_batched(|| idempotent(batch), run, BatchSize::LargeInput));
-    for per_transaction in [100, 1000] {
-        for protocol in [ProtocolMode::Tv2, ProtocolMode::Tv1] {
-            let id = BenchmarkId::new(format!("transactional-{}", protocol.name()), per_transaction);
-            group.bench_function(id, |b| {
-                b.iter_batched(|| transactional(protocol, per_transaction, batch), run, BatchSize::LargeInput)
-            });
+/// One benchmark case.
+#[derive(Clone, Copy)]
+struct Case {
+    batch: usize,
+    /// None: idempotent, non-transactional.
+    transactional: Option<(ProtocolMode, usize)>,
+}
+
+impl Case {
+    fn name(&self) -> String {
+        match self.transactional {
+            None => format!("batch-{}/idempotent", self.batch),
+            Some((protocol, per)) => format!("batch-{}/transactional-{}/{per}", self.batch, protocol.name()),
         }
     }
-    group.finish();
+
+    fn workload(&self, records: usize) -> Workload {
+        match self.transactional {
+            None => idempotent(self.batch, records),
+            Some((protocol, per)) => transactional(protocol, per, self.batch, records),
+        }
+    }
 }
 
-fn benches(c: &mut Criterion) {
-    bench(c, 1);
-    bench(c, 10);
+fn cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for batch in [1, 10] {
+        cases.push(Case { batch, transactional: None });
+        for per in [100, 1000] {
+            for protocol in [ProtocolMode::Tv2, ProtocolMode::Tv1] {
+                cases.push(Case { batch, transactional: Some((protocol, per)) });
+            }
+        }
+    }
+    cases
 }
 
-criterion_group!(produce_benches, benches);
-criterion_main!(produce_benches);
+/// Seconds for one run of `records` records (setup not timed; dropping the broker not timed).
+fn time_once(case: &Case, records: usize) -> f64 {
+    let workload = case.workload(records);
+    let start = Instant::now();
+    let broker = run(workload);
+    let elapsed = start.elapsed().as_secs_f64();
+    drop(black_box(broker));
+    elapsed
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    let full = std::env::args().any(|arg| arg == "--bench");
+    let rounds: usize =
+        if full { std::env::var("EOS_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(30) } else { 1 };
+    let records = if full { RECORDS } else { 2_000 };
+    let cases = cases();
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
+    for case in &cases {
+        time_once(case, records); // warm-up
+    }
+    for _ in 0..rounds {
+        for (case, samples) in cases.iter().zip(&mut times) {
+            samples.push(time_once(case, records));
+        }
+    }
+    println!("{records} records per run, {rounds} rounds; records/s best (median), overhead vs idempotent");
+    let mut baseline = (0.0, 0.0);
+    for (case, samples) in cases.iter().zip(times) {
+        let best = records as f64 / samples.iter().copied().fold(f64::MAX, f64::min);
+        let typical = records as f64 / median(samples);
+        if case.transactional.is_none() {
+            baseline = (best, typical);
+        }
+        let overhead = |base: f64, value: f64| (base / value - 1.0) * 100.0;
+        println!(
+            "{:<36} {:>7.2} M/s ({:>6.2} M/s)  overhead {:>6.1}% ({:>6.1}%)",
+            case.name(),
+            best / 1e6,
+            typical / 1e6,
+            overhead(baseline.0, best),
+            overhead(baseline.1, typical),
+        );
+    }
+}
