@@ -1,5 +1,4 @@
 //! Helpers shared by the integration tests: building clusters and delivering chosen messages.
-#![allow(dead_code)]
 
 use eos_broker::client::ClientConfig;
 use eos_broker::cluster::{Cluster, ClusterConfig, InFlight, MessageId};

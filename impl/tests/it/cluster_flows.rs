@@ -1,9 +1,7 @@
 //! End-to-end flows through the in-process cluster: every protocol mode, the copier, retries,
 //! duplicates, crashes, timeouts, failover, and client calls in the wrong phase.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use eos_broker::client::{ClientConfig, Phase};
 use eos_broker::cluster::Timer;
 use eos_broker::{

@@ -1,6 +1,6 @@
 //! The invariants (specs section 12) checked after every step and at the end of a run.
 
-use crate::driver::{Promise, Run};
+use super::driver::{Promise, Run};
 use eos_broker::client::Consumer;
 use eos_broker::cluster::Timer;
 use eos_broker::partition::LogEntry;

@@ -8,7 +8,7 @@
 mod driver;
 mod invariants;
 
-use driver::{cases, op, op_mix, Op, Promise, Run};
+use self::driver::{cases, op, op_mix, Op, Promise, Run};
 use eos_broker::client::Phase;
 use eos_broker::cluster::{Cluster, Timer};
 use eos_broker::partition::LogEntry;

@@ -1,9 +1,7 @@
 //! End-to-end flows of the consume-transform-produce copier: offsets in and outside the
 //! transaction, aborts, and OffsetFetch(require_stable).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use eos_broker::client::{ClientConfig, ClientRole, Phase};
 use eos_broker::{ClientError, ClientId, ClusterError, ErrorCode, Message, ProtocolMode, TopicPartition};
 

@@ -1,9 +1,7 @@
 //! One test per seeded fault: the same schedule run without and with the fault, showing an
 //! observable difference (the harness must be able to notice each one).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use eos_broker::client::ClientConfig;
 use eos_broker::cluster::{Cluster, ClusterConfig, Timer};
 use eos_broker::protocol::{EndTxnRequest, InitProducerIdRequest};

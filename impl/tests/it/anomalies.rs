@@ -2,9 +2,7 @@
 //! message by hand, and shown impossible in the modes that fix them (the same schedule, the late
 //! message rejected).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use eos_broker::cluster::{Cluster, Timer};
 use eos_broker::{ClientId, ErrorCode, IsolationLevel, Message, MessageId, ProtocolMode, TopicPartition, TxnState};
 
