@@ -427,6 +427,11 @@ impl Client {
                     self.offsets = OffsetsProgress::Acknowledged;
                 }
             }
+            RequestBody::TxnOffsetCommit { .. }
+                if matches!(reply.error, ErrorCode::InvalidProducerEpoch | ErrorCode::ProducerFenced) =>
+            {
+                self.fatal(ErrorCode::ProducerFenced)
+            }
             RequestBody::Produce { txn: Some(_), .. } | RequestBody::TxnOffsetCommit { .. } => {
                 self.abortable(cx, reply.error)
             }

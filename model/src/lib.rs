@@ -4,7 +4,7 @@
 //! coordinator with its durable log, data partitions, a consumer group's offsets and the network
 //! (delay, reordering, loss, duplication by retry), with producer crashes, coordinator failovers and
 //! transaction timeouts, all bounded by a scenario [`Config`]. Its properties are the invariant
-//! catalogue of `specs/eos.md` §12. The protocol it follows is `specs/eos.md`, written from Kafka's
+//! catalogue of `specs/eos.md` §13. The protocol it follows is `specs/eos.md`, written from Kafka's
 //! coordinator and partition code and KIP-98, KIP-360, KIP-447 and KIP-890.
 //!
 //! Module order follows the architecture: vocabulary ([`types`], [`message`], [`config`]), the

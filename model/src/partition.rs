@@ -311,7 +311,7 @@ mod tests {
     use crate::scenario;
 
     fn config() -> Config {
-        scenario::load("happy").unwrap()
+        scenario::load("basic").unwrap()
     }
 
     fn request(pid: ProducerId, epoch: Epoch, sequence: Sequence, transactional: bool) -> ProduceRequest {

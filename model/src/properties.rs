@@ -1,4 +1,4 @@
-//! The invariant catalogue of specs/eos.md §12 as stateright properties.
+//! The invariant catalogue of specs/eos.md §13 as stateright properties.
 //!
 //! Safety properties are `always`. Liveness is judged at terminal states (stateright's `eventually` is
 //! unsound on cycles), also as `always`: "if nothing can happen any more, then ...". `sometimes`

@@ -5,6 +5,7 @@ use crate::config::{Config, ConfigError};
 /// (name, TOML) of every built-in scenario, in the order `eos scenarios` lists them.
 pub const BUILTIN: &[(&str, &str)] = &[
     ("happy", include_str!("../../specs/scenarios/happy.toml")),
+    ("basic", include_str!("../../specs/scenarios/basic.toml")),
     ("zombie-fencing", include_str!("../../specs/scenarios/zombie-fencing.toml")),
     ("timeout-abort", include_str!("../../specs/scenarios/timeout-abort.toml")),
     ("coordinator-failover", include_str!("../../specs/scenarios/coordinator-failover.toml")),

@@ -1,4 +1,4 @@
-//! The model's small domains: identifiers, record values, error codes (specs/eos.md §1 and §13).
+//! The model's small domains: identifiers, record values, error codes (specs/eos.md §1 and §14).
 //!
 //! Identifiers are plain integers in small ranges (as in stateright's `2pc.rs`); the wire-sized ones
 //! (producer id, epoch, sequence, offsets) use Kafka's integer widths so traces read like Kafka.
@@ -148,7 +148,7 @@ impl FromStr for TxnPartition {
     }
 }
 
-/// Kafka's error codes, as used by eos (specs/eos.md §13).
+/// Kafka's error codes, as used by eos (specs/eos.md §14).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub enum ErrorCode {

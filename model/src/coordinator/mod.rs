@@ -330,7 +330,7 @@ mod tests {
     /// an unknown expected epoch is fenced; an Ongoing transaction is fenced and aborted.
     #[test]
     fn init_producer_id_paths() {
-        let config = scenario::load("happy").unwrap().with_protocol(Protocol::Tv1);
+        let config = scenario::load("basic").unwrap().with_protocol(Protocol::Tv1);
         let (mut history, mut outbox) = (History::default(), Vec::new());
         let mut c = Coordinator::new(&config);
         let first = c.init_producer_id(Some(0), None, &mut fx(&config, &mut history, &mut outbox));
@@ -356,7 +356,7 @@ mod tests {
     /// EndTxn answers retries, concurrent and invalid requests as Kafka does (tv1).
     #[test]
     fn end_txn_paths_tv1() {
-        let config = scenario::load("happy").unwrap().with_protocol(Protocol::Tv1);
+        let config = scenario::load("basic").unwrap().with_protocol(Protocol::Tv1);
         let (mut history, mut outbox) = (History::default(), Vec::new());
         let mut c = Coordinator::new(&config);
         let attempt = Attempt { producer: 0, index: 0 };
@@ -387,7 +387,7 @@ mod tests {
     /// the epoch and completes at once.
     #[test]
     fn end_txn_paths_tv2() {
-        let config = scenario::load("happy").unwrap().with_protocol(Protocol::Tv2);
+        let config = scenario::load("basic").unwrap().with_protocol(Protocol::Tv2);
         let (mut history, mut outbox) = (History::default(), Vec::new());
         let mut c = Coordinator::new(&config);
         let attempt = Attempt { producer: 0, index: 0 };
