@@ -1,6 +1,17 @@
 //! eos-conformance: the model's traces, their replay against implementations, coverage, and the `eos`
 //! command-line tool.
+//!
+//! [`trace`] is the `eos-trace/1` format; [`generate`] makes traces from the model (discoveries,
+//! random walks); [`inproc`] drives eos-broker's in-process cluster one model action at a time and
+//! [`project`] maps its state back onto the model's observable state; [`replay`] compares them step by
+//! step.
 #![warn(missing_docs)]
 
+pub mod coverage;
+pub mod enumerate;
+pub mod generate;
+pub mod inproc;
+pub mod project;
 pub mod render;
+pub mod replay;
 pub mod trace;

@@ -54,6 +54,9 @@ pub enum OffsetsProgress {
     Sent,
     /// TxnOffsetCommit acknowledged.
     Acknowledged,
+    /// Offsets outside the transaction (the pitfall): handed over, to be committed with a plain
+    /// OffsetCommit once the transaction commits.
+    Deferred,
 }
 
 /// Whether a request awaits its response or failed and waits for the retry tick.
@@ -158,10 +161,15 @@ impl Client {
     }
 
     fn value(&self, cx: &ClientContext, partition: PartitionIndex) -> Value {
-        if cx.config.is_copier() {
+        self.value_for(cx.config, cx.me, partition)
+    }
+
+    /// The value instance `me` writes to `partition` in its current attempt (the script's record).
+    pub fn value_for(&self, config: &Config, me: ProducerIndex, partition: PartitionIndex) -> Value {
+        if config.is_copier() {
             Value::Copied { input: self.position }
         } else {
-            Value::Produced { attempt: Attempt { producer: cx.me, index: self.attempt }, partition }
+            Value::Produced { attempt: Attempt { producer: me, index: self.attempt }, partition }
         }
     }
 
@@ -228,10 +236,10 @@ impl Client {
         self.request(cx, body);
     }
 
-    /// Copier: whether it may send its offsets to the transaction now.
+    /// Copier: whether it may hand over its offsets now (to the transaction, or to be committed after
+    /// it when offsets are outside the transaction).
     pub fn can_send_offsets(&self, config: &Config) -> bool {
         config.is_copier()
-            && config.guards.offsets_in_transaction
             && matches!(self.phase, Phase::Ready | Phase::InTransaction)
             && !self.script_done(config)
             && self.offsets == OffsetsProgress::NotSent
@@ -240,6 +248,10 @@ impl Client {
     /// sendOffsetsToTransaction: offset `position + 1` (tv1 modes: after AddOffsetsToTxn).
     pub fn send_offsets(&mut self, cx: &mut ClientContext) {
         self.begin(cx.config);
+        if !cx.config.guards.offsets_in_transaction {
+            self.offsets = OffsetsProgress::Deferred;
+            return;
+        }
         self.offsets = OffsetsProgress::Sent;
         if cx.config.protocol.explicit_add() && !self.added.contains(&TxnPartition::Offsets) {
             let (txn, producer_id, epoch) = self.identity(cx);
@@ -272,9 +284,8 @@ impl Client {
 
     /// Whether everything is sent and acknowledged, so the transaction may commit.
     pub fn can_commit(&self, config: &Config) -> bool {
-        let offsets_done = !config.is_copier()
-            || !config.guards.offsets_in_transaction
-            || self.offsets == OffsetsProgress::Acknowledged;
+        let offsets_done =
+            !config.is_copier() || matches!(self.offsets, OffsetsProgress::Acknowledged | OffsetsProgress::Deferred);
         self.phase == Phase::InTransaction
             && self.script_partitions(config).is_subset(&self.sent)
             && offsets_done
@@ -303,7 +314,7 @@ impl Client {
         let sent_anything = if cx.config.protocol.explicit_add() {
             !self.added.is_empty()
         } else {
-            !self.sent.is_empty() || self.offsets != OffsetsProgress::NotSent
+            !self.sent.is_empty() || matches!(self.offsets, OffsetsProgress::Sent | OffsetsProgress::Acknowledged)
         };
         if !sent_anything {
             self.end_attempt(cx, false);

@@ -168,31 +168,32 @@ impl fmt::Display for RequestBody {
                 }
                 write!(f, ")")
             }
-            RequestBody::AddPartitionsToTxn { producer_id, epoch, partition, .. } => {
-                write!(f, "AddPartitionsToTxn(out-{partition}, pid {producer_id} epoch {epoch})")
+            RequestBody::AddPartitionsToTxn { txn, producer_id, epoch, partition } => {
+                write!(f, "AddPartitionsToTxn(txn-{txn} out-{partition}, pid {producer_id} epoch {epoch})")
             }
-            RequestBody::AddOffsetsToTxn { producer_id, epoch, .. } => {
-                write!(f, "AddOffsetsToTxn(pid {producer_id} epoch {epoch})")
+            RequestBody::AddOffsetsToTxn { txn, producer_id, epoch } => {
+                write!(f, "AddOffsetsToTxn(txn-{txn}, pid {producer_id} epoch {epoch})")
             }
             RequestBody::Produce { partition, txn, producer_id, epoch, sequence, value } => {
                 write!(f, "Produce(out-{partition} {value}")?;
                 if let Some(pid) = producer_id {
                     write!(f, ", pid {pid} epoch {epoch} seq {sequence}")?;
                 }
-                if txn.is_some() {
-                    write!(f, ", transactional")?;
+                if let Some(txn) = txn {
+                    write!(f, ", transactional txn-{txn}")?;
                 }
                 write!(f, ")")
             }
-            RequestBody::TxnOffsetCommit { producer_id, epoch, generation, offset, .. } => {
-                write!(f, "TxnOffsetCommit(offset {offset}, pid {producer_id} epoch {epoch}, generation {generation})")
-            }
+            RequestBody::TxnOffsetCommit { txn, producer_id, epoch, generation, offset } => write!(
+                f,
+                "TxnOffsetCommit(txn-{txn} offset {offset}, pid {producer_id} epoch {epoch}, generation {generation})"
+            ),
             RequestBody::OffsetCommit { generation, offset } => {
                 write!(f, "OffsetCommit(offset {offset}, generation {generation})")
             }
-            RequestBody::EndTxn { producer_id, epoch, commit, .. } => {
+            RequestBody::EndTxn { txn, producer_id, epoch, commit } => {
                 let what = if *commit { "commit" } else { "abort" };
-                write!(f, "EndTxn({what}, pid {producer_id} epoch {epoch})")
+                write!(f, "EndTxn(txn-{txn} {what}, pid {producer_id} epoch {epoch})")
             }
         }
     }
@@ -203,8 +204,8 @@ impl fmt::Display for Marker {
         let what = if self.commit { "COMMIT" } else { "ABORT" };
         write!(
             f,
-            "{what} marker to {} (pid {} epoch {}, coordinator epoch {})",
-            self.target, self.producer_id, self.epoch, self.coordinator_epoch
+            "{what} marker of txn-{} to {} (pid {} epoch {}, coordinator epoch {})",
+            self.txn, self.target, self.producer_id, self.epoch, self.coordinator_epoch
         )
     }
 }

@@ -164,7 +164,7 @@ impl Model for EosModel {
     }
 
     fn format_action(&self, action: &Action) -> String {
-        crate::describe::action(action)
+        format!("{}: {}", crate::describe::actor(action), crate::describe::action(action))
     }
 }
 

@@ -110,7 +110,7 @@ pub struct ClientView {
     pub phase: String,
     pub producer_id: Option<ProducerId>,
     pub epoch: Option<Epoch>,
-    /// Requests awaiting a response (rendered; failed ones end in " (failed)").
+    /// Requests awaiting a response (rendered, sorted; failed ones end in " (failed)").
     pub outstanding: Vec<String>,
 }
 
@@ -157,14 +157,18 @@ pub fn observe(state: &State) -> Observation {
             phase: format!("{:?}", c.phase),
             producer_id: c.producer_id,
             epoch: (c.epoch != NO_EPOCH).then_some(c.epoch),
-            outstanding: c
-                .awaiting
-                .iter()
-                .map(|(r, s)| match s {
-                    RequestStatus::InFlight => r.body.to_string(),
-                    RequestStatus::Failed => format!("{} (failed)", r.body),
-                })
-                .collect(),
+            outstanding: {
+                let mut rendered: Vec<String> = c
+                    .awaiting
+                    .iter()
+                    .map(|(r, s)| match s {
+                        RequestStatus::InFlight => r.body.to_string(),
+                        RequestStatus::Failed => format!("{} (failed)", r.body),
+                    })
+                    .collect();
+                rendered.sort();
+                rendered
+            },
         })
         .collect();
     Observation {

@@ -11,7 +11,7 @@ mod responses;
 pub mod transaction_manager;
 
 pub use consumer::{ConsumedRecord, Consumer};
-pub use outstanding::{OutstandingRequest, RequestId};
+pub use outstanding::{ClientRequest, OutstandingRequest, RequestId};
 pub use transaction_manager::TransactionManager;
 
 use crate::config::ProtocolMode;

@@ -1,9 +1,11 @@
 //! The client's outstanding requests: sent and not yet answered. Each has a stable
-//! [`RequestId`] (the request-timeout timer names it) and is in flight or failed (its request or
-//! response was lost; the retry timer re-sends it). A response is matched to the oldest
-//! outstanding request with the same kind and key fields (specs/eos.md section 3).
+//! [`RequestId`] — Kafka's correlation id: the network carries it with the request and the
+//! broker's response echoes it, so a response is matched to exactly the request it answers (a
+//! late answer to an earlier request with the same fields is not mistaken for the current one).
+//! A retry re-sends the same request under the same id. A request is in flight or failed (its
+//! request or response was lost; the retry timer re-sends it).
 
-use crate::protocol::{Message, RequestKey};
+use crate::protocol::Message;
 use crate::types::TimestampMs;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -12,6 +14,15 @@ use std::collections::BTreeMap;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RequestId(pub u64);
+
+/// A request a client puts on the network, with its correlation id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRequest {
+    /// The correlation id the response will echo.
+    pub id: RequestId,
+    /// The request.
+    pub message: Message,
+}
 
 /// One outstanding request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,26 +57,20 @@ impl Outstanding {
         id
     }
 
-    /// Removes and returns the oldest request the response with `key` answers.
-    pub fn take_answered(&mut self, key: &RequestKey) -> Option<OutstandingRequest> {
-        let id = self.requests.values().find(|r| r.message.request_key().as_ref() == Some(key))?.id;
+    /// Puts a request back under its own id (re-sent on CONCURRENT_TRANSACTIONS).
+    pub fn reinsert(&mut self, id: RequestId, message: Message, now_ms: TimestampMs) {
+        self.requests
+            .insert(id, OutstandingRequest { id, message, failed: false, sent_at_ms: now_ms, failed_at_ms: None });
+    }
+
+    /// Removes and returns the request with correlation id `id` (its response arrived).
+    pub fn take(&mut self, id: RequestId) -> Option<OutstandingRequest> {
         self.requests.remove(&id)
     }
 
-    /// Marks failed the oldest in-flight request equal to `message` (a lost request).
-    pub fn fail_request(&mut self, message: &Message, now_ms: TimestampMs) -> bool {
-        let found = self.requests.values_mut().find(|r| !r.failed && &r.message == message);
-        Self::mark_failed(found, now_ms)
-    }
-
-    /// Marks failed the oldest in-flight request answered by `key` (a lost response).
-    pub fn fail_answer(&mut self, key: &RequestKey, now_ms: TimestampMs) -> bool {
-        let found = self.requests.values_mut().find(|r| !r.failed && r.message.request_key().as_ref() == Some(key));
-        Self::mark_failed(found, now_ms)
-    }
-
-    fn mark_failed(found: Option<&mut OutstandingRequest>, now_ms: TimestampMs) -> bool {
-        match found {
+    /// Marks the request `id` failed: it or its response was lost.
+    pub fn fail(&mut self, id: RequestId, now_ms: TimestampMs) -> bool {
+        match self.requests.get_mut(&id).filter(|r| !r.failed) {
             Some(request) => {
                 request.failed = true;
                 request.failed_at_ms = Some(now_ms);
@@ -76,22 +81,22 @@ impl Outstanding {
     }
 
     /// Every failed request, now in flight again (the retry timer).
-    pub fn retry_failed(&mut self, now_ms: TimestampMs) -> Vec<Message> {
+    pub fn retry_failed(&mut self, now_ms: TimestampMs) -> Vec<ClientRequest> {
         let mut resent = Vec::new();
         for request in self.requests.values_mut().filter(|r| r.failed) {
             request.failed = false;
             request.failed_at_ms = None;
             request.sent_at_ms = now_ms;
-            resent.push(request.message.clone());
+            resent.push(ClientRequest { id: request.id, message: request.message.clone() });
         }
         resent
     }
 
     /// Re-sends one in-flight request (the request-timeout timer): a duplicate.
-    pub fn resend(&mut self, id: RequestId, now_ms: TimestampMs) -> Option<Message> {
+    pub fn resend(&mut self, id: RequestId, now_ms: TimestampMs) -> Option<ClientRequest> {
         let request = self.requests.get_mut(&id).filter(|r| !r.failed)?;
         request.sent_at_ms = now_ms;
-        Some(request.message.clone())
+        Some(ClientRequest { id, message: request.message.clone() })
     }
 
     /// Gives every request up (abort, crash): their responses will be ignored.

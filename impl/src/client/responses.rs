@@ -1,8 +1,10 @@
 //! How the transaction manager reacts to each response (specs/eos.md section 7, "Responses"):
 //! success moves the transaction on, CONCURRENT_TRANSACTIONS re-sends at once, Produce and
-//! TxnOffsetCommit errors are abortable, the rest is fatal. A response that answers no
-//! outstanding request is ignored.
+//! TxnOffsetCommit errors are abortable (a fenced TxnOffsetCommit is fatal), the rest is fatal.
+//! A response is matched to its request by correlation id; one that answers no outstanding
+//! request is ignored.
 
+use super::outstanding::{ClientRequest, RequestId};
 use super::transaction_manager::{OffsetsState, TransactionManager, TransactionProgress};
 use super::{ClientRole, Phase};
 use crate::config::ProtocolMode;
@@ -12,26 +14,30 @@ use crate::types::{TimestampMs, TopicPartition, COPIER_GROUP};
 
 impl TransactionManager {
     /// Handles a response; returns the requests it sends in reaction (same step).
-    pub fn handle_response(&mut self, now_ms: TimestampMs, response: &Message) -> Vec<Message> {
+    pub fn handle_response(
+        &mut self,
+        now_ms: TimestampMs,
+        correlation: RequestId,
+        response: &Message,
+    ) -> Vec<ClientRequest> {
         let mut out = Vec::new();
         if matches!(self.phase, Phase::Crashed | Phase::FatalError) {
             return out;
         }
-        let Some(key) = response.answer_key() else {
-            return out;
+        let Some(request) = self.outstanding.take(correlation) else {
+            return out; // Answers a request given up (abort, crash) or already answered (a retry's copy).
         };
-        let Some(request) = self.outstanding.take_answered(&key) else {
+        if request.message.request_key() != response.answer_key() {
+            debug_assert!(false, "a response of another kind under correlation {correlation:?}");
             return out;
-        };
+        }
         let error = response.error().expect("a response carries an error code");
         if !error.is_none() {
             self.last_error = Some(error);
         }
-        let retriable = !matches!(response, Message::TxnOffsetCommitResponse(_) | Message::OffsetCommitResponse(_));
-        if error == ErrorCode::ConcurrentTransactions && retriable {
-            // Retriable (specs 7): re-send the same request at once. TxnOffsetCommit's errors are
-            // all abortable, OffsetCommit's all fatal.
-            self.send_request(now_ms, request.message, &mut out);
+        if error == ErrorCode::ConcurrentTransactions {
+            // Retriable for every request (specs 7, as Java's client): re-send it at once.
+            self.resend_request(now_ms, request, &mut out);
             return out;
         }
         match response {
@@ -59,6 +65,9 @@ impl TransactionManager {
                     self.transaction.offsets = Some(OffsetsState::Acknowledged(offset));
                 }
                 (ErrorCode::None, _) => {}
+                // Java's client: a fenced producer is fatal; the rest (generation mismatch, a failed
+                // verification) is abortable.
+                (ErrorCode::InvalidProducerEpoch | ErrorCode::ProducerFenced, _) => self.fatal(),
                 _ => self.abortable(error),
             },
             Message::OffsetCommitResponse(_) => {
@@ -104,7 +113,7 @@ impl TransactionManager {
         now_ms: TimestampMs,
         partition: &TopicPartition,
         error: ErrorCode,
-        out: &mut Vec<Message>,
+        out: &mut Vec<ClientRequest>,
     ) {
         if !error.is_none() {
             self.fatal();
@@ -128,7 +137,7 @@ impl TransactionManager {
         }
     }
 
-    fn on_end_txn(&mut self, now_ms: TimestampMs, response: &EndTxnResponse, out: &mut Vec<Message>) {
+    fn on_end_txn(&mut self, now_ms: TimestampMs, response: &EndTxnResponse, out: &mut Vec<ClientRequest>) {
         if !response.error.is_none() {
             self.fatal();
             return;
@@ -141,7 +150,7 @@ impl TransactionManager {
 
     /// The attempt is over (EndTxn answered NONE, or nothing was sent): move the copier's
     /// position, commit offsets outside the transaction, re-initialise after KIP-360 errors.
-    pub(crate) fn finish_transaction(&mut self, now_ms: TimestampMs, commit: bool, out: &mut Vec<Message>) {
+    pub(crate) fn finish_transaction(&mut self, now_ms: TimestampMs, commit: bool, out: &mut Vec<ClientRequest>) {
         let offsets = self.transaction.offsets;
         self.transaction = TransactionProgress::default();
         let copier = self.config.role == ClientRole::Copier;
@@ -165,7 +174,7 @@ impl TransactionManager {
         };
     }
 
-    fn send_offset_commit(&mut self, now_ms: TimestampMs, offset: crate::types::Offset, out: &mut Vec<Message>) {
+    fn send_offset_commit(&mut self, now_ms: TimestampMs, offset: crate::types::Offset, out: &mut Vec<ClientRequest>) {
         let membership = self.membership.clone().expect("a copier joined its group at start");
         let request = Message::OffsetCommit(OffsetCommitRequest {
             group: COPIER_GROUP.to_owned(),

@@ -3,7 +3,7 @@
 //! transaction's partitions, held records and offsets, and the outstanding requests. Every
 //! operation is checked against the phase and returns a `ClientError` value when not allowed.
 
-use super::outstanding::{Outstanding, RequestId};
+use super::outstanding::{ClientRequest, Outstanding, RequestId};
 use super::{ClientConfig, ClientRole, ClientView, Membership, Phase};
 use crate::error::{ClientError, ErrorCode};
 use crate::protocol::{
@@ -133,9 +133,21 @@ impl TransactionManager {
     }
 
     /// Records an outgoing request as outstanding and returns it for sending.
-    pub(crate) fn send_request(&mut self, now_ms: TimestampMs, message: Message, out: &mut Vec<Message>) {
-        self.outstanding.insert(message.clone(), now_ms);
-        out.push(message);
+    pub(crate) fn send_request(&mut self, now_ms: TimestampMs, message: Message, out: &mut Vec<ClientRequest>) {
+        let id = self.outstanding.insert(message.clone(), now_ms);
+        out.push(ClientRequest { id, message });
+    }
+
+    /// Re-sends an outstanding request under its own correlation id (CONCURRENT_TRANSACTIONS).
+    pub(crate) fn resend_request(
+        &mut self,
+        now_ms: TimestampMs,
+        request: super::OutstandingRequest,
+        out: &mut Vec<ClientRequest>,
+    ) {
+        let super::OutstandingRequest { id, message, .. } = request;
+        self.outstanding.reinsert(id, message.clone(), now_ms);
+        out.push(ClientRequest { id, message });
     }
 
     pub(crate) fn init_request(&self, expected: bool) -> Message {
@@ -151,7 +163,11 @@ impl TransactionManager {
 
     /// Starts the instance: InitProducerId (none for a non-idempotent producer). A copier has
     /// joined the group first (`membership`).
-    pub fn start(&mut self, now_ms: TimestampMs, membership: Option<Membership>) -> Result<Vec<Message>, ClientError> {
+    pub fn start(
+        &mut self,
+        now_ms: TimestampMs,
+        membership: Option<Membership>,
+    ) -> Result<Vec<ClientRequest>, ClientError> {
         self.require("start", &[Phase::Uninitialized])?;
         if self.is_copier() && (membership.is_none() || !self.is_transactional()) {
             return Err(ClientError::Unsupported {
@@ -197,7 +213,7 @@ impl TransactionManager {
         now_ms: TimestampMs,
         partition: TopicPartition,
         record: Record,
-    ) -> Result<Vec<Message>, ClientError> {
+    ) -> Result<Vec<ClientRequest>, ClientError> {
         let allowed: &[Phase] =
             if self.is_transactional() { &[Phase::Ready, Phase::InTransaction] } else { &[Phase::Ready] };
         self.require("send", allowed)?;
@@ -231,7 +247,7 @@ impl TransactionManager {
         now_ms: TimestampMs,
         partition: TopicPartition,
         record: Record,
-        out: &mut Vec<Message>,
+        out: &mut Vec<ClientRequest>,
     ) {
         let sequence = if self.config.idempotence {
             let next = self.sequences.entry(partition.clone()).or_insert(0);
@@ -257,7 +273,7 @@ impl TransactionManager {
     /// Copier: commits `offset` (the next input offset) with the transaction — AddOffsetsToTxn
     /// then TxnOffsetCommit (tv1 modes), TxnOffsetCommit (tv2), or, offsets outside the
     /// transaction, remembered for an OffsetCommit after EndTxn.
-    pub fn send_offsets(&mut self, now_ms: TimestampMs, offset: Offset) -> Result<Vec<Message>, ClientError> {
+    pub fn send_offsets(&mut self, now_ms: TimestampMs, offset: Offset) -> Result<Vec<ClientRequest>, ClientError> {
         self.require("send_offsets", &[Phase::Ready, Phase::InTransaction])?;
         self.require_transactional("send_offsets")?;
         if !self.is_copier() {
@@ -288,7 +304,7 @@ impl TransactionManager {
         Ok(out)
     }
 
-    pub(crate) fn send_txn_offset_commit(&mut self, now_ms: TimestampMs, offset: Offset, out: &mut Vec<Message>) {
+    pub(crate) fn send_txn_offset_commit(&mut self, now_ms: TimestampMs, offset: Offset, out: &mut Vec<ClientRequest>) {
         let membership = self.membership.clone().expect("a copier joined its group at start");
         self.transaction.offsets = Some(OffsetsState::Committing(offset));
         let request = Message::TxnOffsetCommit(TxnOffsetCommitRequest {
@@ -331,7 +347,7 @@ impl TransactionManager {
     }
 
     /// Commits the transaction once every record and the offsets are acknowledged.
-    pub fn commit(&mut self, now_ms: TimestampMs) -> Result<Vec<Message>, ClientError> {
+    pub fn commit(&mut self, now_ms: TimestampMs) -> Result<Vec<ClientRequest>, ClientError> {
         self.require_transactional("commit")?;
         self.require("commit", &[Phase::InTransaction])?;
         let outstanding = self.unflushed();
@@ -343,7 +359,7 @@ impl TransactionManager {
 
     /// Aborts the transaction (from InTransaction or AbortableError); outstanding requests are
     /// given up.
-    pub fn abort(&mut self, now_ms: TimestampMs) -> Result<Vec<Message>, ClientError> {
+    pub fn abort(&mut self, now_ms: TimestampMs) -> Result<Vec<ClientRequest>, ClientError> {
         self.require_transactional("abort")?;
         self.require("abort", &[Phase::InTransaction, Phase::AbortableError])?;
         self.outstanding.clear();
@@ -351,9 +367,21 @@ impl TransactionManager {
         self.end(now_ms, false)
     }
 
-    fn end(&mut self, now_ms: TimestampMs, commit: bool) -> Result<Vec<Message>, ClientError> {
+    /// Whether the coordinator can know of the current transaction, so that ending it needs an
+    /// EndTxn (specs 7): tv1 modes once an AddPartitionsToTxn / AddOffsetsToTxn was acknowledged
+    /// (Java sends EndTxn only for a started transaction); tv2 once anything was sent.
+    fn coordinator_may_know(&self) -> bool {
+        if self.config.protocol.client_adds_partitions() {
+            !self.transaction.added.is_empty()
+                || matches!(self.transaction.offsets, Some(OffsetsState::Committing(_) | OffsetsState::Acknowledged(_)))
+        } else {
+            self.transaction.sent_anything
+        }
+    }
+
+    fn end(&mut self, now_ms: TimestampMs, commit: bool) -> Result<Vec<ClientRequest>, ClientError> {
         let mut out = Vec::new();
-        if !self.transaction.sent_anything {
+        if !self.coordinator_may_know() {
             self.finish_transaction(now_ms, commit, &mut out);
             return Ok(out);
         }
@@ -380,18 +408,13 @@ impl TransactionManager {
     }
 
     /// A request of this client, or its response, was lost: mark it failed.
-    pub fn request_lost(&mut self, now_ms: TimestampMs, lost: &Message) -> bool {
-        if lost.is_request() {
-            self.outstanding.fail_request(lost, now_ms)
-        } else if let Some(key) = lost.answer_key() {
-            self.outstanding.fail_answer(&key, now_ms)
-        } else {
-            false
-        }
+    /// The request with correlation id `request`, or its response, was lost.
+    pub fn request_lost(&mut self, now_ms: TimestampMs, request: RequestId) -> bool {
+        self.outstanding.fail(request, now_ms)
     }
 
     /// The retry timer: re-send every failed request.
-    pub fn retry(&mut self, now_ms: TimestampMs) -> Vec<Message> {
+    pub fn retry(&mut self, now_ms: TimestampMs) -> Vec<ClientRequest> {
         if matches!(self.phase, Phase::Crashed | Phase::FatalError) {
             return Vec::new();
         }
@@ -400,7 +423,7 @@ impl TransactionManager {
 
     /// The request-timeout timer of one request: re-send it while the original may still be in
     /// flight (a duplicate).
-    pub fn request_timeout(&mut self, now_ms: TimestampMs, request: RequestId) -> Option<Message> {
+    pub fn request_timeout(&mut self, now_ms: TimestampMs, request: RequestId) -> Option<ClientRequest> {
         self.outstanding.resend(request, now_ms)
     }
 

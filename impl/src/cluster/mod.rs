@@ -16,7 +16,7 @@ pub use network::{InFlight, MessageId, Network};
 pub use timers::Timer;
 
 use crate::broker::Broker;
-use crate::client::{ClientConfig, ClientRole, Consumer, Membership, TransactionManager};
+use crate::client::{ClientConfig, ClientRequest, ClientRole, Consumer, Membership, RequestId, TransactionManager};
 use crate::coordinator::CoordinatorTimer;
 use crate::error::{ClientError, ClusterError};
 use crate::mutation::Faults;
@@ -113,18 +113,29 @@ impl Cluster {
         self.clients.get_mut(client.0).ok_or(ClusterError::UnknownClient(client))
     }
 
-    fn send_from(&mut self, client: ClientId, requests: Vec<Message>) -> Sent {
+    fn send_from(&mut self, client: ClientId, requests: Vec<ClientRequest>) -> Sent {
         requests
             .into_iter()
-            .map(|message| {
+            .map(|ClientRequest { id, message }| {
                 let destination = Endpoint::destination_of(&message).expect("clients send requests");
-                self.network.send(Outgoing { source: Endpoint::Client(client), destination, message })
+                self.network.send(Outgoing { source: Endpoint::Client(client), destination, message }, Some(id))
             })
             .collect()
     }
 
-    fn send_all(&mut self, outgoing: Vec<Outgoing>) -> Sent {
-        outgoing.into_iter().map(|o| self.network.send(o)).collect()
+    /// Puts the broker's output in flight; a response to the client that sent the request being
+    /// handled carries that request's correlation id.
+    fn send_all(&mut self, outgoing: Vec<Outgoing>, answering: Option<(ClientId, RequestId)>) -> Sent {
+        outgoing
+            .into_iter()
+            .map(|o| {
+                let correlation = match (&o.destination, answering) {
+                    (Endpoint::Client(to), Some((from, id))) if *to == from => Some(id),
+                    _ => None,
+                };
+                self.network.send(o, correlation)
+            })
+            .collect()
     }
 
     /// Starts a client: InitProducerId (a copier joins the group first).
@@ -223,33 +234,49 @@ impl Cluster {
         self.network.get(id)
     }
 
+    /// The request `client` sent under correlation id `request` (what a response answers).
+    pub fn request_of(&self, client: ClientId, request: crate::client::RequestId) -> Option<&Message> {
+        self.network.request_of(client, request)
+    }
+
     /// Delivers one in-flight message: its receiver handles it and what it sends is put in flight.
     pub fn deliver(&mut self, id: MessageId) -> Result<Sent, ClusterError> {
-        let InFlight { source, destination, message, .. } =
+        let InFlight { source, destination, message, correlation, .. } =
             self.network.take(id).ok_or(ClusterError::UnknownMessage(id))?;
         let now = self.now_ms;
         match destination {
             Endpoint::Client(client) => {
-                let requests = self.client_mut(client)?.handle_response(now, &message);
+                let Some(correlation) = correlation else {
+                    tracing::warn!(kind = message.kind(), "a response without a correlation id is dropped");
+                    return Ok(Vec::new());
+                };
+                let requests = self.client_mut(client)?.handle_response(now, correlation, &message);
                 Ok(self.send_from(client, requests))
             }
             Endpoint::Coordinator | Endpoint::Leader(_) | Endpoint::GroupCoordinator => {
+                let answering = match (&source, correlation) {
+                    (Endpoint::Client(client), Some(id)) => Some((*client, id)),
+                    _ => None,
+                };
                 let outgoing = self.broker.handle(now, source, message);
-                Ok(self.send_all(outgoing))
+                Ok(self.send_all(outgoing, answering))
             }
         }
     }
 
     /// Loses one in-flight message: the requester learns its request failed.
     pub fn lose(&mut self, id: MessageId) -> Result<(), ClusterError> {
-        let InFlight { source, destination, message, .. } =
+        let InFlight { source, destination, message, correlation, .. } =
             self.network.take(id).ok_or(ClusterError::UnknownMessage(id))?;
         let now = self.now_ms;
         let requester = if message.is_request() { source } else { destination };
         match (requester, message) {
-            (Endpoint::Client(client), message) => {
-                self.client_mut(client)?.request_lost(now, &message);
-            }
+            (Endpoint::Client(client), message) => match correlation {
+                Some(request) => {
+                    self.client_mut(client)?.request_lost(now, request);
+                }
+                None => tracing::warn!(kind = message.kind(), "lost a client message without a correlation id"),
+            },
             (Endpoint::Coordinator, Message::WriteTxnMarker(marker)) => self.broker.marker_lost(now, &marker),
             (Endpoint::Coordinator, Message::WriteTxnMarkerResponse(response)) => {
                 let marker = WriteTxnMarkerRequest {
@@ -286,11 +313,11 @@ impl Cluster {
             Timer::TransactionTimeout { transactional_id } => {
                 let outgoing =
                     self.broker.fire_timer(now, &CoordinatorTimer::TransactionTimeout(transactional_id.clone()));
-                Ok(self.send_all(outgoing))
+                Ok(self.send_all(outgoing, None))
             }
             Timer::MarkerRetry { transactional_id } => {
                 let outgoing = self.broker.fire_timer(now, &CoordinatorTimer::MarkerRetry(transactional_id.clone()));
-                Ok(self.send_all(outgoing))
+                Ok(self.send_all(outgoing, None))
             }
         }
     }
@@ -299,7 +326,7 @@ impl Cluster {
     /// Prepare* transactions re-sent. Requests in flight to the coordinator reach the new one.
     pub fn coordinator_failover(&mut self) -> Sent {
         let outgoing = self.broker.coordinator_failover(self.now_ms);
-        self.send_all(outgoing)
+        self.send_all(outgoing, None)
     }
 
     /// Test helper: delivers the oldest in-flight message until none is left or `max_steps`

@@ -2,7 +2,9 @@
 //! its sender and its receiver. Nothing moves unless the driver delivers or loses a message
 //! (specs/eos.md sections 9 and 10).
 
+use crate::client::RequestId;
 use crate::protocol::{Endpoint, Message, Outgoing};
+use crate::types::ClientId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -22,23 +24,36 @@ pub struct InFlight {
     pub destination: Endpoint,
     /// The message.
     pub message: Message,
+    /// Kafka's correlation id: set on a client's request, echoed on the broker's response to it.
+    pub correlation: Option<RequestId>,
 }
 
 /// The messages in flight, by id (ids grow with sending order).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Network {
     messages: BTreeMap<MessageId, InFlight>,
+    /// Every client request by (client, correlation id): what a response in flight answers, also
+    /// after the client gave the request up (introspection only; the clients keep their own table).
+    requests: BTreeMap<(ClientId, RequestId), Message>,
     next_id: u64,
 }
 
 impl Network {
     /// Puts a message in flight; returns its id.
-    pub fn send(&mut self, outgoing: Outgoing) -> MessageId {
+    pub fn send(&mut self, outgoing: Outgoing, correlation: Option<RequestId>) -> MessageId {
         let id = MessageId(self.next_id);
         self.next_id += 1;
+        if let (Endpoint::Client(client), Some(request)) = (&outgoing.source, correlation) {
+            self.requests.entry((*client, request)).or_insert_with(|| outgoing.message.clone());
+        }
         let Outgoing { source, destination, message } = outgoing;
-        self.messages.insert(id, InFlight { id, source, destination, message });
+        self.messages.insert(id, InFlight { id, source, destination, message, correlation });
         id
+    }
+
+    /// The request client `client` sent under correlation id `request`.
+    pub fn request_of(&self, client: ClientId, request: RequestId) -> Option<&Message> {
+        self.requests.get(&(client, request))
     }
 
     /// Takes a message out of the network.

@@ -107,9 +107,9 @@ fn copier_role_requires_a_transactional_id() {
 }
 
 #[test]
-fn txn_offset_commit_during_the_previous_commit_is_abortable() {
+fn txn_offset_commit_during_the_previous_commit_is_retried() {
     // Proves specs 7: TxnOffsetCommit's CONCURRENT_TRANSACTIONS (tv2's implicit add while the
-    // previous transaction's markers are in flight) is an abortable error, not a re-send.
+    // previous transaction's markers are in flight) is retriable: re-sent at once, as Java does.
     let mut c = cluster(ProtocolMode::Tv2, 2, vec![ClientConfig::copier("txn-0")]);
     start(&mut c, C0);
     c.fetch_offsets(C0).unwrap();
@@ -121,7 +121,12 @@ fn txn_offset_commit_during_the_previous_commit_is_abortable() {
     c.send_offsets(C0, 2).unwrap();
     deliver_kind(&mut c, "TxnOffsetCommit");
     let reaction = deliver_kind(&mut c, "TxnOffsetCommitResponse");
-    assert!(reaction.is_empty(), "no re-send");
-    assert_eq!(c.client(C0).unwrap().phase(), Phase::AbortableError);
+    assert_eq!(reaction.len(), 1, "the TxnOffsetCommit is re-sent");
+    assert_eq!(c.message(reaction[0]).unwrap().message.kind(), "TxnOffsetCommit");
+    assert_eq!(c.client(C0).unwrap().phase(), Phase::InTransaction);
     assert_eq!(c.client_view(C0).unwrap().last_error, Some(ErrorCode::ConcurrentTransactions));
+    settle(&mut c);
+    c.commit(C0).unwrap();
+    settle(&mut c);
+    assert_eq!(c.group_view().committed[&TopicPartition::input()], 2, "the retried offsets commit");
 }

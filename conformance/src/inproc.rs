@@ -1,0 +1,185 @@
+//! The `inproc` target: eos-broker's deterministic in-process cluster, driven one model action at a
+//! time (specs/eos.md §10).
+//!
+//! Each model action becomes one implementation step: a client call, the delivery or loss of one
+//! message, one timer, or a failover. The adapter keeps a link from every implementation message in
+//! flight to the model message it corresponds to (paired when both sides put them in flight, by their
+//! ghost-free form), so "deliver this model message" picks the right implementation message even when
+//! two differ only in what the model tracks as ghost state.
+
+use crate::project::{self, Untranslatable};
+use eos_broker::ClientError;
+use eos_broker::{ClientConfig, ClientId, ClientRole, Cluster, ClusterConfig, ClusterError, Faults, MessageId, Timer};
+use eos_model::config::{Isolation, Protocol};
+use eos_model::message::Message;
+use eos_model::observe::Observation;
+use eos_model::types::FIRST_PRODUCER_ID;
+use eos_model::{Action, Config, State};
+use std::collections::BTreeMap;
+
+/// The implementation refused or could not perform a model action.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Rejection(pub String);
+
+impl From<ClusterError> for Rejection {
+    fn from(e: ClusterError) -> Self {
+        Rejection(e.to_string())
+    }
+}
+
+/// The cluster configuration that realises the scenario `config`.
+pub fn cluster_config(config: &Config, faults: Faults) -> ClusterConfig {
+    let clients = (0..config.producer_count())
+        .map(|i| ClientConfig {
+            transactional_id: config.producers.transactional.then(|| format!("txn-{}", config.txn_id_of(i)).into()),
+            role: if config.is_copier() { ClientRole::Copier } else { ClientRole::Producer },
+            idempotence: config.guards.idempotence,
+            offsets_in_transaction: config.guards.offsets_in_transaction,
+            isolation: match config.guards.isolation {
+                Isolation::ReadCommitted => eos_broker::IsolationLevel::ReadCommitted,
+                Isolation::ReadUncommitted => eos_broker::IsolationLevel::ReadUncommitted,
+            },
+            ..ClientConfig::default()
+        })
+        .collect();
+    ClusterConfig {
+        protocol: match config.protocol {
+            Protocol::Tv1 => eos_broker::ProtocolMode::Tv1,
+            Protocol::Tv1Verified => eos_broker::ProtocolMode::Tv1Verified,
+            Protocol::Tv2 => eos_broker::ProtocolMode::Tv2,
+        },
+        partitions: i32::from(config.partitions.count),
+        input_records: config.copier.as_ref().map_or(0, |c| i64::from(c.input_records)),
+        clients,
+        fencing: config.guards.fencing,
+        first_producer_id: FIRST_PRODUCER_ID,
+        faults,
+        ..ClusterConfig::default()
+    }
+}
+
+/// eos-broker's in-process cluster under a model scenario.
+pub struct InProc {
+    config: Config,
+    cluster: Cluster,
+    /// Implementation message in flight → the model message it is.
+    links: BTreeMap<MessageId, Message>,
+}
+
+impl InProc {
+    /// A fresh cluster for `config` (under its protocol) with `faults` switched on.
+    pub fn new(config: &Config, faults: Faults) -> Result<InProc, Rejection> {
+        let cluster = Cluster::try_new(cluster_config(config, faults))?;
+        Ok(InProc { config: config.clone(), cluster, links: BTreeMap::new() })
+    }
+
+    /// The cluster (for introspection).
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// The implementation's observable state in the model's terms.
+    pub fn observe(&self) -> Result<Observation, Untranslatable> {
+        project::observe(&self.cluster, &self.config)
+    }
+
+    fn linked(&self, message: &Message) -> Result<MessageId, Rejection> {
+        self.links
+            .iter()
+            .find(|(_, m)| *m == message)
+            .map(|(id, _)| *id)
+            .ok_or_else(|| Rejection(format!("the implementation has no message in flight for: {message}")))
+    }
+
+    fn txn_id(&self, txn: u8) -> eos_broker::TransactionalId {
+        format!("txn-{txn}").into()
+    }
+
+    /// Applies `action`, taken by the model from `before` to `after`.
+    pub fn step(&mut self, before: &State, action: &Action, after: &State) -> Result<(), Rejection> {
+        let client = |p: u8| ClientId(usize::from(p));
+        match action {
+            Action::ProducerStart { producer } => drop(self.cluster.start(client(*producer))?),
+            Action::ProducerSend { producer, partition } => {
+                let value = before.clients[usize::from(*producer)].value_for(&self.config, *producer, *partition);
+                self.cluster.send(client(*producer), i32::from(*partition), value.to_string())?;
+            }
+            Action::ProducerSendOffsets { producer } => {
+                let position = before.clients[usize::from(*producer)].position;
+                self.cluster.send_offsets(client(*producer), i64::from(position) + 1)?;
+            }
+            Action::ProducerFetchOffsets { producer } => match self.cluster.fetch_offsets(client(*producer)) {
+                Ok(_) | Err(ClusterError::Client(ClientError::UnstableOffsets(_))) => {}
+                Err(e) => return Err(e.into()),
+            },
+            Action::ProducerCommit { producer } => drop(self.cluster.commit(client(*producer))?),
+            Action::ProducerAbort { producer } => drop(self.cluster.abort(client(*producer))?),
+            Action::ProducerRetry { producer } => {
+                drop(self.cluster.fire(&Timer::ClientRetry { client: client(*producer) })?)
+            }
+            Action::ProducerRequestTimeout { producer, request } => {
+                let id = self.outstanding_id(*producer, request)?;
+                self.cluster.fire(&Timer::RequestTimeout { client: client(*producer), request: id })?;
+            }
+            Action::ProducerCrash { producer } => self.cluster.crash(client(*producer))?,
+            Action::Deliver { message } => {
+                let id = self.linked(message)?;
+                self.links.remove(&id);
+                self.cluster.deliver(id)?;
+            }
+            Action::Lose { message } => {
+                let id = self.linked(message)?;
+                self.links.remove(&id);
+                self.cluster.lose(id)?;
+            }
+            Action::CoordinatorRetryMarkers { txn } => {
+                drop(self.cluster.fire(&Timer::MarkerRetry { transactional_id: self.txn_id(*txn) })?)
+            }
+            Action::CoordinatorTimeout { txn } => {
+                drop(self.cluster.fire(&Timer::TransactionTimeout { transactional_id: self.txn_id(*txn) })?)
+            }
+            Action::CoordinatorFailover => drop(self.cluster.coordinator_failover()),
+        }
+        self.link_new_messages(after);
+        Ok(())
+    }
+
+    /// The implementation's id of the outstanding, in-flight request the model names.
+    fn outstanding_id(
+        &self,
+        producer: u8,
+        request: &eos_model::message::Request,
+    ) -> Result<eos_broker::client::RequestId, Rejection> {
+        let tm = self.cluster.client(ClientId(usize::from(producer)))?;
+        tm.outstanding()
+            .find(|r| !r.failed && project::request_body(&r.message).ok().as_ref() == Some(&request.body))
+            .map(|r| r.id)
+            .ok_or_else(|| Rejection(format!("producer-{producer} has no outstanding {}", request.body)))
+    }
+
+    /// Pairs the implementation's new messages in flight with the model's new ones.
+    fn link_new_messages(&mut self, after: &State) {
+        let in_flight: BTreeMap<MessageId, &eos_broker::InFlight> =
+            self.cluster.in_flight().map(|m| (m.id, m)).collect();
+        self.links.retain(|id, _| in_flight.contains_key(id));
+        // The model's messages not yet linked: its network minus the linked ones.
+        let mut unlinked: BTreeMap<Message, u8> = after.network.iter().map(|(m, n)| (*m, *n)).collect();
+        for m in self.links.values() {
+            if let Some(n) = unlinked.get_mut(m) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        for (id, in_flight) in in_flight {
+            if self.links.contains_key(&id) {
+                continue;
+            }
+            let Ok(translated) = project::message(&self.cluster, in_flight) else { continue };
+            let partner = unlinked.iter_mut().find(|(m, n)| **n > 0 && project::without_ghosts(m) == translated);
+            if let Some((model_message, copies)) = partner {
+                *copies -= 1;
+                self.links.insert(id, *model_message);
+            }
+        }
+    }
+}

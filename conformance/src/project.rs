@@ -1,0 +1,323 @@
+//! The abstraction function: the implementation's state (eos-broker's in-process cluster) mapped onto
+//! the model's observable state (specs/eos.md §11), and the implementation's messages onto the model's.
+//!
+//! Everything here reads the implementation through its public introspection only (`Cluster::view`
+//! and friends); nothing is shared with the model but the vocabulary.
+
+use eos_broker::client::OutstandingRequest;
+use eos_broker::cluster::InFlight;
+use eos_broker::protocol::{Endpoint, Message as Wire};
+use eos_broker::{Cluster, TopicPartition};
+use eos_model::message::{Marker, Message, Reply, Request, RequestBody};
+use eos_model::observe::{
+    network_view, AbortedView, ClientView, EntryView, GroupView, Observation, PartitionView, ProducerView,
+    TransactionView,
+};
+use eos_model::types::{ErrorCode, TxnPartition, Value};
+use eos_model::Config;
+
+/// A message of the implementation that the model's vocabulary cannot express.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot express in the model: {0}")]
+pub struct Untranslatable(pub String);
+
+fn txn_index(id: &str) -> Result<u8, Untranslatable> {
+    id.strip_prefix("txn-").and_then(|n| n.parse().ok()).ok_or_else(|| Untranslatable(format!("transactional id {id}")))
+}
+
+fn partition_index(tp: &TopicPartition) -> Result<u8, Untranslatable> {
+    match (&*tp.topic, u8::try_from(tp.partition)) {
+        ("out", Ok(p)) => Ok(p),
+        _ => Err(Untranslatable(format!("partition {tp}"))),
+    }
+}
+
+fn txn_partition(tp: &TopicPartition) -> Result<TxnPartition, Untranslatable> {
+    if tp.is_group_offsets() {
+        Ok(TxnPartition::Offsets)
+    } else {
+        partition_index(tp).map(TxnPartition::Data)
+    }
+}
+
+fn error(code: eos_broker::ErrorCode) -> Result<ErrorCode, Untranslatable> {
+    ErrorCode::from_code(code.code()).ok_or_else(|| Untranslatable(format!("error code {code:?}")))
+}
+
+fn value(text: &str) -> Result<Value, Untranslatable> {
+    text.parse().map_err(Untranslatable)
+}
+
+fn optional(id: i64) -> Option<i64> {
+    (id >= 0).then_some(id)
+}
+
+/// A client request of the implementation as the model's request body.
+pub fn request_body(message: &Wire) -> Result<RequestBody, Untranslatable> {
+    Ok(match message {
+        Wire::InitProducerId(r) => RequestBody::InitProducerId {
+            txn: r.transactional_id.as_ref().map(|t| txn_index(t.as_str())).transpose()?,
+            expected: r.expected.map(|e| (e.producer_id, e.producer_epoch)),
+        },
+        Wire::AddPartitionsToTxn(r) => RequestBody::AddPartitionsToTxn {
+            txn: txn_index(r.transactional_id.as_str())?,
+            producer_id: r.producer_id,
+            epoch: r.producer_epoch,
+            partition: partition_index(&r.partition)?,
+        },
+        Wire::AddOffsetsToTxn(r) => RequestBody::AddOffsetsToTxn {
+            txn: txn_index(r.transactional_id.as_str())?,
+            producer_id: r.producer_id,
+            epoch: r.producer_epoch,
+        },
+        Wire::Produce(r) => {
+            let [record] = r.records.as_slice() else {
+                return Err(Untranslatable(format!("a batch of {} records", r.records.len())));
+            };
+            RequestBody::Produce {
+                partition: partition_index(&r.partition)?,
+                txn: if r.transactional {
+                    Some(txn_index(r.transactional_id.as_ref().map_or("", |t| t.as_str()))?)
+                } else {
+                    None
+                },
+                producer_id: optional(r.producer_id),
+                epoch: r.producer_epoch,
+                sequence: r.sequence,
+                value: value(&record.value_text())?,
+            }
+        }
+        Wire::TxnOffsetCommit(r) => RequestBody::TxnOffsetCommit {
+            txn: txn_index(r.transactional_id.as_str())?,
+            producer_id: r.producer_id,
+            epoch: r.producer_epoch,
+            generation: r.generation,
+            offset: r.offset,
+        },
+        Wire::OffsetCommit(r) => RequestBody::OffsetCommit { generation: r.generation, offset: r.offset },
+        Wire::EndTxn(r) => RequestBody::EndTxn {
+            txn: txn_index(r.transactional_id.as_str())?,
+            producer_id: r.producer_id,
+            epoch: r.producer_epoch,
+            commit: r.commit,
+        },
+        other => return Err(Untranslatable(format!("{} is not a client request", other.kind()))),
+    })
+}
+
+fn reply(message: &Wire) -> Result<Reply, Untranslatable> {
+    let code = error(message.error().ok_or_else(|| Untranslatable(format!("{} has no error code", message.kind())))?)?;
+    let ok = code == ErrorCode::None;
+    let mut reply = Reply::error(code);
+    match message {
+        Wire::InitProducerIdResponse(r) if ok => {
+            reply.producer_id = Some(r.producer_id);
+            reply.epoch = Some(r.producer_epoch);
+        }
+        Wire::EndTxnResponse(r) if ok => {
+            reply.producer_id = Some(r.producer_id);
+            reply.epoch = Some(r.producer_epoch);
+        }
+        Wire::ProduceResponse(r) if ok => reply.offset = Some(r.offset),
+        _ => {}
+    }
+    Ok(reply)
+}
+
+fn marker(message: &Wire) -> Result<Marker, Untranslatable> {
+    let (target, txn, producer_id, epoch, commit, coordinator_epoch) = match message {
+        Wire::WriteTxnMarker(m) => {
+            (&m.target, &m.transactional_id, m.producer_id, m.producer_epoch, m.commit, m.coordinator_epoch)
+        }
+        Wire::WriteTxnMarkerResponse(m) => {
+            (&m.target, &m.transactional_id, m.producer_id, m.producer_epoch, m.commit, m.coordinator_epoch)
+        }
+        other => return Err(Untranslatable(format!("{} is not a marker", other.kind()))),
+    };
+    Ok(Marker {
+        target: txn_partition(target)?,
+        txn: txn_index(txn.as_str())?,
+        producer_id,
+        epoch,
+        commit,
+        coordinator_epoch,
+        ends: Default::default(),
+    })
+}
+
+/// An in-flight message of the implementation as a model message, without the model's ghost fields
+/// (request attempts and marker members are left empty): equal to [`without_ghosts`] of the model's
+/// message exactly when they are the same message. A response is rendered with the request its
+/// correlation id names.
+pub fn message(cluster: &Cluster, in_flight: &InFlight) -> Result<Message, Untranslatable> {
+    let m = &in_flight.message;
+    match (&in_flight.source, &in_flight.destination) {
+        (Endpoint::Client(from), _) => {
+            let from = u8::try_from(from.0).map_err(|_| Untranslatable(format!("client {from:?}")))?;
+            Ok(Message::Request(Request { from, attempt: 0, body: request_body(m)? }))
+        }
+        (_, Endpoint::Client(to)) => {
+            let correlation =
+                in_flight.correlation.ok_or_else(|| Untranslatable(format!("{} without correlation", m.kind())))?;
+            let request = cluster
+                .request_of(*to, correlation)
+                .ok_or_else(|| Untranslatable(format!("{} answers an unknown request {correlation:?}", m.kind())))?;
+            let from = u8::try_from(to.0).map_err(|_| Untranslatable(format!("client {to:?}")))?;
+            let request = Request { from, attempt: 0, body: request_body(request)? };
+            Ok(Message::Response { request, reply: reply(m)? })
+        }
+        _ => match m {
+            Wire::WriteTxnMarker(_) => Ok(Message::Marker(marker(m)?)),
+            Wire::WriteTxnMarkerResponse(r) => {
+                Ok(Message::MarkerResponse { marker: marker(m)?, error: error(r.error)? })
+            }
+            other => Err(Untranslatable(format!("{} between brokers", other.kind()))),
+        },
+    }
+}
+
+fn outstanding(requests: &[OutstandingRequest]) -> Result<Vec<String>, Untranslatable> {
+    let mut rendered = requests
+        .iter()
+        .map(|r| {
+            let body = request_body(&r.message)?;
+            Ok(if r.failed { format!("{body} (failed)") } else { body.to_string() })
+        })
+        .collect::<Result<Vec<String>, Untranslatable>>()?;
+    rendered.sort();
+    Ok(rendered)
+}
+
+fn sorted_partitions<'a>(set: impl Iterator<Item = &'a TopicPartition>) -> Result<Vec<String>, Untranslatable> {
+    let mut parts = set.map(txn_partition).collect::<Result<Vec<TxnPartition>, Untranslatable>>()?;
+    parts.sort();
+    Ok(parts.into_iter().map(|p| p.to_string()).collect())
+}
+
+fn transactions(cluster: &Cluster, config: &Config) -> Result<Vec<TransactionView>, Untranslatable> {
+    let described = cluster.coordinator_view().transactions;
+    (0..config.producers.transactional_ids)
+        .map(|t| {
+            let id = format!("txn-{t}");
+            let view = described.iter().find(|(k, _)| k.as_str() == id).map(|(_, v)| v);
+            Ok(TransactionView {
+                state: view.map(|v| format!("{:?}", v.state)),
+                producer_id: view.map(|v| v.producer_id),
+                producer_epoch: view.map(|v| v.producer_epoch),
+                partitions: view.map_or(Ok(Vec::new()), |v| sorted_partitions(v.partitions.iter()))?,
+                pending_markers: view.map_or(Ok(Vec::new()), |v| sorted_partitions(v.pending_markers.iter()))?,
+                failed_markers: view.map_or(Ok(Vec::new()), |v| sorted_partitions(v.failed_markers.iter()))?,
+                transactional_id: id,
+            })
+        })
+        .collect()
+}
+
+fn partition(cluster: &Cluster, index: u8) -> Result<PartitionView, Untranslatable> {
+    let tp = TopicPartition::output(i32::from(index));
+    let view = cluster.partition_view(&tp).ok_or_else(|| Untranslatable(format!("no partition {tp}")))?;
+    let log = view
+        .log
+        .iter()
+        .map(|entry| match entry {
+            eos_broker::partition::LogEntry::Data {
+                producer_id,
+                producer_epoch,
+                sequence,
+                transactional,
+                value,
+                ..
+            } => EntryView::Data {
+                producer_id: optional(*producer_id),
+                epoch: *producer_epoch,
+                sequence: *sequence,
+                transactional: *transactional,
+                value: value.clone(),
+            },
+            eos_broker::partition::LogEntry::Control {
+                producer_id, producer_epoch, commit, coordinator_epoch, ..
+            } => EntryView::Control {
+                producer_id: *producer_id,
+                epoch: *producer_epoch,
+                commit: *commit,
+                coordinator_epoch: *coordinator_epoch,
+            },
+        })
+        .collect();
+    Ok(PartitionView {
+        partition: tp.to_string(),
+        log,
+        high_watermark: view.high_watermark,
+        last_stable_offset: view.last_stable_offset,
+        aborted: view
+            .aborted_index
+            .iter()
+            .map(|a| AbortedView {
+                producer_id: a.producer_id,
+                first_offset: a.first_offset,
+                last_offset: a.last_offset,
+            })
+            .collect(),
+        producers: view
+            .producers
+            .iter()
+            .map(|(pid, p)| ProducerView {
+                producer_id: *pid,
+                epoch: p.producer_epoch,
+                last_sequence: (p.last_sequence >= 0).then_some(p.last_sequence),
+                open_transaction: p.current_txn_first_offset,
+                coordinator_epoch: p.coordinator_epoch,
+            })
+            .collect(),
+        read_committed: view.read_committed,
+        read_uncommitted: view.read_uncommitted,
+    })
+}
+
+/// The implementation's observable state, in the model's terms, for the scenario `config`.
+pub fn observe(cluster: &Cluster, config: &Config) -> Result<Observation, Untranslatable> {
+    let group = cluster.group_view();
+    let clients = (0..config.producer_count())
+        .map(|i| {
+            let view = cluster
+                .client_view(eos_broker::ClientId(usize::from(i)))
+                .ok_or_else(|| Untranslatable(format!("no client {i}")))?;
+            Ok(ClientView {
+                producer: format!("producer-{i}"),
+                phase: format!("{:?}", view.phase),
+                producer_id: optional(view.producer_id),
+                epoch: (view.producer_epoch >= 0).then_some(view.producer_epoch),
+                outstanding: outstanding(&view.outstanding)?,
+            })
+        })
+        .collect::<Result<Vec<_>, Untranslatable>>()?;
+    let messages =
+        cluster.in_flight().map(|m| message(cluster, m)).collect::<Result<Vec<Message>, Untranslatable>>()?;
+    Ok(Observation {
+        coordinator_epoch: cluster.coordinator_view().coordinator_epoch,
+        transactions: transactions(cluster, config)?,
+        partitions: (0..config.partitions.count).map(|p| partition(cluster, p)).collect::<Result<_, _>>()?,
+        group: GroupView {
+            generation: group.generation,
+            member: group.member_id.clone(),
+            committed: group.committed.get(&TopicPartition::input()).copied(),
+            pending: group
+                .pending
+                .iter()
+                .filter_map(|(pid, p)| p.offsets.get(&TopicPartition::input()).map(|o| (*pid, *o)))
+                .collect(),
+        },
+        clients,
+        network: network_view(messages.iter().map(|m| (m, 1))),
+    })
+}
+
+/// A model message with its ghost fields emptied, comparable with [`message`]'s translation.
+pub fn without_ghosts(message: &Message) -> Message {
+    let mut m = *message;
+    match &mut m {
+        Message::Request(r) | Message::Response { request: r, .. } => r.attempt = 0,
+        Message::Marker(marker) | Message::MarkerResponse { marker, .. } => marker.ends = Default::default(),
+    }
+    m
+}

@@ -1,0 +1,134 @@
+//! Replay: run a trace's actions on the model and an implementation side by side and compare their
+//! observable states after every step. The first difference is the divergence.
+
+use crate::coverage::Coverage;
+use crate::inproc::InProc;
+use crate::trace::Trace;
+use eos_broker::Faults;
+use eos_model::observe::{diff, FieldDiff, Observation};
+use eos_model::{Action, EosModel, State};
+use stateright::Model;
+
+/// Where and how an implementation first differs from the model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Divergence {
+    /// The step (1-based; 0 is the initial state).
+    pub step: usize,
+    /// The action of that step (`None` for the initial state).
+    pub action: Option<Action>,
+    /// The fields that differ (model on the left, implementation on the right).
+    pub diffs: Vec<FieldDiff>,
+    /// The model's observation.
+    pub model: Observation,
+    /// The implementation's observation (`None` if it could not be expressed in the model's terms).
+    pub implementation: Option<Observation>,
+    /// Why the implementation could not be observed, if it could not.
+    pub untranslatable: Option<String>,
+}
+
+/// The result of replaying one trace.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Every step's states agree.
+    Conforms {
+        /// Steps replayed.
+        steps: usize,
+    },
+    /// The states differ at some step.
+    Diverged(Box<Divergence>),
+    /// The implementation refused an action (or could not be set up).
+    Rejected {
+        /// The step (1-based; 0 = set-up).
+        step: usize,
+        /// The action refused.
+        action: Option<Action>,
+        /// The implementation's reason.
+        reason: String,
+    },
+    /// The trace is not a path of the model (it cannot judge the implementation).
+    InvalidTrace {
+        /// The step.
+        step: usize,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// Whether the implementation conformed.
+    pub fn conforms(&self) -> bool {
+        matches!(self, Outcome::Conforms { .. })
+    }
+}
+
+/// Replays `trace` against the in-process implementation with `faults` switched on. The trace's
+/// recorded states are taken as the model's (true of every trace eos makes; [`Trace::validate`]
+/// checks a trace from elsewhere).
+pub fn replay(trace: &Trace, faults: Faults) -> Outcome {
+    replay_covering(trace, faults, &mut Coverage::default())
+}
+
+/// [`replay`], recording in `coverage` every state and step on which the implementation agreed.
+pub fn replay_covering(trace: &Trace, faults: Faults, coverage: &mut Coverage) -> Outcome {
+    let model = trace.model();
+    let mut state = model.init_states().remove(0);
+    let mut driver = match InProc::new(&model.config, faults) {
+        Ok(d) => d,
+        Err(e) => return Outcome::Rejected { step: 0, action: None, reason: e.0 },
+    };
+    if let Some(d) = compare(&driver, &trace.initial, 0, None) {
+        return Outcome::Diverged(Box::new(d));
+    }
+    coverage.record_state(&state);
+    for (i, step) in trace.steps.iter().enumerate() {
+        let Some(next) = next_state(&model, &state, &step.action) else {
+            return Outcome::InvalidTrace {
+                step: i + 1,
+                reason: format!("the model does not allow {:?}", step.action),
+            };
+        };
+        if let Err(rejection) = driver.step(&state, &step.action, &next) {
+            return Outcome::Rejected { step: i + 1, action: Some(step.action.clone()), reason: rejection.0 };
+        }
+        if let Some(d) = compare(&driver, &step.state, i + 1, Some(&step.action)) {
+            return Outcome::Diverged(Box::new(d));
+        }
+        coverage.record_step(&state, &step.action, &next);
+        state = next;
+    }
+    Outcome::Conforms { steps: trace.steps.len() }
+}
+
+/// The model's next state if `action` is enabled in `state`.
+pub fn next_state(model: &EosModel, state: &State, action: &Action) -> Option<State> {
+    let mut enabled = Vec::new();
+    model.actions(state, &mut enabled);
+    if !enabled.contains(action) {
+        return None;
+    }
+    model.next_state(state, action.clone())
+}
+
+/// Compares the implementation with the model's observation `expected` (the trace's, which for a
+/// valid trace is the model's own).
+fn compare(driver: &InProc, expected: &Observation, step: usize, action: Option<&Action>) -> Option<Divergence> {
+    match driver.observe() {
+        Ok(actual) if actual == *expected => None,
+        Ok(actual) => Some(Divergence {
+            step,
+            action: action.cloned(),
+            diffs: diff(expected, &actual),
+            model: expected.clone(),
+            implementation: Some(actual),
+            untranslatable: None,
+        }),
+        Err(e) => Some(Divergence {
+            step,
+            action: action.cloned(),
+            diffs: Vec::new(),
+            model: expected.clone(),
+            implementation: None,
+            untranslatable: Some(e.0),
+        }),
+    }
+}
