@@ -28,9 +28,25 @@ enum Command {
     Check(commands::check::Args),
     /// Serve stateright's web explorer for a scenario.
     Explore(commands::explore::Args),
+    /// Replay the model's traces against an implementation: exit 0 when every trace conforms and
+    /// every counterexample is triaged as expected, 1 otherwise.
+    Conformance(commands::conformance::Args),
+    /// Replay one trace against an implementation, step by step.
+    Replay(commands::replay::Args),
+    /// Validate a trace (e.g. one recorded from an implementation) against the model.
+    CheckTrace(commands::check_trace::Args),
+    /// Record a run of the implementation as a trace, for check-trace.
+    Record(commands::record::Args),
 }
 
 fn main() -> ExitCode {
+    // Like other command-line tools, stop quietly when the reader of stdout goes away (`eos … | head`)
+    // instead of panicking on the broken pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
@@ -40,6 +56,10 @@ fn main() -> ExitCode {
         Command::Scenarios(args) => commands::scenarios::run(args),
         Command::Check(args) => commands::check::run(args),
         Command::Explore(args) => commands::explore::run(args),
+        Command::Conformance(args) => commands::conformance::run(args),
+        Command::Replay(args) => commands::replay::run(args),
+        Command::CheckTrace(args) => commands::check_trace::run(args),
+        Command::Record(args) => commands::record::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

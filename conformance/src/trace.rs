@@ -134,6 +134,10 @@ impl Trace {
 
     /// Checks that the trace is a path of the model and that every recorded state is the model's:
     /// `Ok(states)` (initial state first), or the first step where it is not (1-based) and why.
+    ///
+    /// Actions of a trace recorded from an implementation carry no ghost fields (request attempts,
+    /// marker members); they are matched to the model's enabled actions without them, trying each
+    /// candidate when several match.
     pub fn validate(&self) -> Result<Vec<State>, (usize, String)> {
         let model = self.model();
         let init = model.init_states().remove(0);
@@ -141,25 +145,58 @@ impl Trace {
             return Err((0, "the initial state is not the model's".to_string()));
         }
         let mut states = vec![init];
-        for (i, step) in self.steps.iter().enumerate() {
-            let last = states.last().expect("at least the initial state");
-            let mut enabled = Vec::new();
-            model.actions(last, &mut enabled);
-            if !enabled.contains(&step.action) {
-                return Err((i + 1, format!("the model does not allow {:?} here", step.action)));
-            }
-            let next = model.next_state(last, step.action.clone()).expect("enabled actions apply");
+        let mut budget = 10_000;
+        self.validate_from(&model, &mut states, &mut budget)?;
+        Ok(states)
+    }
+
+    fn validate_from(
+        &self,
+        model: &EosModel,
+        states: &mut Vec<State>,
+        budget: &mut usize,
+    ) -> Result<(), (usize, String)> {
+        let index = states.len() - 1;
+        let Some(step) = self.steps.get(index) else { return Ok(()) };
+        let last = states.last().expect("at least the initial state").clone();
+        let mut enabled = Vec::new();
+        model.actions(&last, &mut enabled);
+        let ghostless = self.origin == Origin::Implementation;
+        let candidates: Vec<Action> = enabled
+            .into_iter()
+            .filter(|a| if ghostless { without_ghosts(a) == without_ghosts(&step.action) } else { *a == step.action })
+            .collect();
+        if candidates.is_empty() {
+            return Err((index + 1, format!("the model does not allow {:?} here", step.action)));
+        }
+        let mut first_error = None;
+        for action in candidates {
+            let next = model.next_state(&last, action.clone()).expect("enabled actions apply");
             let seen = observe(&next);
             if seen != step.state {
                 let diffs = eos_model::observe::diff(&seen, &step.state);
                 let first = diffs.first().map_or(String::new(), |d| {
                     format!(": {} is {} in the model, {} in the trace", d.path, d.left, d.right)
                 });
-                return Err((i + 1, format!("the state after {:?} differs from the model's{first}", step.action)));
+                first_error
+                    .get_or_insert((index + 1, format!("the state after {action:?} differs from the model's{first}")));
+                continue;
             }
             states.push(next);
+            match self.validate_from(model, states, budget) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    states.truncate(index + 1);
+                    *budget = budget.saturating_sub(1);
+                    first_error =
+                        Some(first_error.map_or(e.clone(), |f: (usize, String)| if e.0 > f.0 { e } else { f }));
+                    if *budget == 0 {
+                        break;
+                    }
+                }
+            }
         }
-        Ok(states)
+        Err(first_error.expect("at least one candidate was tried"))
     }
 
     /// Reads and checks the format of a trace file.
@@ -198,5 +235,18 @@ impl Trace {
             Some(p) => format!("{}.{}.{}.{}.json", self.scenario, self.protocol, origin, p),
             None => format!("{}.{}.{}.json", self.scenario, self.protocol, origin),
         }
+    }
+}
+
+/// An action without the model's ghost fields, as an implementation records it.
+pub fn without_ghosts(action: &Action) -> Action {
+    match action {
+        Action::Deliver { message } => Action::Deliver { message: crate::project::without_ghosts(message) },
+        Action::Lose { message } => Action::Lose { message: crate::project::without_ghosts(message) },
+        Action::ProducerRequestTimeout { producer, request } => Action::ProducerRequestTimeout {
+            producer: *producer,
+            request: eos_model::message::Request { attempt: 0, ..*request },
+        },
+        other => other.clone(),
     }
 }

@@ -24,8 +24,10 @@ pub enum Fault {
     LsoIgnoresOpenTransactions,
     /// (6) Firing the marker-retry timer re-sends nothing: a lost marker is never retried.
     SkipMarkerRetries,
-    /// (7) A wrong valid-previous-states entry: PrepareCommit may follow Empty, and EndTxn(commit)
-    /// in Empty enters it (committing an empty transaction instead of INVALID_TXN_STATE).
+    /// (7) A wrong valid-previous-states entry: in tv1 modes PrepareAbort may follow CompleteAbort
+    /// (the tv2-only empty-abort entry leaks into tv1), and a retried EndTxn(abort) that reaches a
+    /// CompleteAbort transaction is taken for a new, empty abort (which bumps the epoch) instead of
+    /// being answered as the retry it is.
     WrongValidPreviousStates,
     /// (8) A coordinator failover loses the transaction log: the new coordinator starts empty.
     LoseTransactionLogOnFailover,

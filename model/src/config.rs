@@ -215,6 +215,28 @@ impl Expectations {
     }
 }
 
+/// How the conformance harness should classify a replayed counterexample of this scenario.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Triage {
+    /// The implementation goes through the same states: it shows the same violation.
+    #[default]
+    Reproduced,
+    /// The implementation's state differs from the model's at some step.
+    Diverged,
+    /// The implementation refuses an action of the counterexample.
+    Rejected,
+}
+
+/// What the conformance harness expects of this scenario.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConformanceExpectations {
+    /// The class every counterexample of the scenario is expected to get (under every protocol).
+    #[serde(default)]
+    pub counterexamples: Triage,
+}
+
 /// A scenario: everything that bounds one model-checking run.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -241,6 +263,9 @@ pub struct Config {
     /// Expected verdicts.
     #[serde(default)]
     pub expect: Expectations,
+    /// What conformance expects.
+    #[serde(default)]
+    pub conformance: ConformanceExpectations,
 }
 
 /// A scenario file that cannot be used, with the reason.

@@ -10,6 +10,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("timeout-abort", include_str!("../../specs/scenarios/timeout-abort.toml")),
     ("coordinator-failover", include_str!("../../specs/scenarios/coordinator-failover.toml")),
     ("copier", include_str!("../../specs/scenarios/copier.toml")),
+    ("copier-abort", include_str!("../../specs/scenarios/copier-abort.toml")),
     ("hanging-txn", include_str!("../../specs/scenarios/hanging-txn.toml")),
     ("late-produce", include_str!("../../specs/scenarios/late-produce.toml")),
     ("late-endtxn", include_str!("../../specs/scenarios/late-endtxn.toml")),

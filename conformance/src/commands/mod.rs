@@ -2,7 +2,11 @@
 //! message (exit status 2).
 
 pub mod check;
+pub mod check_trace;
+pub mod conformance;
 pub mod explore;
+pub mod record;
+pub mod replay;
 pub mod scenarios;
 
 use eos_model::{scenario, Config, Protocol};

@@ -62,24 +62,25 @@ impl TransactionCoordinator {
                     Err(code) => fail(code),
                 }
             }
+            (TxnState::CompleteAbort, false)
+                if !tv2
+                    && TxnState::PrepareAbort.may_follow(
+                        TxnState::CompleteAbort,
+                        self.config().protocol,
+                        self.config().faults,
+                    ) =>
+            {
+                // Only with fault 7: a retried abort taken for a new, empty one.
+                match self.empty_abort(id, now_ms) {
+                    Ok((pid, epoch)) => (answer(commit, ErrorCode::None, pid, epoch), Vec::new()),
+                    Err(code) => fail(code),
+                }
+            }
             (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => {
                 (answer(commit, ErrorCode::None, current.0, current.1), Vec::new())
             }
             (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => {
                 fail(ErrorCode::ConcurrentTransactions)
-            }
-            (TxnState::Empty, true)
-                if TxnState::PrepareCommit.may_follow(
-                    TxnState::Empty,
-                    self.config().protocol,
-                    self.config().faults,
-                ) =>
-            {
-                // Only with fault 7: commit an empty transaction.
-                match self.end_ongoing(id, true, Initiator::Client, now_ms) {
-                    Ok((pid, epoch, markers)) => (answer(commit, ErrorCode::None, pid, epoch), markers),
-                    Err(code) => fail(code),
-                }
             }
             _ => fail(ErrorCode::InvalidTxnState),
         }

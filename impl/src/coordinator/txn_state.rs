@@ -58,10 +58,14 @@ impl TxnState {
         }
     }
 
-    /// Whether `from -> self` is allowed. Fault 7 adds Empty to PrepareCommit's entry.
+    /// Whether `from -> self` is allowed. Fault 7 adds CompleteAbort to PrepareAbort's tv1 entry.
     pub fn may_follow(self, from: TxnState, protocol: ProtocolMode, faults: Faults) -> bool {
         // fault: WrongValidPreviousStates
-        if self == PrepareCommit && from == Empty && faults.has(Fault::WrongValidPreviousStates) {
+        if self == PrepareAbort
+            && from == CompleteAbort
+            && !protocol.is_tv2()
+            && faults.has(Fault::WrongValidPreviousStates)
+        {
             return true;
         }
         self.valid_previous_states(protocol).contains(&from)
@@ -113,13 +117,16 @@ mod tests {
 
     #[test]
     fn fault_seven_adds_exactly_one_edge() {
-        // Proves the seeded fault changes only Empty -> PrepareCommit.
+        // Proves the seeded fault changes only CompleteAbort -> PrepareAbort, and only in tv1 modes.
         let faulty = Faults::only(Fault::WrongValidPreviousStates);
-        for to in TxnState::ALL {
-            for from in TxnState::ALL {
-                let correct = to.may_follow(from, ProtocolMode::Tv1, Faults::none());
-                let wrong = to.may_follow(from, ProtocolMode::Tv1, faulty);
-                assert_eq!(correct != wrong, (from, to) == (Empty, PrepareCommit), "{from:?} -> {to:?}");
+        for protocol in [ProtocolMode::Tv1, ProtocolMode::Tv1Verified, ProtocolMode::Tv2] {
+            for to in TxnState::ALL {
+                for from in TxnState::ALL {
+                    let correct = to.may_follow(from, protocol, Faults::none());
+                    let wrong = to.may_follow(from, protocol, faulty);
+                    let expected = (from, to) == (CompleteAbort, PrepareAbort) && !protocol.is_tv2();
+                    assert_eq!(correct != wrong, expected, "{protocol:?}: {from:?} -> {to:?}");
+                }
             }
         }
     }

@@ -4,7 +4,7 @@
 use crate::common::*;
 use eos_broker::client::ClientConfig;
 use eos_broker::cluster::{Cluster, ClusterConfig, Timer};
-use eos_broker::protocol::{EndTxnRequest, InitProducerIdRequest};
+use eos_broker::protocol::{AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest};
 use eos_broker::storage::MemoryStorage;
 use eos_broker::{
     Broker, BrokerConfig, ClientId, Endpoint, ErrorCode, Fault, Faults, IsolationLevel, Message, Phase, ProtocolMode,
@@ -144,15 +144,16 @@ fn fault_6_skip_marker_retries() {
 
 #[test]
 fn fault_7_wrong_valid_previous_states() {
-    // Proves fault 7: EndTxn(commit) in Empty enters PrepareCommit (and completes) instead of
-    // INVALID_TXN_STATE.
+    // Proves fault 7: in tv1 a retried EndTxn(abort) reaching CompleteAbort starts a new (empty)
+    // abort that bumps the epoch, instead of being answered NONE as a retry.
     let (correct, faulty) = compare(Fault::WrongValidPreviousStates, |fault| {
         let config = BrokerConfig {
             protocol: ProtocolMode::Tv1,
             faults: fault.map_or_else(Faults::none, Faults::only),
             ..BrokerConfig::default()
         };
-        let mut broker = Broker::new(config, Box::new(MemoryStorage), [TopicPartition::output(0)]);
+        let tp = TopicPartition::output(0);
+        let mut broker = Broker::new(config, Box::new(MemoryStorage), [tp.clone()]);
         let client = Endpoint::Client(C0);
         let init = InitProducerIdRequest {
             transactional_id: Some("txn-0".into()),
@@ -160,14 +161,29 @@ fn fault_7_wrong_valid_previous_states() {
             expected: None,
         };
         broker.handle(0, client.clone(), Message::InitProducerId(init));
+        let add = AddPartitionsToTxnRequest {
+            transactional_id: "txn-0".into(),
+            producer_id: 1000,
+            producer_epoch: 0,
+            partition: tp.clone(),
+        };
+        broker.handle(1, client.clone(), Message::AddPartitionsToTxn(add));
         let end =
-            EndTxnRequest { transactional_id: "txn-0".into(), producer_id: 1000, producer_epoch: 0, commit: true };
-        let out = broker.handle(1, client, Message::EndTxn(end));
-        let error = out[0].message.error().unwrap();
-        (error, broker.coordinator().metadata(&"txn-0".into()).unwrap().state)
+            EndTxnRequest { transactional_id: "txn-0".into(), producer_id: 1000, producer_epoch: 0, commit: false };
+        let out = broker.handle(2, client.clone(), Message::EndTxn(end.clone()));
+        let marker = out.iter().find_map(|o| match &o.message {
+            Message::WriteTxnMarker(m) => Some(m.clone()),
+            _ => None,
+        });
+        let answer = broker.handle(3, Endpoint::Coordinator, Message::WriteTxnMarker(marker.unwrap()));
+        broker.handle(4, Endpoint::Leader(tp), answer[0].message.clone());
+        let retry = broker.handle(5, client, Message::EndTxn(end));
+        let error = retry[0].message.error().unwrap();
+        let metadata = broker.coordinator().metadata(&"txn-0".into()).unwrap();
+        (error, metadata.state, metadata.producer_epoch)
     });
-    assert_eq!(correct, (ErrorCode::InvalidTxnState, TxnState::Empty));
-    assert_eq!(faulty, (ErrorCode::None, TxnState::CompleteCommit));
+    assert_eq!(correct, (ErrorCode::None, TxnState::CompleteAbort, 0));
+    assert_eq!(faulty, (ErrorCode::None, TxnState::CompleteAbort, 1), "the epoch was bumped by a second abort");
 }
 
 #[test]

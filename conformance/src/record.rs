@@ -1,0 +1,358 @@
+//! The reverse direction: the implementation records what it did as an `eos-trace/1` trace (origin
+//! `implementation`), which `eos check-trace` then validates against the model.
+//!
+//! A seeded random scheduler drives eos-broker's in-process cluster without consulting the model: an
+//! application loop per client (the scenario's script: records per partition, the copier's offsets,
+//! commit or abort), the network (deliver or lose any message in flight), and the timers and faults
+//! the scenario's budgets allow. Each operation the implementation accepts is recorded as the model
+//! action it corresponds to, with the implementation's state projected onto the model's observable
+//! state. Ghost fields (a request's attempt, a marker's members) are unknown to the implementation
+//! and recorded empty; validation matches actions without them.
+
+use crate::inproc::cluster_config;
+use crate::project;
+use crate::trace::{Origin, Step, Trace, FORMAT};
+use eos_broker::ClientError;
+use eos_broker::{ClientId, Cluster, ClusterError, Faults, Phase, Timer};
+use eos_model::config::Restart;
+use eos_model::message::Request;
+use eos_model::types::{Attempt, Value};
+use eos_model::{Action, Config};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// The application's view of one client: where its script is.
+#[derive(Clone, Debug, Default)]
+struct App {
+    attempt: u8,
+    sent: Vec<u8>,
+    offsets_handed: bool,
+    last_phase: Option<Phase>,
+}
+
+/// The fault budgets left (the scenario's).
+#[derive(Clone, Debug)]
+struct Budget {
+    losses: u8,
+    duplicates: u8,
+    crashes: u8,
+    failovers: u8,
+    timeouts: u8,
+}
+
+/// Something the scheduler may do next.
+enum Op {
+    Client(usize, ClientOp),
+    Deliver(eos_broker::MessageId),
+    Lose(eos_broker::MessageId),
+    Fire(Timer),
+    Failover,
+}
+
+enum ClientOp {
+    Start,
+    Send(u8),
+    SendOffsets,
+    FetchOffsets,
+    Commit,
+    Abort,
+    Crash,
+}
+
+struct Recorder<'a> {
+    config: &'a Config,
+    cluster: Cluster,
+    apps: Vec<App>,
+    budget: Budget,
+}
+
+impl Recorder<'_> {
+    fn phase(&self, i: usize) -> Phase {
+        self.cluster.client(ClientId(i)).map(|c| c.phase()).unwrap_or(Phase::Crashed)
+    }
+
+    fn script_partitions(&self, i: usize) -> Vec<u8> {
+        let position = self.cluster.client(ClientId(i)).map(|c| c.position()).unwrap_or(0);
+        if self.config.is_copier() {
+            vec![u8::try_from(position % i64::from(self.config.partitions.count)).expect("few partitions")]
+        } else {
+            (0..self.config.partitions_per_transaction()).collect()
+        }
+    }
+
+    fn script_done(&self, i: usize) -> bool {
+        let app = &self.apps[i];
+        if !self.config.producers.transactional {
+            return app.sent.len() == usize::from(self.config.partitions_per_transaction());
+        }
+        let position = self.cluster.client(ClientId(i)).map(|c| c.position()).unwrap_or(0);
+        let out_of_input = self.config.copier.as_ref().is_some_and(|c| position >= i64::from(c.input_records));
+        out_of_input || app.attempt >= self.config.producers.transactions
+    }
+
+    fn may_start(&self, i: usize) -> bool {
+        self.config.producers.restart == Restart::AnyTime
+            || self.config.instance_of(i as u8) == 0
+            || matches!(self.phase(i - 1), Phase::Crashed | Phase::FatalError)
+    }
+
+    fn client_ops(&self, i: usize, ops: &mut Vec<Op>) {
+        let phase = self.phase(i);
+        let app = &self.apps[i];
+        let ready = matches!(phase, Phase::Ready | Phase::InTransaction);
+        let p = &self.config.producers;
+        if phase == Phase::Uninitialized && self.may_start(i) {
+            ops.push(Op::Client(i, ClientOp::Start));
+        }
+        if ready && !self.script_done(i) {
+            for partition in self.script_partitions(i) {
+                if !app.sent.contains(&partition) {
+                    ops.push(Op::Client(i, ClientOp::Send(partition)));
+                }
+            }
+            if self.config.is_copier() && !app.offsets_handed {
+                ops.push(Op::Client(i, ClientOp::SendOffsets));
+            }
+        }
+        if phase == Phase::FetchingOffsets {
+            ops.push(Op::Client(i, ClientOp::FetchOffsets));
+        }
+        let script_sent = self.script_partitions(i).iter().all(|p| app.sent.contains(p));
+        let offsets_ready = !self.config.is_copier() || app.offsets_handed;
+        if phase == Phase::InTransaction && script_sent && offsets_ready {
+            ops.push(Op::Client(i, ClientOp::Commit));
+        }
+        let outstanding = self.cluster.client(ClientId(i)).map_or(0, |c| c.outstanding().count());
+        let abort_allowed = p.client_aborts && (p.abort_with_outstanding || outstanding == 0);
+        if phase == Phase::AbortableError || (phase == Phase::InTransaction && abort_allowed) {
+            ops.push(Op::Client(i, ClientOp::Abort));
+        }
+        let idle = phase == Phase::Ready && self.script_done(i);
+        let alive = !matches!(phase, Phase::Uninitialized | Phase::FatalError | Phase::Crashed);
+        if self.budget.crashes > 0 && alive && !idle {
+            ops.push(Op::Client(i, ClientOp::Crash));
+        }
+    }
+
+    fn ops(&self) -> Vec<Op> {
+        let mut ops = Vec::new();
+        for i in 0..self.apps.len() {
+            self.client_ops(i, &mut ops);
+        }
+        for m in self.cluster.in_flight() {
+            ops.push(Op::Deliver(m.id));
+            if self.budget.losses > 0 {
+                ops.push(Op::Lose(m.id));
+            }
+        }
+        for (timer, _) in self.cluster.timers() {
+            let allowed = match &timer {
+                Timer::ClientRetry { .. } | Timer::MarkerRetry { .. } => true,
+                Timer::RequestTimeout { .. } => self.budget.duplicates > 0,
+                Timer::TransactionTimeout { transactional_id } => {
+                    self.budget.timeouts > 0 || self.abandoned(transactional_id.as_str())
+                }
+            };
+            if allowed {
+                ops.push(Op::Fire(timer));
+            }
+        }
+        if self.budget.failovers > 0 {
+            ops.push(Op::Failover);
+        }
+        ops
+    }
+
+    /// No live client of `txn` can still end its ongoing transaction.
+    fn abandoned(&self, txn: &str) -> bool {
+        let Some(t) = self.cluster.describe_transaction(&txn.into()) else { return true };
+        !(0..self.apps.len()).any(|i| {
+            let Ok(c) = self.cluster.client(ClientId(i)) else { return false };
+            let in_txn = matches!(
+                c.phase(),
+                Phase::InTransaction
+                    | Phase::CommittingTransaction
+                    | Phase::AbortingTransaction
+                    | Phase::AbortableError
+            );
+            let same_id = c.config().transactional_id.as_ref().is_some_and(|id| id.as_str() == txn);
+            in_txn && same_id && c.producer_id_and_epoch() == (t.producer_id, t.producer_epoch)
+        })
+    }
+
+    fn value(&self, i: usize, partition: u8) -> Value {
+        if self.config.is_copier() {
+            let position = self.cluster.client(ClientId(i)).map(|c| c.position()).unwrap_or(0);
+            Value::Copied { input: u8::try_from(position).expect("small input") }
+        } else {
+            Value::Produced { attempt: Attempt { producer: i as u8, index: self.apps[i].attempt }, partition }
+        }
+    }
+
+    /// Performs `op`; the model action it is, if the implementation accepted it.
+    fn perform(&mut self, op: Op) -> Option<Action> {
+        let producer = |i: usize| i as u8;
+        match op {
+            Op::Client(i, op) => self.perform_client(i, &op).then(|| client_action(producer(i), &op)).flatten(),
+            Op::Deliver(id) => {
+                let message = project::message(&self.cluster, self.cluster.message(id)?).ok()?;
+                self.cluster.deliver(id).ok()?;
+                Some(Action::Deliver { message })
+            }
+            Op::Lose(id) => {
+                let message = project::message(&self.cluster, self.cluster.message(id)?).ok()?;
+                self.cluster.lose(id).ok()?;
+                self.budget.losses -= 1;
+                Some(Action::Lose { message })
+            }
+            Op::Fire(timer) => self.fire(timer),
+            Op::Failover => {
+                self.cluster.coordinator_failover();
+                self.budget.failovers -= 1;
+                Some(Action::CoordinatorFailover)
+            }
+        }
+    }
+
+    fn fire(&mut self, timer: Timer) -> Option<Action> {
+        let action = match &timer {
+            Timer::ClientRetry { client } => Action::ProducerRetry { producer: client.0 as u8 },
+            Timer::RequestTimeout { client, request } => {
+                let outstanding = self.cluster.client(*client).ok()?.outstanding().find(|r| r.id == *request)?;
+                let body = project::request_body(&outstanding.message).ok()?;
+                let request = Request { from: client.0 as u8, attempt: 0, body };
+                Action::ProducerRequestTimeout { producer: client.0 as u8, request }
+            }
+            Timer::TransactionTimeout { transactional_id } => {
+                let txn = transactional_id.as_str().strip_prefix("txn-")?.parse().ok()?;
+                if !self.abandoned(transactional_id.as_str()) {
+                    self.budget.timeouts -= 1;
+                }
+                Action::CoordinatorTimeout { txn }
+            }
+            Timer::MarkerRetry { transactional_id } => {
+                Action::CoordinatorRetryMarkers { txn: transactional_id.as_str().strip_prefix("txn-")?.parse().ok()? }
+            }
+        };
+        if matches!(timer, Timer::RequestTimeout { .. }) {
+            self.budget.duplicates -= 1;
+        }
+        self.cluster.fire(&timer).ok()?;
+        Some(action)
+    }
+
+    fn perform_client(&mut self, i: usize, op: &ClientOp) -> bool {
+        let c = ClientId(i);
+        let result: Result<(), ClusterError> = match op {
+            ClientOp::Start => self.cluster.start(c).map(drop),
+            ClientOp::Send(p) => {
+                let value = self.value(i, *p);
+                let sent = self.cluster.send(c, i32::from(*p), value.to_string()).map(drop);
+                if sent.is_ok() {
+                    self.apps[i].sent.push(*p);
+                }
+                sent
+            }
+            ClientOp::SendOffsets => {
+                let position = self.cluster.client(c).map(|c| c.position()).unwrap_or(0);
+                let handed = self.cluster.send_offsets(c, position + 1).map(drop);
+                self.apps[i].offsets_handed |= handed.is_ok();
+                handed
+            }
+            ClientOp::FetchOffsets => match self.cluster.fetch_offsets(c) {
+                Err(ClusterError::Client(ClientError::UnstableOffsets(_))) => Ok(()),
+                other => other.map(drop),
+            },
+            ClientOp::Commit => self.cluster.commit(c).map(drop),
+            ClientOp::Abort => self.cluster.abort(c).map(drop),
+            ClientOp::Crash => {
+                let crashed = self.cluster.crash(c);
+                self.budget.crashes -= u8::from(crashed.is_ok());
+                crashed
+            }
+        };
+        result.is_ok()
+    }
+
+    /// The application notices a transaction ended (the client left its transactional phases).
+    fn follow_phases(&mut self) {
+        for i in 0..self.apps.len() {
+            let now = self.phase(i);
+            let was = self.apps[i].last_phase.replace(now);
+            let in_txn = |p: Phase| {
+                matches!(
+                    p,
+                    Phase::InTransaction
+                        | Phase::CommittingTransaction
+                        | Phase::AbortingTransaction
+                        | Phase::AbortableError
+                )
+            };
+            if was.is_some_and(in_txn) && !in_txn(now) && !matches!(now, Phase::FatalError | Phase::Crashed) {
+                let app = &mut self.apps[i];
+                app.attempt += 1;
+                app.sent.clear();
+                app.offsets_handed = false;
+            }
+        }
+    }
+}
+
+fn client_action(producer: u8, op: &ClientOp) -> Option<Action> {
+    Some(match op {
+        ClientOp::Start => Action::ProducerStart { producer },
+        ClientOp::Send(partition) => Action::ProducerSend { producer, partition: *partition },
+        ClientOp::SendOffsets => Action::ProducerSendOffsets { producer },
+        ClientOp::FetchOffsets => Action::ProducerFetchOffsets { producer },
+        ClientOp::Commit => Action::ProducerCommit { producer },
+        ClientOp::Abort => Action::ProducerAbort { producer },
+        ClientOp::Crash => Action::ProducerCrash { producer },
+    })
+}
+
+/// Records a run of at most `steps` operations of the implementation under `config`, scheduled with
+/// `seed`, with `faults` switched on in the implementation.
+pub fn record(config: &Config, seed: u64, steps: usize, faults: Faults) -> Result<Trace, String> {
+    let cluster = Cluster::try_new(cluster_config(config, faults)).map_err(|e| e.to_string())?;
+    let f = &config.faults;
+    let mut recorder = Recorder {
+        config,
+        cluster,
+        apps: vec![App::default(); usize::from(config.producer_count())],
+        budget: Budget {
+            losses: f.losses,
+            duplicates: f.duplicates,
+            crashes: f.producer_crashes,
+            failovers: f.coordinator_failovers,
+            timeouts: f.timeouts,
+        },
+    };
+    let observe = |r: &Recorder| project::observe(&r.cluster, config).map_err(|e| e.to_string());
+    let initial = observe(&recorder)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut recorded = Vec::new();
+    let mut attempts = 0;
+    while recorded.len() < steps && attempts < steps * 20 {
+        attempts += 1;
+        let mut ops = recorder.ops();
+        if ops.is_empty() {
+            break;
+        }
+        let op = ops.swap_remove(rng.random_range(0..ops.len()));
+        if let Some(action) = recorder.perform(op) {
+            recorder.follow_phases();
+            recorded.push(Step { action, state: observe(&recorder)? });
+        }
+    }
+    Ok(Trace {
+        format: FORMAT.to_string(),
+        scenario: config.name.clone(),
+        protocol: config.protocol,
+        config: config.clone(),
+        origin: Origin::Implementation,
+        property: None,
+        seed: Some(seed),
+        initial,
+        steps: recorded,
+    })
+}

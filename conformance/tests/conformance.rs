@@ -1,0 +1,158 @@
+//! The implementation conforms to the model (a bounded suite: every edge of the small scenarios, the
+//! checker's discoveries, walks), the harness catches every seeded fault, golden traces replay, and
+//! traces recorded from the implementation validate against the model.
+
+use eos_broker::{Fault, Faults};
+use eos_conformance::mutants::{self, fault_name};
+use eos_conformance::record::record;
+use eos_conformance::replay::{replay, Outcome};
+use eos_conformance::suite::{self, SuiteOptions};
+use eos_conformance::trace::Trace;
+use eos_model::config::Triage;
+use eos_model::{scenario, Config, Protocol};
+
+fn config(name: &str, protocol: Protocol) -> Config {
+    scenario::load(name).unwrap().with_protocol(protocol)
+}
+
+fn options() -> SuiteOptions {
+    SuiteOptions { walks: 5, walk_length: 120, out_dir: None, ..SuiteOptions::default() }
+}
+
+/// Small scenarios conform edge by edge: every trace conforms, every counterexample is reproduced,
+/// every action kind the scenario allows is covered and every edge of its state graph is taken.
+#[test]
+fn small_scenarios_conform_on_every_edge() {
+    let cases = [
+        ("basic", Protocol::Tv2),
+        ("hanging-txn", Protocol::Tv1),
+        ("late-produce", Protocol::Tv1),
+        ("late-endtxn", Protocol::Tv1),
+        ("late-endtxn", Protocol::Tv2),
+        ("timeout-abort", Protocol::Tv1Verified),
+        ("pitfall-no-fencing", Protocol::Tv2),
+        ("pitfall-offsets-outside-txn", Protocol::Tv1),
+    ];
+    for (name, protocol) in cases {
+        let report = suite::run(&config(name, protocol), &options());
+        assert!(report.passed(), "{name} {protocol}: {:#?}", report.failures);
+        assert!(report.enumerated, "{name} {protocol} is small enough to enumerate");
+        let coverage = &report.coverage;
+        assert_eq!(coverage.all_kinds_covered(), Some(true), "{name} {protocol}: {coverage:?}");
+        assert!(coverage.edge_percent().unwrap() >= 95.0, "{name} {protocol}: {coverage:?}");
+        for c in &report.counterexamples {
+            assert_eq!(c.class, Triage::Reproduced, "{name} {protocol}: {}", c.property);
+        }
+    }
+}
+
+/// Every known tv1 bug replays as "reproduced": the implementation goes through the same states and so
+/// shows the same violation.
+#[test]
+fn known_bugs_are_reproduced_by_the_implementation() {
+    for name in ["hanging-txn", "late-produce", "late-endtxn"] {
+        let report =
+            suite::run(&config(name, Protocol::Tv1), &SuiteOptions { walks: 0, enumerate_limit: 0, ..options() });
+        assert!(!report.counterexamples.is_empty(), "{name}: tv1 has counterexamples");
+        assert!(
+            report.counterexamples.iter().all(|c| c.class == Triage::Reproduced),
+            "{name}: {:?}",
+            report.counterexamples
+        );
+    }
+}
+
+/// Every seeded fault of the implementation is caught by some trace of a bounded corpus (the harness
+/// can fail), and the corpus conforms without faults.
+#[test]
+fn every_seeded_fault_is_caught() {
+    let corpus = [
+        config("copier-abort", Protocol::Tv2),
+        config("basic", Protocol::Tv1),
+        config("coordinator-failover", Protocol::Tv1),
+    ];
+    let options = SuiteOptions { walks: 0, enumerate_limit: 25_000, ..options() };
+    let reports = mutants::run(&corpus, &options, 1);
+    assert_eq!(reports.len(), Fault::ALL.len());
+    let missed: Vec<&str> = reports.iter().filter(|r| !r.caught()).map(|r| r.fault).collect();
+    assert!(missed.is_empty(), "faults not caught: {missed:?}");
+    assert!(reports.iter().any(|r| r.fault == fault_name(Fault::OffsetFetchIgnoresPending)));
+}
+
+/// A fault found by the suite is reported with a shrunk trace that still diverges, is a path of the
+/// model, and replays cleanly without the fault.
+#[test]
+fn failures_are_shrunk_and_saved() {
+    let dir = std::env::temp_dir().join(format!("eos-shrink-{}", std::process::id()));
+    let options = SuiteOptions {
+        walks: 0,
+        enumerate_limit: 10_000,
+        faults: Faults::only(Fault::SkipMarkerRetries),
+        out_dir: Some(dir.clone()),
+        stop_after_failures: Some(1),
+        ..options()
+    };
+    let report = suite::run(&config("basic", Protocol::Tv2), &options);
+    let failure = report.failures.first().expect("the fault is caught");
+    assert!(failure.steps.1 <= failure.steps.0);
+    let saved = Trace::read(std::path::Path::new(failure.file.as_ref().unwrap())).unwrap();
+    assert!(saved.validate().is_ok(), "the shrunk trace is a path of the model");
+    assert!(!replay(&saved, options.faults).conforms(), "it still diverges with the fault");
+    assert!(replay(&saved, Faults::none()).conforms(), "and conforms without it");
+    assert!(failure.reproduce.as_ref().unwrap().contains("--fault skip-marker-retries"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The golden traces of specs/traces are still what the checker finds (single-threaded DFS is
+/// deterministic), still valid model paths, and the implementation still conforms to them.
+#[test]
+fn golden_traces_hold() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/traces");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let golden = Trace::read(&path).unwrap();
+        golden.validate().unwrap_or_else(|(s, why)| panic!("{}: step {s}: {why}", path.display()));
+        assert!(replay(&golden, Faults::none()).conforms(), "{}", path.display());
+        let found = eos_conformance::generate::discoveries(&golden.model().config)
+            .into_iter()
+            .find(|t| t.origin == golden.origin && t.property == golden.property)
+            .unwrap_or_else(|| panic!("{}: the checker no longer finds it", path.display()));
+        assert_eq!(found.actions(), golden.actions(), "{}: the checker finds another path", path.display());
+        seen += 1;
+    }
+    assert!(seen >= 10, "golden traces present");
+}
+
+/// Traces the implementation records on its own validate against the model; with a seeded fault some
+/// do not (check-trace can fail).
+#[test]
+fn implementation_recorded_traces_validate() {
+    for name in ["basic", "happy", "copier-abort", "zombie-fencing", "coordinator-failover"] {
+        for protocol in Protocol::ALL {
+            for seed in 0..4 {
+                let trace = record(&config(name, protocol), seed, 200, Faults::none()).unwrap();
+                assert!(trace.steps.len() > 5, "{name} {protocol} {seed}: recorded something");
+                if let Err((step, why)) = trace.validate() {
+                    panic!("{name} {protocol} seed {seed}: step {step}: {why}");
+                }
+            }
+        }
+    }
+    let invalid = (0..10)
+        .filter(|seed| {
+            let trace =
+                record(&config("basic", Protocol::Tv2), *seed, 200, Faults::only(Fault::ForgetAbortedIndex)).unwrap();
+            trace.validate().is_err()
+        })
+        .count();
+    assert!(invalid > 0, "a recorded run of a faulty implementation is caught");
+}
+
+/// A trace that does not fit the model is reported as such, not as the implementation's fault.
+#[test]
+fn invalid_traces_are_not_blamed_on_the_implementation() {
+    let mut trace = eos_conformance::generate::walk(&config("basic", Protocol::Tv2), 3, 30);
+    trace.steps.swap(0, 2);
+    assert!(matches!(replay(&trace, Faults::none()), Outcome::InvalidTrace { .. } | Outcome::Rejected { .. }));
+}
