@@ -273,6 +273,9 @@ fn diff_values(path: &str, l: &serde_json::Value, r: &serde_json::Value, out: &m
     if l == r {
         return;
     }
+    if path == "network" {
+        return diff_network(l, r, out);
+    }
     match (l, r) {
         (J::Object(a), J::Object(b)) => {
             let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
@@ -281,7 +284,7 @@ fn diff_values(path: &str, l: &serde_json::Value, r: &serde_json::Value, out: &m
                 diff_values(&sub, a.get(k).unwrap_or(&J::Null), b.get(k).unwrap_or(&J::Null), out);
             }
         }
-        (J::Array(a), J::Array(b)) if !path.ends_with("network") => {
+        (J::Array(a), J::Array(b)) => {
             for i in 0..a.len().max(b.len()) {
                 let sub = format!("{path}[{i}]");
                 match (a.get(i), b.get(i)) {
@@ -296,4 +299,24 @@ fn diff_values(path: &str, l: &serde_json::Value, r: &serde_json::Value, out: &m
 
 fn show(v: Option<&serde_json::Value>) -> String {
     v.map_or("-".to_string(), |v| v.to_string())
+}
+
+/// The network as a multiset difference: each message in flight on one side only (copies counted).
+fn diff_network(l: &serde_json::Value, r: &serde_json::Value, out: &mut Vec<FieldDiff>) {
+    let counts = |v: &serde_json::Value| -> std::collections::BTreeMap<String, i64> {
+        let entries: Vec<InFlight> = serde_json::from_value(v.clone()).unwrap_or_default();
+        entries.into_iter().map(|e| (e.message, i64::from(e.copies))).collect()
+    };
+    let (left, right) = (counts(l), counts(r));
+    let messages: std::collections::BTreeSet<&String> = left.keys().chain(right.keys()).collect();
+    for message in messages {
+        let (a, b) = (left.get(message).copied().unwrap_or(0), right.get(message).copied().unwrap_or(0));
+        if a != b {
+            out.push(FieldDiff {
+                path: format!("network[{message}]"),
+                left: format!("{a} in flight"),
+                right: format!("{b} in flight"),
+            });
+        }
+    }
 }
