@@ -5,7 +5,7 @@
 //! a trace follows the shortest path to its source state, takes it, and keeps taking untaken edges
 //! from where it lands until none is left there. The traces cover every edge by construction.
 
-use crate::trace::{Origin, Step, Trace, FORMAT};
+use crate::trace::{Origin, Step, Trace};
 use eos_model::observe::observe;
 use eos_model::{Action, Config, EosModel, State};
 use stateright::Model;
@@ -123,16 +123,6 @@ impl Graph {
                 Step { action: action.clone(), state: observe(&self.states[*to]) }
             })
             .collect();
-        Trace {
-            format: FORMAT.to_string(),
-            scenario: config.name.clone(),
-            protocol: config.protocol,
-            config: config.clone(),
-            origin: Origin::Enumeration,
-            property: None,
-            seed: None,
-            initial: observe(&self.states[0]),
-            steps,
-        }
+        Trace::new(config, Origin::Enumeration, observe(&self.states[0]), steps)
     }
 }

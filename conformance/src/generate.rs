@@ -1,6 +1,6 @@
 //! Trace generators: the checker's discoveries (counterexamples and examples) and seeded random walks.
 
-use crate::trace::{Origin, Trace, FORMAT};
+use crate::trace::{Origin, Trace};
 use eos_model::check::{self, CheckOptions, Outcome as CheckOutcome};
 use eos_model::observe::observe;
 use eos_model::{Action, Config, EosModel};
@@ -43,15 +43,5 @@ pub fn walk(config: &Config, seed: u64, length: usize) -> Trace {
         state = model.next_state(&state, action.clone()).expect("enabled actions apply");
         steps.push(crate::trace::Step { action, state: observe(&state) });
     }
-    Trace {
-        format: FORMAT.to_string(),
-        scenario: config.name.clone(),
-        protocol: config.protocol,
-        config: config.clone(),
-        origin: Origin::Walk,
-        property: None,
-        seed: Some(seed),
-        initial,
-        steps,
-    }
+    Trace::new(config, Origin::Walk, initial, steps).with_seed(Some(seed))
 }

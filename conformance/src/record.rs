@@ -11,7 +11,7 @@
 
 use crate::inproc::cluster_config;
 use crate::project;
-use crate::trace::{Origin, Step, Trace, FORMAT};
+use crate::trace::{Origin, Step, Trace};
 use eos_broker::ClientError;
 use eos_broker::{ClientId, Cluster, ClusterError, Faults, Phase, Timer};
 use eos_model::config::Restart;
@@ -344,15 +344,5 @@ pub fn record(config: &Config, seed: u64, steps: usize, faults: Faults) -> Resul
             recorded.push(Step { action, state: observe(&recorder)? });
         }
     }
-    Ok(Trace {
-        format: FORMAT.to_string(),
-        scenario: config.name.clone(),
-        protocol: config.protocol,
-        config: config.clone(),
-        origin: Origin::Implementation,
-        property: None,
-        seed: Some(seed),
-        initial,
-        steps: recorded,
-    })
+    Ok(Trace::new(config, Origin::Implementation, initial, recorded).with_seed(Some(seed)))
 }

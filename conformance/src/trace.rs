@@ -98,6 +98,31 @@ pub enum TraceError {
 }
 
 impl Trace {
+    /// A trace of `config` (under its protocol) from `initial` through `steps`.
+    pub fn new(config: &Config, origin: Origin, initial: Observation, steps: Vec<Step>) -> Trace {
+        Trace {
+            format: FORMAT.to_string(),
+            scenario: config.name.clone(),
+            protocol: config.protocol,
+            config: config.clone(),
+            origin,
+            property: None,
+            seed: None,
+            initial,
+            steps,
+        }
+    }
+
+    /// The same trace naming `property`.
+    pub fn with_property(self, property: Option<&str>) -> Trace {
+        Trace { property: property.map(str::to_string), ..self }
+    }
+
+    /// The same trace naming `seed`.
+    pub fn with_seed(self, seed: Option<u64>) -> Trace {
+        Trace { seed, ..self }
+    }
+
     /// The trace of a model path.
     pub fn from_path(config: &Config, origin: Origin, property: Option<&str>, path: &Path<State, Action>) -> Trace {
         let steps = path.clone().into_vec();
@@ -109,17 +134,7 @@ impl Trace {
                 state: observe(&w[1].0),
             })
             .collect();
-        Trace {
-            format: FORMAT.to_string(),
-            scenario: config.name.clone(),
-            protocol: config.protocol,
-            config: config.clone(),
-            origin,
-            property: property.map(str::to_string),
-            seed: None,
-            initial,
-            steps,
-        }
+        Trace::new(config, origin, initial, steps).with_property(property)
     }
 
     /// The model of this trace (its configuration under its protocol).

@@ -3,7 +3,7 @@
 use eos_conformance::render::{steps_table, thousands};
 use eos_conformance::trace::{Origin, Trace};
 use eos_model::check::{self, CheckOptions, CheckReport, Outcome, Progress, Strategy};
-use eos_model::{EosModel, Protocol};
+use eos_model::EosModel;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -12,12 +12,8 @@ use std::time::{Duration, Instant};
 /// Arguments of `eos check`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// A scenario name (see `eos scenarios`) or a path to a scenario .toml file.
-    #[arg(default_value = eos_model::scenario::DEFAULT)]
-    scenario: String,
-    /// The transaction protocol: tv1, tv1-verified or tv2 (default: the scenario's).
-    #[arg(long)]
-    protocol: Option<Protocol>,
+    #[command(flatten)]
+    scenario: super::ScenarioArgs,
     /// Exploration: dfs (exhaustive, symmetry-reduced), bfs (exhaustive, shortest counterexamples
     /// with one thread) or sim (random walks).
     #[arg(long, default_value = "dfs", value_parser = ["dfs", "bfs", "sim"])]
@@ -53,7 +49,7 @@ pub struct Args {
 
 /// Runs the check and prints the report.
 pub fn run(args: Args) -> Result<u8, String> {
-    let config = super::load_scenario(&args.scenario, args.protocol)?;
+    let config = args.scenario.load()?;
     let strategy = match args.strategy.as_str() {
         "bfs" => Strategy::Bfs,
         "sim" => Strategy::Simulation { seed: args.seed },

@@ -1,17 +1,13 @@
 //! `eos explore`: serve stateright's web explorer for a scenario.
 
-use eos_model::{EosModel, Protocol};
+use eos_model::EosModel;
 use stateright::Model;
 
 /// Arguments of `eos explore`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// A scenario name (see `eos scenarios`) or a path to a scenario .toml file.
-    #[arg(default_value = eos_model::scenario::DEFAULT)]
-    scenario: String,
-    /// The transaction protocol: tv1, tv1-verified or tv2 (default: the scenario's).
-    #[arg(long)]
-    protocol: Option<Protocol>,
+    #[command(flatten)]
+    scenario: super::ScenarioArgs,
     /// Address to serve on.
     #[arg(long, default_value = "127.0.0.1:3000")]
     addr: String,
@@ -19,7 +15,7 @@ pub struct Args {
 
 /// Serves until interrupted.
 pub fn run(args: Args) -> Result<u8, String> {
-    let config = super::load_scenario(&args.scenario, args.protocol)?;
+    let config = args.scenario.load()?;
     // stateright's server panics if it cannot bind: find out first and say so plainly.
     let listener =
         std::net::TcpListener::bind(&args.addr).map_err(|e| format!("cannot serve on {}: {e}", args.addr))?;

@@ -24,3 +24,21 @@ pub fn load_scenario(name: &str, protocol: Option<Protocol>) -> Result<Config, S
         None => config,
     })
 }
+
+/// The scenario a command works on: a name or a `.toml` path, and the protocol.
+#[derive(clap::Args)]
+pub struct ScenarioArgs {
+    /// A scenario name (see `eos scenarios`) or a path to a scenario .toml file.
+    #[arg(default_value = eos_model::scenario::DEFAULT)]
+    pub scenario: String,
+    /// The transaction protocol: tv1, tv1-verified or tv2 (default: the scenario's).
+    #[arg(long)]
+    pub protocol: Option<Protocol>,
+}
+
+impl ScenarioArgs {
+    /// The scenario under the chosen protocol.
+    pub fn load(&self) -> Result<Config, String> {
+        load_scenario(&self.scenario, self.protocol)
+    }
+}
