@@ -121,7 +121,7 @@ pub struct CheckReport {
     pub unique_states: usize,
     /// States generated, with repeats.
     pub total_states: usize,
-    /// Deepest path explored.
+    /// The longest path explored, in steps.
     pub max_depth: usize,
     /// Wall-clock time.
     pub elapsed: Duration,
@@ -208,7 +208,9 @@ pub fn run(config: &Config, options: &CheckOptions, mut on_progress: impl FnMut(
         symmetry: options.symmetry && options.strategy != Strategy::Bfs,
         unique_states: unique,
         total_states: total,
-        max_depth: depth,
+        // stateright counts the initial state as depth 1 and records the depth of states it then
+        // skips for the bound: report the longest path explored, in steps.
+        max_depth: options.max_depth.map_or(depth, |bound| depth.min(bound + 1)).saturating_sub(1),
         elapsed,
         exhaustive,
         verdicts,

@@ -284,7 +284,7 @@ impl EosModel {
         let attempt = Attempt { producer: request.from, index: request.attempt };
         let fx = &mut Effects { config, history: &mut state.history, outbox };
         let coordinator = &mut state.coordinator;
-        match request.body.clone() {
+        match request.body {
             RequestBody::InitProducerId { txn, expected } => coordinator.init_producer_id(txn, expected, fx),
             RequestBody::AddPartitionsToTxn { txn, producer_id, epoch, partition } => Reply::error(
                 coordinator.add_partition(txn, producer_id, epoch, TxnPartition::Data(partition), attempt, fx),

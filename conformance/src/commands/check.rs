@@ -201,10 +201,13 @@ fn print_report(report: &CheckReport, args: &Args, threads: usize, written: &[(S
     );
     println!("  {}", c.summary);
     let scope = if report.exhaustive { "exhaustive" } else { "NOT exhaustive (bounded by depth, time or simulation)" };
+    let counted = if matches!(report.strategy, Strategy::Simulation { .. }) {
+        format!("visited {} states on random walks", thousands(report.total_states))
+    } else {
+        format!("explored {} unique states ({} generated)", thousands(report.unique_states), thousands(report.total_states))
+    };
     println!(
-        "  explored {} unique states ({} generated), depth {}, in {:.2} s ({} states/s): {scope}\n",
-        thousands(report.unique_states),
-        thousands(report.total_states),
+        "  {counted}, depth {}, in {:.2} s ({} states/s): {scope}\n",
         report.max_depth,
         report.elapsed.as_secs_f64(),
         thousands(report.states_per_second() as usize)
@@ -214,7 +217,8 @@ fn print_report(report: &CheckReport, args: &Args, threads: usize, written: &[(S
             Outcome::Holds => "holds".to_string(),
             Outcome::Violated(p) => format!("VIOLATED (counterexample in {} steps)", p.clone().into_actions().len()),
             Outcome::Reached(p) => format!("reached (example in {} steps)", p.clone().into_actions().len()),
-            Outcome::NotReached => "NEVER REACHED".to_string(),
+            Outcome::NotReached if report.exhaustive => "NEVER REACHED".to_string(),
+            Outcome::NotReached => "NOT REACHED within the bounds of this run".to_string(),
         };
         let note = if v.expected_violated { "   [expected: violated]" } else { "" };
         println!("  {:<32} {text}{note}", v.name);
