@@ -258,7 +258,7 @@ fn wait<C: Checker<EosModel>>(
             elapsed,
         });
         std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(200));
+        pause = (pause * 2).min(Duration::from_millis(20));
     }
     let checker = checker.join();
     let mut discoveries: Discoveries = checker.discoveries().into_iter().collect();

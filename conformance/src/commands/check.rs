@@ -204,7 +204,11 @@ fn print_report(report: &CheckReport, args: &Args, threads: usize, written: &[(S
     let counted = if matches!(report.strategy, Strategy::Simulation { .. }) {
         format!("visited {} states on random walks", thousands(report.total_states))
     } else {
-        format!("explored {} unique states ({} generated)", thousands(report.unique_states), thousands(report.total_states))
+        format!(
+            "explored {} unique states ({} generated)",
+            thousands(report.unique_states),
+            thousands(report.total_states)
+        )
     };
     println!(
         "  {counted}, depth {}, in {:.2} s ({} states/s): {scope}\n",
