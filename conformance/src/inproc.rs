@@ -65,13 +65,20 @@ pub struct InProc {
     cluster: Cluster,
     /// Implementation message in flight → the model message it is.
     links: BTreeMap<MessageId, Message>,
+    /// Messages in flight already rendered for observation.
+    renderings: project::Renderings,
 }
 
 impl InProc {
     /// A fresh cluster for `config` (under its protocol) with `faults` switched on.
     pub fn new(config: &Config, faults: Faults) -> Result<InProc, Rejection> {
         let cluster = Cluster::try_new(cluster_config(config, faults))?;
-        Ok(InProc { config: config.clone(), cluster, links: BTreeMap::new() })
+        Ok(InProc {
+            config: config.clone(),
+            cluster,
+            links: BTreeMap::new(),
+            renderings: project::Renderings::default(),
+        })
     }
 
     /// The cluster (for introspection).
@@ -80,8 +87,8 @@ impl InProc {
     }
 
     /// The implementation's observable state in the model's terms.
-    pub fn observe(&self) -> Result<Observation, Untranslatable> {
-        project::observe(&self.cluster, &self.config)
+    pub fn observe(&mut self) -> Result<Observation, Untranslatable> {
+        project::observe_with(&self.cluster, &self.config, &mut self.renderings)
     }
 
     fn linked(&self, message: &Message) -> Result<MessageId, Rejection> {

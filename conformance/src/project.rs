@@ -5,16 +5,17 @@
 //! and friends); nothing is shared with the model but the vocabulary.
 
 use eos_broker::client::OutstandingRequest;
-use eos_broker::cluster::InFlight;
+use eos_broker::cluster::{InFlight, MessageId};
 use eos_broker::protocol::{Endpoint, Message as Wire};
 use eos_broker::{Cluster, TopicPartition};
 use eos_model::message::{Marker, Message, Reply, Request, RequestBody};
 use eos_model::observe::{
-    network_view, AbortedView, ClientView, EntryView, GroupView, Observation, PartitionView, ProducerView,
+    network_of_rendered, AbortedView, ClientView, EntryView, GroupView, Observation, PartitionView, ProducerView,
     TransactionView,
 };
 use eos_model::types::{ErrorCode, TxnPartition, Value};
 use eos_model::Config;
+use std::collections::HashMap;
 
 /// A message of the implementation that the model's vocabulary cannot express.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -274,8 +275,40 @@ fn partition(cluster: &Cluster, index: u8) -> Result<PartitionView, Untranslatab
     })
 }
 
+/// The one-line renderings of the implementation's messages in flight, kept from one observation to
+/// the next: a message does not change while in flight, and rendering it is most of the cost of
+/// observing, so a replay renders each message once.
+#[derive(Debug, Default)]
+pub struct Renderings(HashMap<MessageId, String>);
+
+impl Renderings {
+    fn rendering(&mut self, cluster: &Cluster, in_flight: &InFlight) -> Result<String, Untranslatable> {
+        if let Some(line) = self.0.get(&in_flight.id) {
+            return Ok(line.clone());
+        }
+        let line = message(cluster, in_flight)?.to_string();
+        self.0.insert(in_flight.id, line.clone());
+        Ok(line)
+    }
+
+    /// Forgets the messages no longer in flight (ids are never reused).
+    fn forget_delivered(&mut self, cluster: &Cluster) {
+        let in_flight: std::collections::HashSet<MessageId> = cluster.in_flight().map(|m| m.id).collect();
+        self.0.retain(|id, _| in_flight.contains(id));
+    }
+}
+
 /// The implementation's observable state, in the model's terms, for the scenario `config`.
 pub fn observe(cluster: &Cluster, config: &Config) -> Result<Observation, Untranslatable> {
+    observe_with(cluster, config, &mut Renderings::default())
+}
+
+/// [`observe`], rendering messages through `renderings` (kept by a caller that observes repeatedly).
+pub fn observe_with(
+    cluster: &Cluster,
+    config: &Config,
+    renderings: &mut Renderings,
+) -> Result<Observation, Untranslatable> {
     let group = cluster.group_view();
     let clients = (0..config.producer_count())
         .map(|i| {
@@ -291,8 +324,13 @@ pub fn observe(cluster: &Cluster, config: &Config) -> Result<Observation, Untran
             })
         })
         .collect::<Result<Vec<_>, Untranslatable>>()?;
-    let messages =
-        cluster.in_flight().map(|m| message(cluster, m)).collect::<Result<Vec<Message>, Untranslatable>>()?;
+    let lines = cluster
+        .in_flight()
+        .map(|m| Ok((renderings.rendering(cluster, m)?, 1)))
+        .collect::<Result<Vec<(String, u8)>, Untranslatable>>()?;
+    if renderings.0.len() > 2 * lines.len() + 16 {
+        renderings.forget_delivered(cluster);
+    }
     Ok(Observation {
         coordinator_epoch: cluster.coordinator_view().coordinator_epoch,
         transactions: transactions(cluster, config)?,
@@ -308,7 +346,7 @@ pub fn observe(cluster: &Cluster, config: &Config) -> Result<Observation, Untran
                 .collect(),
         },
         clients,
-        network: network_view(messages.iter().map(|m| (m, 1))),
+        network: network_of_rendered(lines.into_iter()),
     })
 }
 

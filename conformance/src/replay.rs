@@ -76,7 +76,7 @@ pub fn replay_covering(trace: &Trace, faults: Faults, coverage: &mut Coverage) -
         Ok(d) => d,
         Err(e) => return Outcome::Rejected { step: 0, action: None, reason: e.0 },
     };
-    if let Some(d) = compare(&driver, &trace.initial, 0, None) {
+    if let Some(d) = compare(&mut driver, &trace.initial, 0, None) {
         return Outcome::Diverged(Box::new(d));
     }
     coverage.record_state(&state);
@@ -90,7 +90,7 @@ pub fn replay_covering(trace: &Trace, faults: Faults, coverage: &mut Coverage) -
         if let Err(rejection) = driver.step(&state, &step.action, &next) {
             return Outcome::Rejected { step: i + 1, action: Some(step.action.clone()), reason: rejection.0 };
         }
-        if let Some(d) = compare(&driver, &step.state, i + 1, Some(&step.action)) {
+        if let Some(d) = compare(&mut driver, &step.state, i + 1, Some(&step.action)) {
             return Outcome::Diverged(Box::new(d));
         }
         coverage.record_step(&state, &step.action, &next);
@@ -111,7 +111,7 @@ pub fn next_state(model: &EosModel, state: &State, action: &Action) -> Option<St
 
 /// Compares the implementation with the model's observation `expected` (the trace's, which for a
 /// valid trace is the model's own).
-fn compare(driver: &InProc, expected: &Observation, step: usize, action: Option<&Action>) -> Option<Divergence> {
+fn compare(driver: &mut InProc, expected: &Observation, step: usize, action: Option<&Action>) -> Option<Divergence> {
     match driver.observe() {
         Ok(actual) if actual == *expected => None,
         Ok(actual) => Some(Divergence {

@@ -183,11 +183,22 @@ pub fn observe(state: &State) -> Observation {
 
 /// Renders messages in flight as the sorted multiset of their one-line forms.
 pub fn network_view<'a>(messages: impl Iterator<Item = (&'a Message, u8)>) -> Vec<InFlight> {
-    let mut counts: std::collections::BTreeMap<String, u8> = std::collections::BTreeMap::new();
-    for (message, copies) in messages {
-        *counts.entry(message.to_string()).or_insert(0) += copies;
+    network_of_rendered(messages.map(|(message, copies)| (message.to_string(), copies)))
+}
+
+/// The sorted multiset of messages already rendered in their one-line forms (equal renderings are
+/// merged: the model's ghost fields are not rendered, so two model messages may read the same).
+pub fn network_of_rendered(rendered: impl Iterator<Item = (String, u8)>) -> Vec<InFlight> {
+    let mut lines: Vec<(String, u8)> = rendered.collect();
+    lines.sort_unstable();
+    let mut network: Vec<InFlight> = Vec::with_capacity(lines.len());
+    for (message, copies) in lines {
+        match network.last_mut() {
+            Some(last) if last.message == message => last.copies += copies,
+            _ => network.push(InFlight { message, copies }),
+        }
     }
-    counts.into_iter().map(|(message, copies)| InFlight { message, copies }).collect()
+    network
 }
 
 fn entry_view(entry: &LogEntry) -> EntryView {
