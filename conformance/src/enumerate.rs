@@ -11,6 +11,9 @@ use eos_model::{Action, Config, EosModel, State};
 use stateright::Model;
 use std::collections::{HashMap, VecDeque};
 
+/// A path through a [`Graph`]: (state id, index of the edge taken) per step.
+pub type GraphPath = Vec<(usize, usize)>;
+
 /// A scenario's explored state graph.
 pub struct Graph {
     /// The model.
@@ -87,10 +90,17 @@ impl Graph {
         path
     }
 
-    /// Traces that together take every edge.
+    /// Traces that together take every edge (all in memory at once: see [`Graph::covering_paths`]
+    /// for large graphs).
     pub fn covering_traces(&self) -> Vec<Trace> {
+        self.covering_paths().iter().map(|path| self.trace(path)).collect()
+    }
+
+    /// Paths that together take every edge, as (state, edge index) pairs: a few bytes a step, where
+    /// a [`Trace`] holds an observation a step; [`Graph::trace`] makes one into a trace when needed.
+    pub fn covering_paths(&self) -> Vec<GraphPath> {
         let mut taken: Vec<Vec<bool>> = self.edges.iter().map(|e| vec![false; e.len()]).collect();
-        let mut traces = Vec::new();
+        let mut paths = Vec::new();
         for source in 0..self.states.len() {
             for edge in 0..self.edges[source].len() {
                 if taken[source][edge] {
@@ -108,13 +118,14 @@ impl Graph {
                 for (s, e) in &path {
                     taken[*s][*e] = true;
                 }
-                traces.push(self.trace(&path));
+                paths.push(path);
             }
         }
-        traces
+        paths
     }
 
-    fn trace(&self, path: &[(usize, usize)]) -> Trace {
+    /// The trace that follows `path` (one of [`Graph::covering_paths`]).
+    pub fn trace(&self, path: &[(usize, usize)]) -> Trace {
         let config = &self.model.config;
         let steps = path
             .iter()

@@ -66,17 +66,16 @@ fn catches(config: &Config, named: &NamedTrace, faults: Faults) -> bool {
 /// Runs every fault against the traces of `configs` (generated once, with `options`), stopping a
 /// fault's search after `catches_wanted` catching traces.
 pub fn run(configs: &[Config], options: &SuiteOptions, catches_wanted: usize) -> Vec<MutantReport> {
-    let corpus: Vec<(Config, Vec<NamedTrace>)> =
-        configs.iter().map(|c| (c.clone(), suite::traces(c, options).0)).collect();
+    let corpora: Vec<suite::Corpus> = configs.iter().map(|c| suite::Corpus::new(c, options)).collect();
     Fault::ALL
         .iter()
         .map(|fault| {
             let faults = Faults::only(*fault);
             let mut report = MutantReport { fault: fault_name(*fault), caught_by: Vec::new(), replayed: 0 };
-            'search: for (config, traces) in &corpus {
-                for named in traces {
+            'search: for corpus in &corpora {
+                for named in corpus.iter() {
                     report.replayed += 1;
-                    if catches(config, named, faults) {
+                    if catches(corpus.config(), &named, faults) {
                         report.caught_by.push(named.name.clone());
                         if report.caught_by.len() >= catches_wanted {
                             break 'search;

@@ -4,7 +4,7 @@
 //! shrink and save whatever fails.
 
 use crate::coverage::{Coverage, CoverageReport};
-use crate::enumerate::Graph;
+use crate::enumerate::{Graph, GraphPath};
 use crate::generate;
 use crate::replay::{replay_covering, Outcome};
 use crate::shrink;
@@ -13,6 +13,7 @@ use eos_broker::Faults;
 use eos_model::config::Triage;
 use eos_model::Config;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -120,6 +121,7 @@ impl ScenarioReport {
 pub const DETAILED_FAILURES: usize = 5;
 
 /// A named trace of the suite.
+#[derive(Clone)]
 pub struct NamedTrace {
     /// `SCENARIO.PROTOCOL.ORIGIN[.PROPERTY|.N]`.
     pub name: String,
@@ -127,48 +129,89 @@ pub struct NamedTrace {
     pub trace: Trace,
 }
 
-/// The traces of the suite for `config`, and the state graph if it was enumerated.
-pub fn traces(config: &Config, options: &SuiteOptions) -> (Vec<NamedTrace>, Option<Graph>) {
-    let base = format!("{}.{}", config.name, config.protocol);
-    let mut named: Vec<NamedTrace> = generate::discoveries(config)
-        .into_iter()
-        .map(|t| {
-            let origin = if t.origin == Origin::Counterexample { "counterexample" } else { "example" };
-            NamedTrace { name: format!("{base}.{origin}.{}", t.property.clone().unwrap_or_default()), trace: t }
-        })
-        .collect();
-    let graph = (options.enumerate_limit > 0).then(|| Graph::explore(config, options.enumerate_limit).ok()).flatten();
-    if let Some(graph) = &graph {
-        let enumeration = graph.covering_traces();
-        named.extend(
-            enumeration
-                .into_iter()
-                .enumerate()
-                .map(|(i, t)| NamedTrace { name: format!("{base}.enumeration.{i}"), trace: t }),
-        );
+/// The traces of the suite for one scenario and protocol, made one at a time as they are replayed:
+/// an enumeration of a large graph has millions of steps, and a trace holds an observation per step,
+/// so only the checker's discoveries are kept whole; enumerated traces are kept as paths through the
+/// graph and walks as their seeds.
+pub struct Corpus {
+    config: Config,
+    base: String,
+    discoveries: Vec<NamedTrace>,
+    /// The state graph, if it was enumerated.
+    pub graph: Option<Graph>,
+    paths: Vec<GraphPath>,
+    walks: std::ops::Range<u64>,
+    walk_length: usize,
+}
+
+impl Corpus {
+    /// The suite's traces for `config`: the checker's discoveries, an edge-covering enumeration if
+    /// the graph has at most `options.enumerate_limit` states, and `options.walks` random walks.
+    pub fn new(config: &Config, options: &SuiteOptions) -> Corpus {
+        let base = format!("{}.{}", config.name, config.protocol);
+        let discoveries = generate::discoveries(config)
+            .into_iter()
+            .map(|t| {
+                let origin = if t.origin == Origin::Counterexample { "counterexample" } else { "example" };
+                NamedTrace { name: format!("{base}.{origin}.{}", t.property.clone().unwrap_or_default()), trace: t }
+            })
+            .collect();
+        let graph =
+            (options.enumerate_limit > 0).then(|| Graph::explore(config, options.enumerate_limit).ok()).flatten();
+        let paths = graph.as_ref().map_or(Vec::new(), Graph::covering_paths);
+        Corpus {
+            config: config.clone(),
+            base,
+            discoveries,
+            graph,
+            paths,
+            walks: options.seed..options.seed + options.walks as u64,
+            walk_length: options.walk_length,
+        }
     }
-    named.extend((0..options.walks).map(|i| {
-        let seed = options.seed + i as u64;
-        NamedTrace { name: format!("{base}.walk.{seed}"), trace: generate::walk(config, seed, options.walk_length) }
-    }));
-    (named, graph)
+
+    /// The scenario (under its protocol).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// How many traces.
+    pub fn len(&self) -> usize {
+        self.discoveries.len() + self.paths.len() + self.walks.clone().count()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The traces, each made when the iterator reaches it.
+    pub fn iter(&self) -> impl Iterator<Item = Cow<'_, NamedTrace>> + '_ {
+        let discoveries = self.discoveries.iter().map(Cow::Borrowed);
+        let enumeration = self.paths.iter().enumerate().map(|(i, path)| {
+            let graph = self.graph.as_ref().expect("paths come from the graph");
+            Cow::Owned(NamedTrace { name: format!("{}.enumeration.{i}", self.base), trace: graph.trace(path) })
+        });
+        let walks = self.walks.clone().map(|seed| {
+            Cow::Owned(NamedTrace {
+                name: format!("{}.walk.{seed}", self.base),
+                trace: generate::walk(&self.config, seed, self.walk_length),
+            })
+        });
+        discoveries.chain(enumeration).chain(walks)
+    }
 }
 
 /// Runs the suite for `config` (under its protocol).
 pub fn run(config: &Config, options: &SuiteOptions) -> ScenarioReport {
     let start = Instant::now();
-    let (traces, graph) = traces(config, options);
-    replay_all(config, &traces, graph.as_ref(), options, start)
+    replay_all(&Corpus::new(config, options), options, start)
 }
 
-/// Replays `traces` of `config` (generated by [`traces`]) with `options`.
-pub fn replay_all(
-    config: &Config,
-    traces: &[NamedTrace],
-    graph: Option<&Graph>,
-    options: &SuiteOptions,
-    start: Instant,
-) -> ScenarioReport {
+/// Replays the traces of `corpus` with `options` (`start`: when the suite began, for its wall time).
+pub fn replay_all(corpus: &Corpus, options: &SuiteOptions, start: Instant) -> ScenarioReport {
+    let config = corpus.config();
+    let graph = corpus.graph.as_ref();
     let mut coverage = Coverage::default();
     let mut report = ScenarioReport {
         scenario: config.name.clone(),
@@ -183,7 +226,7 @@ pub fn replay_all(
         more_failures: 0,
         seconds: 0.0,
     };
-    for named in traces {
+    for named in corpus.iter() {
         if options.stop_after_failures.is_some_and(|n| report.failures.len() + report.more_failures >= n) {
             break;
         }
@@ -204,7 +247,7 @@ pub fn replay_all(
             continue;
         }
         if report.failures.len() < DETAILED_FAILURES {
-            report.failures.push(failure(named, &outcome, options));
+            report.failures.push(failure(&named, &outcome, options));
         } else {
             report.more_failures += 1;
         }
