@@ -9,8 +9,12 @@
 //! `ROUNDS` times, interleaved so load on the machine hits all cases alike; it reports the best
 //! and the median records/s and each transactional case's overhead against idempotent produce.
 //!
+//! Wall-clock figures on a shared or virtual machine vary by tens of percent from run to run; for a
+//! repeatable figure, `impl/benches/instructions.sh` counts the instructions each case executes in
+//! `run` (valgrind's callgrind), which do not depend on what else the machine is doing.
+//!
 //! Run: `CARGO_TARGET_DIR=/work/target-impl cargo bench -p eos-broker --bench produce`
-//! (`EOS_BENCH_ROUNDS=N` to change the rounds). Without `--bench` (as `cargo test --benches`
+//! (`EOS_BENCH_ROUNDS=N` to change the rounds, `EOS_BENCH_RECORDS=N` the records per run). Without `--bench` (as `cargo test --benches`
 //! runs it) it does one small round as a smoke test.
 
 use eos_broker::protocol::{AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest, Message, ProduceRequest};
@@ -101,7 +105,9 @@ fn transactional(protocol: ProtocolMode, per_transaction: usize, batch: usize, r
     Workload { broker, requests }
 }
 
-/// Feeds every request; markers go to their leader and the answers back to the coordinator.
+/// Feeds every request; markers go to their leader and the answers back to the coordinator. Never
+/// inlined: `instructions.sh` counts the instructions under this function.
+#[inline(never)]
 fn run(mut workload: Workload) -> Broker {
     let client = Endpoint::Client(ClientId(0));
     for request in workload.requests {
@@ -176,8 +182,14 @@ fn main() {
     let full = std::env::args().any(|arg| arg == "--bench");
     let rounds: usize =
         if full { std::env::var("EOS_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(30) } else { 1 };
-    let records = if full { RECORDS } else { 2_000 };
-    let cases = cases();
+    let records = if full {
+        std::env::var("EOS_BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(RECORDS)
+    } else {
+        2_000
+    };
+    // EOS_BENCH_CASE=NAME keeps only the case of that name (for counting the instructions of one).
+    let only = std::env::var("EOS_BENCH_CASE").ok();
+    let cases: Vec<Case> = cases().into_iter().filter(|c| only.as_ref().is_none_or(|n| c.name() == *n)).collect();
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
     for case in &cases {
         time_once(case, records); // warm-up
@@ -186,6 +198,10 @@ fn main() {
         for (case, samples) in cases.iter().zip(&mut times) {
             samples.push(time_once(case, records));
         }
+    }
+    if rounds == 0 {
+        println!("{records} records per run: each case ran once (EOS_BENCH_ROUNDS=0), untimed");
+        return;
     }
     println!("{records} records per run, {rounds} rounds; records/s best (median), overhead vs idempotent");
     let mut baseline = (0.0, 0.0);
