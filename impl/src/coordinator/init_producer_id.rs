@@ -97,7 +97,7 @@ impl TransactionCoordinator {
     ) -> Result<EpochBump, ErrorCode> {
         let epoch = metadata.producer_epoch;
         let expected_epoch = expected.map(|pair| pair.producer_epoch);
-        if self.config().is_epoch_exhausted(epoch) && expected_epoch.map_or(true, |e| e == epoch) {
+        if self.config().is_epoch_exhausted(epoch) && expected_epoch.is_none_or(|e| e == epoch) {
             let last_epoch = if expected.is_some() { epoch } else { NO_PRODUCER_EPOCH };
             return Ok(EpochBump::Rotate { last_epoch });
         }
