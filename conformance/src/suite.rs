@@ -22,6 +22,8 @@ use std::time::Instant;
 pub struct SuiteOptions {
     /// Random walks per scenario and protocol.
     pub walks: usize,
+    /// Random walks instead, for a scenario whose graph is too large to enumerate.
+    pub large_walks: usize,
     /// Steps per walk at most.
     pub walk_length: usize,
     /// Seed of the first walk (walk i uses seed + i).
@@ -42,6 +44,7 @@ impl Default for SuiteOptions {
     fn default() -> Self {
         SuiteOptions {
             walks: 20,
+            large_walks: 1000,
             walk_length: 200,
             seed: 0,
             enumerate_limit: 100_000,
@@ -159,13 +162,14 @@ impl Corpus {
         let graph =
             (options.enumerate_limit > 0).then(|| Graph::explore(config, options.enumerate_limit).ok()).flatten();
         let paths = graph.as_ref().map_or(Vec::new(), Graph::covering_paths);
+        let walks = if graph.is_some() || options.enumerate_limit == 0 { options.walks } else { options.large_walks };
         Corpus {
             config: config.clone(),
             base,
             discoveries,
             graph,
             paths,
-            walks: options.seed..options.seed + options.walks as u64,
+            walks: options.seed..options.seed + walks as u64,
             walk_length: options.walk_length,
         }
     }

@@ -16,7 +16,7 @@ fn config(name: &str, protocol: Protocol) -> Config {
 }
 
 fn options() -> SuiteOptions {
-    SuiteOptions { walks: 5, walk_length: 120, out_dir: None, ..SuiteOptions::default() }
+    SuiteOptions { walks: 5, large_walks: 5, walk_length: 120, out_dir: None, ..SuiteOptions::default() }
 }
 
 /// Small scenarios conform edge by edge: every trace conforms, every counterexample is reproduced,

@@ -18,9 +18,13 @@ pub struct Args {
     /// The implementation: `inproc` (eos-broker's in-process cluster).
     #[arg(long, default_value = "inproc")]
     target: String,
-    /// Random walks per scenario and protocol.
+    /// Random walks per scenario and protocol (beside the edge enumeration).
     #[arg(long, default_value_t = 20)]
     walks: usize,
+    /// Random walks per protocol for a scenario too large to enumerate (instead of --walks): walks
+    /// are then all the suite has of it beside the checker's discoveries.
+    #[arg(long, default_value_t = 1000)]
+    large_walks: usize,
     /// Steps per walk at most.
     #[arg(long, default_value_t = 200)]
     walk_length: usize,
@@ -81,6 +85,7 @@ pub fn run(args: Args) -> Result<u8, String> {
     let configs = configs(&args)?;
     let options = SuiteOptions {
         walks: args.walks,
+        large_walks: args.large_walks,
         walk_length: args.walk_length,
         seed: args.seed,
         enumerate_limit: args.enumerate_limit,
