@@ -298,8 +298,8 @@ impl Broker {
     }
 }
 
-/// KIP-890: tv1-verified asks the coordinator whether the partition is in the transaction;
-/// tv2 adds it (PRODUCER_FENCED becomes INVALID_PRODUCER_EPOCH); tv1 does neither.
+/// KIP-890: tv1-verified asks the coordinator whether the partition is in the transaction; tv2 adds
+/// it; tv1 does neither.
 fn verify_or_add(
     coordinator: &mut TransactionCoordinator,
     protocol: ProtocolMode,
@@ -314,11 +314,16 @@ fn verify_or_add(
         (_, Some(id)) => id,
         (_, None) => return Err(ErrorCode::InvalidRequest),
     };
-    if protocol == ProtocolMode::Tv1Verified {
-        return coordinator.verify_partition(id, producer_id, producer_epoch, partition);
-    }
-    coordinator.add_partition(now_ms, id, producer_id, producer_epoch, partition).map_err(|code| match code {
+    let result = if protocol == ProtocolMode::Tv1Verified {
+        coordinator.verify_partition(id, producer_id, producer_epoch, partition)
+    } else {
+        coordinator.add_partition(now_ms, id, producer_id, producer_epoch, partition)
+    };
+    // As Kafka's leaders translate the coordinator's answer: producers expect INVALID_PRODUCER_EPOCH,
+    // and clients that predate TRANSACTION_ABORTABLE (all that tv1-verified serves) INVALID_TXN_STATE.
+    result.map_err(|code| match code {
         ErrorCode::ProducerFenced => ErrorCode::InvalidProducerEpoch,
+        ErrorCode::TransactionAbortable => ErrorCode::InvalidTxnState,
         other => other,
     })
 }

@@ -348,11 +348,10 @@ impl EosModel {
         let error = match self.config.protocol {
             Protocol::Tv1 => ErrorCode::None,
             Protocol::Tv1Verified => state.coordinator.verify(txn, pid, epoch, target, fx),
-            Protocol::Tv2 => match state.coordinator.add_partition(txn, pid, epoch, target, attempt, fx) {
-                ErrorCode::ProducerFenced => ErrorCode::InvalidProducerEpoch,
-                other => other,
-            },
+            Protocol::Tv2 => state.coordinator.add_partition(txn, pid, epoch, target, attempt, fx),
         };
+        // Producers expect INVALID_PRODUCER_EPOCH from a leader, as Kafka's leaders translate it.
+        let error = if error == ErrorCode::ProducerFenced { ErrorCode::InvalidProducerEpoch } else { error };
         (error != ErrorCode::None).then_some(error)
     }
 }

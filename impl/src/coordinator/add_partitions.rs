@@ -99,8 +99,12 @@ impl TransactionCoordinator {
         self.transition(transit)
     }
 
-    /// KIP-890 part 1 (tv1-verified): is `partition` in the Ongoing transaction of (pid, epoch)?
-    /// Anything else is INVALID_TXN_STATE (specs 5.1 step 2). Reads only.
+    /// KIP-890 part 1 (tv1-verified): is `partition` in the transaction of (pid, epoch)? Reads only.
+    /// As Kafka's coordinator answers a verification: no metadata or another producer id →
+    /// INVALID_PRODUCER_ID_MAPPING; another epoch → PRODUCER_FENCED; PrepareCommit/PrepareAbort →
+    /// CONCURRENT_TRANSACTIONS; the partition not in the transaction → TRANSACTION_ABORTABLE, which
+    /// the leader turns into INVALID_TXN_STATE for the clients tv1-verified serves (specs 5.1 step 2).
+    /// A pending transition is not consulted: what is appended now precedes its marker.
     pub fn verify_partition(
         &self,
         id: &TransactionalId,
@@ -108,17 +112,18 @@ impl TransactionCoordinator {
         producer_epoch: ProducerEpoch,
         partition: &TopicPartition,
     ) -> Result<(), ErrorCode> {
-        let verified = self.transactions.get(id).is_some_and(|metadata| {
-            metadata.producer_id == producer_id
-                && (!self.config().fencing || metadata.producer_epoch == producer_epoch)
-                && metadata.state == TxnState::Ongoing
-                && metadata.pending_state.is_none()
-                && metadata.partitions.contains(partition)
-        });
-        if verified {
+        let metadata = match self.transactions.get(id) {
+            Some(metadata) if metadata.producer_id == producer_id => metadata,
+            _ => return Err(ErrorCode::InvalidProducerIdMapping),
+        };
+        if self.config().fencing && metadata.producer_epoch != producer_epoch {
+            Err(ErrorCode::ProducerFenced)
+        } else if matches!(metadata.state, TxnState::PrepareCommit | TxnState::PrepareAbort) {
+            Err(ErrorCode::ConcurrentTransactions)
+        } else if metadata.partitions.contains(partition) {
             Ok(())
         } else {
-            Err(ErrorCode::InvalidTxnState)
+            Err(ErrorCode::TransactionAbortable)
         }
     }
 }

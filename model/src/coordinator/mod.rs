@@ -285,18 +285,23 @@ impl Coordinator {
         }
     }
 
-    /// KIP-890 part 1: is `target` in the Ongoing transaction of (pid, epoch)?
+    /// KIP-890 part 1: is `target` in the transaction of (pid, epoch)? Kafka's answers, in its order:
+    /// an unknown id or another pid → `INVALID_PRODUCER_ID_MAPPING`; another epoch →
+    /// `PRODUCER_FENCED` (the leader answers `INVALID_PRODUCER_EPOCH`); a Prepare* state →
+    /// `CONCURRENT_TRANSACTIONS`; the partition not in the set → `TRANSACTION_ABORTABLE`, which a
+    /// leader answers as `INVALID_TXN_STATE` to the clients tv1-verified models (they predate it).
     pub fn verify(&self, txn: TxnId, pid: ProducerId, epoch: Epoch, target: TxnPartition, fx: &Effects) -> ErrorCode {
-        match self.check_producer(txn, pid, epoch, fx) {
-            Some(_) => ErrorCode::InvalidTxnState,
-            None => {
-                let record = self.record(txn).expect("checked above");
-                if record.state == Ongoing && record.partitions.contains(&target) {
-                    ErrorCode::None
-                } else {
-                    ErrorCode::InvalidTxnState
-                }
-            }
+        if let Some(error) = self.check_producer(txn, pid, epoch, fx) {
+            return error;
+        }
+        let record = self.record(txn).expect("checked above");
+        if record.state.is_prepare() {
+            ErrorCode::ConcurrentTransactions
+        } else if record.partitions.contains(&target) {
+            debug_assert_eq!(record.state, Ongoing, "only an Ongoing transaction has partitions outside Prepare*");
+            ErrorCode::None
+        } else {
+            ErrorCode::InvalidTxnState
         }
     }
 }
@@ -324,6 +329,31 @@ mod tests {
         assert!(PrepareAbort.valid_previous_states(Protocol::Tv2).contains(&Empty));
         assert_eq!(CompleteAbort.valid_previous_states(Protocol::Tv2), &[PrepareAbort]);
         assert!(Ongoing.valid_previous_states(Protocol::Tv1).contains(&CompleteCommit));
+    }
+
+    /// KIP-890 part 1 verification answers as Kafka's coordinator (specs/eos.md §5.1 step 2): unknown
+    /// id or pid, another epoch, Prepare*, and a partition outside the transaction are told apart.
+    #[test]
+    fn verification_answers() {
+        let config = scenario::load("basic").unwrap().with_protocol(Protocol::Tv1Verified);
+        let (mut history, mut outbox) = (History::default(), Vec::new());
+        let mut c = Coordinator::new(&config);
+        let (p0, p1) = (TxnPartition::Data(0), TxnPartition::Data(1));
+        let verify = |c: &Coordinator, pid, epoch, target, history: &mut History, outbox: &mut Vec<Message>| {
+            c.verify(0, pid, epoch, target, &fx(&config, history, outbox))
+        };
+        assert_eq!(verify(&c, 1000, 0, p0, &mut history, &mut outbox), ErrorCode::InvalidProducerIdMapping);
+        c.init_producer_id(Some(0), None, &mut fx(&config, &mut history, &mut outbox));
+        assert_eq!(verify(&c, 1000, 0, p0, &mut history, &mut outbox), ErrorCode::InvalidTxnState, "Empty");
+        let attempt = Attempt { producer: 0, index: 0 };
+        c.add_partition(0, 1000, 0, p0, attempt, &mut fx(&config, &mut history, &mut outbox));
+        assert_eq!(verify(&c, 1000, 0, p0, &mut history, &mut outbox), ErrorCode::None);
+        assert_eq!(verify(&c, 1000, 0, p1, &mut history, &mut outbox), ErrorCode::InvalidTxnState, "not added");
+        assert_eq!(verify(&c, 1001, 0, p0, &mut history, &mut outbox), ErrorCode::InvalidProducerIdMapping);
+        assert_eq!(verify(&c, 1000, 1, p0, &mut history, &mut outbox), ErrorCode::ProducerFenced);
+        c.end_txn(0, 1000, 0, true, attempt, &mut fx(&config, &mut history, &mut outbox));
+        assert_eq!(c.record(0).unwrap().state, PrepareCommit);
+        assert_eq!(verify(&c, 1000, 0, p0, &mut history, &mut outbox), ErrorCode::ConcurrentTransactions);
     }
 
     /// InitProducerId bumps the epoch; a KIP-360 retry with the previous epoch gets the same epoch back;

@@ -79,17 +79,24 @@ fn failover_replays_the_log_and_resends_markers() {
 }
 
 #[test]
-fn verification_reads_the_ongoing_transaction() {
-    // Proves KIP-890 part 1: only (pid, epoch) with the partition in an Ongoing transaction verifies.
+fn verification_answers_as_kafkas_coordinator() {
+    // Proves KIP-890 part 1 with Kafka's answers: only (pid, epoch) with the partition in its
+    // transaction verifies; the rest is told apart (the leader translates, see broker tests).
     let mut c = coordinator(ProtocolMode::Tv1Verified);
     let p0 = TopicPartition::output(0);
-    assert_eq!(c.verify_partition(&id(), 1000, 0, &p0), Err(ErrorCode::InvalidTxnState));
+    assert_eq!(c.verify_partition(&id(), 1000, 0, &p0), Err(ErrorCode::InvalidProducerIdMapping), "unknown id");
     init(&mut c, None);
-    assert_eq!(c.verify_partition(&id(), 1000, 0, &p0), Err(ErrorCode::InvalidTxnState));
+    assert_eq!(c.verify_partition(&id(), 1000, 0, &p0), Err(ErrorCode::TransactionAbortable), "Empty");
     add(&mut c, 1000, 0, 0);
     assert_eq!(c.verify_partition(&id(), 1000, 0, &p0), Ok(()));
-    assert_eq!(c.verify_partition(&id(), 1000, 1, &p0), Err(ErrorCode::InvalidTxnState));
-    assert_eq!(c.verify_partition(&id(), 1000, 0, &TopicPartition::output(1)), Err(ErrorCode::InvalidTxnState));
+    assert_eq!(c.verify_partition(&id(), 1001, 0, &p0), Err(ErrorCode::InvalidProducerIdMapping), "another pid");
+    assert_eq!(c.verify_partition(&id(), 1000, 1, &p0), Err(ErrorCode::ProducerFenced), "another epoch");
+    let other = TopicPartition::output(1);
+    assert_eq!(c.verify_partition(&id(), 1000, 0, &other), Err(ErrorCode::TransactionAbortable), "not added");
+    let (_, _, _, markers) = end(&mut c, 1000, 0, true);
+    assert_eq!(c.verify_partition(&id(), 1000, 0, &p0), Err(ErrorCode::ConcurrentTransactions), "PrepareCommit");
+    ack_all(&mut c, &markers);
+    assert_eq!(c.verify_partition(&id(), 1000, 0, &p0), Err(ErrorCode::TransactionAbortable), "CompleteCommit");
 }
 
 #[test]
