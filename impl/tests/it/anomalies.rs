@@ -157,3 +157,23 @@ fn stale_end_txn_is_fenced_in_tv2() {
     assert_eq!(error, ErrorCode::ProducerFenced);
     assert_eq!(visible, vec!["t1"]);
 }
+
+#[test]
+fn verification_answers_concurrent_transactions_while_prepared() {
+    // Proves specs 5.1 step 2 (tv1-verified) at the leader: a Produce verified while its abort is
+    // PrepareAbort gets CONCURRENT_TRANSACTIONS, as Kafka's coordinator answers (once CompleteAbort,
+    // INVALID_TXN_STATE: `no_hanging_transaction_with_verification_or_tv2`); nothing is appended.
+    let mut c = cluster(ProtocolMode::Tv1Verified, 2, vec![producer("txn-0")]);
+    start(&mut c, C0);
+    c.send(C0, 0, "t1").unwrap();
+    deliver_while(&mut c, |m| m.message.kind() != "Produce");
+    let late = find(&c, |m| is_produce_of(m, "t1")).expect("the Produce is in flight");
+    c.abort(C0).unwrap();
+    deliver_kind(&mut c, "EndTxn");
+    assert_eq!(c.describe_transaction(&"txn-0".into()).unwrap().state, TxnState::PrepareAbort);
+    let answer = c.deliver(late).unwrap();
+    assert_eq!(produce_answer(&c, &answer), ErrorCode::ConcurrentTransactions);
+    settle(&mut c);
+    assert_eq!(c.describe_transaction(&"txn-0".into()).unwrap().state, TxnState::CompleteAbort);
+    assert!(read(&c, 0, IsolationLevel::ReadUncommitted).is_empty(), "nothing appended");
+}
