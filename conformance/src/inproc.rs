@@ -88,7 +88,7 @@ impl InProc {
 
     /// The implementation's observable state in the model's terms.
     pub fn observe(&mut self) -> Result<Observation, Untranslatable> {
-        project::observe_with(&self.cluster, &self.config, &mut self.renderings)
+        project::observe(&self.cluster, &self.config, &mut self.renderings)
     }
 
     fn linked(&self, message: &Message) -> Result<MessageId, Rejection> {

@@ -282,33 +282,27 @@ fn partition(cluster: &Cluster, index: u8) -> Result<PartitionView, Untranslatab
 pub struct Renderings(HashMap<MessageId, String>);
 
 impl Renderings {
-    fn rendering(&mut self, cluster: &Cluster, in_flight: &InFlight) -> Result<String, Untranslatable> {
-        if let Some(line) = self.0.get(&in_flight.id) {
-            return Ok(line.clone());
+    /// The renderings of the messages now in flight, as (line, 1) pairs; only those are kept, so a
+    /// delivered or lost message is forgotten (ids are never reused).
+    fn in_flight(&mut self, cluster: &Cluster) -> Result<Vec<(String, u8)>, Untranslatable> {
+        let mut kept = HashMap::with_capacity(self.0.len());
+        let mut lines = Vec::new();
+        for m in cluster.in_flight() {
+            let line = match self.0.remove(&m.id) {
+                Some(line) => line,
+                None => message(cluster, m)?.to_string(),
+            };
+            lines.push((line.clone(), 1));
+            kept.insert(m.id, line);
         }
-        let line = message(cluster, in_flight)?.to_string();
-        self.0.insert(in_flight.id, line.clone());
-        Ok(line)
-    }
-
-    /// Forgets the messages no longer in flight (ids are never reused).
-    fn forget_delivered(&mut self, cluster: &Cluster) {
-        let in_flight: std::collections::HashSet<MessageId> = cluster.in_flight().map(|m| m.id).collect();
-        self.0.retain(|id, _| in_flight.contains(id));
+        self.0 = kept;
+        Ok(lines)
     }
 }
 
-/// The implementation's observable state, in the model's terms, for the scenario `config`.
-pub fn observe(cluster: &Cluster, config: &Config) -> Result<Observation, Untranslatable> {
-    observe_with(cluster, config, &mut Renderings::default())
-}
-
-/// [`observe`], rendering messages through `renderings` (kept by a caller that observes repeatedly).
-pub fn observe_with(
-    cluster: &Cluster,
-    config: &Config,
-    renderings: &mut Renderings,
-) -> Result<Observation, Untranslatable> {
+/// The implementation's observable state, in the model's terms, for the scenario `config`, rendering
+/// messages through `renderings` (kept by a caller that observes step after step).
+pub fn observe(cluster: &Cluster, config: &Config, renderings: &mut Renderings) -> Result<Observation, Untranslatable> {
     let group = cluster.group_view();
     let clients = (0..config.producer_count())
         .map(|i| {
@@ -324,13 +318,7 @@ pub fn observe_with(
             })
         })
         .collect::<Result<Vec<_>, Untranslatable>>()?;
-    let lines = cluster
-        .in_flight()
-        .map(|m| Ok((renderings.rendering(cluster, m)?, 1)))
-        .collect::<Result<Vec<(String, u8)>, Untranslatable>>()?;
-    if renderings.0.len() > 2 * lines.len() + 16 {
-        renderings.forget_delivered(cluster);
-    }
+    let lines = renderings.in_flight(cluster)?;
     Ok(Observation {
         coordinator_epoch: cluster.coordinator_view().coordinator_epoch,
         transactions: transactions(cluster, config)?,

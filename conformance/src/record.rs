@@ -327,7 +327,8 @@ pub fn record(config: &Config, seed: u64, steps: usize, faults: Faults) -> Resul
             timeouts: f.timeouts,
         },
     };
-    let observe = |r: &Recorder| project::observe(&r.cluster, config).map_err(|e| e.to_string());
+    let mut renderings = project::Renderings::default();
+    let mut observe = |r: &Recorder| project::observe(&r.cluster, config, &mut renderings).map_err(|e| e.to_string());
     let initial = observe(&recorder)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut recorded = Vec::new();

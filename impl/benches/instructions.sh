@@ -5,12 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 records="${1:-100000}"
-cargo bench -p eos-broker --bench produce --no-run 2>/dev/null
 bench=$(cargo bench -p eos-broker --bench produce --no-run --message-format=json 2>/dev/null \
   | python3 -c 'import json,sys; print([json.loads(l)["executable"] for l in sys.stdin if "\"executable\":\"" in l and "produce" in l][-1])')
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-cases="batch-1/idempotent batch-1/transactional-tv2/100 batch-1/transactional-tv1/100 batch-1/transactional-tv2/1000 batch-1/transactional-tv1/1000 batch-10/idempotent batch-10/transactional-tv2/100 batch-10/transactional-tv1/100 batch-10/transactional-tv2/1000 batch-10/transactional-tv1/1000"
+cases=$("$bench" --list-cases)
 printf '%-36s %14s %12s %10s\n' case instructions "per record" overhead
 for case in $cases; do
   file="$out/$(echo "$case" | tr / _).out"

@@ -179,6 +179,10 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    if std::env::args().any(|arg| arg == "--list-cases") {
+        cases().iter().for_each(|case| println!("{}", case.name()));
+        return;
+    }
     let full = std::env::args().any(|arg| arg == "--bench");
     let rounds: usize =
         if full { std::env::var("EOS_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(30) } else { 1 };

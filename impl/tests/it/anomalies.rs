@@ -47,10 +47,7 @@ fn a_hanging_transaction_in_tv1() {
     assert_eq!(c.describe_transaction(&"txn-0".into()).unwrap().state, TxnState::CompleteAbort);
     assert!(!c.timers().iter().any(|(t, _)| matches!(t, Timer::TransactionTimeout { .. })), "nothing will time it out");
     // Later committed work on the partition stays invisible to read_committed.
-    c.send(C0, 1, "t2").unwrap();
-    settle(&mut c);
-    c.commit(C0).unwrap();
-    settle(&mut c);
+    commit_one(&mut c, C0, 1, "t2");
     assert_eq!(committed(&c, 1), vec!["t2"]);
     let view = c.partition_view(&p0()).unwrap();
     assert!(view.last_stable_offset < view.high_watermark);

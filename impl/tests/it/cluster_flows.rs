@@ -239,10 +239,7 @@ fn failover_completes_a_prepared_commit() {
     let mut c = cluster(ProtocolMode::Tv2, 2, vec![producer("txn-0")]);
     start(&mut c, C0);
     c.send(C0, 0, "a").unwrap();
-    c.send(C0, 1, "b").unwrap();
-    settle(&mut c);
-    c.commit(C0).unwrap();
-    deliver_kind(&mut c, "EndTxn");
+    decide_commit(&mut c, C0, 1, "b");
     let markers: Vec<_> = c.in_flight().filter(|m| m.message.kind() == "WriteTxnMarker").map(|m| m.id).collect();
     c.deliver(markers[0]).unwrap();
     c.lose(markers[1]).unwrap();
@@ -261,10 +258,7 @@ fn stale_coordinator_marker_is_fenced_at_the_partition() {
     // TRANSACTION_COORDINATOR_FENCED and appends nothing.
     let mut c = cluster(ProtocolMode::Tv1, 1, vec![producer("txn-0")]);
     start(&mut c, C0);
-    c.send(C0, 0, "a").unwrap();
-    settle(&mut c);
-    c.commit(C0).unwrap();
-    deliver_kind(&mut c, "EndTxn");
+    decide_commit(&mut c, C0, 0, "a");
     c.coordinator_failover();
     let new_marker =
         find(&c, |m| matches!(&m.message, Message::WriteTxnMarker(w) if w.coordinator_epoch == 1)).unwrap();
@@ -286,10 +280,7 @@ fn out_of_order_sequence_is_abortable_and_recovers_with_kip360() {
     // abort, then InitProducerId with the current (pid, epoch) bumps the epoch and the producer continues.
     let mut c = cluster(ProtocolMode::Tv1, 1, vec![producer("txn-0")]);
     start(&mut c, C0);
-    c.send(C0, 0, "seen").unwrap();
-    settle(&mut c);
-    c.commit(C0).unwrap();
-    settle(&mut c);
+    commit_one(&mut c, C0, 0, "seen");
     c.send(C0, 0, "first").unwrap();
     deliver_while(&mut c, |m| m.message.kind() != "Produce");
     let first = find(&c, |m| m.message.kind() == "Produce").unwrap();
@@ -305,10 +296,7 @@ fn out_of_order_sequence_is_abortable_and_recovers_with_kip360() {
     settle(&mut c);
     assert_eq!(c.client(C0).unwrap().phase(), Phase::Ready);
     assert_eq!(c.client(C0).unwrap().producer_id_and_epoch(), (1000, 1), "KIP-360 bumped the epoch");
-    c.send(C0, 0, "again").unwrap();
-    settle(&mut c);
-    c.commit(C0).unwrap();
-    settle(&mut c);
+    commit_one(&mut c, C0, 0, "again");
     assert_eq!(committed(&c, 0), vec!["seen", "again"]);
 }
 
@@ -327,10 +315,7 @@ fn concurrent_transactions_is_retried_in_the_same_step() {
     // Proves section 10: CONCURRENT_TRANSACTIONS makes the client re-send within the delivery step.
     let mut c = cluster(ProtocolMode::Tv2, 1, vec![producer("txn-0")]);
     start(&mut c, C0);
-    c.send(C0, 0, "t0").unwrap();
-    settle(&mut c);
-    c.commit(C0).unwrap();
-    deliver_kind(&mut c, "EndTxn");
+    decide_commit(&mut c, C0, 0, "t0");
     deliver_kind(&mut c, "EndTxnResponse");
     // The marker is still in flight: tv2's implicit add answers CONCURRENT_TRANSACTIONS.
     c.send(C0, 0, "t1").unwrap();

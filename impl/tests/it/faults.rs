@@ -7,8 +7,8 @@ use eos_broker::cluster::{Cluster, ClusterConfig, Timer};
 use eos_broker::protocol::{AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest};
 use eos_broker::storage::MemoryStorage;
 use eos_broker::{
-    Broker, BrokerConfig, ClientId, Endpoint, ErrorCode, Fault, Faults, IsolationLevel, Message, Phase, ProtocolMode,
-    TopicPartition, TxnState,
+    Broker, BrokerConfig, ClientId, Endpoint, ErrorCode, Fault, Faults, Message, Phase, ProtocolMode, TopicPartition,
+    TxnState,
 };
 
 const C0: ClientId = ClientId(0);
@@ -17,6 +17,13 @@ const C1: ClientId = ClientId(1);
 fn with_fault(protocol: ProtocolMode, partitions: i32, clients: Vec<ClientConfig>, fault: Option<Fault>) -> Cluster {
     let faults = fault.map_or_else(Faults::none, Faults::only);
     Cluster::new(ClusterConfig { protocol, partitions, input_records: 4, clients, faults, ..ClusterConfig::default() })
+}
+
+/// One partition and one started transactional producer (`txn-0`), with `fault` if any.
+fn started(protocol: ProtocolMode, fault: Option<Fault>) -> Cluster {
+    let mut c = with_fault(protocol, 1, vec![producer("txn-0")], fault);
+    start(&mut c, C0);
+    c
 }
 
 /// Runs `scenario` without and with `fault`; returns both observations.
@@ -57,8 +64,7 @@ fn fault_1_skip_partition_epoch_check() {
 fn fault_2_forget_aborted_index() {
     // Proves fault 2: an aborted record is returned by read_committed.
     let (correct, faulty) = compare(Fault::ForgetAbortedIndex, |fault| {
-        let mut c = with_fault(ProtocolMode::Tv2, 1, vec![producer("txn-0")], fault);
-        start(&mut c, C0);
+        let mut c = started(ProtocolMode::Tv2, fault);
         c.send(C0, 0, "aborted").unwrap();
         settle(&mut c);
         c.abort(C0).unwrap();
@@ -91,8 +97,7 @@ fn fault_3_commit_pending_offsets_on_abort() {
 fn fault_4_accept_duplicate_batch() {
     // Proves fault 4: a retried batch whose answer was lost is appended a second time.
     let (correct, faulty) = compare(Fault::AcceptDuplicateBatch, |fault| {
-        let mut c = with_fault(ProtocolMode::Tv2, 1, vec![producer("txn-0")], fault);
-        start(&mut c, C0);
+        let mut c = started(ProtocolMode::Tv2, fault);
         c.send(C0, 0, "once").unwrap();
         let answer = deliver_kind(&mut c, "Produce");
         c.lose(answer[0]).unwrap();
@@ -111,8 +116,7 @@ fn fault_5_lso_ignores_open_transactions() {
     // Proves fault 5: the LSO equals the high watermark with a transaction open, so read_committed
     // returns an undecided record.
     let (correct, faulty) = compare(Fault::LsoIgnoresOpenTransactions, |fault| {
-        let mut c = with_fault(ProtocolMode::Tv2, 1, vec![producer("txn-0")], fault);
-        start(&mut c, C0);
+        let mut c = started(ProtocolMode::Tv2, fault);
         c.send(C0, 0, "undecided").unwrap();
         settle(&mut c);
         let view = c.partition_view(&TopicPartition::output(0)).unwrap();
@@ -126,12 +130,8 @@ fn fault_5_lso_ignores_open_transactions() {
 fn fault_6_skip_marker_retries() {
     // Proves fault 6: a lost marker is never re-sent and the transaction stays in PrepareCommit.
     let (correct, faulty) = compare(Fault::SkipMarkerRetries, |fault| {
-        let mut c = with_fault(ProtocolMode::Tv2, 1, vec![producer("txn-0")], fault);
-        start(&mut c, C0);
-        c.send(C0, 0, "v").unwrap();
-        settle(&mut c);
-        c.commit(C0).unwrap();
-        deliver_kind(&mut c, "EndTxn");
+        let mut c = started(ProtocolMode::Tv2, fault);
+        decide_commit(&mut c, C0, 0, "v");
         let marker = find(&c, |m| m.message.kind() == "WriteTxnMarker").unwrap();
         c.lose(marker).unwrap();
         let resent = c.fire(&Timer::MarkerRetry { transactional_id: "txn-0".into() }).unwrap();
@@ -191,12 +191,8 @@ fn fault_8_lose_transaction_log_on_failover() {
     // Proves fault 8: after failover the coordinator has forgotten the transactional id, so the
     // prepared commit never completes and the client's next request is INVALID_PRODUCER_ID_MAPPING.
     let (correct, faulty) = compare(Fault::LoseTransactionLogOnFailover, |fault| {
-        let mut c = with_fault(ProtocolMode::Tv2, 1, vec![producer("txn-0")], fault);
-        start(&mut c, C0);
-        c.send(C0, 0, "v").unwrap();
-        settle(&mut c);
-        c.commit(C0).unwrap();
-        deliver_kind(&mut c, "EndTxn");
+        let mut c = started(ProtocolMode::Tv2, fault);
+        decide_commit(&mut c, C0, 0, "v");
         c.coordinator_failover();
         settle(&mut c);
         let state = c.describe_transaction(&"txn-0".into()).map(|t| t.state);
@@ -210,12 +206,8 @@ fn fault_8_lose_transaction_log_on_failover() {
 fn fault_9_tv2_end_txn_keeps_the_epoch() {
     // Proves fault 9: a tv2 EndTxn answers the same epoch instead of epoch + 1.
     let (correct, faulty) = compare(Fault::Tv2EndTxnKeepsEpoch, |fault| {
-        let mut c = with_fault(ProtocolMode::Tv2, 1, vec![producer("txn-0")], fault);
-        start(&mut c, C0);
-        c.send(C0, 0, "v").unwrap();
-        settle(&mut c);
-        c.commit(C0).unwrap();
-        settle(&mut c);
+        let mut c = started(ProtocolMode::Tv2, fault);
+        commit_one(&mut c, C0, 0, "v");
         c.client(C0).unwrap().producer_id_and_epoch().1
     });
     assert_eq!((correct, faulty), (1, 0));
@@ -225,12 +217,8 @@ fn fault_9_tv2_end_txn_keeps_the_epoch() {
 fn fault_10_skip_coordinator_epoch_check() {
     // Proves fault 10: a marker from the older coordinator epoch is appended after the newer one's.
     let (correct, faulty) = compare(Fault::SkipCoordinatorEpochCheck, |fault| {
-        let mut c = with_fault(ProtocolMode::Tv1, 1, vec![producer("txn-0")], fault);
-        start(&mut c, C0);
-        c.send(C0, 0, "a").unwrap();
-        settle(&mut c);
-        c.commit(C0).unwrap();
-        deliver_kind(&mut c, "EndTxn");
+        let mut c = started(ProtocolMode::Tv1, fault);
+        decide_commit(&mut c, C0, 0, "a");
         c.coordinator_failover();
         deliver(&mut c, |m| matches!(&m.message, Message::WriteTxnMarker(w) if w.coordinator_epoch == 1));
         let answer = deliver(&mut c, |m| matches!(&m.message, Message::WriteTxnMarker(w) if w.coordinator_epoch == 0));
@@ -275,5 +263,4 @@ fn faults_are_off_by_default_and_serialise_by_name() {
     assert!(json.contains("skip-partition-epoch-check"));
     let back: Faults = serde_json::from_str(&json).unwrap();
     assert_eq!(back, all);
-    let _ = IsolationLevel::ReadCommitted;
 }

@@ -317,9 +317,12 @@ mod tests {
     use super::*;
     use crate::scenario;
 
-    fn fx<'a>(config: &'a Config, history: &'a mut History, outbox: &'a mut Vec<Message>) -> Effects<'a> {
-        Effects { config, history, outbox }
+    /// The `basic` scenario under `protocol`, and an empty history and outbox for the effects.
+    fn setup(protocol: Protocol) -> (Config, History, Vec<Message>) {
+        (scenario::load("basic").unwrap().with_protocol(protocol), History::default(), Vec::new())
     }
+
+    const ATTEMPT: Attempt = Attempt { producer: 0, index: 0 };
 
     /// The valid-previous-states table matches specs/eos.md §4.1, including the tv2 empty abort.
     #[test]
@@ -335,101 +338,82 @@ mod tests {
     /// id or pid, another epoch, Prepare*, and a partition outside the transaction are told apart.
     #[test]
     fn verification_answers() {
-        let config = scenario::load("basic").unwrap().with_protocol(Protocol::Tv1Verified);
-        let (mut history, mut outbox) = (History::default(), Vec::new());
+        let (config, mut history, mut outbox) = setup(Protocol::Tv1Verified);
+        let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
         let mut c = Coordinator::new(&config);
         let (p0, p1) = (TxnPartition::Data(0), TxnPartition::Data(1));
-        let verify = |c: &Coordinator, pid, epoch, target, history: &mut History, outbox: &mut Vec<Message>| {
-            c.verify(0, pid, epoch, target, &fx(&config, history, outbox))
-        };
-        assert_eq!(verify(&c, 1000, 0, p0, &mut history, &mut outbox), ErrorCode::InvalidProducerIdMapping);
-        c.init_producer_id(Some(0), None, &mut fx(&config, &mut history, &mut outbox));
-        assert_eq!(verify(&c, 1000, 0, p0, &mut history, &mut outbox), ErrorCode::InvalidTxnState, "Empty");
-        let attempt = Attempt { producer: 0, index: 0 };
-        c.add_partition(0, 1000, 0, p0, attempt, &mut fx(&config, &mut history, &mut outbox));
-        assert_eq!(verify(&c, 1000, 0, p0, &mut history, &mut outbox), ErrorCode::None);
-        assert_eq!(verify(&c, 1000, 0, p1, &mut history, &mut outbox), ErrorCode::InvalidTxnState, "not added");
-        assert_eq!(verify(&c, 1001, 0, p0, &mut history, &mut outbox), ErrorCode::InvalidProducerIdMapping);
-        assert_eq!(verify(&c, 1000, 1, p0, &mut history, &mut outbox), ErrorCode::ProducerFenced);
-        c.end_txn(0, 1000, 0, true, attempt, &mut fx(&config, &mut history, &mut outbox));
+        assert_eq!(c.verify(0, 1000, 0, p0, fx), ErrorCode::InvalidProducerIdMapping);
+        c.init_producer_id(Some(0), None, fx);
+        assert_eq!(c.verify(0, 1000, 0, p0, fx), ErrorCode::InvalidTxnState, "Empty");
+        c.add_partition(0, 1000, 0, p0, ATTEMPT, fx);
+        assert_eq!(c.verify(0, 1000, 0, p0, fx), ErrorCode::None);
+        assert_eq!(c.verify(0, 1000, 0, p1, fx), ErrorCode::InvalidTxnState, "not added");
+        assert_eq!(c.verify(0, 1001, 0, p0, fx), ErrorCode::InvalidProducerIdMapping);
+        assert_eq!(c.verify(0, 1000, 1, p0, fx), ErrorCode::ProducerFenced);
+        c.end_txn(0, 1000, 0, true, ATTEMPT, fx);
         assert_eq!(c.record(0).unwrap().state, PrepareCommit);
-        assert_eq!(verify(&c, 1000, 0, p0, &mut history, &mut outbox), ErrorCode::ConcurrentTransactions);
+        assert_eq!(c.verify(0, 1000, 0, p0, fx), ErrorCode::ConcurrentTransactions);
     }
 
     /// InitProducerId bumps the epoch; a KIP-360 retry with the previous epoch gets the same epoch back;
     /// an unknown expected epoch is fenced; an Ongoing transaction is fenced and aborted.
     #[test]
     fn init_producer_id_paths() {
-        let config = scenario::load("basic").unwrap().with_protocol(Protocol::Tv1);
-        let (mut history, mut outbox) = (History::default(), Vec::new());
+        let (config, mut history, mut outbox) = setup(Protocol::Tv1);
+        let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
         let mut c = Coordinator::new(&config);
-        let first = c.init_producer_id(Some(0), None, &mut fx(&config, &mut history, &mut outbox));
+        let first = c.init_producer_id(Some(0), None, fx);
         assert_eq!((first.producer_id, first.epoch), (Some(FIRST_PRODUCER_ID), Some(0)));
-        let bumped = c.init_producer_id(Some(0), Some((1000, 0)), &mut fx(&config, &mut history, &mut outbox));
+        let bumped = c.init_producer_id(Some(0), Some((1000, 0)), fx);
         assert_eq!(bumped.epoch, Some(1));
-        let retried = c.init_producer_id(Some(0), Some((1000, 0)), &mut fx(&config, &mut history, &mut outbox));
+        let retried = c.init_producer_id(Some(0), Some((1000, 0)), fx);
         assert_eq!(retried.epoch, Some(1), "a retried KIP-360 bump returns the same epoch");
-        let stale = c.init_producer_id(Some(0), Some((1000, 7)), &mut fx(&config, &mut history, &mut outbox));
+        let stale = c.init_producer_id(Some(0), Some((1000, 7)), fx);
         assert_eq!(stale.error, ErrorCode::ProducerFenced);
-        let attempt = Attempt { producer: 0, index: 0 };
-        let added =
-            c.add_partition(0, 1000, 1, TxnPartition::Data(0), attempt, &mut fx(&config, &mut history, &mut outbox));
+        let added = c.add_partition(0, 1000, 1, TxnPartition::Data(0), ATTEMPT, fx);
         assert_eq!(added, ErrorCode::None);
-        let fence = c.init_producer_id(Some(0), None, &mut fx(&config, &mut history, &mut outbox));
+        let fence = c.init_producer_id(Some(0), None, fx);
         assert_eq!(fence.error, ErrorCode::ConcurrentTransactions);
         let record = c.record(0).unwrap();
         assert_eq!((record.state, record.producer_epoch), (PrepareAbort, 2));
-        assert_eq!(outbox.len(), 1, "an ABORT marker to out-0");
-        assert!(history.violations.is_empty());
+        assert_eq!(fx.outbox.len(), 1, "an ABORT marker to out-0");
+        assert!(fx.history.violations.is_empty());
     }
 
     /// EndTxn answers retries, concurrent and invalid requests as Kafka does (tv1).
     #[test]
     fn end_txn_paths_tv1() {
-        let config = scenario::load("basic").unwrap().with_protocol(Protocol::Tv1);
-        let (mut history, mut outbox) = (History::default(), Vec::new());
+        let (config, mut history, mut outbox) = setup(Protocol::Tv1);
+        let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
         let mut c = Coordinator::new(&config);
-        let attempt = Attempt { producer: 0, index: 0 };
-        c.init_producer_id(Some(0), None, &mut fx(&config, &mut history, &mut outbox));
-        let mut end = |c: &mut Coordinator, epoch, commit| {
-            c.end_txn(0, 1000, epoch, commit, attempt, &mut fx(&config, &mut history, &mut outbox)).error
-        };
-        assert_eq!(end(&mut c, 0, true), ErrorCode::InvalidTxnState, "nothing to commit in Empty");
-        c.add_partition(
-            0,
-            1000,
-            0,
-            TxnPartition::Data(0),
-            attempt,
-            &mut fx(&config, &mut History::default(), &mut Vec::new()),
-        );
-        assert_eq!(end(&mut c, 1, true), ErrorCode::ProducerFenced);
-        assert_eq!(end(&mut c, 0, true), ErrorCode::None);
-        assert_eq!(end(&mut c, 0, true), ErrorCode::ConcurrentTransactions, "still PrepareCommit");
-        assert_eq!(end(&mut c, 0, false), ErrorCode::InvalidTxnState);
-        assert_eq!(
-            c.end_txn(0, 999, 0, true, attempt, &mut fx(&config, &mut History::default(), &mut Vec::new())).error,
-            ErrorCode::InvalidProducerIdMapping
-        );
+        c.init_producer_id(Some(0), None, fx);
+        let end =
+            |c: &mut Coordinator, fx: &mut Effects, epoch, commit| c.end_txn(0, 1000, epoch, commit, ATTEMPT, fx).error;
+        assert_eq!(end(&mut c, fx, 0, true), ErrorCode::InvalidTxnState, "nothing to commit in Empty");
+        c.add_partition(0, 1000, 0, TxnPartition::Data(0), ATTEMPT, fx);
+        assert_eq!(end(&mut c, fx, 1, true), ErrorCode::ProducerFenced);
+        assert_eq!(end(&mut c, fx, 0, true), ErrorCode::None);
+        assert_eq!(end(&mut c, fx, 0, true), ErrorCode::ConcurrentTransactions, "still PrepareCommit");
+        assert_eq!(end(&mut c, fx, 0, false), ErrorCode::InvalidTxnState);
+        assert_eq!(c.end_txn(0, 999, 0, true, ATTEMPT, fx).error, ErrorCode::InvalidProducerIdMapping);
     }
 
     /// tv2: EndTxn bumps the epoch; the retry with the old epoch is recognised; an empty abort bumps
     /// the epoch and completes at once.
     #[test]
     fn end_txn_paths_tv2() {
-        let config = scenario::load("basic").unwrap().with_protocol(Protocol::Tv2);
-        let (mut history, mut outbox) = (History::default(), Vec::new());
+        let (config, mut history, mut outbox) = setup(Protocol::Tv2);
+        let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
         let mut c = Coordinator::new(&config);
-        let attempt = Attempt { producer: 0, index: 0 };
-        c.init_producer_id(Some(0), None, &mut fx(&config, &mut history, &mut outbox));
-        let empty = c.end_txn(0, 1000, 0, false, attempt, &mut fx(&config, &mut history, &mut outbox));
+        c.init_producer_id(Some(0), None, fx);
+        let empty = c.end_txn(0, 1000, 0, false, ATTEMPT, fx);
         assert_eq!((empty.error, empty.epoch, c.record(0).unwrap().state), (ErrorCode::None, Some(1), CompleteAbort));
-        c.add_partition(0, 1000, 1, TxnPartition::Data(0), attempt, &mut fx(&config, &mut history, &mut outbox));
-        let commit = c.end_txn(0, 1000, 1, true, attempt, &mut fx(&config, &mut history, &mut outbox));
+        c.add_partition(0, 1000, 1, TxnPartition::Data(0), ATTEMPT, fx);
+        let commit = c.end_txn(0, 1000, 1, true, ATTEMPT, fx);
         assert_eq!((commit.error, commit.epoch), (ErrorCode::None, Some(2)));
-        let retry = c.end_txn(0, 1000, 1, true, attempt, &mut fx(&config, &mut history, &mut outbox));
+        let retry = c.end_txn(0, 1000, 1, true, ATTEMPT, fx);
         assert_eq!(retry.error, ErrorCode::ConcurrentTransactions, "a retry while PrepareCommit");
-        let stale = c.end_txn(0, 1000, 0, true, attempt, &mut fx(&config, &mut history, &mut outbox));
+        let stale = c.end_txn(0, 1000, 0, true, ATTEMPT, fx);
         assert_eq!(stale.error, ErrorCode::ProducerFenced);
     }
 }

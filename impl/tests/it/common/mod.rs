@@ -55,6 +55,21 @@ pub fn start(cluster: &mut Cluster, client: ClientId) {
     settle(cluster);
 }
 
+/// `client` sends `value` to `out-partition` and it is acknowledged; then the client commits and the
+/// EndTxn is delivered: the commit is decided, its markers in flight.
+pub fn decide_commit(cluster: &mut Cluster, client: ClientId, partition: i32, value: &str) {
+    cluster.send(client, partition, value).expect("send");
+    settle(cluster);
+    cluster.commit(client).expect("commit");
+    deliver(cluster, |m| m.message.kind() == "EndTxn");
+}
+
+/// `client` commits a transaction of one record, `value` on `out-partition`, and everything settles.
+pub fn commit_one(cluster: &mut Cluster, client: ClientId, partition: i32, value: &str) {
+    decide_commit(cluster, client, partition, value);
+    settle(cluster);
+}
+
 /// Values a reader sees on `out-p`.
 pub fn read(cluster: &Cluster, partition: i32, isolation: IsolationLevel) -> Vec<String> {
     cluster.read(&TopicPartition::output(partition), isolation)
