@@ -7,6 +7,7 @@
 //! ghost-free form), so "deliver this model message" picks the right implementation message even when
 //! two differ only in what the model tracks as ghost state.
 
+use crate::clock::{self, TimerTable};
 use crate::project::{self, Untranslatable};
 use eos_broker::ClientError;
 use eos_broker::{ClientConfig, ClientId, ClientRole, Cluster, ClusterConfig, ClusterError, Faults, MessageId, Timer};
@@ -40,6 +41,7 @@ pub fn cluster_config(config: &Config, faults: Faults) -> ClusterConfig {
                 Isolation::ReadCommitted => eos_broker::IsolationLevel::ReadCommitted,
                 Isolation::ReadUncommitted => eos_broker::IsolationLevel::ReadUncommitted,
             },
+            transaction_timeout_ms: Some(clock::transaction_timeout_ms(i)),
             ..ClientConfig::default()
         })
         .collect();
@@ -54,6 +56,9 @@ pub fn cluster_config(config: &Config, faults: Faults) -> ClusterConfig {
         clients,
         fencing: config.guards.fencing,
         first_producer_id: FIRST_PRODUCER_ID,
+        request_timeout_ms: clock::REQUEST_TIMEOUT_MS,
+        retry_backoff_ms: clock::RETRY_BACKOFF_MS,
+        marker_retry_backoff_ms: clock::MARKER_RETRY_BACKOFF_MS,
         faults,
         ..ClusterConfig::default()
     }
@@ -91,6 +96,16 @@ impl InProc {
         project::observe(&self.cluster, &self.config, &mut self.renderings)
     }
 
+    /// Moves the implementation's clock to `now_ms` (specs/eos.md §10, "time"); it never goes back.
+    pub fn set_clock(&mut self, now_ms: i64) {
+        self.cluster.advance_clock(now_ms);
+    }
+
+    /// The implementation's armed timers and their deadlines, named as [`clock`] names them.
+    pub fn timers(&self) -> Result<TimerTable, Untranslatable> {
+        project::timers(&self.cluster)
+    }
+
     fn linked(&self, message: &Message) -> Result<MessageId, Rejection> {
         self.links
             .iter()
@@ -103,7 +118,8 @@ impl InProc {
         format!("txn-{txn}").into()
     }
 
-    /// Applies `action`, taken by the model from `before` to `after`.
+    /// Applies `action`, taken by the model from `before` to `after`, at the implementation's
+    /// current clock (a timer fires only if it is due: [`Cluster::fire_due`]).
     pub fn step(&mut self, before: &State, action: &Action, after: &State) -> Result<(), Rejection> {
         let client = |p: u8| ClientId(usize::from(p));
         match action {
@@ -123,11 +139,11 @@ impl InProc {
             Action::ProducerCommit { producer } => drop(self.cluster.commit(client(*producer))?),
             Action::ProducerAbort { producer } => drop(self.cluster.abort(client(*producer))?),
             Action::ProducerRetry { producer } => {
-                drop(self.cluster.fire(&Timer::ClientRetry { client: client(*producer) })?)
+                drop(self.cluster.fire_due(&Timer::ClientRetry { client: client(*producer) })?)
             }
             Action::ProducerRequestTimeout { producer, request } => {
                 let id = self.outstanding_id(*producer, request)?;
-                self.cluster.fire(&Timer::RequestTimeout { client: client(*producer), request: id })?;
+                self.cluster.fire_due(&Timer::RequestTimeout { client: client(*producer), request: id })?;
             }
             Action::ProducerCrash { producer } => self.cluster.crash(client(*producer))?,
             Action::Deliver { message } => {
@@ -141,10 +157,10 @@ impl InProc {
                 self.cluster.lose(id)?;
             }
             Action::CoordinatorRetryMarkers { txn } => {
-                drop(self.cluster.fire(&Timer::MarkerRetry { transactional_id: self.txn_id(*txn) })?)
+                drop(self.cluster.fire_due(&Timer::MarkerRetry { transactional_id: self.txn_id(*txn) })?)
             }
             Action::CoordinatorTimeout { txn } => {
-                drop(self.cluster.fire(&Timer::TransactionTimeout { transactional_id: self.txn_id(*txn) })?)
+                drop(self.cluster.fire_due(&Timer::TransactionTimeout { transactional_id: self.txn_id(*txn) })?)
             }
             Action::CoordinatorFailover => drop(self.cluster.coordinator_failover()),
         }

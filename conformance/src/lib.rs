@@ -7,6 +7,7 @@
 //! step.
 #![warn(missing_docs)]
 
+pub mod clock;
 pub mod coverage;
 pub mod enumerate;
 pub mod generate;

@@ -23,6 +23,11 @@ pub fn fault_name(fault: Fault) -> &'static str {
         Fault::Tv2EndTxnKeepsEpoch => "tv2-end-txn-keeps-epoch",
         Fault::SkipCoordinatorEpochCheck => "skip-coordinator-epoch-check",
         Fault::OffsetFetchIgnoresPending => "offset-fetch-ignores-pending",
+        Fault::TxnTimeoutRestartsOnAdd => "txn-timeout-restarts-on-add",
+        Fault::TxnTimeoutFiresLate => "txn-timeout-fires-late",
+        Fault::ClientRetryBackoffFromSend => "client-retry-backoff-from-send",
+        Fault::RetryKeepsRequestTimer => "retry-keeps-request-timer",
+        Fault::MarkerRetryWithoutBackoff => "marker-retry-without-backoff",
     }
 }
 

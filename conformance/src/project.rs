@@ -347,3 +347,31 @@ pub fn without_ghosts(message: &Message) -> Message {
     }
     m
 }
+
+/// The implementation's armed timers with their deadlines, named as the harness's clock names them
+/// (specs/eos.md §11, "timers").
+pub fn timers(cluster: &Cluster) -> Result<crate::clock::TimerTable, Untranslatable> {
+    use crate::clock::{marker_retry_timer, request_timeout_timer, retry_timer, transaction_timeout_timer};
+    use eos_broker::Timer;
+    let mut table = crate::clock::TimerTable::new();
+    for (timer, deadline) in cluster.timers() {
+        let name = match &timer {
+            Timer::ClientRetry { client } => retry_timer(client.0),
+            Timer::RequestTimeout { client, request } => {
+                let tm = cluster.client(*client).map_err(|e| Untranslatable(e.to_string()))?;
+                let outstanding = tm
+                    .outstanding()
+                    .find(|r| r.id == *request)
+                    .ok_or_else(|| Untranslatable(format!("a request timeout of {client:?} with no request")))?;
+                request_timeout_timer(client.0, &request_body(&outstanding.message)?.to_string())
+            }
+            Timer::TransactionTimeout { transactional_id } => transaction_timeout_timer(transactional_id.as_str()),
+            Timer::MarkerRetry { transactional_id } => marker_retry_timer(transactional_id.as_str()),
+        };
+        table.entry(name).or_default().push(deadline);
+    }
+    for deadlines in table.values_mut() {
+        deadlines.sort_unstable();
+    }
+    Ok(table)
+}

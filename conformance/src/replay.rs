@@ -1,6 +1,8 @@
 //! Replay: run a trace's actions on the model and an implementation side by side and compare their
-//! observable states after every step. The first difference is the divergence.
+//! observable states after every step, and their timers (specs/eos.md §10 and §11: each step happens
+//! at the time the harness's [`Clock`] gives it). The first difference is the divergence.
 
+use crate::clock::{Clock, TimerTable};
 use crate::coverage::Coverage;
 use crate::inproc::InProc;
 use crate::trace::Trace;
@@ -76,10 +78,12 @@ pub fn replay_covering(trace: &Trace, faults: Faults, coverage: &mut Coverage) -
         Ok(d) => d,
         Err(e) => return Outcome::Rejected { step: 0, action: None, reason: e.0 },
     };
-    if let Some(d) = compare(&mut driver, &trace.initial, 0, None) {
+    let mut clock = Clock::new();
+    if let Some(d) = compare(&mut driver, &clock, &trace.initial, 0, None) {
         return Outcome::Diverged(Box::new(d));
     }
     coverage.record_state(&state);
+    let mut before = &trace.initial;
     for (i, step) in trace.steps.iter().enumerate() {
         let Some(next) = next_state(&model, &state, &step.action) else {
             return Outcome::InvalidTrace {
@@ -87,14 +91,18 @@ pub fn replay_covering(trace: &Trace, faults: Faults, coverage: &mut Coverage) -
                 reason: format!("the model does not allow {:?}", step.action),
             };
         };
+        let now = clock.time_of(&step.action);
+        driver.set_clock(now);
         if let Err(rejection) = driver.step(&state, &step.action, &next) {
             return Outcome::Rejected { step: i + 1, action: Some(step.action.clone()), reason: rejection.0 };
         }
-        if let Some(d) = compare(&mut driver, &step.state, i + 1, Some(&step.action)) {
+        clock.record(now, before, &step.action, &step.state);
+        if let Some(d) = compare(&mut driver, &clock, &step.state, i + 1, Some(&step.action)) {
             return Outcome::Diverged(Box::new(d));
         }
         coverage.record_step(&state, &step.action, &next);
         state = next;
+        before = &step.state;
     }
     Outcome::Conforms { steps: trace.steps.len() }
 }
@@ -110,10 +118,16 @@ pub fn next_state(model: &EosModel, state: &State, action: &Action) -> Option<St
 }
 
 /// Compares the implementation with the model's observation `expected` (the trace's, which for a
-/// valid trace is the model's own).
-fn compare(driver: &mut InProc, expected: &Observation, step: usize, action: Option<&Action>) -> Option<Divergence> {
+/// valid trace is the model's own), then its timers with those `clock`'s rules arm in `expected`.
+fn compare(
+    driver: &mut InProc,
+    clock: &Clock,
+    expected: &Observation,
+    step: usize,
+    action: Option<&Action>,
+) -> Option<Divergence> {
     match driver.observe() {
-        Ok(actual) if actual == *expected => None,
+        Ok(actual) if actual == *expected => compare_timers(driver, clock, expected, step, action),
         Ok(actual) => Some(Divergence {
             step,
             action: action.cloned(),
@@ -131,4 +145,50 @@ fn compare(driver: &mut InProc, expected: &Observation, step: usize, action: Opt
             untranslatable: Some(e.0),
         }),
     }
+}
+
+/// Compares the implementation's armed timers and deadlines with the rules' (the observations
+/// already agree, so both sides show `expected`).
+fn compare_timers(
+    driver: &InProc,
+    clock: &Clock,
+    expected: &Observation,
+    step: usize,
+    action: Option<&Action>,
+) -> Option<Divergence> {
+    let divergence = |diffs, untranslatable| Divergence {
+        step,
+        action: action.cloned(),
+        diffs,
+        model: expected.clone(),
+        implementation: Some(expected.clone()),
+        untranslatable,
+    };
+    let wanted = clock.expected(expected);
+    match driver.timers() {
+        Ok(actual) if actual == wanted => None,
+        Ok(actual) => Some(divergence(timer_diffs(&wanted, &actual), None)),
+        Err(e) => Some(divergence(Vec::new(), Some(e.0))),
+    }
+}
+
+/// One field per timer whose deadlines differ: `timers[NAME]`, model (the rules) on the left.
+fn timer_diffs(model: &TimerTable, implementation: &TimerTable) -> Vec<FieldDiff> {
+    let show = |deadlines: Option<&Vec<i64>>| match deadlines {
+        None => "not armed".to_string(),
+        Some(d) => {
+            let list: Vec<String> = d.iter().map(|ms| format!("{ms} ms")).collect();
+            format!("due at {}", list.join(", "))
+        }
+    };
+    let names: std::collections::BTreeSet<&String> = model.keys().chain(implementation.keys()).collect();
+    names
+        .into_iter()
+        .filter(|name| model.get(*name) != implementation.get(*name))
+        .map(|name| FieldDiff {
+            path: format!("timers[{name}]"),
+            left: show(model.get(name)),
+            right: show(implementation.get(name)),
+        })
+        .collect()
 }

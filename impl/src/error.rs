@@ -183,6 +183,16 @@ pub enum ClusterError {
     /// The timer is not armed.
     #[error("timer {0:?} is not armed")]
     TimerNotArmed(crate::cluster::Timer),
+    /// The timer is armed but its deadline is later than the clock.
+    #[error("timer {timer:?} is not due: its deadline is {deadline_ms} ms, the clock says {now_ms} ms")]
+    TimerNotDue {
+        /// The timer.
+        timer: crate::cluster::Timer,
+        /// Its deadline.
+        deadline_ms: crate::types::TimestampMs,
+        /// The clock.
+        now_ms: crate::types::TimestampMs,
+    },
     /// No such partition.
     #[error("no partition {0}")]
     UnknownPartition(crate::types::TopicPartition),

@@ -37,11 +37,26 @@ pub enum Fault {
     SkipCoordinatorEpochCheck,
     /// (11) OffsetFetch(require_stable) ignores pending transactional offsets.
     OffsetFetchIgnoresPending,
+    /// (12) Timing: every add to an Ongoing transaction restarts its start time, so the transaction
+    /// timeout counts from the last AddPartitionsToTxn (or implicit add) instead of the first.
+    TxnTimeoutRestartsOnAdd,
+    /// (13) Timing: the coordinator's expiry check is strict (`now > start + timeout`), so the
+    /// transaction-timeout timer does nothing when it fires exactly at its deadline.
+    TxnTimeoutFiresLate,
+    /// (14) Timing: the client's retry backoff counts from when the failed request was last sent,
+    /// not from when it failed.
+    ClientRetryBackoffFromSend,
+    /// (15) Timing: re-sending failed requests (the retry timer) does not restart their request
+    /// timeout, which still counts from the lost send.
+    RetryKeepsRequestTimer,
+    /// (16) Timing: the coordinator re-sends a failed marker at once, without the marker-retry
+    /// backoff.
+    MarkerRetryWithoutBackoff,
 }
 
 impl Fault {
     /// Every fault, in the order of the list above.
-    pub const ALL: [Fault; 11] = [
+    pub const ALL: [Fault; 16] = [
         Fault::SkipPartitionEpochCheck,
         Fault::ForgetAbortedIndex,
         Fault::CommitPendingOffsetsOnAbort,
@@ -53,6 +68,11 @@ impl Fault {
         Fault::Tv2EndTxnKeepsEpoch,
         Fault::SkipCoordinatorEpochCheck,
         Fault::OffsetFetchIgnoresPending,
+        Fault::TxnTimeoutRestartsOnAdd,
+        Fault::TxnTimeoutFiresLate,
+        Fault::ClientRetryBackoffFromSend,
+        Fault::RetryKeepsRequestTimer,
+        Fault::MarkerRetryWithoutBackoff,
     ];
 }
 
@@ -60,7 +80,7 @@ impl Fault {
 /// hot paths; serialised as a list of fault names.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "Vec<Fault>", into = "Vec<Fault>")]
-pub struct Faults(u16);
+pub struct Faults(u32);
 
 impl Faults {
     /// No faults: the correct implementation.
@@ -75,7 +95,7 @@ impl Faults {
         faults
     }
 
-    fn bit(fault: Fault) -> u16 {
+    fn bit(fault: Fault) -> u32 {
         let index = Fault::ALL.iter().position(|f| *f == fault).expect("every fault is in ALL");
         1 << index
     }

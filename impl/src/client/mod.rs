@@ -8,10 +8,12 @@
 pub mod consumer;
 pub mod outstanding;
 mod responses;
+pub mod timers;
 pub mod transaction_manager;
 
 pub use consumer::{ConsumedRecord, Consumer};
 pub use outstanding::{ClientRequest, OutstandingRequest, RequestId};
+pub use timers::ClientTimer;
 pub use transaction_manager::TransactionManager;
 
 use crate::config::ProtocolMode;
@@ -73,6 +75,12 @@ pub struct ClientConfig {
     pub isolation: IsolationLevel,
     /// `transaction.timeout.ms` the client asks for (none: the cluster's default).
     pub transaction_timeout_ms: Option<i32>,
+    /// `retry.backoff.ms`: how long after a request failed the retry timer re-sends it (none: the
+    /// cluster's default).
+    pub retry_backoff_ms: Option<i64>,
+    /// `request.timeout.ms`: how long after a request was sent its request-timeout timer re-sends
+    /// it (none: the cluster's default).
+    pub request_timeout_ms: Option<i64>,
     /// The protocol the cluster speaks (set by the cluster).
     pub protocol: ProtocolMode,
 }
@@ -86,6 +94,8 @@ impl Default for ClientConfig {
             offsets_in_transaction: true,
             isolation: IsolationLevel::ReadCommitted,
             transaction_timeout_ms: None,
+            retry_backoff_ms: None,
+            request_timeout_ms: None,
             protocol: ProtocolMode::Tv2,
         }
     }

@@ -80,13 +80,16 @@ impl Outstanding {
         }
     }
 
-    /// Every failed request, now in flight again (the retry timer).
-    pub fn retry_failed(&mut self, now_ms: TimestampMs) -> Vec<ClientRequest> {
+    /// Every failed request, now in flight again (the retry timer); their request timeouts restart
+    /// unless `restart_timers` is off (a seeded fault).
+    pub fn retry_failed(&mut self, now_ms: TimestampMs, restart_timers: bool) -> Vec<ClientRequest> {
         let mut resent = Vec::new();
         for request in self.requests.values_mut().filter(|r| r.failed) {
             request.failed = false;
             request.failed_at_ms = None;
-            request.sent_at_ms = now_ms;
+            if restart_timers {
+                request.sent_at_ms = now_ms;
+            }
             resent.push(ClientRequest { id: request.id, message: request.message.clone() });
         }
         resent

@@ -6,6 +6,7 @@
 use super::outstanding::{ClientRequest, Outstanding, RequestId};
 use super::{ClientConfig, ClientRole, ClientView, Membership, Phase};
 use crate::error::{ClientError, ErrorCode};
+use crate::mutation::{Fault, Faults};
 use crate::protocol::{
     AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest, Message, ProduceRequest,
     TxnOffsetCommitRequest,
@@ -61,6 +62,8 @@ pub struct TransactionManager {
     pub(crate) membership: Option<Membership>,
     pub(crate) position: Offset,
     pub(crate) last_error: Option<ErrorCode>,
+    /// Seeded faults (testing only).
+    pub(crate) faults: Faults,
 }
 
 impl TransactionManager {
@@ -79,6 +82,7 @@ impl TransactionManager {
             membership: None,
             position: 0,
             last_error: None,
+            faults: Faults::none(),
         }
     }
 
@@ -90,6 +94,11 @@ impl TransactionManager {
     /// Its settings.
     pub fn config(&self) -> &ClientConfig {
         &self.config
+    }
+
+    /// Switches seeded faults (testing only).
+    pub fn set_faults(&mut self, faults: Faults) {
+        self.faults = faults;
     }
 
     /// Its phase.
@@ -418,7 +427,9 @@ impl TransactionManager {
         if matches!(self.phase, Phase::Crashed | Phase::FatalError) {
             return Vec::new();
         }
-        self.outstanding.retry_failed(now_ms)
+        // fault: RetryKeepsRequestTimer
+        let restart_timers = !self.faults.has(Fault::RetryKeepsRequestTimer);
+        self.outstanding.retry_failed(now_ms, restart_timers)
     }
 
     /// The request-timeout timer of one request: re-send it while the original may still be in

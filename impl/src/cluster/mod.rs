@@ -68,8 +68,12 @@ impl Cluster {
     pub fn add_client(&mut self, mut config: ClientConfig) -> ClientId {
         config.protocol = self.config.protocol;
         config.transaction_timeout_ms.get_or_insert(self.config.transaction_timeout_ms);
+        config.retry_backoff_ms.get_or_insert(self.config.retry_backoff_ms);
+        config.request_timeout_ms.get_or_insert(self.config.request_timeout_ms);
         let id = ClientId(self.clients.len());
-        self.clients.push(TransactionManager::new(id, config));
+        let mut client = TransactionManager::new(id, config);
+        client.set_faults(self.config.faults);
+        self.clients.push(client);
         id
     }
 
@@ -92,6 +96,9 @@ impl Cluster {
     pub fn set_faults(&mut self, faults: Faults) {
         self.config.faults = faults;
         self.broker.set_faults(faults);
+        for client in &mut self.clients {
+            client.set_faults(faults);
+        }
     }
 
     /// The broker core.
@@ -296,10 +303,25 @@ impl Cluster {
         Ok(())
     }
 
-    /// Fires one armed timer (the clock moves to its deadline if that is later).
+    /// Waits for one armed timer and fires it: the clock moves to its deadline if that is later.
     pub fn fire(&mut self, timer: &Timer) -> Result<Sent, ClusterError> {
         let deadline = self.timer_deadline(timer).ok_or_else(|| ClusterError::TimerNotArmed(timer.clone()))?;
         self.advance_clock(deadline);
+        self.fire_now(timer)
+    }
+
+    /// Fires one armed timer that is due on the cluster's clock (its deadline is not later than
+    /// now); a timer not yet due is refused. The conformance harness moves the clock itself and
+    /// fires through here, so a timer whose deadline is later than specs/eos.md §10 says cannot fire.
+    pub fn fire_due(&mut self, timer: &Timer) -> Result<Sent, ClusterError> {
+        let deadline_ms = self.timer_deadline(timer).ok_or_else(|| ClusterError::TimerNotArmed(timer.clone()))?;
+        if deadline_ms > self.now_ms {
+            return Err(ClusterError::TimerNotDue { timer: timer.clone(), deadline_ms, now_ms: self.now_ms });
+        }
+        self.fire_now(timer)
+    }
+
+    fn fire_now(&mut self, timer: &Timer) -> Result<Sent, ClusterError> {
         let now = self.now_ms;
         match timer {
             Timer::ClientRetry { client } => {

@@ -1,9 +1,11 @@
 //! Every timer of the cluster as data (specs/eos.md section 10): the clients' retry and
 //! request-timeout timers and the coordinator's transaction-timeout and marker-retry timers,
-//! with a deadline each. The table is derived from the components' state on demand; the driver
-//! lists it and fires one timer at a time (the clock moves to its deadline if that is later).
+//! with a deadline each. The table is gathered from the components (each derives its own from
+//! its state); the driver lists it and fires one timer at a time, either when it is due on the
+//! cluster's clock ([`super::Cluster::fire_due`]) or after moving the clock to its deadline
+//! ([`super::Cluster::fire`]).
 
-use crate::client::{Phase, RequestId};
+use crate::client::{ClientTimer, RequestId};
 use crate::coordinator::CoordinatorTimer;
 use crate::types::{ClientId, TimestampMs, TransactionalId};
 use serde::{Deserialize, Serialize};
@@ -49,17 +51,11 @@ impl super::Cluster {
     pub fn timers(&self) -> Vec<(Timer, TimestampMs)> {
         let mut timers = Vec::new();
         for client in &self.clients {
-            if matches!(client.phase(), Phase::Crashed | Phase::FatalError) {
-                continue;
-            }
             let id = client.id();
-            if let Some(failed_at) = client.earliest_failure() {
-                timers.push((Timer::ClientRetry { client: id }, failed_at + self.config.retry_backoff_ms));
-            }
-            for request in client.outstanding().filter(|r| !r.failed) {
-                let deadline = request.sent_at_ms + self.config.request_timeout_ms;
-                timers.push((Timer::RequestTimeout { client: id, request: request.id }, deadline));
-            }
+            timers.extend(client.timers().into_iter().map(|(timer, deadline)| match timer {
+                ClientTimer::Retry => (Timer::ClientRetry { client: id }, deadline),
+                ClientTimer::RequestTimeout(request) => (Timer::RequestTimeout { client: id, request }, deadline),
+            }));
         }
         timers.extend(self.broker.timers().into_iter().map(|(timer, deadline)| (Timer::from(timer), deadline)));
         timers.sort();

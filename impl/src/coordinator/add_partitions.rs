@@ -7,6 +7,7 @@ use super::transaction_log::no_partitions;
 use super::txn_state::TxnState;
 use super::TransactionCoordinator;
 use crate::error::ErrorCode;
+use crate::mutation::Fault;
 use crate::protocol::{
     AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest, AddPartitionsToTxnResponse,
 };
@@ -94,6 +95,9 @@ impl TransactionCoordinator {
         if metadata.state != TxnState::Ongoing {
             transit.txn_start_timestamp = now_ms;
             transit.partitions = no_partitions();
+        } else if self.config().faults.has(Fault::TxnTimeoutRestartsOnAdd) {
+            // fault: TxnTimeoutRestartsOnAdd
+            transit.txn_start_timestamp = now_ms;
         }
         std::sync::Arc::make_mut(&mut transit.partitions).insert(partition.clone());
         self.transition(transit)

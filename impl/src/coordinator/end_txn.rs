@@ -232,9 +232,11 @@ impl TransactionCoordinator {
         let Some(metadata) = self.transactions.get(id) else {
             return Vec::new();
         };
-        let expired = metadata.state == TxnState::Ongoing
-            && metadata.pending_state.is_none()
-            && now_ms >= metadata.txn_start_timestamp + i64::from(metadata.transaction_timeout_ms);
+        let deadline = metadata.txn_start_timestamp + i64::from(metadata.transaction_timeout_ms);
+        // fault: TxnTimeoutFiresLate
+        let due =
+            if self.config().faults.has(Fault::TxnTimeoutFiresLate) { now_ms > deadline } else { now_ms >= deadline };
+        let expired = metadata.state == TxnState::Ongoing && metadata.pending_state.is_none() && due;
         if !expired {
             return Vec::new();
         }

@@ -5,6 +5,7 @@
 
 use super::txn_state::TxnState;
 use super::TransactionCoordinator;
+use crate::mutation::Fault;
 use crate::types::{TimestampMs, TransactionalId};
 use serde::{Deserialize, Serialize};
 
@@ -27,7 +28,13 @@ impl TransactionCoordinator {
                 timers.push((CoordinatorTimer::TransactionTimeout(id.clone()), deadline));
             }
             if let Some(since) = metadata.markers.earliest_failure() {
-                timers.push((CoordinatorTimer::MarkerRetry(id.clone()), since + self.config().marker_retry_backoff_ms));
+                // fault: MarkerRetryWithoutBackoff
+                let backoff = if self.config().faults.has(Fault::MarkerRetryWithoutBackoff) {
+                    0
+                } else {
+                    self.config().marker_retry_backoff_ms
+                };
+                timers.push((CoordinatorTimer::MarkerRetry(id.clone()), since + backoff));
             } else if self.completion_stuck(metadata) {
                 timers.push((CoordinatorTimer::MarkerRetry(id.clone()), metadata.txn_last_update_timestamp));
             }

@@ -8,3 +8,4 @@ mod common;
 mod copier_flows;
 mod faults;
 mod state_machine;
+mod timing;
