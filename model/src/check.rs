@@ -164,7 +164,7 @@ pub fn run(config: &Config, options: &CheckOptions, mut on_progress: impl FnMut(
     let start = Instant::now();
     let mut builder = model.clone().checker().threads(options.threads.max(1));
     if options.symmetry && options.strategy != Strategy::Bfs {
-        builder = builder.symmetry();
+        builder = builder.symmetry_fn(crate::symmetry::stand_in);
     }
     if let Some(depth) = options.max_depth {
         // stateright checks the states reachable in at most `target_max_depth - 2` actions.

@@ -71,12 +71,24 @@ impl<T: Indexed> IndexSet<T> {
 
     /// The elements, by index.
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
-        (0..32).filter(|i| self.bits & (1u32 << i) != 0).map(T::from_index)
+        let mut rest = self.bits;
+        std::iter::from_fn(move || {
+            (rest != 0).then(|| {
+                let index = rest.trailing_zeros();
+                rest &= rest - 1;
+                T::from_index(index)
+            })
+        })
     }
 
     /// The set with every element mapped by `f`.
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
         self.iter().map(f).collect()
+    }
+
+    /// The set as its bit mask (bit `i` for the element with index `i`).
+    pub fn bits(&self) -> u32 {
+        self.bits
     }
 }
 

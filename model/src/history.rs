@@ -105,6 +105,11 @@ impl Outcomes {
         self.known.iter().map(|a| (a, self.committed.contains(&a)))
     }
 
+    /// The attempts with an outcome, and those of them that committed.
+    pub fn sets(&self) -> (IndexSet<Attempt>, IndexSet<Attempt>) {
+        (self.known, self.committed)
+    }
+
     /// The same outcomes with attempts renamed by `f`.
     pub fn map(&self, f: impl Fn(Attempt) -> Attempt) -> Outcomes {
         Outcomes { known: self.known.map(&f), committed: self.committed.map(&f) }

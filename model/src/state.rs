@@ -12,7 +12,7 @@ use crate::symmetry::Symmetry;
 use crate::types::*;
 
 /// Faults the environment may still inject.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Budget {
     /// Messages it may still lose.
     pub losses: u8,
@@ -26,8 +26,9 @@ pub struct Budget {
     pub timeouts: u8,
 }
 
-/// A state of the whole system.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A state of the whole system. (`Default` is the empty value a stand-in is made of, not a state of
+/// any model: [`State::initial`] is. `Hash` is the state's fingerprint: see [`crate::symmetry`].)
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct State {
     /// Producer instances (their transaction managers).
     pub clients: Vec<Client>,
@@ -45,6 +46,9 @@ pub struct State {
     pub history: History,
     /// The model's symmetry (constant; not part of equality or hashing).
     pub symmetry: Symmetry,
+    /// `None` on every state of the model. Set only on the stand-in that symmetry reduction gives the
+    /// checker instead of a representative ([`State::stand_in`]): the fingerprint of the canonical form.
+    pub canonical: Option<u64>,
 }
 
 impl State {
@@ -66,7 +70,14 @@ impl State {
             },
             history: History::default(),
             symmetry: Symmetry::of(config),
+            canonical: None,
         }
+    }
+
+    /// What symmetry reduction hands the checker in place of a representative: an empty state with
+    /// the canonical form's fingerprint, which is all stateright hashes of it ([`crate::symmetry`]).
+    pub fn stand_in(canonical_fingerprint: u64) -> State {
+        State { canonical: Some(canonical_fingerprint), ..State::default() }
     }
 
     /// Puts a message in flight.

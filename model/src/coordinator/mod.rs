@@ -90,8 +90,8 @@ pub struct PendingMarkers {
     pub failed: IndexSet<TxnPartition>,
 }
 
-/// The coordinator.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The coordinator. (`Default` has no transactional ids: see [`Coordinator::new`].)
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Coordinator {
     /// +1 at every failover; stamped on markers.
     pub coordinator_epoch: i32,
