@@ -11,12 +11,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// Exit status: every property holds / every trace conforms.
-pub const EXIT_OK: u8 = 0;
-/// Exit status: a property failed, or a trace diverged.
-pub const EXIT_FAILED: u8 = 1;
-/// Exit status: usage or configuration error.
-pub const EXIT_USAGE: u8 = 2;
+/// Exit statuses (every command): 0 every property holds / every trace conforms; 1 a property failed,
+/// or a trace diverged; 2 usage or configuration error. `eos check` adds 3 (not exhaustive, no
+/// violation found) and 128 + signal (interrupted): see [`eos_conformance::verdicts`].
+pub use eos_conformance::verdicts::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 #[derive(Parser)]
 #[command(name = "eos", version, about = "Model-checked, conformance-tested Kafka exactly-once semantics")]
@@ -29,7 +27,9 @@ struct Cli {
 enum Command {
     /// List the named scenarios with one line each.
     Scenarios(commands::scenarios::Args),
-    /// Model-check a scenario: exit 0 if every property holds, 1 if one fails, 2 on usage errors.
+    /// Model-check a scenario: exit 0 if every property holds (exhaustively), 1 if one fails, 2 on
+    /// usage errors, 3 if no violation was found but the run was not exhaustive, 130/143 if SIGINT/SIGTERM
+    /// stopped it.
     Check(commands::check::Args),
     /// Serve stateright's web explorer for a scenario.
     Explore(commands::explore::Args),

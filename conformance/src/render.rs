@@ -22,6 +22,16 @@ pub fn steps_table(path: &Path<State, Action>) -> String {
     out
 }
 
+/// `word` as one shell word: unchanged when it needs no quoting, else in single quotes.
+pub fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
@@ -43,5 +53,13 @@ mod tests {
         assert_eq!(super::thousands(0), "0");
         assert_eq!(super::thousands(999), "999");
         assert_eq!(super::thousands(1234567), "1,234,567");
+    }
+
+    /// Paths with spaces or quotes are quoted so a printed command can be pasted into a shell.
+    #[test]
+    fn shell_words_are_quoted_when_needed() {
+        assert_eq!(super::shell_word("specs/scenarios/basic.toml"), "specs/scenarios/basic.toml");
+        assert_eq!(super::shell_word("my dir/x.toml"), "'my dir/x.toml'");
+        assert_eq!(super::shell_word("it's.toml"), "'it'\\''s.toml'");
     }
 }

@@ -34,7 +34,14 @@ fn check_of_a_known_bug_exits_1_with_a_counterexample() {
     assert!(text.contains("no_hanging_transaction is violated"), "{text}");
     assert!(text.contains("deliver producer-0 → Produce("), "the late Produce is a step: {text}");
     assert!(text.contains("http://127.0.0.1:3000/#/steps/"), "{text}");
-    assert!(text.contains("(as the scenario expects)"), "{text}");
+    assert!(text.contains("expected by the scenario: no_hanging_transaction"), "{text}");
+    assert!(text.contains("why: out-0 has a transaction of pid 1000 open"), "the reason is printed: {text}");
+    assert!(
+        text.contains(
+            "explore this counterexample of no_hanging_transaction: `eos explore hanging-txn --protocol tv1`"
+        ),
+        "the link says what it shows: {text}"
+    );
 }
 
 /// Usage and configuration errors exit 2 with a clear message; an unknown scenario lists the known ones.
@@ -63,6 +70,114 @@ fn usage_errors_exit_2() {
     let missing = eos(&["check", "/nonexistent/scenario.toml"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("cannot read scenario file"), "{}", stderr(&missing));
+}
+
+/// Bad numbers are refused with exit 2 and a message: never a panic, a wrap-around or a silent run.
+#[test]
+fn bad_numbers_are_refused() {
+    for (args, wanted) in [
+        (&["check", "basic", "--max-depth", "18446744073709551615"][..], "--max-depth"),
+        (&["check", "basic", "--max-depth", "10001"][..], "0..=10000"),
+        (&["check", "basic", "--threads", "100000"][..], "more than this machine can use"),
+        (&["check", "basic", "--threads", "0"][..], "--threads"),
+        (&["check", "basic", "--strategy", "bfs", "--threads", "2"][..], "bfs runs on one thread"),
+        (&["check", "basic", "--timeout", "0"][..], "--timeout"),
+        (&["check", "basic", "--timeout", "99999999999"][..], "--timeout"),
+        (&["conformance", "basic", "--walks", "1000000000"][..], "--walks"),
+        (&["conformance", "basic", "--walk-length", "0"][..], "--walk-length"),
+    ] {
+        let out = eos(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}{}", stdout(&out), stderr(&out));
+        assert!(stderr(&out).contains(wanted), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{args:?}: {}", stderr(&out));
+    }
+}
+
+/// A run that stops early never says that the properties hold nor exits 0: a depth bound that cuts
+/// paths or a time-out exits 3 and says what was not explored; a bound that is never reached cuts
+/// nothing and the run stays exhaustive.
+#[test]
+fn early_stops_are_inconclusive() {
+    let cut = eos(&["check", "basic", "--max-depth", "5"]);
+    assert_eq!(cut.status.code(), Some(3), "{}", stdout(&cut));
+    let text = stdout(&cut);
+    assert!(!text.contains("properties hold"), "{text}");
+    assert!(text.contains("No violation found in 32 unique states"), "{text}");
+    assert!(text.contains("not exhaustive: --max-depth 5 cut paths"), "{text}");
+
+    let roomy = eos(&["check", "basic", "--max-depth", "200"]);
+    assert_eq!(roomy.status.code(), Some(0), "{}", stdout(&roomy));
+    assert!(stdout(&roomy).contains(": exhaustive"), "{}", stdout(&roomy));
+
+    let timed = eos(&["check", "happy", "--timeout", "1", "--json"]);
+    assert_eq!(timed.status.code(), Some(3));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&timed)).unwrap();
+    assert_eq!(report["coverage"]["kind"], "timed_out");
+    assert!(report["coverage"]["frontier"].as_u64().unwrap() > 0);
+    assert_eq!(report["all_hold"], false);
+    assert_eq!(report["exit_status"], 3);
+}
+
+/// SIGINT and SIGTERM stop the check: it prints the summary so far and exits 128 + the signal.
+#[cfg(unix)]
+#[test]
+fn signals_print_the_summary_so_far() {
+    for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let child = Command::new(env!("CARGO_BIN_EXE_eos"))
+            .args(["check", "happy", "--threads", "1", "--progress", "json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        // SAFETY: sending a signal to the child we started.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{}{}", stdout(&out), stderr(&out));
+        let text = stdout(&out);
+        assert!(text.contains("not exhaustive: interrupted by SIG"), "{text}");
+        assert!(!text.contains("properties hold"), "{text}");
+        let events: Vec<serde_json::Value> =
+            stderr(&out).lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert!(events.iter().any(|e| e["event"] == "progress"), "{}", stderr(&out));
+        let done = events.last().unwrap();
+        assert_eq!(done["event"], "done");
+        for field in ["unique_states", "states_per_second", "depth", "frontier", "rss_bytes", "elapsed_seconds"] {
+            assert!(!done[field].is_null(), "{field} missing from {done}");
+        }
+    }
+}
+
+/// A scenario given by path gets explorer links that name that path, and `eos explore` accepts it.
+#[test]
+fn links_work_for_scenario_files() {
+    let dir = std::env::temp_dir().join(format!("eos-cli-path-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("my hanging.toml");
+    std::fs::write(&file, eos_model::scenario::BUILTIN.iter().find(|(n, _)| *n == "hanging-txn").unwrap().1).unwrap();
+    let out = eos(&["check", file.to_str().unwrap(), "--protocol", "tv1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let quoted = format!("`eos explore '{}' --protocol tv1`", file.display());
+    assert!(stdout(&out).contains(&quoted), "{}", stdout(&out));
+    let explore = eos(&["explore", file.to_str().unwrap(), "--addr", "256.0.0.1:1"]);
+    assert!(stderr(&explore).contains("cannot serve on"), "the file loads: {}", stderr(&explore));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--report` writes one self-contained HTML page with the verdicts and, per counterexample, the
+/// reason, the sequence diagram and the step table.
+#[test]
+fn html_report_is_self_contained() {
+    let file = std::env::temp_dir().join(format!("eos-report-{}.html", std::process::id()));
+    let out = eos(&["check", "late-endtxn", "--protocol", "tv1", "--report", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(!html.contains("<script") && !html.contains("src="), "no external resources");
+    assert_eq!(html.matches("<section class='counterexample'").count(), 4, "one section per violated property");
+    assert_eq!(html.matches("<svg").count(), 4, "one diagram per counterexample");
+    assert!(html.contains("txn-0: the EndTxn(commit) sent in attempt p0-t0 ended the transaction of attempt p0-t1"));
+    std::fs::remove_file(&file).unwrap();
 }
 
 /// `--json` prints a machine-readable report with per-property verdicts and the state counts.

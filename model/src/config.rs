@@ -305,10 +305,12 @@ impl Config {
         if p.transactional_ids == 0 || p.instances == 0 {
             return invalid("producers.transactional_ids and producers.instances must be at least 1".into());
         }
-        if self.producer_count() > MAX_PRODUCERS {
+        let instances = u16::from(p.transactional_ids) * u16::from(p.instances);
+        if instances > u16::from(MAX_PRODUCERS) {
             return invalid(format!(
-                "{} producer instances is more than the model's limit of {MAX_PRODUCERS}",
-                self.producer_count()
+                "producers.transactional_ids = {} × producers.instances = {} makes {instances} producer instances; \
+                 the model's limit is {MAX_PRODUCERS} (lower transactional_ids or instances)",
+                p.transactional_ids, p.instances
             ));
         }
         if p.transactions == 0 || p.transactions > MAX_TRANSACTIONS {
@@ -446,7 +448,17 @@ mod tests {
         assert!(err.to_string().contains("idempotence"), "{err}");
 
         let unknown_field = MINIMAL.replace("[producers]", "[producers]\nbogus = 1");
-        assert!(matches!(Config::from_toml("t", &unknown_field), Err(ConfigError::Parse { .. })));
+        let err = Config::from_toml("t", &unknown_field).unwrap_err();
+        assert!(matches!(err, ConfigError::Parse { .. }));
+        assert!(err.to_string().contains("bogus") && err.to_string().contains("transactional_ids"), "{err}");
+
+        // 200 × 200 does not wrap around in a u8 and the message names the fields the user wrote.
+        let too_many = MINIMAL.replace("[producers]", "[producers]\ntransactional_ids = 200\ninstances = 200");
+        let err = Config::from_toml("t", &too_many).unwrap_err().to_string();
+        assert!(
+            err.contains("producers.transactional_ids = 200") && err.contains("producers.instances = 200"),
+            "{err}"
+        );
 
         let unknown_property = format!("{MINIMAL}\n[expect]\ntv1 = [\"no_such_property\"]\n");
         let err = Config::from_toml("t", &unknown_property).unwrap_err();

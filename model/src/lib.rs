@@ -19,6 +19,9 @@ pub mod collections;
 pub mod config;
 pub mod coordinator;
 pub mod describe;
+pub mod diagram;
+pub mod discovery;
+pub mod explain;
 pub mod group;
 pub mod history;
 pub mod message;
@@ -28,6 +31,7 @@ pub mod partition;
 pub mod properties;
 pub mod scenario;
 pub mod state;
+mod state_debug;
 pub mod symmetry;
 pub mod types;
 

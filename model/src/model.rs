@@ -22,12 +22,15 @@ pub struct EosModel {
     /// drains its pending states and finishes (stateright's own timeout does not stop a
     /// single-threaded DFS).
     pub stop: Arc<AtomicBool>,
+    /// Set while a check runs: keeps each property's first discovery (see [`crate::discovery`]).
+    /// Unset in the explorer, whose property statuses must be the plain ones.
+    pub first_discoveries: Option<Arc<crate::discovery::FirstDiscoveries>>,
 }
 
 impl EosModel {
     /// The model of `config`.
     pub fn new(config: Config) -> EosModel {
-        EosModel { config, stop: Arc::new(AtomicBool::new(false)) }
+        EosModel { config, stop: Arc::new(AtomicBool::new(false)), first_discoveries: None }
     }
 
     fn may_start(&self, state: &State, producer: ProducerIndex) -> bool {
@@ -160,11 +163,32 @@ impl Model for EosModel {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        properties::applicable(&self.config)
+        let properties = properties::applicable(&self.config);
+        match self.first_discoveries {
+            Some(_) => crate::discovery::FirstDiscoveries::wrap(properties),
+            None => properties,
+        }
     }
 
     fn format_action(&self, action: &Action) -> String {
         format!("{}: {}", crate::describe::actor(action), crate::describe::action(action))
+    }
+
+    /// What the step changed (the lines of the CLI's step table), then the state.
+    fn format_step(&self, last: &State, action: Action) -> Option<String> {
+        let heading = self.format_action(&action);
+        let next = self.next_state(last, action)?;
+        let mut text = heading;
+        for change in crate::describe::changes(last, &next) {
+            text.push_str("\n  · ");
+            text.push_str(&change);
+        }
+        Some(format!("{text}\n\n{next:#?}"))
+    }
+
+    /// The path as a sequence diagram ([`crate::diagram`]).
+    fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
+        Some(crate::diagram::sequence_diagram(self, &path))
     }
 }
 

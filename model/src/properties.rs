@@ -41,6 +41,14 @@ pub const ALL_NAMES: &[&str] = &[
     "copier_completed",
 ];
 
+/// Whether `name` is a liveness property (judged at terminal states).
+pub fn is_liveness(name: &str) -> bool {
+    LIVENESS.contains(&name)
+}
+
+/// The liveness properties, judged at terminal states.
+pub const LIVENESS: &[&str] = &["prepare_completes", "ongoing_ends", "lso_advances", "committed_eventually_visible"];
+
 /// The properties that apply to `config` (e.g. copier properties only for the copier; reachability
 /// only where the scenario has the ingredients).
 pub fn applicable(config: &Config) -> Vec<Property<EosModel>> {

@@ -27,8 +27,9 @@ pub struct Budget {
 }
 
 /// A state of the whole system. (`Default` is the empty value a stand-in is made of, not a state of
-/// any model: [`State::initial`] is. `Hash` is the state's fingerprint: see [`crate::symmetry`].)
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+/// any model: [`State::initial`] is. `Hash` is the state's fingerprint: see [`crate::symmetry`].
+/// `Debug` is the compact one of [`crate::state_debug`].)
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct State {
     /// Producer instances (their transaction managers).
     pub clients: Vec<Client>,

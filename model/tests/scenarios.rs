@@ -1,11 +1,11 @@
 //! Every scenario gives the verdict its file expects, under every protocol; state counts are pinned;
 //! symmetry reduction changes the count but not the verdicts.
 
-use eos_model::check::{self, CheckOptions, CheckReport, Outcome, Strategy};
+use eos_model::check::{self, CheckOptions, CheckReport, Coverage, Outcome, Strategy};
 use eos_model::{scenario, Config, Protocol};
 
 fn check(config: &Config, symmetry: bool) -> CheckReport {
-    let options = CheckOptions { strategy: Strategy::Dfs, threads: 1, symmetry, max_depth: None, timeout: None };
+    let options = CheckOptions { strategy: Strategy::Dfs, symmetry, ..CheckOptions::default() };
     check::run(config, &options, |_| {})
 }
 
@@ -45,7 +45,7 @@ fn every_scenario_gives_its_expected_verdict() {
     for config in scenario::all() {
         for protocol in Protocol::ALL {
             let report = check(&config.with_protocol(protocol), true);
-            assert!(report.exhaustive, "{} {protocol} was not explored exhaustively", config.name);
+            assert!(report.exhaustive(), "{} {protocol} was not explored exhaustively", config.name);
             assert!(report.as_expected(), "unexpected verdict: {}", describe(&report));
             if let Some((_, _, pinned)) = PINNED.iter().find(|(n, p, _)| *n == config.name && *p == protocol) {
                 assert_eq!(report.unique_states, *pinned, "{} {protocol}: unique states changed", config.name);
@@ -111,8 +111,7 @@ fn symmetry_reduces_states_without_changing_verdicts() {
 #[test]
 fn bfs_agrees_with_dfs() {
     let config = scenario::load("late-endtxn").unwrap().with_protocol(Protocol::Tv1);
-    let options = CheckOptions { strategy: Strategy::Bfs, threads: 1, symmetry: false, max_depth: None, timeout: None };
-    let bfs = check::run(&config, &options, |_| {});
+    let bfs = check::run(&config, &CheckOptions { strategy: Strategy::Bfs, ..CheckOptions::default() }, |_| {});
     let dfs = check(&config, true);
     assert_eq!(bfs.violated(), dfs.violated());
     for (b, d) in bfs.verdicts.iter().zip(&dfs.verdicts) {
@@ -122,18 +121,88 @@ fn bfs_agrees_with_dfs() {
     }
 }
 
-/// A depth bound makes the run non-exhaustive and is reported as such; a simulation too.
+fn steps(report: &CheckReport, property: &str) -> usize {
+    let verdict = report.verdicts.iter().find(|v| v.name == property).unwrap();
+    verdict.outcome.path().map(|p| p.clone().into_actions().len()).expect("a counterexample")
+}
+
+/// `--strategy bfs` gives a shortest counterexample: on pitfall-no-fencing (tv1) DFS finds a
+/// 23-step counterexample of fenced_epochs_never_append, BFS one of 10 steps, and a depth-bounded
+/// check proves that no counterexample of 9 steps or fewer exists. (stateright alone keeps the
+/// last counterexample a BFS meets, not the first.)
 #[test]
-fn bounded_runs_say_they_are_not_exhaustive() {
+fn bfs_counterexamples_are_shortest() {
+    let config = scenario::load("pitfall-no-fencing").unwrap().with_protocol(Protocol::Tv1);
+    let property = "fenced_epochs_never_append";
+    let bfs = check::run(&config, &CheckOptions { strategy: Strategy::Bfs, ..CheckOptions::default() }, |_| {});
+    let dfs = check(&config, true);
+    assert_eq!(steps(&bfs, property), 10, "BFS's counterexample length");
+    assert_eq!(steps(&dfs, property), 23, "DFS's counterexample length (update if the DFS order changes)");
+    let shallower = CheckOptions { max_depth: Some(9), ..CheckOptions::default() };
+    let bounded = check::run(&config, &shallower, |_| {});
+    assert!(matches!(bounded.coverage, Coverage::DepthBound { bound: 9 }), "{:?}", bounded.coverage);
+    let verdict = bounded.verdicts.iter().find(|v| v.name == property).unwrap();
+    assert!(matches!(verdict.outcome, Outcome::Holds), "no counterexample within 9 steps");
+    for (b, d) in bfs.verdicts.iter().zip(&dfs.verdicts) {
+        if let (Some(pb), Some(pd)) = (b.outcome.path(), d.outcome.path()) {
+            assert!(pb.clone().into_actions().len() <= pd.clone().into_actions().len(), "{}", b.name);
+        }
+    }
+}
+
+/// A depth bound that cuts paths makes the run non-exhaustive; one that is never reached does not;
+/// a simulation never is.
+#[test]
+fn bounded_runs_say_whether_they_are_exhaustive() {
     let config = scenario::load("basic").unwrap();
     let bounded = check::run(&config, &CheckOptions { max_depth: Some(5), ..CheckOptions::default() }, |_| {});
-    assert!(!bounded.exhaustive);
+    assert_eq!(bounded.coverage, Coverage::DepthBound { bound: 5 });
+    assert!(!bounded.all_hold() && !bounded.as_expected(), "a bounded run proves nothing");
     assert!(bounded.unique_states < 4641);
+    assert_eq!(bounded.max_depth, 5);
+
+    let full = check(&config, true);
+    let roomy = CheckOptions { max_depth: Some(full.max_depth), ..CheckOptions::default() };
+    let unreached = check::run(&config, &roomy, |_| {});
+    assert_eq!(
+        unreached.coverage,
+        Coverage::Exhaustive,
+        "a bound of the deepest path ({}) cuts nothing",
+        full.max_depth
+    );
+    assert_eq!(unreached.unique_states, full.unique_states);
+    let tighter = CheckOptions { max_depth: Some(full.max_depth - 1), ..CheckOptions::default() };
+    assert!(!check::run(&config, &tighter, |_| {}).exhaustive(), "one step less cuts the deepest path");
+
     let sim = CheckOptions {
         strategy: Strategy::Simulation { seed: 7 },
         timeout: Some(std::time::Duration::from_millis(300)),
         ..CheckOptions::default()
     };
     let report = check::run(&scenario::load("hanging-txn").unwrap().with_protocol(Protocol::Tv1), &sim, |_| {});
-    assert!(!report.exhaustive);
+    assert_eq!(report.coverage, Coverage::Simulation);
+}
+
+/// A time-out or a stop request (what SIGINT does) ends the run early with what it found so far,
+/// reported as not exhaustive with the states left unexplored.
+#[test]
+fn stopped_runs_are_not_exhaustive() {
+    let happy = scenario::load("happy").unwrap();
+    let quick = CheckOptions { timeout: Some(std::time::Duration::from_millis(200)), ..CheckOptions::default() };
+    let report = check::run(&happy, &quick, |_| {});
+    let Coverage::TimedOut { frontier, .. } = report.coverage else { panic!("{:?}", report.coverage) };
+    assert!(frontier > 0, "states were left to explore");
+    assert!(report.unique_states < 482_235 && !report.all_hold());
+
+    let options = CheckOptions::default();
+    let stop = options.stop.clone();
+    let mut polls = 0;
+    let report = check::run(&happy, &options, |_| {
+        polls += 1;
+        if polls == 5 {
+            stop.interrupt(2);
+        }
+    });
+    assert!(matches!(report.coverage, Coverage::Interrupted { signal: 2, .. }), "{:?}", report.coverage);
+    assert!(report.unique_states < 482_235);
 }

@@ -1,34 +1,40 @@
 //! `eos check`: model-check one scenario under one protocol.
 
-use eos_conformance::render::{steps_table, thousands};
+use eos_conformance::progress::{ProgressMode, ProgressReporter};
+use eos_conformance::render::{shell_word, steps_table, thousands};
 use eos_conformance::trace::{Origin, Trace};
-use eos_model::check::{self, CheckOptions, CheckReport, Outcome, Progress, Strategy};
-use eos_model::EosModel;
-use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
+use eos_conformance::verdicts::{self, exit_status};
+use eos_model::check::{self, CheckOptions, CheckReport, Outcome, Progress, StopHandle, Strategy, MAX_DEPTH_LIMIT};
+use eos_model::{explain, EosModel};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+/// Threads per core beyond which more threads only slow a check down (and may not start at all).
+const THREADS_PER_CORE: usize = 8;
+/// The longest `--timeout` accepted, in seconds (a week): beyond it a deadline is no deadline.
+const MAX_TIMEOUT_SECONDS: u64 = 7 * 24 * 3600;
 
 /// Arguments of `eos check`.
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     scenario: super::ScenarioArgs,
-    /// Exploration: dfs (exhaustive, symmetry-reduced), bfs (exhaustive, shortest counterexamples
-    /// with one thread) or sim (random walks).
+    /// Exploration: dfs (exhaustive, symmetry-reduced), bfs (exhaustive, one thread, shortest
+    /// counterexamples) or sim (random walks, never exhaustive).
     #[arg(long, default_value = "dfs", value_parser = ["dfs", "bfs", "sim"])]
     strategy: String,
-    /// Worker threads (default: the machine's cores).
-    #[arg(long)]
+    /// Worker threads for dfs and sim (default: the machine's cores; bfs always uses one).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     threads: Option<usize>,
     /// Random seed for --strategy sim.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Explore at most this many steps deep.
-    #[arg(long)]
+    /// Check only states at most this many steps deep (the run is exhaustive only if nothing deeper
+    /// exists).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=MAX_DEPTH_LIMIT as u64))]
     max_depth: Option<usize>,
-    /// Stop after this many seconds (sim defaults to 10).
-    #[arg(long)]
+    /// Stop after this many seconds (sim defaults to 10); the report then says what was not explored.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECONDS))]
     timeout: Option<u64>,
     /// Turn symmetry reduction off (it applies to dfs and sim).
     #[arg(long)]
@@ -36,9 +42,17 @@ pub struct Args {
     /// Print a machine-readable JSON report on stdout.
     #[arg(long)]
     json: bool,
+    /// Progress on stderr: auto (an updating line on a terminal, else a line every 5 s), json (JSON
+    /// lines every second) or none.
+    #[arg(long, value_enum, default_value = "auto")]
+    progress: ProgressMode,
     /// Write every counterexample and example as an eos-trace/1 file into this directory.
     #[arg(long)]
     trace_out: Option<PathBuf>,
+    /// Write a self-contained HTML page: the verdicts and, per counterexample, its sequence diagram
+    /// and step table.
+    #[arg(long)]
+    report: Option<PathBuf>,
     /// Print the step table of every violated property (default: the first only).
     #[arg(long)]
     all: bool,
@@ -47,7 +61,7 @@ pub struct Args {
     explorer: String,
 }
 
-/// Runs the check and prints the report.
+/// Runs the check and prints the report; the exit status is [`exit_status`]'s.
 pub fn run(args: Args) -> Result<u8, String> {
     let config = args.scenario.load()?;
     let strategy = match args.strategy.as_str() {
@@ -55,75 +69,115 @@ pub fn run(args: Args) -> Result<u8, String> {
         "sim" => Strategy::Simulation { seed: args.seed },
         _ => Strategy::Dfs,
     };
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 {
-        return Err("--threads must be at least 1".to_string());
-    }
+    let threads = threads(&args, strategy)?;
+    let stop = StopHandle::default();
+    stop_on_signals(&stop)?;
     let options = CheckOptions {
         strategy,
         threads,
         symmetry: !args.no_symmetry,
         max_depth: args.max_depth,
         timeout: args.timeout.map(Duration::from_secs),
+        stop,
     };
-    let mut progress = ProgressReporter::new();
+    if let Some(file) = &args.report {
+        // Fail before a long run, not after it.
+        std::fs::write(file, "").map_err(|e| format!("cannot write the report {}: {e}", file.display()))?;
+    }
+    let mut progress = ProgressReporter::new(args.progress);
     let report = check::run(&config, &options, |p| progress.update(p));
-    progress.finish();
+    progress.finish(final_progress(&report));
     let written = match &args.trace_out {
         Some(dir) => write_traces(&report, dir)?,
         None => Vec::new(),
     };
+    let links = Links { scenario: &args.scenario.scenario, addr: &args.explorer };
+    if let Some(file) = &args.report {
+        let html = eos_conformance::html_report::page(&report, &|path| links.url(&report, path));
+        std::fs::write(file, html).map_err(|e| format!("cannot write the report {}: {e}", file.display()))?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&json_report(&report, &written)).expect("JSON"));
     } else {
-        print_report(&report, &args, threads, &written);
+        print_report(&report, &args, &links, &written);
     }
-    Ok(if report.all_hold() { crate::EXIT_OK } else { crate::EXIT_FAILED })
+    Ok(exit_status(&report))
 }
 
-/// Progress on stderr: a spinner on a terminal, a line every 5 s otherwise.
-struct ProgressReporter {
-    bar: Option<ProgressBar>,
-    last_line: Instant,
+/// The threads to use: refused when zero (clap), more than the machine can use, or more than one for
+/// BFS (whose counterexamples are shortest only in single-threaded order).
+fn threads(args: &Args, strategy: Strategy) -> Result<usize, String> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let limit = cores * THREADS_PER_CORE;
+    match (args.threads, strategy) {
+        (Some(n), _) if n > limit => Err(format!(
+            "--threads {n} is more than this machine can use: it has {cores} core(s); at most {limit} threads \
+             ({THREADS_PER_CORE} per core) are accepted"
+        )),
+        (Some(n), Strategy::Bfs) if n > 1 => Err(format!(
+            "--strategy bfs runs on one thread (its counterexamples are shortest only in that order); drop \
+             --threads {n}, or use --strategy dfs for a parallel check"
+        )),
+        (_, Strategy::Bfs) => Ok(1),
+        (Some(n), _) => Ok(n),
+        (None, _) => Ok(cores),
+    }
 }
 
-impl ProgressReporter {
-    fn new() -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new_spinner();
-            bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
-            bar
+/// SIGINT and SIGTERM stop the check; it then reports what it found so far and exits 128 + signal.
+/// A second signal exits at once.
+fn stop_on_signals(stop: &StopHandle) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+            .map_err(|e| format!("cannot install the signal handlers: {e}"))?;
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            for (count, signal) in signals.forever().enumerate() {
+                if count == 0 {
+                    eprintln!(
+                        "\neos check: {} received: stopping, the summary so far follows",
+                        verdicts::signal_name(signal)
+                    );
+                    stop.interrupt(signal);
+                } else {
+                    std::process::exit(128 + signal);
+                }
+            }
         });
-        ProgressReporter { bar, last_line: Instant::now() }
+    }
+    let _ = stop;
+    Ok(())
+}
+
+fn final_progress(report: &CheckReport) -> Progress {
+    let sim = matches!(report.strategy, Strategy::Simulation { .. });
+    Progress {
+        unique_states: report.unique_states,
+        total_states: report.total_states,
+        checked_states: report.checked_states,
+        frontier: (!sim).then(|| report.unique_states.saturating_sub(report.checked_states)),
+        max_depth: report.max_depth,
+        elapsed: report.elapsed,
+    }
+}
+
+/// Explorer deep links for the scenario as the user named it (a built-in name or a file path).
+pub struct Links<'a> {
+    scenario: &'a str,
+    addr: &'a str,
+}
+
+impl Links<'_> {
+    /// The command that serves the explorer for this scenario and protocol.
+    fn command(&self, report: &CheckReport) -> String {
+        format!("eos explore {} --protocol {}", shell_word(self.scenario), report.protocol())
     }
 
-    fn update(&mut self, p: Progress) {
-        let rate = p.unique_states as f64 / p.elapsed.as_secs_f64().max(1e-9);
-        let message = format!(
-            "{} unique states ({} generated), {} states/s, depth {}, {:.0} s",
-            thousands(p.unique_states),
-            thousands(p.total_states),
-            thousands(rate as usize),
-            p.max_depth,
-            p.elapsed.as_secs_f64()
-        );
-        match &self.bar {
-            Some(bar) => {
-                bar.set_message(message);
-                bar.tick();
-            }
-            None if self.last_line.elapsed() >= Duration::from_secs(5) => {
-                eprintln!("eos check: {message}");
-                self.last_line = Instant::now();
-            }
-            None => {}
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
+    /// The URL of the end of `path` in that explorer.
+    fn url(&self, report: &CheckReport, path: &stateright::Path<eos_model::State, eos_model::Action>) -> String {
+        check::explorer_link(&EosModel::new(report.config.clone()), path, self.addr)
     }
 }
 
@@ -145,106 +199,108 @@ fn write_traces(report: &CheckReport, dir: &PathBuf) -> Result<Vec<(String, Path
 }
 
 fn json_report(report: &CheckReport, written: &[(String, PathBuf)]) -> serde_json::Value {
+    let model = EosModel::new(report.config.clone());
     let properties: Vec<serde_json::Value> = report
         .verdicts
         .iter()
         .map(|v| {
             let (verdict, steps) = match &v.outcome {
-                Outcome::Holds => ("holds", None),
+                Outcome::Holds if report.exhaustive() => ("holds", None),
+                Outcome::Holds => ("no_violation_found", None),
                 Outcome::Violated(p) => ("violated", Some(p.clone().into_actions().len())),
                 Outcome::Reached(p) => ("reached", Some(p.clone().into_actions().len())),
                 Outcome::NotReached => ("not_reached", None),
             };
             let kind = match v.expectation {
                 stateright::Expectation::Sometimes => "sometimes",
-                _ if is_liveness(v.name) => "liveness",
+                _ if eos_model::properties::is_liveness(v.name) => "liveness",
                 _ => "always",
             };
             let trace = written.iter().find(|(n, _)| n == v.name).map(|(_, f)| f.display().to_string());
+            let explanation = v.outcome.path().map(|path| explain::why(&model, v.name, path));
             serde_json::json!({
                 "name": v.name, "kind": kind, "verdict": verdict, "steps": steps,
-                "expected": if v.expected_violated { "violated" } else { "holds" }, "trace": trace,
+                "expected": if v.expected_violated { "violated" } else { "holds" },
+                "unexpected_violation": v.violated() && !v.expected_violated,
+                "explanation": explanation, "trace": trace,
             })
         })
         .collect();
+    let coverage = match report.coverage {
+        check::Coverage::Exhaustive => serde_json::json!({"kind": "exhaustive"}),
+        check::Coverage::DepthBound { bound } => serde_json::json!({"kind": "depth_bound", "max_depth": bound}),
+        check::Coverage::TimedOut { after, frontier } => {
+            serde_json::json!({"kind": "timed_out", "seconds": after.as_secs(), "frontier": frontier})
+        }
+        check::Coverage::Interrupted { signal, frontier } => {
+            serde_json::json!({"kind": "interrupted", "signal": verdicts::signal_name(signal), "frontier": frontier})
+        }
+        check::Coverage::Simulation => serde_json::json!({"kind": "simulation"}),
+    };
     serde_json::json!({
         "scenario": report.config.name,
         "protocol": report.protocol().name(),
         "strategy": report.strategy.name(),
+        "threads": report.threads,
         "symmetry": report.symmetry,
-        "exhaustive": report.exhaustive,
+        "exhaustive": report.exhaustive(),
+        "coverage": coverage,
         "unique_states": report.unique_states,
+        "checked_states": report.checked_states,
         "total_states": report.total_states,
         "max_depth": report.max_depth,
         "seconds": report.elapsed.as_secs_f64(),
         "states_per_second": report.states_per_second(),
         "all_hold": report.all_hold(),
         "as_expected": report.as_expected(),
+        "unexpected_violations": report.unexpected_violations(),
+        "conclusion": verdicts::conclusion(report),
+        "exit_status": exit_status(report),
         "properties": properties,
     })
 }
 
-fn is_liveness(name: &str) -> bool {
-    matches!(name, "prepare_completes" | "ongoing_ends" | "lso_advances" | "committed_eventually_visible")
-}
-
-fn print_report(report: &CheckReport, args: &Args, threads: usize, written: &[(String, PathBuf)]) {
+fn print_report(report: &CheckReport, args: &Args, links: &Links, written: &[(String, PathBuf)]) {
     let c = &report.config;
     println!(
         "eos check {} --protocol {} ({}, symmetry {}, {} thread{})",
-        c.name,
+        shell_word(links.scenario),
         c.protocol,
         report.strategy.name(),
         if report.symmetry { "on" } else { "off" },
-        threads,
-        if threads == 1 { "" } else { "s" }
+        report.threads,
+        if report.threads == 1 { "" } else { "s" }
     );
     println!("  {}", c.summary);
-    let scope = if report.exhaustive { "exhaustive" } else { "NOT exhaustive (bounded by depth, time or simulation)" };
-    let counted = if matches!(report.strategy, Strategy::Simulation { .. }) {
-        format!("visited {} states on random walks", thousands(report.total_states))
-    } else {
-        format!(
-            "explored {} unique states ({} generated)",
-            thousands(report.unique_states),
-            thousands(report.total_states)
-        )
-    };
     println!(
-        "  {counted}, depth {}, in {:.2} s ({} states/s): {scope}\n",
+        "  {}, depth {}, in {:.2} s ({} states/s): {}\n",
+        verdicts::explored_text(report),
         report.max_depth,
         report.elapsed.as_secs_f64(),
-        thousands(report.states_per_second() as usize)
+        thousands(report.states_per_second() as usize),
+        verdicts::coverage_text(report)
     );
     for v in &report.verdicts {
-        let text = match &v.outcome {
-            Outcome::Holds => "holds".to_string(),
-            Outcome::Violated(p) => format!("VIOLATED (counterexample in {} steps)", p.clone().into_actions().len()),
-            Outcome::Reached(p) => format!("reached (example in {} steps)", p.clone().into_actions().len()),
-            Outcome::NotReached if report.exhaustive => "NEVER REACHED".to_string(),
-            Outcome::NotReached => "NOT REACHED within the bounds of this run".to_string(),
-        };
-        let note = if v.expected_violated { "   [expected: violated]" } else { "" };
-        println!("  {:<32} {text}{note}", v.name);
+        let note = verdicts::expectation_note(v);
+        let note = if note.is_empty() { String::new() } else { format!("   [{note}]") };
+        println!("  {:<32} {}{note}", v.name, verdicts::verdict_text(report, v));
     }
     let model = EosModel::new(c.clone());
     // Shortest counterexample first: it is usually the root cause the others follow from.
-    let mut violated: Vec<_> = report.verdicts.iter().filter(|v| matches!(v.outcome, Outcome::Violated(_))).collect();
-    violated.sort_by_key(|v| match &v.outcome {
-        Outcome::Violated(path) => path.clone().into_actions().len(),
-        _ => 0,
-    });
+    let mut violated: Vec<_> = report.verdicts.iter().filter(|v| v.violated()).collect();
+    violated.sort_by_key(|v| v.outcome.path().map_or(0, |p| p.clone().into_actions().len()));
     for (i, v) in violated.iter().enumerate() {
         let Outcome::Violated(path) = &v.outcome else { continue };
         println!("\n✗ {} is violated:", v.name);
         if i == 0 || args.all {
             print!("{}", steps_table(path));
         }
+        println!("  why: {}", explain::why(&model, v.name, path));
         println!(
-            "  explore: `eos explore {} --protocol {}`, then open {}",
-            c.name,
-            c.protocol,
-            check::explorer_link(&model, path, &args.explorer)
+            "  explore this counterexample of {}: `{}`, then open {}",
+            v.name,
+            links.command(report),
+            links.url(report, path)
         );
         if let Some((_, file)) = written.iter().find(|(n, _)| n == v.name) {
             println!("  trace:   {}", file.display());
@@ -253,13 +309,8 @@ fn print_report(report: &CheckReport, args: &Args, threads: usize, written: &[(S
     if violated.len() > 1 && !args.all {
         println!("\n(step tables for the other violated properties: add --all)");
     }
-    let total = report.verdicts.len();
-    println!();
-    if report.all_hold() {
-        println!("All {total} properties hold.");
-    } else {
-        let failed = report.verdicts.iter().filter(|v| !v.passed()).count();
-        let expectation = if report.as_expected() { " (as the scenario expects)" } else { "" };
-        println!("{failed} of {total} properties fail{expectation}.");
+    if let Some(file) = &args.report {
+        println!("\nreport: {}", file.display());
     }
+    println!("\n{}", verdicts::conclusion(report));
 }

@@ -7,6 +7,19 @@ use eos_conformance::suite::{self, ScenarioReport, SuiteOptions};
 use eos_model::{scenario, Config, Protocol};
 use std::path::PathBuf;
 
+/// Most walks per scenario and protocol: 100,000 walks of 200 steps are about 20 M replayed steps,
+/// several minutes per scenario; more is a typo, not a plan.
+const MAX_WALKS: u64 = 100_000;
+/// Longest walk: far beyond the deepest path of any scenario.
+const MAX_WALK_LENGTH: u64 = 10_000;
+/// Largest state space enumerated edge by edge (memory grows with it).
+const MAX_ENUMERATE: u64 = 10_000_000;
+
+/// A count in `min..=max`, refused by clap (exit 2, with the range) otherwise.
+fn count(min: u64, max: u64) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(min..=max)
+}
+
 /// Arguments of `eos conformance`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -19,20 +32,20 @@ pub struct Args {
     #[arg(long, default_value = "inproc")]
     target: String,
     /// Random walks per scenario and protocol (beside the edge enumeration).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = count(0, MAX_WALKS))]
     walks: usize,
     /// Random walks per protocol for a scenario too large to enumerate (instead of --walks): walks
     /// are then all the suite has of it beside the checker's discoveries.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = count(0, MAX_WALKS))]
     large_walks: usize,
     /// Steps per walk at most.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = count(1, MAX_WALK_LENGTH))]
     walk_length: usize,
     /// Seed of the first walk.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Enumerate every (state, action) edge of scenarios with at most this many states (0: never).
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 100_000, value_parser = count(0, MAX_ENUMERATE))]
     enumerate_limit: usize,
     /// Run against the implementation with this seeded fault switched on (testing the harness).
     #[arg(long)]
@@ -41,7 +54,7 @@ pub struct Args {
     #[arg(long)]
     mutants: bool,
     /// With --mutants: stop a fault's search after this many catching traces.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = count(1, 1000))]
     catches: usize,
     /// Where failing traces are written.
     #[arg(long, default_value = "target/eos-conformance")]
