@@ -234,3 +234,47 @@ fn explore_reports_a_bad_address() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot serve on"), "{}", stderr(&out));
 }
+
+fn http_get(addr: &str, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+}
+
+/// The deep link `eos check` prints opens in `eos explore`: the explorer serves the path's states
+/// with the "what changed" lines (format_step), the compact state and the sequence diagram (as_svg).
+#[test]
+fn explorer_serves_the_printed_link() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let check = eos(&["check", "hanging-txn", "--protocol", "tv1", "--explorer", &addr]);
+    let text = stdout(&check);
+    let prefix = format!("http://{addr}/#/steps");
+    let start = text.find(&prefix).expect("a deep link") + prefix.len();
+    let path: String = text[start..].chars().take_while(|c| c.is_ascii_digit() || *c == '/').collect();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_eos"))
+        .args(["explore", "hanging-txn", "--protocol", "tv1", "--addr", &addr])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut body = None;
+    for _ in 0..100 {
+        body = http_get(&addr, &format!("/.states{path}"));
+        if body.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let views: serde_json::Value = serde_json::from_str(&body.expect("the explorer answers")).unwrap();
+    let view = &views.as_array().expect("the next steps of the linked state")[0];
+    assert!(view["svg"].as_str().unwrap().starts_with("<svg"), "{view}");
+    assert!(view["svg"].as_str().unwrap().contains("no_hanging_transaction"), "the violation is highlighted");
+    let outcome = view["outcome"].as_str().unwrap();
+    assert!(outcome.contains("State {") && outcome.contains("out-0: [@0 ABORT"), "{outcome}");
+    assert!(!outcome.contains("symmetry") && !outcome.contains("None"), "compact: {outcome}");
+}

@@ -211,38 +211,16 @@ fn draw_action(
         Action::CoordinatorRetryMarkers { txn } => {
             svg.mark(lanes.x(lanes.coordinator()), y, MARKER, &format!("retry txn-{txn} markers"))
         }
-        other => {
-            let producer = lanes.x(usize::from(producer_of(other).unwrap_or(0)));
-            svg.mark(producer, y, INK, short_call(other));
+        // Every action kind is listed: a new one does not compile until it has a mark.
+        Action::ProducerStart { producer } => svg.mark(lanes.x(usize::from(*producer)), y, INK, "start"),
+        Action::ProducerSend { producer, partition } => {
+            svg.mark(lanes.x(usize::from(*producer)), y, INK, &format!("send to out-{partition}"))
         }
-    }
-}
-
-fn producer_of(action: &Action) -> Option<u8> {
-    match action {
-        Action::ProducerStart { producer }
-        | Action::ProducerSend { producer, .. }
-        | Action::ProducerSendOffsets { producer }
-        | Action::ProducerFetchOffsets { producer }
-        | Action::ProducerCommit { producer }
-        | Action::ProducerAbort { producer }
-        | Action::ProducerRetry { producer }
-        | Action::ProducerRequestTimeout { producer, .. }
-        | Action::ProducerCrash { producer } => Some(*producer),
-        _ => None,
-    }
-}
-
-fn short_call(action: &Action) -> &'static str {
-    match action {
-        Action::ProducerStart { .. } => "start",
-        Action::ProducerSend { .. } => "send",
-        Action::ProducerSendOffsets { .. } => "sendOffsets",
-        Action::ProducerFetchOffsets { .. } => "fetch offsets",
-        Action::ProducerCommit { .. } => "commitTransaction",
-        Action::ProducerAbort { .. } => "abortTransaction",
-        Action::ProducerRetry { .. } => "retry",
-        _ => "",
+        Action::ProducerSendOffsets { producer } => svg.mark(lanes.x(usize::from(*producer)), y, INK, "sendOffsets"),
+        Action::ProducerFetchOffsets { producer } => svg.mark(lanes.x(usize::from(*producer)), y, INK, "fetch offsets"),
+        Action::ProducerCommit { producer } => svg.mark(lanes.x(usize::from(*producer)), y, INK, "commitTransaction"),
+        Action::ProducerAbort { producer } => svg.mark(lanes.x(usize::from(*producer)), y, INK, "abortTransaction"),
+        Action::ProducerRetry { producer } => svg.mark(lanes.x(usize::from(*producer)), y, INK, "retry"),
     }
 }
 
