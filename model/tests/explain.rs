@@ -74,3 +74,57 @@ fn explanations_name_the_culprit() {
     );
     assert!(why("pitfall-no-idempotence", Protocol::Tv2, "idempotence").contains("twice"));
 }
+
+/// The states of an example path of `scenario` (tv2) that reaches `property`.
+fn example_states(name: &str, property: &str) -> Vec<eos_model::State> {
+    let config = scenario::load(name).unwrap().with_protocol(Protocol::Tv2);
+    let report = check::run(&config, &CheckOptions::default(), |_| {});
+    let verdict = report.verdicts.into_iter().find(|v| v.name == property).unwrap();
+    verdict.outcome.path().expect("an example").clone().into_states()
+}
+
+fn explained(model: &EosModel, property: &str, before: Option<&eos_model::State>, after: &eos_model::State) -> String {
+    let step = Step { model, before, action: None, after };
+    explain::explainer(property).unwrap()(&step).unwrap_or_else(|| panic!("{property}: no explanation"))
+}
+
+/// Properties no built-in scenario violates still get a specific reason: states broken by hand.
+#[test]
+fn explainers_of_properties_no_scenario_violates() {
+    use eos_model::coordinator::TxnState;
+    let model = EosModel::new(scenario::load("basic").unwrap().with_protocol(Protocol::Tv2));
+    let states = example_states("basic", "commit_reached");
+    let with = |state: TxnState| {
+        states.iter().find(|s| s.coordinator.log[0].is_some_and(|r| r.state == state)).expect("a state").clone()
+    };
+    let ongoing = with(TxnState::Ongoing);
+    let mut jumped = ongoing.clone();
+    jumped.coordinator.log[0].as_mut().unwrap().state = TxnState::CompleteCommit;
+    let text = explained(&model, "valid_coordinator_transitions", Some(&ongoing), &jumped);
+    assert!(text.starts_with("txn-0 moved Ongoing → CompleteCommit"), "{text}");
+
+    let mut older = ongoing.clone();
+    older.coordinator.log[0].as_mut().unwrap().producer_epoch -= 1;
+    let text = explained(&model, "epoch_monotonic", Some(&ongoing), &older);
+    assert!(text.contains("went back from (1000, "), "{text}");
+
+    let text = explained(&model, "ongoing_ends", None, &ongoing);
+    assert!(text.starts_with("txn-0 stays Ongoing (pid 1000"), "{text}");
+    let text = explained(&model, "prepare_completes", None, &with(TxnState::PrepareCommit));
+    assert!(text.starts_with("txn-0 stays in PrepareCommit: its markers to [out-"), "{text}");
+
+    let open = states.iter().find(|s| s.partitions[0].last_stable_offset() < s.partitions[0].high_watermark()).unwrap();
+    let closed = states.last().unwrap();
+    let mut regressed = open.clone();
+    regressed.history.violate(eos_model::history::Violation::LsoRegressed);
+    let text = explained(&model, "lso_bounded_and_monotone", Some(closed), &regressed);
+    assert!(text.starts_with("out-0's last stable offset went back from"), "{text}");
+
+    let copier = EosModel::new(scenario::load("copier").unwrap().with_protocol(Protocol::Tv2));
+    let mut done = example_states("copier", "copier_completed").pop().unwrap();
+    let by = done.group.committed_by.expect("committed in a transaction");
+    done.history.decisions = Default::default();
+    done.history.decisions.record(by, false);
+    let text = explained(&copier, "offsets_visible_iff_committed", None, &done);
+    assert!(text.contains(&format!("comes from attempt {by}, whose transaction was aborted")), "{text}");
+}
