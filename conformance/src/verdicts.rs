@@ -148,9 +148,17 @@ pub fn conclusion(report: &CheckReport) -> String {
         }
         return format!("{}.", parts.join("; "));
     }
+    let states = if matches!(report.strategy, Strategy::Simulation { .. }) {
+        format!("in {} states visited on random walks", thousands(report.total_states))
+    } else {
+        format!(
+            "in {} unique states ({} generated)",
+            thousands(report.checked_states.min(report.unique_states)),
+            thousands(report.total_states)
+        )
+    };
     let scope = format!(
-        "{} up to depth {}; {}",
-        explored_text(report).replacen("checked", "in", 1),
+        "{states} up to depth {}; {}",
         report.max_depth,
         coverage_text(report).replacen("NOT exhaustive", "not exhaustive", 1)
     );

@@ -109,6 +109,10 @@ fn early_stops_are_inconclusive() {
     assert_eq!(roomy.status.code(), Some(0), "{}", stdout(&roomy));
     assert!(stdout(&roomy).contains(": exhaustive"), "{}", stdout(&roomy));
 
+    let walks = eos(&["check", "basic", "--strategy", "sim", "--timeout", "1"]);
+    assert_eq!(walks.status.code(), Some(3), "{}", stdout(&walks));
+    assert!(stdout(&walks).contains("states visited on random walks up to depth"), "{}", stdout(&walks));
+
     let timed = eos(&["check", "happy", "--timeout", "1", "--json"]);
     assert_eq!(timed.status.code(), Some(3));
     let report: serde_json::Value = serde_json::from_str(&stdout(&timed)).unwrap();
