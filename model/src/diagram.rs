@@ -220,7 +220,7 @@ fn draw_action(
         Action::ProducerFetchOffsets { producer } => svg.mark(lanes.x(usize::from(*producer)), y, INK, "fetch offsets"),
         Action::ProducerCommit { producer } => svg.mark(lanes.x(usize::from(*producer)), y, INK, "commitTransaction"),
         Action::ProducerAbort { producer } => svg.mark(lanes.x(usize::from(*producer)), y, INK, "abortTransaction"),
-        Action::ProducerRetry { producer } => svg.mark(lanes.x(usize::from(*producer)), y, INK, "retry"),
+        Action::ProducerRetry { producer } => svg.mark(lanes.x(usize::from(*producer)), y, INK, "retry requests"),
     }
 }
 
