@@ -127,27 +127,37 @@ fn early_stops_are_inconclusive() {
 #[test]
 fn signals_print_the_summary_so_far() {
     for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
-        let child = Command::new(env!("CARGO_BIN_EXE_eos"))
+        use std::io::{BufRead, Read};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_eos"))
             .args(["check", "happy", "--threads", "1", "--progress", "json"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(1500));
+        // The first progress event shows the check is under way (and the handlers installed).
+        let mut errors = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut first = String::new();
+        errors.read_line(&mut first).unwrap();
         // SAFETY: sending a signal to the child we started.
         unsafe { libc::kill(child.id() as i32, signal) };
+        let mut rest = String::new();
+        errors.read_to_string(&mut rest).unwrap();
         let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(code), "{}{}", stdout(&out), stderr(&out));
+        let errors = first.clone() + &rest;
+        assert_eq!(out.status.code(), Some(code), "{}{errors}", stdout(&out));
         let text = stdout(&out);
         assert!(text.contains("not exhaustive: interrupted by SIG"), "{text}");
         assert!(!text.contains("properties hold"), "{text}");
         let events: Vec<serde_json::Value> =
-            stderr(&out).lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
-        assert!(events.iter().any(|e| e["event"] == "progress"), "{}", stderr(&out));
+            errors.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(events[0]["event"], "progress", "{errors}");
         let done = events.last().unwrap();
         assert_eq!(done["event"], "done");
         for field in ["unique_states", "states_per_second", "depth", "frontier", "rss_bytes", "elapsed_seconds"] {
             assert!(!done[field].is_null(), "{field} missing from {done}");
+        }
+        for field in ["unique_states", "rss_bytes"] {
+            assert!(done[field].as_u64().unwrap() > 0, "{field} is 0 in {done}");
         }
     }
 }

@@ -11,6 +11,11 @@
 //!
 //! Conditions are plain `fn` pointers, so each wrapper is a monomorphised function that knows its
 //! property's index (`first_only::<I>`); [`MAX_PROPERTIES`] of them are instantiated.
+//!
+//! Cost, with callgrind (`eos check ... --threads 1`): `happy --max-depth 20` 1.036 G instructions
+//! wrapped against 1.039 G plain (the wrappers cost what the `sometimes` properties no longer
+//! evaluated once reached save); `pitfall-no-fencing --protocol tv1` 54.3 M against 61.0 M (violated
+//! properties are no longer evaluated).
 
 use crate::model::EosModel;
 use crate::state::State;

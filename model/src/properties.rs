@@ -85,7 +85,7 @@ pub fn applicable(config: &Config) -> Vec<Property<EosModel>> {
         (f.coordinator_failovers > 0, Property::sometimes("failover_completes_prepare", failover_completes_prepare)),
         (copier, Property::sometimes("copier_completed", copier_completed)),
     ];
-    debug_assert_eq!(all.len(), ALL_NAMES.len());
+    assert_eq!(all.len(), ALL_NAMES.len(), "ALL_NAMES lists every property of the catalogue");
     all.into_iter().filter(|(applies, _)| *applies).map(|(_, p)| p).collect()
 }
 

@@ -24,7 +24,10 @@ pub fn run(args: Args) -> Result<u8, String> {
         "Serving the stateright explorer for {} ({}) at http://{}/ — press Ctrl-C to stop.",
         config.name, config.protocol, args.addr
     );
-    eprintln!("States are shown as the model's Debug output; properties are listed with their status.");
+    eprintln!(
+        "Each step shows what it changed, then the state; above it the path as a sequence diagram. \
+         Properties are listed with their status."
+    );
     EosModel::new(config).checker().serve(args.addr.as_str());
     Ok(crate::EXIT_OK)
 }
