@@ -436,7 +436,9 @@ impl Svg {
             "<line x1='{x1:.1}' y1='{y1:.1}' x2='{x2:.1}' y2='{y2:.1}' stroke='{colour}' stroke-width='1.4'{dash} \
              marker-end='url(#eos-arrow-{id})'/>"
         );
-        let (lx, ly) = (x1 + (x2 - x1) * 0.5, y1 + (y2 - y1) * 0.5 - 4.0);
+        // A long arrow crosses other rows' arrows in its middle: label it near where it starts.
+        let along = if (y2 - y1).abs() > 2.5 * ROW { 0.22 } else { 0.5 };
+        let (lx, ly) = (x1 + (x2 - x1) * along, y1 + (y2 - y1) * along - 4.0);
         self.text(lx, ly, "middle", 10.5, colour, "", label);
     }
 
