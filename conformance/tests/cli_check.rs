@@ -209,6 +209,14 @@ fn json_report_has_verdicts_and_counts() {
         report["properties"].as_array().unwrap().iter().find(|p| p["name"] == "transaction_identity").unwrap();
     assert_eq!(identity["verdict"], "violated");
     assert_eq!(identity["expected"], "violated");
+    assert_eq!(identity["unexpected_violation"], false);
+    assert_eq!(
+        identity["explanation"],
+        "txn-0: the EndTxn(commit) sent in attempt p0-t0 ended the transaction of attempt p0-t1"
+    );
+    assert_eq!(report["coverage"]["kind"], "exhaustive");
+    assert_eq!(report["exit_status"], 1);
+    assert_eq!(report["unexpected_violations"].as_array().unwrap().len(), 0);
 }
 
 /// --trace-out writes every counterexample and example as an eos-trace/1 file that replays on the model.
@@ -291,4 +299,27 @@ fn explorer_serves_the_printed_link() {
     let outcome = view["outcome"].as_str().unwrap();
     assert!(outcome.contains("State {") && outcome.contains("out-0: [@0 ABORT"), "{outcome}");
     assert!(!outcome.contains("symmetry") && !outcome.contains("None"), "compact: {outcome}");
+}
+
+/// A violation the scenario does not expect is reported as such, in the text and in JSON.
+#[test]
+fn unexpected_violations_are_called_out() {
+    let dir = std::env::temp_dir().join(format!("eos-cli-unexpected-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("hanging-unexpected.toml");
+    let text = eos_model::scenario::BUILTIN.iter().find(|(n, _)| *n == "hanging-txn").unwrap().1;
+    let text: String =
+        text.lines().map(|l| if l.starts_with("tv1 =") { "tv1 = []" } else { l }).collect::<Vec<_>>().join("\n");
+    std::fs::write(&file, text).unwrap();
+    let out = eos(&["check", file.to_str().unwrap(), "--protocol", "tv1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("no_hanging_transaction           VIOLATED"), "{text}");
+    assert!(text.contains("[NOT EXPECTED by the scenario]"), "{text}");
+    assert!(text.contains("NOT expected: no_hanging_transaction, lso_advances."), "{text}");
+    let json = eos(&["check", file.to_str().unwrap(), "--protocol", "tv1", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(report["as_expected"], false);
+    assert_eq!(report["unexpected_violations"], serde_json::json!(["no_hanging_transaction", "lso_advances"]));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
