@@ -43,28 +43,49 @@ pub fn transaction_timeout_ms(producer: u8) -> i32 {
     60_000 + 1_000 * i32::from(producer)
 }
 
-/// Armed timers, by name, with their deadlines (a name may be armed more than once).
-pub type TimerTable = BTreeMap<String, Vec<i64>>;
-
-/// The name of an instance's retry timer.
-pub fn retry_timer(producer: usize) -> String {
-    format!("producer-{producer} retry")
+/// One timer, named in the model's vocabulary (the same on both sides).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TimerName {
+    /// An instance's retry timer.
+    Retry {
+        /// The instance.
+        producer: usize,
+    },
+    /// The request-timeout timer of one request.
+    RequestTimeout {
+        /// The instance.
+        producer: usize,
+        /// The request, rendered as the model renders its body.
+        request: String,
+    },
+    /// A transactional id's transaction timeout.
+    TransactionTimeout {
+        /// `txn-{txn}`.
+        txn: u8,
+    },
+    /// A transactional id's marker retry.
+    MarkerRetry {
+        /// `txn-{txn}`.
+        txn: u8,
+    },
 }
 
-/// The name of the request-timeout timer of a request (rendered as the model renders its body).
-pub fn request_timeout_timer(producer: usize, request: &str) -> String {
-    format!("producer-{producer} request timeout: {request}")
+impl std::fmt::Display for TimerName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimerName::Retry { producer } => write!(f, "producer-{producer} retry"),
+            TimerName::RequestTimeout { producer, request } => {
+                write!(f, "producer-{producer} request timeout: {request}")
+            }
+            TimerName::TransactionTimeout { txn } => write!(f, "txn-{txn} transaction timeout"),
+            TimerName::MarkerRetry { txn } => write!(f, "txn-{txn} marker retry"),
+        }
+    }
 }
 
-/// The name of a transactional id's transaction-timeout timer.
-pub fn transaction_timeout_timer(transactional_id: &str) -> String {
-    format!("{transactional_id} transaction timeout")
-}
-
-/// The name of a transactional id's marker-retry timer.
-pub fn marker_retry_timer(transactional_id: &str) -> String {
-    format!("{transactional_id} marker retry")
-}
+/// Armed timers with their deadlines (a timer may be armed more than once: two requests that read
+/// the same).
+pub type TimerTable = BTreeMap<TimerName, Vec<i64>>;
 
 const FAILED: &str = " (failed)";
 
@@ -76,6 +97,24 @@ fn outstanding(client: &ClientView) -> impl Iterator<Item = (&str, bool)> {
     })
 }
 
+/// The requests (instance, body) of which the step put a new copy in flight: more copies after it than
+/// before (a request delivered or lost by the step is never re-sent in the same step, so its copies only
+/// fall). The network is sorted by line.
+fn resent_requests<'a>(before: &Observation, after: &'a Observation) -> Vec<(usize, &'a str)> {
+    let copies_before = |line: &str| {
+        before.network.binary_search_by(|m| m.message.as_str().cmp(line)).map_or(0, |k| before.network[k].copies)
+    };
+    after
+        .network
+        .iter()
+        .filter_map(|m| {
+            let (from, body) = m.message.strip_prefix("producer-")?.split_once(" → ")?;
+            let from: usize = from.parse().ok()?;
+            (m.copies > copies_before(&m.message)).then_some((from, body))
+        })
+        .collect()
+}
+
 fn has_timers(client: &ClientView) -> bool {
     !matches!(client.phase.as_str(), "Crashed" | "FatalError")
 }
@@ -85,18 +124,18 @@ fn has_timers(client: &ClientView) -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
     now_ms: i64,
-    /// (instance, request) → when it was last sent.
-    sent_at: BTreeMap<(usize, String), i64>,
-    /// (instance, request) → when it failed.
-    failed_at: BTreeMap<(usize, String), i64>,
-    /// transactional id → when its transaction became Ongoing.
-    started_at: BTreeMap<String, i64>,
+    /// Per instance: request → when it was last sent.
+    sent_at: Vec<BTreeMap<String, i64>>,
+    /// Per instance: request → when it failed.
+    failed_at: Vec<BTreeMap<String, i64>>,
+    /// transactional id (`txn-{t}`) → when its transaction became Ongoing.
+    started_at: BTreeMap<u8, i64>,
     /// transactional id → its transaction timeout.
-    timeout_ms: BTreeMap<String, i64>,
+    timeout_ms: BTreeMap<u8, i64>,
     /// transactional id → the instance whose InitProducerId reached the coordinator last.
-    last_init_from: BTreeMap<String, u8>,
+    last_init_from: BTreeMap<u8, u8>,
     /// (transactional id, target) → when its marker failed.
-    marker_failed_at: BTreeMap<(String, String), i64>,
+    marker_failed_at: BTreeMap<(u8, String), i64>,
 }
 
 impl Clock {
@@ -112,25 +151,25 @@ impl Clock {
 
     /// The deadline the rules give the timer `action` fires, if `action` is a timer.
     fn deadline_of(&self, action: &Action) -> Option<Option<i64>> {
-        let earliest = |times: Vec<i64>| times.into_iter().min();
         Some(match action {
-            Action::ProducerRetry { producer } => {
-                let p = usize::from(*producer);
-                earliest(self.failed_at.iter().filter(|((i, _), _)| *i == p).map(|(_, t)| *t).collect())
-                    .map(|t| t + RETRY_BACKOFF_MS)
-            }
-            Action::ProducerRequestTimeout { producer, request } => {
-                self.sent_at.get(&(usize::from(*producer), request.body.to_string())).map(|t| t + REQUEST_TIMEOUT_MS)
-            }
-            Action::CoordinatorRetryMarkers { txn } => {
-                let id = format!("txn-{txn}");
-                earliest(self.marker_failed_at.iter().filter(|((t, _), _)| *t == id).map(|(_, t)| *t).collect())
-                    .map(|t| t + MARKER_RETRY_BACKOFF_MS)
-            }
-            Action::CoordinatorTimeout { txn } => {
-                let id = format!("txn-{txn}");
-                self.started_at.get(&id).map(|start| start + self.timeout_of(&id))
-            }
+            Action::ProducerRetry { producer } => self
+                .failed_at
+                .get(usize::from(*producer))
+                .and_then(|failed| failed.values().min())
+                .map(|t| t + RETRY_BACKOFF_MS),
+            Action::ProducerRequestTimeout { producer, request } => self
+                .sent_at
+                .get(usize::from(*producer))
+                .and_then(|sent| sent.get(&request.body.to_string()))
+                .map(|t| t + REQUEST_TIMEOUT_MS),
+            Action::CoordinatorRetryMarkers { txn } => self
+                .marker_failed_at
+                .iter()
+                .filter(|((t, _), _)| t == txn)
+                .map(|(_, at)| *at)
+                .min()
+                .map(|t| t + MARKER_RETRY_BACKOFF_MS),
+            Action::CoordinatorTimeout { txn } => self.started_at.get(txn).map(|start| start + self.timeout_of(*txn)),
             _ => return None,
         })
     }
@@ -144,8 +183,8 @@ impl Clock {
         }
     }
 
-    fn timeout_of(&self, transactional_id: &str) -> i64 {
-        self.timeout_ms.get(transactional_id).copied().unwrap_or(i64::from(transaction_timeout_ms(0)))
+    fn timeout_of(&self, txn: u8) -> i64 {
+        self.timeout_ms.get(&txn).copied().unwrap_or(i64::from(transaction_timeout_ms(0)))
     }
 
     /// Records that `action` took the observed state from `before` to `after` at `now_ms`.
@@ -154,105 +193,100 @@ impl Clock {
         self.now_ms = now_ms;
         if let Action::Deliver { message: Message::Request(r) } = action {
             if let RequestBody::InitProducerId { txn: Some(t), .. } = r.body {
-                self.last_init_from.insert(format!("txn-{t}"), r.from);
+                self.last_init_from.insert(t, r.from);
             }
         }
-        let taken = match action {
-            Action::Deliver { message } | Action::Lose { message } => Some(message.to_string()),
-            _ => None,
-        };
+        let resent = resent_requests(before, after);
         for (i, (b, a)) in before.clients.iter().zip(&after.clients).enumerate() {
-            self.record_client(i, b, a, before, after, taken.as_deref());
+            self.record_client(i, b, a, &resent);
         }
-        for (b, a) in before.transactions.iter().zip(&after.transactions) {
-            self.record_transaction(b, a);
+        for (t, (b, a)) in before.transactions.iter().zip(&after.transactions).enumerate() {
+            self.record_transaction(u8::try_from(t).expect("few transactional ids"), b, a);
         }
     }
 
-    fn record_client(
-        &mut self,
-        i: usize,
-        before: &ClientView,
-        after: &ClientView,
-        before_all: &Observation,
-        after_all: &Observation,
-        taken: Option<&str>,
-    ) {
-        let was: BTreeMap<&str, bool> = outstanding(before).collect();
-        let copies = |observation: &Observation, line: &str| {
-            observation.network.iter().find(|m| m.message == line).map_or(0, |m| i64::from(m.copies))
-        };
+    fn record_client(&mut self, i: usize, before: &ClientView, after: &ClientView, resent: &[(usize, &str)]) {
+        if before.outstanding.is_empty() && after.outstanding.is_empty() {
+            return;
+        }
+        if self.sent_at.len() <= i {
+            self.sent_at.resize_with(i + 1, BTreeMap::new);
+            self.failed_at.resize_with(i + 1, BTreeMap::new);
+        }
+        let was: Vec<(&str, bool)> = outstanding(before).collect();
+        let was = |body: &str| was.iter().find(|(b, _)| *b == body).map(|(_, failed)| *failed);
         let now = self.now_ms;
-        let mut still = Vec::new();
+        let (sent_at, failed_at) = (&mut self.sent_at[i], &mut self.failed_at[i]);
         for (body, failed) in outstanding(after) {
-            let key = (i, body.to_owned());
-            still.push(key.clone());
             if failed {
-                if was.get(body) != Some(&true) {
-                    self.failed_at.insert(key, now);
+                if was(body) != Some(true) {
+                    failed_at.insert(body.to_owned(), now);
                 }
                 continue;
             }
-            self.failed_at.remove(&key);
-            let line = format!("producer-{i} → {body}");
-            let taken_here = i64::from(taken == Some(line.as_str()));
-            let put_in_flight = copies(after_all, &line) > copies(before_all, &line) - taken_here;
-            if was.get(body) != Some(&false) || put_in_flight {
-                self.sent_at.insert(key, now);
+            failed_at.remove(body);
+            if was(body) != Some(false) || resent.contains(&(i, body)) {
+                sent_at.insert(body.to_owned(), now);
             }
         }
-        self.sent_at.retain(|(j, body), _| *j != i || still.iter().any(|(_, b)| b == body));
-        self.failed_at.retain(|(j, body), _| *j != i || still.iter().any(|(_, b)| b == body));
+        if sent_at.len() + failed_at.len() > after.outstanding.len() {
+            let still: Vec<&str> = outstanding(after).map(|(body, _)| body).collect();
+            sent_at.retain(|body, _| still.contains(&body.as_str()));
+            failed_at.retain(|body, _| still.contains(&body.as_str()));
+        }
     }
 
-    fn record_transaction(&mut self, before: &TransactionView, after: &TransactionView) {
-        let id = &after.transactional_id;
+    fn record_transaction(&mut self, txn: u8, before: &TransactionView, after: &TransactionView) {
         let now = self.now_ms;
         if after.state.as_deref() == Some("Ongoing") && before.state.as_deref() != Some("Ongoing") {
-            self.started_at.insert(id.clone(), now);
+            self.started_at.insert(txn, now);
         }
         let new_producer = (after.producer_id, after.producer_epoch) != (before.producer_id, before.producer_epoch);
         if after.state.as_deref() == Some("Empty") && new_producer {
-            let from = self.last_init_from.get(id).copied().unwrap_or(0);
-            self.timeout_ms.insert(id.clone(), i64::from(transaction_timeout_ms(from)));
+            let from = self.last_init_from.get(&txn).copied().unwrap_or(0);
+            self.timeout_ms.insert(txn, i64::from(transaction_timeout_ms(from)));
+        }
+        if before.failed_markers.is_empty() && after.failed_markers.is_empty() {
+            return;
         }
         for target in &after.failed_markers {
             if !before.failed_markers.contains(target) {
-                self.marker_failed_at.insert((id.clone(), target.clone()), now);
+                self.marker_failed_at.insert((txn, target.clone()), now);
             }
         }
-        self.marker_failed_at.retain(|(t, target), _| t != id || after.failed_markers.contains(target));
+        self.marker_failed_at.retain(|(t, target), _| *t != txn || after.failed_markers.contains(target));
     }
 
     /// The timers the rules arm in the observed state, with their deadlines.
     pub fn expected(&self, observation: &Observation) -> TimerTable {
         let mut table = TimerTable::new();
-        let mut arm = |name: String, deadline: i64| table.entry(name).or_default().push(deadline);
+        let mut arm = |name: TimerName, deadline: i64| table.entry(name).or_default().push(deadline);
         for (i, client) in observation.clients.iter().enumerate().filter(|(_, c)| has_timers(c)) {
             let mut earliest_failure: Option<i64> = None;
+            let (sent_at, failed_at) = (self.sent_at.get(i), self.failed_at.get(i));
             for (body, failed) in outstanding(client) {
-                let key = (i, body.to_owned());
                 if failed {
-                    let at = self.failed_at.get(&key).copied().unwrap_or(self.now_ms);
+                    let at = failed_at.and_then(|f| f.get(body)).copied().unwrap_or(self.now_ms);
                     earliest_failure = Some(earliest_failure.map_or(at, |e| e.min(at)));
                 } else {
-                    let sent = self.sent_at.get(&key).copied().unwrap_or(self.now_ms);
-                    arm(request_timeout_timer(i, body), sent + REQUEST_TIMEOUT_MS);
+                    let sent = sent_at.and_then(|s| s.get(body)).copied().unwrap_or(self.now_ms);
+                    let name = TimerName::RequestTimeout { producer: i, request: body.to_owned() };
+                    arm(name, sent + REQUEST_TIMEOUT_MS);
                 }
             }
             if let Some(at) = earliest_failure {
-                arm(retry_timer(i), at + RETRY_BACKOFF_MS);
+                arm(TimerName::Retry { producer: i }, at + RETRY_BACKOFF_MS);
             }
         }
-        for txn in &observation.transactions {
-            let id = &txn.transactional_id;
-            if txn.state.as_deref() == Some("Ongoing") {
-                let start = self.started_at.get(id).copied().unwrap_or(self.now_ms);
-                arm(transaction_timeout_timer(id), start + self.timeout_of(id));
+        for (t, view) in observation.transactions.iter().enumerate() {
+            let txn = u8::try_from(t).expect("few transactional ids");
+            if view.state.as_deref() == Some("Ongoing") {
+                let start = self.started_at.get(&txn).copied().unwrap_or(self.now_ms);
+                arm(TimerName::TransactionTimeout { txn }, start + self.timeout_of(txn));
             }
-            let failures = self.marker_failed_at.iter().filter(|((t, _), _)| t == id).map(|(_, at)| *at);
+            let failures = self.marker_failed_at.iter().filter(|((t, _), _)| *t == txn).map(|(_, at)| *at);
             if let Some(at) = failures.min() {
-                arm(marker_retry_timer(id), at + MARKER_RETRY_BACKOFF_MS);
+                arm(TimerName::MarkerRetry { txn }, at + MARKER_RETRY_BACKOFF_MS);
             }
         }
         for deadlines in table.values_mut() {

@@ -72,6 +72,8 @@ pub struct InProc {
     links: BTreeMap<MessageId, Message>,
     /// Messages in flight already rendered for observation.
     renderings: project::Renderings,
+    /// Requests already rendered for naming their request timeouts.
+    request_names: project::RequestNames,
 }
 
 impl InProc {
@@ -83,6 +85,7 @@ impl InProc {
             cluster,
             links: BTreeMap::new(),
             renderings: project::Renderings::default(),
+            request_names: project::RequestNames::default(),
         })
     }
 
@@ -102,8 +105,8 @@ impl InProc {
     }
 
     /// The implementation's armed timers and their deadlines, named as [`clock`] names them.
-    pub fn timers(&self) -> Result<TimerTable, Untranslatable> {
-        project::timers(&self.cluster)
+    pub fn timers(&mut self) -> Result<TimerTable, Untranslatable> {
+        project::timers(&self.cluster, &mut self.request_names)
     }
 
     fn linked(&self, message: &Message) -> Result<MessageId, Rejection> {
@@ -126,6 +129,9 @@ impl InProc {
             Action::ProducerStart { producer } => drop(self.cluster.start(client(*producer))?),
             Action::ProducerSend { producer, partition } => {
                 let value = before.clients[usize::from(*producer)].value_for(&self.config, *producer, *partition);
+                if self.config.is_copier() {
+                    self.copier_reads(client(*producer), *partition, &value.to_string())?;
+                }
                 self.cluster.send(client(*producer), i32::from(*partition), value.to_string())?;
             }
             Action::ProducerSendOffsets { producer } => {
@@ -165,6 +171,18 @@ impl InProc {
             Action::CoordinatorFailover => drop(self.cluster.coordinator_failover()),
         }
         self.link_new_messages(after);
+        Ok(())
+    }
+
+    /// A copier reads its next input record through the implementation's consumer (fetch from its
+    /// position on `in-0`): it must be the record the model's script copies, to the same partition.
+    fn copier_reads(&self, client: ClientId, partition: u8, value: &str) -> Result<(), Rejection> {
+        let (read_partition, read_value) = self.cluster.copier_next(client)?;
+        if (read_partition, read_value.as_str()) != (i32::from(partition), value) {
+            return Err(Rejection(format!(
+                "the copier read {read_value} for out-{read_partition}; the model copies {value} to out-{partition}"
+            )));
+        }
         Ok(())
     }
 

@@ -205,6 +205,7 @@ fn transactions(cluster: &Cluster, config: &Config) -> Result<Vec<TransactionVie
                 state: view.map(|v| format!("{:?}", v.state)),
                 producer_id: view.map(|v| v.producer_id),
                 producer_epoch: view.map(|v| v.producer_epoch),
+                last_producer_epoch: view.map(|v| v.last_producer_epoch),
                 partitions: view.map_or(Ok(Vec::new()), |v| sorted_partitions(v.partitions.iter()))?,
                 pending_markers: view.map_or(Ok(Vec::new()), |v| sorted_partitions(v.pending_markers.iter()))?,
                 failed_markers: view.map_or(Ok(Vec::new()), |v| sorted_partitions(v.failed_markers.iter()))?,
@@ -262,17 +263,33 @@ fn partition(cluster: &Cluster, index: u8) -> Result<PartitionView, Untranslatab
         producers: view
             .producers
             .iter()
-            .map(|(pid, p)| ProducerView {
-                producer_id: *pid,
-                epoch: p.producer_epoch,
-                last_sequence: (p.last_sequence >= 0).then_some(p.last_sequence),
-                open_transaction: p.current_txn_first_offset,
-                coordinator_epoch: p.coordinator_epoch,
+            .map(|(pid, p)| {
+                Ok(ProducerView {
+                    producer_id: *pid,
+                    epoch: p.producer_epoch,
+                    last_sequence: (p.last_sequence >= 0).then_some(p.last_sequence),
+                    open_transaction: p.current_txn_first_offset,
+                    coordinator_epoch: p.coordinator_epoch,
+                    batches: p.batches.iter().map(single_record_batch).collect::<Result<_, _>>()?,
+                })
             })
-            .collect(),
+            .collect::<Result<_, Untranslatable>>()?,
         read_committed: view.read_committed,
         read_uncommitted: view.read_uncommitted,
     })
+}
+
+/// A remembered batch as the model remembers it: (sequence, offset) of a batch of one record.
+fn single_record_batch(
+    batch: &eos_broker::partition::producer_state::BatchMetadata,
+) -> Result<(i32, i64), Untranslatable> {
+    if batch.first_sequence != batch.last_sequence {
+        return Err(Untranslatable(format!(
+            "a remembered batch of sequences {}..={}",
+            batch.first_sequence, batch.last_sequence
+        )));
+    }
+    Ok((batch.first_sequence, batch.first_offset))
 }
 
 /// The one-line renderings of the implementation's messages in flight, kept from one observation to
@@ -315,6 +332,13 @@ pub fn observe(cluster: &Cluster, config: &Config, renderings: &mut Renderings) 
                 producer_id: optional(view.producer_id),
                 epoch: (view.producer_epoch >= 0).then_some(view.producer_epoch),
                 outstanding: outstanding(&view.outstanding)?,
+                sequences: view.sequences.iter().map(|(tp, next)| Ok((partition_index(tp)?, *next))).collect::<Result<
+                    _,
+                    Untranslatable,
+                >>(
+                )?,
+                position: view.position,
+                epoch_bump_required: view.epoch_bump_required,
             })
         })
         .collect::<Result<Vec<_>, Untranslatable>>()?;
@@ -332,6 +356,8 @@ pub fn observe(cluster: &Cluster, config: &Config, renderings: &mut Renderings) 
                 .iter()
                 .filter_map(|(pid, p)| p.offsets.get(&TopicPartition::input()).map(|o| (*pid, *o)))
                 .collect(),
+            pending_epochs: group.pending.iter().map(|(pid, p)| (*pid, p.producer_epoch)).collect(),
+            producers: group.producers.iter().map(|(pid, p)| (*pid, p.producer_epoch, p.coordinator_epoch)).collect(),
         },
         clients,
         network: network_of_rendered(lines.into_iter()),
@@ -348,25 +374,41 @@ pub fn without_ghosts(message: &Message) -> Message {
     m
 }
 
+/// The renderings of the requests the implementation's request timeouts name, kept from one step to
+/// the next: a client's correlation id names one request for good, and rendering it is the cost.
+#[derive(Debug, Default)]
+pub struct RequestNames(HashMap<(usize, eos_broker::client::RequestId), String>);
+
 /// The implementation's armed timers with their deadlines, named as the harness's clock names them
 /// (specs/eos.md §11, "timers").
-pub fn timers(cluster: &Cluster) -> Result<crate::clock::TimerTable, Untranslatable> {
-    use crate::clock::{marker_retry_timer, request_timeout_timer, retry_timer, transaction_timeout_timer};
+pub fn timers(cluster: &Cluster, names: &mut RequestNames) -> Result<crate::clock::TimerTable, Untranslatable> {
+    use crate::clock::TimerName;
     use eos_broker::Timer;
     let mut table = crate::clock::TimerTable::new();
     for (timer, deadline) in cluster.timers() {
         let name = match &timer {
-            Timer::ClientRetry { client } => retry_timer(client.0),
+            Timer::ClientRetry { client } => TimerName::Retry { producer: client.0 },
             Timer::RequestTimeout { client, request } => {
-                let tm = cluster.client(*client).map_err(|e| Untranslatable(e.to_string()))?;
-                let outstanding = tm
-                    .outstanding()
-                    .find(|r| r.id == *request)
-                    .ok_or_else(|| Untranslatable(format!("a request timeout of {client:?} with no request")))?;
-                request_timeout_timer(client.0, &request_body(&outstanding.message)?.to_string())
+                let request = match names.0.get(&(client.0, *request)) {
+                    Some(rendered) => rendered.clone(),
+                    None => {
+                        let tm = cluster.client(*client).map_err(|e| Untranslatable(e.to_string()))?;
+                        let outstanding = tm.outstanding().find(|r| r.id == *request).ok_or_else(|| {
+                            Untranslatable(format!("a request timeout of {client:?} with no request"))
+                        })?;
+                        let rendered = request_body(&outstanding.message)?.to_string();
+                        names.0.insert((client.0, *request), rendered.clone());
+                        rendered
+                    }
+                };
+                TimerName::RequestTimeout { producer: client.0, request }
             }
-            Timer::TransactionTimeout { transactional_id } => transaction_timeout_timer(transactional_id.as_str()),
-            Timer::MarkerRetry { transactional_id } => marker_retry_timer(transactional_id.as_str()),
+            Timer::TransactionTimeout { transactional_id } => {
+                TimerName::TransactionTimeout { txn: txn_index(transactional_id.as_str())? }
+            }
+            Timer::MarkerRetry { transactional_id } => {
+                TimerName::MarkerRetry { txn: txn_index(transactional_id.as_str())? }
+            }
         };
         table.entry(name).or_default().push(deadline);
     }

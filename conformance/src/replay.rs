@@ -150,7 +150,7 @@ fn compare(
 /// Compares the implementation's armed timers and deadlines with the rules' (the observations
 /// already agree, so both sides show `expected`).
 fn compare_timers(
-    driver: &InProc,
+    driver: &mut InProc,
     clock: &Clock,
     expected: &Observation,
     step: usize,
@@ -181,7 +181,8 @@ fn timer_diffs(model: &TimerTable, implementation: &TimerTable) -> Vec<FieldDiff
             format!("due at {}", list.join(", "))
         }
     };
-    let names: std::collections::BTreeSet<&String> = model.keys().chain(implementation.keys()).collect();
+    let names: std::collections::BTreeSet<&crate::clock::TimerName> =
+        model.keys().chain(implementation.keys()).collect();
     names
         .into_iter()
         .filter(|name| model.get(*name) != implementation.get(*name))

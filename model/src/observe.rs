@@ -38,6 +38,10 @@ pub struct TransactionView {
     pub producer_id: Option<ProducerId>,
     /// Producer epoch.
     pub producer_epoch: Option<Epoch>,
+    /// The epoch before the last bump, which a KIP-360 retry or a tv2 EndTxn retry may present (-1 if
+    /// none).
+    #[serde(default)]
+    pub last_producer_epoch: Option<Epoch>,
     /// The logged partition set.
     pub partitions: Vec<String>,
     /// Markers not yet acknowledged.
@@ -64,6 +68,9 @@ pub struct ProducerView {
     pub last_sequence: Option<Sequence>,
     pub open_transaction: Option<Offset>,
     pub coordinator_epoch: i32,
+    /// The duplicate-detection window: (sequence, offset) of the last batches of this epoch, oldest first.
+    #[serde(default)]
+    pub batches: Vec<(Sequence, Offset)>,
 }
 
 /// An aborted-index entry.
@@ -100,6 +107,13 @@ pub struct GroupView {
     pub committed: Option<Offset>,
     /// (producer id, offset) per pending transactional commit.
     pub pending: Vec<(ProducerId, Offset)>,
+    /// The producer epoch each pending commit was written with, by producer id.
+    #[serde(default)]
+    pub pending_epochs: Vec<(ProducerId, Epoch)>,
+    /// The offsets partition's producer state: (producer id, latest epoch, coordinator epoch of the last
+    /// marker).
+    #[serde(default)]
+    pub producers: Vec<(ProducerId, Epoch, i32)>,
 }
 
 /// A producer instance's transaction manager.
@@ -112,6 +126,15 @@ pub struct ClientView {
     pub epoch: Option<Epoch>,
     /// Requests awaiting a response (rendered, sorted; failed ones end in " (failed)").
     pub outstanding: Vec<String>,
+    /// The next sequence number per partition written in the current epoch (partition of `out`, sequence).
+    #[serde(default)]
+    pub sequences: Vec<(PartitionIndex, Sequence)>,
+    /// Copier: the input offset it copies next (0 for a producer).
+    #[serde(default)]
+    pub position: Offset,
+    /// KIP-360: it must bump its epoch with InitProducerId(expected) before its next transaction.
+    #[serde(default)]
+    pub epoch_bump_required: bool,
 }
 
 /// A message in flight.
@@ -136,6 +159,7 @@ pub fn observe(state: &State) -> Observation {
             state: record.as_ref().map(|r| format!("{:?}", r.state)),
             producer_id: record.as_ref().map(|r| r.producer_id),
             producer_epoch: record.as_ref().map(|r| r.producer_epoch),
+            last_producer_epoch: record.as_ref().map(|r| r.last_producer_epoch),
             partitions: record.as_ref().map_or(Vec::new(), |r| r.partitions.iter().map(|p| p.to_string()).collect()),
             pending_markers: markers.pending.iter().map(|p| p.to_string()).collect(),
             failed_markers: markers.failed.iter().map(|p| p.to_string()).collect(),
@@ -147,6 +171,8 @@ pub fn observe(state: &State) -> Observation {
         member: state.group.member.map(|m| format!("producer-{m}")),
         committed: state.group.committed,
         pending: state.group.pending.iter().map(|(pid, p)| (*pid, p.offset)).collect(),
+        pending_epochs: state.group.pending.iter().map(|(pid, p)| (*pid, p.epoch)).collect(),
+        producers: state.group.producers.iter().map(|(pid, p)| (*pid, p.epoch, p.coordinator_epoch)).collect(),
     };
     let clients = state
         .clients
@@ -169,6 +195,9 @@ pub fn observe(state: &State) -> Observation {
                 rendered.sort();
                 rendered
             },
+            sequences: c.next_sequence.iter().map(|(p, s)| (*p, *s)).collect(),
+            position: Offset::from(c.position),
+            epoch_bump_required: c.needs_epoch_bump,
         })
         .collect();
     Observation {
@@ -252,6 +281,7 @@ fn partition_view(index: usize, p: &PartitionState) -> PartitionView {
                 last_sequence: e.last_sequence(),
                 open_transaction: e.open_transaction,
                 coordinator_epoch: e.coordinator_epoch,
+                batches: e.batches.iter().collect(),
             })
             .collect(),
         read_committed: values(p.read_committed()),

@@ -139,6 +139,11 @@ pub struct ClientView {
     pub held_records: usize,
     /// Copier: the next input offset to copy.
     pub position: Offset,
+    /// KIP-360: an epoch bump (InitProducerId with the current producer id and epoch) must precede
+    /// the next transaction.
+    pub epoch_bump_required: bool,
+    /// The next sequence number per partition in the current epoch.
+    pub sequences: std::collections::BTreeMap<crate::types::TopicPartition, crate::types::Sequence>,
     /// The last error a response carried.
     pub last_error: Option<crate::error::ErrorCode>,
 }

@@ -458,6 +458,8 @@ impl TransactionManager {
             outstanding: self.outstanding.iter().cloned().collect(),
             held_records: self.transaction.held.values().map(Vec::len).sum(),
             position: self.position,
+            sequences: self.sequences.clone(),
+            epoch_bump_required: self.epoch_bump_required,
             last_error: self.last_error,
         }
     }

@@ -73,6 +73,9 @@ pub struct GroupView {
     pub committed: BTreeMap<TopicPartition, Offset>,
     /// Pending transactional offsets by producer id.
     pub pending: BTreeMap<ProducerId, PendingOffsets>,
+    /// The offsets partition's producer states (epochs and coordinator epochs of TxnOffsetCommit
+    /// writers; shared by every group on it).
+    pub producers: BTreeMap<ProducerId, ProducerStateView>,
 }
 
 /// Everything observable, in one value.
@@ -136,16 +139,18 @@ impl Cluster {
 
     /// The copier group's state.
     pub fn group_view(&self) -> GroupView {
-        self.broker
-            .group_coordinator()
+        let coordinator = self.broker.group_coordinator();
+        let producers = coordinator.offsets_log().producer_states();
+        coordinator
             .group(COPIER_GROUP)
             .map(|state| GroupView {
                 generation: state.generation,
                 member_id: state.member_id.clone(),
                 committed: state.committed.clone(),
                 pending: state.pending.clone(),
+                producers: producers.clone(),
             })
-            .unwrap_or_default()
+            .unwrap_or(GroupView { producers, ..GroupView::default() })
     }
 
     /// One client's state.

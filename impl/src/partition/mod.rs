@@ -73,6 +73,8 @@ pub struct ProducerStateView {
     pub current_txn_first_offset: Option<Offset>,
     /// Coordinator epoch of the last marker (-1 if none).
     pub coordinator_epoch: CoordinatorEpoch,
+    /// The duplicate-detection window: the last (up to 5) batches of this epoch, oldest first.
+    pub batches: Vec<producer_state::BatchMetadata>,
 }
 
 /// The leader of one partition.
@@ -309,6 +311,7 @@ impl PartitionLog {
                         last_sequence: entry.last_sequence(),
                         current_txn_first_offset: entry.current_txn_first_offset,
                         coordinator_epoch: entry.coordinator_epoch,
+                        batches: entry.batches.iter().copied().collect(),
                     },
                 )
             })
