@@ -106,6 +106,32 @@ fn happy_renamings_are_automorphisms() {
     }
 }
 
+/// Two transactional ids (their blocks of instances move together): one instance each, two with
+/// restarts after a crash, and two that may run at once (both symmetries combined).
+#[test]
+fn transactional_id_renamings_are_automorphisms() {
+    let two_ids = r#"
+        name = "two-ids"
+        summary = "two transactional ids"
+        protocol = "tv2"
+        [producers]
+        transactional_ids = 2
+        client_aborts = true
+        [partitions]
+        count = 2
+    "#;
+    let restarts = two_ids.replace("client_aborts = true", "instances = 2\nrestart = \"after-crash\"")
+        + "[faults]\nproducer_crashes = 1\n";
+    let zombies = two_ids.replace("client_aborts = true", "instances = 2\nrestart = \"any-time\"");
+    for (text, limit) in [(two_ids.to_string(), usize::MAX), (restarts, 10_000), (zombies, 10_000)] {
+        for protocol in Protocol::ALL {
+            let config = Config::from_toml("two-ids", &text).unwrap().with_protocol(protocol);
+            let states = check_renamings(&config, limit);
+            check_exact(&states);
+        }
+    }
+}
+
 /// The check above can fail: a fingerprint that ignores a field conflates states of different orbits.
 #[test]
 fn a_forgotten_field_is_caught() {

@@ -448,6 +448,12 @@ impl Encode for Client {
     }
 }
 
+/// A cheap summary of a client that no renaming changes (part of its transactional id's signature).
+pub fn encode_client_summary(c: &Client, e: &mut Encoder) {
+    let requests = c.awaiting.len() as u8;
+    pack!(e, [(c.phase as u8, 8), (c.attempt, 8), (requests, 8), (epoch(c.epoch), 16), (option_int(c.producer_id), 33)])
+}
+
 /// One transactional id at the coordinator: its record and its markers in flight.
 pub fn encode_transaction(coordinator: &Coordinator, txn: TxnId, r: &Renaming, e: &mut Encoder) {
     let t = usize::from(txn);

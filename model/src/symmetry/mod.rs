@@ -1,9 +1,11 @@
 //! Symmetry reduction: states that differ only by a renaming of interchangeable producer instances,
 //! transactional ids or partitions are explored once (stateright's symmetry, with DFS and simulation).
 //!
-//! What is interchangeable ([`Classes`]): partitions that the script treats alike (not in the copier,
-//! which routes by input offset); the instances of one transactional id when each may start at any
-//! time (zombie scenarios: with restart-after-crash their order matters).
+//! What is interchangeable ([`Classes`]): transactional ids, each with its block of producer instances
+//! (every id runs the same script; producer ids are handed out in arrival order, so they are data, not
+//! names); the instances of one transactional id when each may start at any time (zombie scenarios:
+//! with restart-after-crash their order matters); partitions that the script treats alike (not in the
+//! copier, which routes by input offset).
 //!
 //! How it is cheap. stateright only fingerprints what the symmetry function returns, so instead of a
 //! representative state the function returns a *stand-in* ([`State::stand_in`]): an empty state that
@@ -129,8 +131,10 @@ impl Renaming {
 pub struct Classes {
     /// Transactional ids.
     pub transactional_ids: u8,
-    /// Producer instances per transactional id.
+    /// Producer instances per transactional id (instance `i` of id `t` is producer `t * instances + i`).
     pub instances: u8,
+    /// Whether transactional ids are interchangeable, each with its instances (in their order).
+    pub transactional_ids_interchangeable: bool,
     /// Whether the instances of one transactional id are interchangeable.
     pub instances_interchangeable: bool,
     /// Groups of interchangeable partitions.
@@ -138,39 +142,47 @@ pub struct Classes {
 }
 
 impl Classes {
-    /// The symmetry of `config`'s model.
+    /// The symmetry of `config`'s model. Every transactional id runs the same script, so they are
+    /// interchangeable (the copier has one); partitions are unless the copier routes by input offset.
     pub fn of(config: &Config) -> Classes {
         let per = config.partitions_per_transaction();
         let count = config.partitions.count;
+        let p = &config.producers;
         Classes {
-            transactional_ids: config.producers.transactional_ids,
-            instances: config.producers.instances,
-            instances_interchangeable: config.producers.restart == Restart::AnyTime && config.producers.instances > 1,
+            transactional_ids: p.transactional_ids,
+            instances: p.instances,
+            transactional_ids_interchangeable: p.transactional_ids > 1,
+            instances_interchangeable: p.restart == Restart::AnyTime && p.instances > 1,
             partition_classes: if config.is_copier() { Vec::new() } else { vec![0..per, per..count] },
         }
     }
 
     /// Whether any renaming besides the identity exists.
     pub fn is_trivial(&self) -> bool {
-        !self.instances_interchangeable && self.partition_classes.iter().all(|c| c.len() <= 1)
+        !self.transactional_ids_interchangeable
+            && !self.instances_interchangeable
+            && self.partition_classes.iter().all(|c| c.len() <= 1)
     }
 
-    /// Every renaming these classes allow (for tests: `n!` of them).
+    /// Every renaming these classes allow (for tests).
     pub fn all_renamings(&self) -> Vec<Renaming> {
         let mut all = Vec::new();
-        let runs = self.runs(|_| 0, |_| 0);
-        for_each_choice(&runs, &mut |r| all.push(*r));
+        let runs = self.runs(|_| 0, |_| 0, |_| 0);
+        for_each_choice(self, &runs, &mut |r| all.push(*r));
         all
     }
 
-    /// The runs of members to be placed for signatures `producer` and `partition`: each class, sorted by
+    /// The runs of members to be placed, given each member's signature: every class sorted by
     /// signature and cut where the signature changes.
-    fn runs(&self, producer: impl Fn(u8) -> u64, partition: impl Fn(u8) -> u64) -> Runs {
+    fn runs(&self, txn: impl Fn(u8) -> u64, instance: impl Fn(u8) -> u64, partition: impl Fn(u8) -> u64) -> Runs {
         let mut runs = Runs::default();
+        if self.transactional_ids_interchangeable {
+            runs.add_class(Domain::Txn, 0..self.transactional_ids, &txn);
+        }
         if self.instances_interchangeable {
             for t in 0..self.transactional_ids {
                 let first = t * self.instances;
-                runs.add_class(Domain::Producer, first..first + self.instances, &producer);
+                runs.add_class(Domain::Instance, first..first + self.instances, &instance);
             }
         }
         for class in &self.partition_classes {
@@ -183,8 +195,12 @@ impl Classes {
 /// Which names a run places.
 #[derive(Clone, Copy, Debug, Default)]
 enum Domain {
+    /// Transactional ids.
     #[default]
-    Producer,
+    Txn,
+    /// Producer instances within their transactional id's block.
+    Instance,
+    /// Partitions.
     Partition,
 }
 
@@ -200,7 +216,7 @@ struct Run {
 /// Every run of a state's classes.
 #[derive(Default)]
 struct Runs {
-    runs: [Run; 2 * MAX],
+    runs: [Run; 3 * MAX],
     len: usize,
 }
 
@@ -229,27 +245,43 @@ impl Runs {
     }
 }
 
-/// Calls `f` with every renaming that places each run's members on its slots, in every order.
-fn for_each_choice(runs: &Runs, f: &mut impl FnMut(&Renaming)) {
-    fn place(runs: &[Run], r: &mut Renaming, f: &mut impl FnMut(&Renaming)) {
+/// Calls `f` with every renaming that places each run's members on its slots, in every order. An
+/// instance keeps its place in its transactional id's block, which moves with the id.
+fn for_each_choice(classes: &Classes, runs: &Runs, f: &mut impl FnMut(&Renaming)) {
+    struct Choice {
+        txns: Permutation,
+        instances: Permutation,
+        partitions: Permutation,
+    }
+    fn place(classes: &Classes, runs: &[Run], c: &mut Choice, f: &mut impl FnMut(&Renaming)) {
         let Some((run, rest)) = runs.split_first() else {
-            return f(r);
+            let n = classes.instances;
+            let mut producers = Permutation::IDENTITY;
+            for old in 0..classes.transactional_ids * n {
+                let (txn, slot) = (old / n, c.instances.new[usize::from(old)]);
+                let new = c.txns.new[usize::from(txn)] * n + slot % n;
+                producers.new[usize::from(old)] = new;
+                producers.old[usize::from(new)] = old;
+            }
+            return f(&Renaming { producers, txns: c.txns, partitions: c.partitions });
         };
         let mut order = run.members;
         for_each_permutation(&mut order[..usize::from(run.len)], 0, &mut |members| {
+            let p = match run.domain {
+                Domain::Txn => &mut c.txns,
+                Domain::Instance => &mut c.instances,
+                Domain::Partition => &mut c.partitions,
+            };
             for (member, slot) in members.iter().zip(&run.slots) {
-                let p = match run.domain {
-                    Domain::Producer => &mut r.producers,
-                    Domain::Partition => &mut r.partitions,
-                };
                 p.new[usize::from(*member)] = *slot;
                 p.old[usize::from(*slot)] = *member;
             }
-            place(rest, r, f);
+            place(classes, rest, c, f);
         });
     }
-    let mut renaming = Renaming::IDENTITY;
-    place(&runs.runs[..runs.len], &mut renaming, f);
+    let mut choice =
+        Choice { txns: Permutation::IDENTITY, instances: Permutation::IDENTITY, partitions: Permutation::IDENTITY };
+    place(classes, &runs.runs[..runs.len], &mut choice, f);
 }
 
 /// Calls `f` with every permutation of `items[k..]` (after `items[..k]`).
@@ -272,10 +304,16 @@ pub fn canonical_fingerprint(state: &State) -> u64 {
         return fingerprint(state, &Renaming::IDENTITY);
     }
     // A member's signature: its encoding with every name erased.
-    let mut client_signatures = [0u64; MAX];
+    let mut instance_signatures = [0u64; MAX];
     if classes.instances_interchangeable {
         for (i, c) in state.clients.iter().enumerate() {
-            client_signatures[i] = fingerprint(c, &Renaming::BLIND);
+            instance_signatures[i] = fingerprint(c, &Renaming::BLIND);
+        }
+    }
+    let mut txn_signatures = [0u64; MAX];
+    if classes.transactional_ids_interchangeable {
+        for t in 0..classes.transactional_ids {
+            txn_signatures[usize::from(t)] = txn_signature(state, classes, t, &instance_signatures);
         }
     }
     let mut partition_signatures = [0u64; MAX];
@@ -284,10 +322,31 @@ pub fn canonical_fingerprint(state: &State) -> u64 {
             partition_signatures[i] = fingerprint(p, &Renaming::BLIND);
         }
     }
-    let runs = classes.runs(|p| client_signatures[usize::from(p)], |p| partition_signatures[usize::from(p)]);
+    let runs = classes.runs(
+        |t| txn_signatures[usize::from(t)],
+        |p| instance_signatures[usize::from(p)],
+        |p| partition_signatures[usize::from(p)],
+    );
     let mut best = u64::MAX;
-    for_each_choice(&runs, &mut |r| best = best.min(fingerprint(state, r)));
+    for_each_choice(classes, &runs, &mut |r| best = best.min(fingerprint(state, r)));
     best
+}
+
+/// A transactional id's signature: its coordinator record with names erased, and a summary of each of
+/// its instances (in instance order, or as a multiset when they are interchangeable).
+fn txn_signature(state: &State, classes: &Classes, txn: TxnId, instance_signatures: &[u64; MAX]) -> u64 {
+    let mut e = encode::Encoder::new();
+    encode::encode_transaction(&state.coordinator, txn, &Renaming::BLIND, &mut e);
+    let first = usize::from(txn * classes.instances);
+    let instances = first..first + usize::from(classes.instances);
+    if classes.instances_interchangeable {
+        e.word(instance_signatures[instances].iter().fold(0, |sum, s| sum.wrapping_add(*s)));
+    } else {
+        for c in &state.clients[instances] {
+            encode::encode_client_summary(c, &mut e);
+        }
+    }
+    e.finish()
 }
 
 /// A state's hash is its fingerprint (the stand-in's: the canonical fingerprint it carries): cheaper
@@ -312,8 +371,13 @@ pub fn stand_in(state: &State) -> State {
 pub struct Symmetry(&'static Classes);
 
 /// The classes of the stand-in: nothing is interchangeable.
-static NO_CLASSES: Classes =
-    Classes { transactional_ids: 0, instances: 0, instances_interchangeable: false, partition_classes: Vec::new() };
+static NO_CLASSES: Classes = Classes {
+    transactional_ids: 0,
+    instances: 0,
+    transactional_ids_interchangeable: false,
+    instances_interchangeable: false,
+    partition_classes: Vec::new(),
+};
 
 impl Symmetry {
     /// The symmetry of `config`'s model.
@@ -366,6 +430,10 @@ impl Hash for Symmetry {
 impl std::fmt::Debug for Symmetry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let c = self.0;
-        write!(f, "instances interchangeable: {}, partitions {:?}", c.instances_interchangeable, c.partition_classes)
+        write!(
+            f,
+            "transactional ids interchangeable: {}, instances interchangeable: {}, partitions {:?}",
+            c.transactional_ids_interchangeable, c.instances_interchangeable, c.partition_classes
+        )
     }
 }
