@@ -64,6 +64,11 @@ impl<T: Indexed> IndexSet<T> {
         self.bits = 0;
     }
 
+    /// Whether no element is in both.
+    pub fn is_disjoint(&self, other: &Self) -> bool {
+        self.bits & other.bits == 0
+    }
+
     /// Whether every element of `self` is in `other`.
     pub fn is_subset(&self, other: &Self) -> bool {
         self.bits & !other.bits == 0

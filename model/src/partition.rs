@@ -50,6 +50,13 @@ impl LogEntry {
             LogEntry::Control { producer_id, .. } => Some(*producer_id),
         }
     }
+
+    /// The entry's producer epoch.
+    pub fn epoch(&self) -> Epoch {
+        match self {
+            LogEntry::Data { epoch, .. } | LogEntry::Control { epoch, .. } => *epoch,
+        }
+    }
 }
 
 /// The last [`DUPLICATE_WINDOW`] batches of a producer as (sequence, offset), oldest first.
@@ -269,18 +276,22 @@ impl PartitionState {
 
     /// What a read_committed reader fetching from offset 0 gets: (offset, entry) of data records.
     pub fn read_committed(&self) -> Vec<(Offset, &LogEntry)> {
+        self.committed_records().collect()
+    }
+
+    /// [`PartitionState::read_committed`], one record at a time.
+    pub fn committed_records(&self) -> impl Iterator<Item = (Offset, &LogEntry)> {
         let lso = self.last_stable_offset();
-        self.data_records()
-            .filter(|(offset, entry)| {
-                *offset < lso
-                    && match entry {
-                        LogEntry::Data { producer_id: Some(pid), transactional: true, .. } => {
-                            !self.is_aborted(*pid, *offset)
-                        }
-                        _ => true,
-                    }
-            })
-            .collect()
+        self.data_records().filter(move |(offset, entry)| *offset < lso && self.is_readable_committed(*offset, entry))
+    }
+
+    /// Whether a read_committed reader below the LSO gets the data record `entry` at `offset` (it is not
+    /// in an aborted transaction).
+    pub fn is_readable_committed(&self, offset: Offset, entry: &LogEntry) -> bool {
+        match entry {
+            LogEntry::Data { producer_id: Some(pid), transactional: true, .. } => !self.is_aborted(*pid, offset),
+            _ => true,
+        }
     }
 
     /// What a read_uncommitted reader gets: every data record below the high watermark.
@@ -288,7 +299,8 @@ impl PartitionState {
         self.data_records().collect()
     }
 
-    fn data_records(&self) -> impl Iterator<Item = (Offset, &LogEntry)> {
+    /// Every data record, with its offset.
+    pub fn data_records(&self) -> impl Iterator<Item = (Offset, &LogEntry)> {
         self.log.iter().enumerate().map(|(i, e)| (i as Offset, e)).filter(|(_, e)| matches!(e, LogEntry::Data { .. }))
     }
 

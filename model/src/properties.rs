@@ -13,7 +13,6 @@ use crate::partition::{LogEntry, PartitionState};
 use crate::state::State;
 use crate::types::*;
 use stateright::Property;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// Every property name, in catalogue order.
 pub const ALL_NAMES: &[&str] = &[
@@ -137,33 +136,32 @@ fn epoch_monotonic(_: &EosModel, s: &State) -> bool {
 }
 
 /// Once a partition holds epoch e of a pid (data or marker), no data with a lower epoch follows.
+/// (Logs are short: comparing each record with the ones before it allocates nothing.)
 fn fenced_epochs_never_append(_: &EosModel, s: &State) -> bool {
     s.partitions.iter().all(|p| {
-        let mut highest: BTreeMap<ProducerId, Epoch> = BTreeMap::new();
-        p.log.iter().all(|entry| {
-            let (pid, epoch, data) = match entry {
-                LogEntry::Data { producer_id: Some(pid), epoch, .. } => (*pid, *epoch, true),
-                LogEntry::Control { producer_id, epoch, .. } => (*producer_id, *epoch, false),
-                LogEntry::Data { producer_id: None, .. } => return true,
-            };
-            let seen = highest.entry(pid).or_insert(epoch);
-            let ok = !data || epoch >= *seen;
-            *seen = (*seen).max(epoch);
-            ok
+        p.log.iter().enumerate().all(|(i, entry)| match entry {
+            LogEntry::Data { producer_id: Some(pid), epoch, .. } => {
+                p.log[..i].iter().all(|earlier| earlier.producer_id() != Some(*pid) || earlier.epoch() <= *epoch)
+            }
+            _ => true,
         })
     })
 }
 
 /// All effects of one transaction attempt end alike, and as the coordinator decided.
 fn atomicity(_: &EosModel, s: &State) -> bool {
-    let mut fates: BTreeMap<Attempt, bool> = s.history.offset_fates.iter().collect();
-    for (attempt, fate) in resolved_records(s) {
-        let Some((commit, _)) = fate else { continue };
-        if *fates.entry(attempt).or_insert(commit) != commit {
-            return false;
+    let (mut committed, mut aborted) = (IndexSet::new(), IndexSet::new());
+    let record_fates = resolved_records(s).filter_map(|(attempt, fate)| fate.map(|(commit, _)| (attempt, commit)));
+    for (attempt, commit) in s.history.offset_fates.iter().chain(record_fates) {
+        if commit {
+            committed.insert(attempt);
+        } else {
+            aborted.insert(attempt);
         }
     }
-    fates.iter().all(|(attempt, fate)| decision(s, attempt).is_none_or(|d| d == *fate))
+    committed.is_disjoint(&aborted)
+        && committed.iter().all(|a| decision(s, &a) != Some(false))
+        && aborted.iter().all(|a| decision(s, &a) != Some(true))
 }
 
 /// Every transaction open on a partition, or pending in the group, is one the coordinator has open
@@ -193,47 +191,42 @@ fn transaction_identity(_: &EosModel, s: &State) -> bool {
 
 /// The judged consumer sees only committed or non-transactional records (read_committed: below the LSO).
 fn consumer_sees_only_committed(m: &EosModel, s: &State) -> bool {
-    s.partitions.iter().all(|p| {
-        let view = match m.config.guards.isolation {
-            Isolation::ReadCommitted => p.read_committed(),
-            Isolation::ReadUncommitted => p.read_uncommitted(),
-        };
-        let lso = p.last_stable_offset();
-        view.iter().all(|(offset, entry)| match entry {
-            LogEntry::Data { transactional: true, attempt, .. } => {
-                decision(s, attempt) == Some(true)
-                    && (m.config.guards.isolation == Isolation::ReadUncommitted || *offset < lso)
-            }
-            _ => true,
-        })
+    let committed_only = |(_, entry): (Offset, &LogEntry)| match entry {
+        LogEntry::Data { transactional: true, attempt, .. } => decision(s, attempt) == Some(true),
+        _ => true,
+    };
+    s.partitions.iter().all(|p| match m.config.guards.isolation {
+        // committed_records stops at the LSO.
+        Isolation::ReadCommitted => p.committed_records().all(committed_only),
+        Isolation::ReadUncommitted => p.data_records().all(committed_only),
     })
 }
 
 /// A transaction whose commit was acknowledged was decided commit, and none of its records is aborted.
 fn no_lost_committed_write(_: &EosModel, s: &State) -> bool {
-    let acked: BTreeSet<Attempt> = s.history.acknowledged.iter().filter(|(_, c)| *c).map(|(a, _)| a).collect();
-    acked.iter().all(|a| decision(s, a) == Some(true))
+    let (_, acked) = s.history.acknowledged.sets();
+    acked.iter().all(|a| decision(s, &a) == Some(true))
         && resolved_records(s).all(|(attempt, fate)| !(acked.contains(&attempt) && fate.is_some_and(|(c, _)| !c)))
 }
 
-/// Each record is appended at most once; within (pid, epoch) sequences are contiguous.
+/// Each record is appended at most once; within (pid, epoch) sequences are contiguous. (Each record
+/// is compared with the ones before it: logs are short, and this allocates nothing.)
 fn idempotence(_: &EosModel, s: &State) -> bool {
     s.partitions.iter().all(|p| {
-        let mut seen = BTreeSet::new();
-        let mut last: BTreeMap<(ProducerId, Epoch), Sequence> = BTreeMap::new();
-        p.log.iter().all(|entry| match entry {
-            LogEntry::Data { producer_id, epoch, sequence, value, attempt, .. } => {
-                let fresh = seen.insert((*attempt, *value));
-                let contiguous = match producer_id {
-                    None => true,
-                    Some(pid) => match last.insert((*pid, *epoch), *sequence) {
-                        None => true,
-                        Some(previous) => *sequence == previous + 1,
-                    },
-                };
-                fresh && contiguous
-            }
-            LogEntry::Control { .. } => true,
+        p.log.iter().enumerate().all(|(i, entry)| {
+            let LogEntry::Data { producer_id, epoch, sequence, value, attempt, .. } = entry else { return true };
+            let earlier = || {
+                p.log[..i].iter().filter_map(|e| match e {
+                    LogEntry::Data { producer_id, epoch, sequence, value, attempt, .. } => {
+                        Some((producer_id, epoch, sequence, value, attempt))
+                    }
+                    LogEntry::Control { .. } => None,
+                })
+            };
+            let fresh = earlier().all(|(_, _, _, v, a)| (a, v) != (attempt, value));
+            let previous = earlier().rfind(|(pid, e, ..)| producer_id.is_some() && (*pid, *e) == (producer_id, epoch));
+            let contiguous = previous.is_none_or(|(_, _, seq, ..)| *sequence == seq + 1);
+            fresh && contiguous
         })
     })
 }
@@ -252,9 +245,9 @@ fn offsets_visible_iff_committed(_: &EosModel, s: &State) -> bool {
 /// No input appears twice in the committed output, and when no transaction is half-way (no Prepare*),
 /// every input below the committed offset has its output committed.
 fn copier_exactly_once(_: &EosModel, s: &State) -> bool {
-    let mut outputs = BTreeSet::new();
+    let mut outputs: IndexSet<u8> = IndexSet::new();
     for p in &s.partitions {
-        for (_, entry) in p.read_committed() {
+        for (_, entry) in p.committed_records() {
             if let LogEntry::Data { value: Value::Copied { input }, .. } = entry {
                 if !outputs.insert(*input) {
                     return false;
@@ -290,10 +283,10 @@ fn lso_advances(m: &EosModel, s: &State) -> bool {
 fn committed_eventually_visible(m: &EosModel, s: &State) -> bool {
     let committed = |a: &Attempt| decision(s, a) == Some(true) || s.history.acknowledged.get(a) == Some(true);
     let all_visible = s.partitions.iter().all(|p| {
-        let visible: BTreeSet<Offset> = p.read_committed().iter().map(|(o, _)| *o).collect();
-        p.log.iter().enumerate().all(|(offset, entry)| match entry {
+        let lso = p.last_stable_offset();
+        p.data_records().all(|(offset, entry)| match entry {
             LogEntry::Data { transactional: true, attempt, .. } if committed(attempt) => {
-                visible.contains(&(offset as Offset))
+                offset < lso && p.is_readable_committed(offset, entry)
             }
             _ => true,
         })
