@@ -310,19 +310,7 @@ pub fn run(config: &Config, options: &CheckOptions, mut on_progress: impl FnMut(
         Strategy::Simulation { seed } => wait(builder.spawn_simulation(seed, UniformChooser), &watch, &mut on_progress),
     };
     let elapsed = start.elapsed();
-    // stateright records the depth of states it then skips for the bound: a recorded depth beyond
-    // the bound means some state was cut.
-    let depth_cut = max_depth.is_some_and(|bound| finished.depth > bound + 1);
-    let coverage = match (options.strategy, options.stop.reason()) {
-        (Strategy::Simulation { .. }, signal) if signal > 0 => {
-            Coverage::Interrupted { signal, frontier: finished.frontier_at_stop }
-        }
-        (Strategy::Simulation { .. }, _) => Coverage::Simulation,
-        (_, signal) if signal > 0 => Coverage::Interrupted { signal, frontier: finished.frontier_at_stop },
-        (_, -1) => Coverage::TimedOut { after: timeout.unwrap_or_default(), frontier: finished.frontier_at_stop },
-        _ if depth_cut => Coverage::DepthBound { bound: max_depth.unwrap_or_default() },
-        _ => Coverage::Exhaustive,
-    };
+    let coverage = coverage(options, &finished, max_depth, timeout);
     let expected = config.expect.violated(config.protocol);
     let verdicts = plain
         .properties()
@@ -350,6 +338,26 @@ pub fn run(config: &Config, options: &CheckOptions, mut on_progress: impl FnMut(
         elapsed,
         coverage,
         verdicts,
+    }
+}
+
+/// How much of the space a finished run covered.
+fn coverage(
+    options: &CheckOptions,
+    finished: &Finished,
+    max_depth: Option<usize>,
+    timeout: Option<Duration>,
+) -> Coverage {
+    // stateright records the depth of states it then skips for the bound: a recorded depth beyond
+    // the bound means some state was cut.
+    let depth_cut = max_depth.is_some_and(|bound| finished.depth > bound + 1);
+    let frontier = finished.frontier_at_stop;
+    match (options.strategy, options.stop.reason()) {
+        (_, signal) if signal > 0 => Coverage::Interrupted { signal, frontier },
+        (Strategy::Simulation { .. }, _) => Coverage::Simulation,
+        (_, -1) => Coverage::TimedOut { after: timeout.unwrap_or_default(), frontier },
+        _ if depth_cut => Coverage::DepthBound { bound: max_depth.unwrap_or_default() },
+        _ => Coverage::Exhaustive,
     }
 }
 
