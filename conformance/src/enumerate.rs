@@ -39,6 +39,16 @@ pub struct TooLarge {
 impl Graph {
     /// Explores `config` breadth-first, refusing beyond `limit` states.
     pub fn explore(config: &Config, limit: usize) -> Result<Graph, TooLarge> {
+        Graph::explore_with(config, limit, |model, state, actions| model.actions(state, actions))
+    }
+
+    /// Explores `config` breadth-first taking only the actions `scheduler` offers in each state (a
+    /// subset of the model's: e.g. the wire target's eager scheduler), refusing beyond `limit` states.
+    pub fn explore_with(
+        config: &Config,
+        limit: usize,
+        scheduler: impl Fn(&EosModel, &State, &mut Vec<Action>),
+    ) -> Result<Graph, TooLarge> {
         let model = EosModel::new(config.clone());
         let init = model.init_states().remove(0);
         let mut index: HashMap<State, usize> = HashMap::from([(init.clone(), 0)]);
@@ -47,7 +57,7 @@ impl Graph {
         let mut actions = Vec::new();
         while let Some(id) = queue.pop_front() {
             actions.clear();
-            graph.model.actions(&graph.states[id], &mut actions);
+            scheduler(&graph.model, &graph.states[id], &mut actions);
             let mut out = Vec::with_capacity(actions.len());
             for action in actions.drain(..) {
                 let next = graph.model.next_state(&graph.states[id], action.clone()).expect("enabled actions apply");
@@ -79,7 +89,7 @@ impl Graph {
     }
 
     /// The shortest path from the initial state to `state`, as (state, edge index) pairs.
-    fn path_to(&self, state: usize) -> Vec<(usize, usize)> {
+    pub fn path_to(&self, state: usize) -> Vec<(usize, usize)> {
         let mut path = Vec::new();
         let mut at = state;
         while let Some((parent, edge)) = self.parent[at] {

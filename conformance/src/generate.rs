@@ -27,6 +27,16 @@ pub fn discoveries(config: &Config) -> Vec<Trace> {
 /// enabled actions with a ChaCha8 generator seeded with `seed` (the same seed gives the same walk on
 /// every machine). It stops early at a state where nothing can happen.
 pub fn walk(config: &Config, seed: u64, length: usize) -> Trace {
+    walk_with(config, seed, length, |model, state, actions| model.actions(state, actions))
+}
+
+/// [`walk`] choosing among the actions `scheduler` offers in each state (a subset of the model's).
+pub fn walk_with(
+    config: &Config,
+    seed: u64,
+    length: usize,
+    scheduler: impl Fn(&EosModel, &eos_model::State, &mut Vec<Action>),
+) -> Trace {
     let model = EosModel::new(config.clone());
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut state = model.init_states().remove(0);
@@ -35,7 +45,7 @@ pub fn walk(config: &Config, seed: u64, length: usize) -> Trace {
     let mut actions: Vec<Action> = Vec::new();
     for _ in 0..length {
         actions.clear();
-        model.actions(&state, &mut actions);
+        scheduler(&model, &state, &mut actions);
         if actions.is_empty() {
             break;
         }

@@ -24,15 +24,16 @@ fn failing_step(outcome: &Outcome) -> Option<usize> {
     }
 }
 
-/// The shrinking state: the current failing actions and the replay budget left.
-struct Shrinker<'a> {
+/// The shrinking state: the current failing actions, the replay budget left, and how a candidate
+/// is judged (`Some(step)`: it fails at that step).
+struct Shrinker<'a, F: FnMut(&Trace) -> Option<usize>> {
     original: &'a Trace,
-    faults: Faults,
+    fails_at: F,
     actions: Vec<Action>,
     budget: usize,
 }
 
-impl Shrinker<'_> {
+impl<F: FnMut(&Trace) -> Option<usize>> Shrinker<'_, F> {
     /// The trace with these actions, if they are a path of the model.
     fn trace(&self, actions: &[Action]) -> Option<Trace> {
         let model = self.original.model();
@@ -50,8 +51,7 @@ impl Shrinker<'_> {
         }
         let Some(trace) = self.trace(&trial) else { return false };
         self.budget -= 1;
-        let outcome = replay(&trace, self.faults);
-        match failing_step(&outcome) {
+        match (self.fails_at)(&trace) {
             Some(step) => {
                 self.actions = trial.into_iter().take(step.max(1)).collect();
                 true
@@ -110,10 +110,17 @@ impl Shrinker<'_> {
 /// Reduces `trace`, which fails against the implementation with `faults`, to a locally minimal failing
 /// trace. Returns the trace unchanged if it does not fail. At most `budget` replays are spent.
 pub fn shrink(trace: &Trace, faults: Faults, budget: usize) -> Trace {
-    let Some(step) = failing_step(&replay(trace, faults)) else { return trace.clone() };
+    shrink_with(trace, budget, |candidate| failing_step(&replay(candidate, faults)))
+}
+
+/// Reduces `trace` to a locally minimal trace that still fails by `fails_at` (`Some(step)`: the
+/// candidate fails at that step), spending at most `budget` judgements. Any implementation can be
+/// shrunk against: the in-process cluster, or a broker over the wire.
+pub fn shrink_with(trace: &Trace, budget: usize, mut fails_at: impl FnMut(&Trace) -> Option<usize>) -> Trace {
+    let Some(step) = fails_at(trace) else { return trace.clone() };
     // Everything after the first failing step is irrelevant.
     let actions = trace.actions().into_iter().take(step.max(1)).collect();
-    let mut s = Shrinker { original: trace, faults, actions, budget };
+    let mut s = Shrinker { original: trace, fails_at, actions, budget };
     loop {
         let mut changed = false;
         let mut chunk = (s.actions.len() / 2).max(1);

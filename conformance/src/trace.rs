@@ -137,6 +137,27 @@ impl Trace {
         Trace::new(config, origin, initial, steps).with_property(property)
     }
 
+    /// The same actions under `protocol`, with the states that protocol's model gives them; an error
+    /// names the first action that model does not allow.
+    pub fn under_protocol(&self, protocol: Protocol) -> Result<Trace, String> {
+        let config = self.config.with_protocol(protocol);
+        let model = EosModel::new(config.clone());
+        let mut state = model.init_states().remove(0);
+        let initial = observe(&state);
+        let mut steps = Vec::with_capacity(self.steps.len());
+        for (i, step) in self.steps.iter().enumerate() {
+            let mut enabled = Vec::new();
+            model.actions(&state, &mut enabled);
+            if !enabled.contains(&step.action) {
+                return Err(format!("under {protocol} the model does not allow step {} ({:?})", i + 1, step.action));
+            }
+            state = model.next_state(&state, step.action.clone()).expect("enabled actions apply");
+            steps.push(Step { action: step.action.clone(), state: observe(&state) });
+        }
+        let trace = Trace::new(&config, self.origin, initial, steps);
+        Ok(Trace { property: self.property.clone(), seed: self.seed, ..trace })
+    }
+
     /// The model of this trace (its configuration under its protocol).
     pub fn model(&self) -> EosModel {
         EosModel::new(self.config.with_protocol(self.protocol))

@@ -182,7 +182,9 @@ impl Broker {
         now_ms: TimestampMs,
         request: &TxnOffsetCommitRequest,
     ) -> Result<(), ErrorCode> {
-        if self.group.check_txn_offset_commit(request, self.config.fencing)? {
+        // Verification (or the tv2 implicit add) comes first, as in Kafka's group coordinator;
+        // then the member, generation and epoch checks.
+        if self.group.needs_verification(request)? {
             let partition = TopicPartition::group_offsets(&request.group);
             verify_or_add(
                 &mut self.coordinator,
@@ -194,6 +196,7 @@ impl Broker {
                 &partition,
             )?;
         }
+        self.group.check_txn_offset_commit(request, self.config.fencing)?;
         self.group.append_txn_offset_commit(request)
     }
 

@@ -52,8 +52,17 @@ impl GroupState {
         self.member = Some(member);
     }
 
+    /// KIP-447's fencing of a zombie copier, in Kafka's order (`ClassicGroup.validateOffsetCommit`):
+    /// an instance that is not the group's member → `UNKNOWN_MEMBER_ID` (a new instance's join
+    /// removed it); the member with another generation → `ILLEGAL_GENERATION`.
     fn check_member(&self, from: ProducerIndex, generation: i32) -> Option<ErrorCode> {
-        (generation != self.generation || self.member != Some(from)).then_some(ErrorCode::IllegalGeneration)
+        if self.member != Some(from) {
+            Some(ErrorCode::UnknownMemberId)
+        } else if generation != self.generation {
+            Some(ErrorCode::IllegalGeneration)
+        } else {
+            None
+        }
     }
 
     /// Whether `pid` has offsets pending at `epoch` (its transaction is open here).

@@ -341,17 +341,19 @@ impl EosModel {
                 Reply { error, producer_id: None, epoch: None, offset }
             }
             RequestBody::TxnOffsetCommit { txn, producer_id, epoch, generation, offset } => {
-                let group = &state.group;
-                if let Some(error) = group.check_txn_offset_commit(config, request.from, generation, producer_id, epoch)
-                {
-                    return Reply::error(error);
-                }
-                if !group.has_open_transaction(producer_id, epoch) {
+                // Verification (or the tv2 implicit add) first, then the group's own checks: Kafka's
+                // group coordinator verifies before it runs the commit (scheduleTransactionalWriteOperation).
+                if !state.group.has_open_transaction(producer_id, epoch) {
                     let target = TxnPartition::Offsets;
                     if let Some(error) = self.join_transaction(state, txn, producer_id, epoch, target, attempt, outbox)
                     {
                         return Reply::error(error);
                     }
+                }
+                let group = &state.group;
+                if let Some(error) = group.check_txn_offset_commit(config, request.from, generation, producer_id, epoch)
+                {
+                    return Reply::error(error);
                 }
                 state.group.write_pending(producer_id, epoch, offset, attempt);
                 Reply::error(ErrorCode::None)

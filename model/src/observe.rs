@@ -309,6 +309,14 @@ pub fn diff(left: &Observation, right: &Observation) -> Vec<FieldDiff> {
     out
 }
 
+/// The fields in which two JSON values differ, with paths as in [`diff`] (for views of the state
+/// other than [`Observation`], such as the wire target's).
+pub fn diff_json(left: &serde_json::Value, right: &serde_json::Value) -> Vec<FieldDiff> {
+    let mut out = Vec::new();
+    diff_values("", left, right, &mut out);
+    out
+}
+
 fn diff_values(path: &str, l: &serde_json::Value, r: &serde_json::Value, out: &mut Vec<FieldDiff>) {
     use serde_json::Value as J;
     if l == r {

@@ -161,6 +161,7 @@ pub enum ErrorCode {
     ConcurrentTransactions,
     TransactionCoordinatorFenced,
     IllegalGeneration,
+    UnknownMemberId,
     UnstableOffsetCommit,
     ProducerFenced,
 }
@@ -171,6 +172,7 @@ impl ErrorCode {
         match self {
             ErrorCode::None => 0,
             ErrorCode::IllegalGeneration => 22,
+            ErrorCode::UnknownMemberId => 25,
             ErrorCode::OutOfOrderSequenceNumber => 45,
             ErrorCode::InvalidProducerEpoch => 47,
             ErrorCode::InvalidTxnState => 48,
@@ -195,6 +197,7 @@ impl ErrorCode {
             ErrorCode::ConcurrentTransactions => "CONCURRENT_TRANSACTIONS",
             ErrorCode::TransactionCoordinatorFenced => "TRANSACTION_COORDINATOR_FENCED",
             ErrorCode::IllegalGeneration => "ILLEGAL_GENERATION",
+            ErrorCode::UnknownMemberId => "UNKNOWN_MEMBER_ID",
             ErrorCode::UnstableOffsetCommit => "UNSTABLE_OFFSET_COMMIT",
             ErrorCode::ProducerFenced => "PRODUCER_FENCED",
         }
@@ -207,9 +210,10 @@ impl ErrorCode {
 }
 
 /// Every error code eos uses, in code order.
-pub const ALL_ERROR_CODES: [ErrorCode; 11] = [
+pub const ALL_ERROR_CODES: [ErrorCode; 12] = [
     ErrorCode::None,
     ErrorCode::IllegalGeneration,
+    ErrorCode::UnknownMemberId,
     ErrorCode::OutOfOrderSequenceNumber,
     ErrorCode::InvalidProducerEpoch,
     ErrorCode::InvalidTxnState,

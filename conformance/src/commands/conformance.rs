@@ -4,6 +4,8 @@ use eos_broker::Faults;
 use eos_conformance::mutants::{self, parse_fault};
 use eos_conformance::render::thousands;
 use eos_conformance::suite::{self, ScenarioReport, SuiteOptions};
+use eos_conformance::wire::corpus::CorpusOptions;
+use eos_conformance::wire::suite::WireSuiteOptions;
 use eos_model::{scenario, Config, Protocol};
 use std::path::PathBuf;
 
@@ -28,9 +30,27 @@ pub struct Args {
     /// Only this protocol (default: tv1, tv1-verified and tv2).
     #[arg(long)]
     protocol: Option<Protocol>,
-    /// The implementation: `inproc` (eos-broker's in-process cluster).
+    /// The implementation: `inproc` (eos-broker's in-process cluster) or `kafka://HOST:PORT` (any
+    /// Kafka-compatible broker over the wire: the model's realisable traces).
     #[arg(long, default_value = "inproc")]
     target: String,
+    /// kafka:// target: at most this many traces per scenario and protocol (discoveries first, then
+    /// the enumeration spread evenly, then walks); default: all.
+    #[arg(long)]
+    max_traces: Option<usize>,
+    /// kafka:// target: traces replayed at once, each over its own connections.
+    #[arg(long, default_value_t = 4)]
+    jobs: usize,
+    /// kafka:// target: how many failing traces per scenario and protocol to shrink (each shrink
+    /// replays up to 40 candidates over the wire).
+    #[arg(long, default_value_t = 1)]
+    shrink: usize,
+    /// kafka:// target: every request's deadline, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    request_timeout_ms: u64,
+    /// kafka:// target: the transaction timeout of a transactional id that times out in the trace.
+    #[arg(long, default_value_t = 1_000)]
+    transaction_timeout_ms: u64,
     /// Random walks per scenario and protocol (beside the edge enumeration).
     #[arg(long, default_value_t = 20, value_parser = count(0, MAX_WALKS))]
     walks: usize,
@@ -84,12 +104,11 @@ fn configs(args: &Args) -> Result<Vec<Config>, String> {
 
 /// Runs the suite (or the mutants) and prints the report.
 pub fn run(args: Args) -> Result<u8, String> {
+    if super::wire::is_kafka(&args.target) {
+        return run_wire(&args);
+    }
     if args.target != "inproc" {
-        return Err(format!(
-            "target `{}` is not available: this eos drives `inproc` (eos-broker's in-process cluster); \
-             the kafka://HOST:PORT target needs the Kafka wire-protocol client, which is not built yet",
-            args.target
-        ));
+        return Err(format!("unknown target `{}`: expected inproc or kafka://HOST:PORT", args.target));
     }
     let mut faults = Faults::none();
     for name in &args.fault {
@@ -128,6 +147,35 @@ pub fn run(args: Args) -> Result<u8, String> {
         print_summary(&reports);
     }
     Ok(if passed { crate::EXIT_OK } else { crate::EXIT_FAILED })
+}
+
+/// The suite against a broker over the wire.
+fn run_wire(args: &Args) -> Result<u8, String> {
+    if !args.fault.is_empty() || args.mutants {
+        return Err("--fault and --mutants seed bugs into eos-broker: they apply to --target inproc only".to_string());
+    }
+    let names: Vec<String> = if args.scenarios.is_empty() {
+        scenario::names().iter().map(|s| s.to_string()).collect()
+    } else {
+        args.scenarios.clone()
+    };
+    let configs = names.iter().map(|n| super::load_scenario(n, None)).collect::<Result<Vec<_>, _>>()?;
+    let options = WireSuiteOptions {
+        corpus: CorpusOptions {
+            enumerate_limit: args.enumerate_limit,
+            max_traces: args.max_traces,
+            walks: args.walks,
+            walk_length: args.walk_length,
+            seed: args.seed,
+            model_discoveries: true,
+        },
+        jobs: args.jobs,
+        out_dir: Some(args.out.clone()),
+        shrink: if args.no_shrink { 0 } else { args.shrink },
+        ..WireSuiteOptions::default()
+    };
+    let wire = super::wire::wire_options(args.request_timeout_ms, args.transaction_timeout_ms);
+    super::wire::conformance(&args.target, &configs, args.protocol, &options, &wire, args.json)
 }
 
 fn print_line(r: &ScenarioReport) {

@@ -8,6 +8,7 @@ pub mod explore;
 pub mod record;
 pub mod replay;
 pub mod scenarios;
+pub mod wire;
 
 use eos_model::{scenario, Config, Protocol};
 

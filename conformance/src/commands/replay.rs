@@ -13,9 +13,19 @@ use std::path::PathBuf;
 pub struct Args {
     /// The eos-trace/1 file.
     trace: PathBuf,
-    /// The implementation: `inproc` (eos-broker's in-process cluster).
+    /// The implementation: `inproc` (eos-broker's in-process cluster) or `kafka://HOST:PORT`.
     #[arg(long, default_value = "inproc")]
     target: String,
+    /// Replay the trace's actions under this protocol instead of its own (its states are rebuilt
+    /// from the model; the actions must be a path of that protocol's model).
+    #[arg(long)]
+    protocol: Option<eos_model::Protocol>,
+    /// kafka:// target: every request's deadline, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    request_timeout_ms: u64,
+    /// kafka:// target: the transaction timeout of a transactional id that times out in the trace.
+    #[arg(long, default_value_t = 1_000)]
+    transaction_timeout_ms: u64,
     /// Switch on a seeded fault in the implementation.
     #[arg(long)]
     fault: Vec<String>,
@@ -23,10 +33,30 @@ pub struct Args {
 
 /// Replays and prints each step; at the first divergence, the fields that differ side by side.
 pub fn run(args: Args) -> Result<u8, String> {
-    if args.target != "inproc" {
-        return Err(format!("target `{}` is not available: this eos drives `inproc`", args.target));
+    let kafka = super::wire::is_kafka(&args.target);
+    if !kafka && args.target != "inproc" {
+        return Err(format!("unknown target `{}`: expected inproc or kafka://HOST:PORT", args.target));
     }
     let trace = Trace::read(&args.trace).map_err(|e| e.to_string())?;
+    let trace = match args.protocol {
+        Some(protocol) => trace.under_protocol(protocol).map_err(|e| format!("{}: {e}", args.trace.display()))?,
+        None => trace,
+    };
+    if kafka {
+        if !args.fault.is_empty() {
+            return Err("--fault seeds bugs into eos-broker: it applies to --target inproc only".to_string());
+        }
+        let wire = super::wire::wire_options(args.request_timeout_ms, args.transaction_timeout_ms);
+        println!(
+            "replaying {} ({} {}, {} steps) against {}",
+            args.trace.display(),
+            trace.scenario,
+            trace.protocol,
+            trace.steps.len(),
+            args.target
+        );
+        return super::wire::replay(&args.target, &trace, &wire);
+    }
     let mut faults = Faults::none();
     for name in &args.fault {
         faults.enable(parse_fault(name)?);

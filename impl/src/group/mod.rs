@@ -81,18 +81,33 @@ impl GroupCoordinator {
         &self.offsets_log
     }
 
+    /// KIP-447: a member that is not the group's current one is unknown (`UNKNOWN_MEMBER_ID`: a newer
+    /// join removed it); the current member with another generation is `ILLEGAL_GENERATION`. The
+    /// member is checked first, as Kafka's group coordinator does.
     fn check_generation(&self, group: &str, generation: Generation, member_id: &str) -> Result<(), ErrorCode> {
-        let state = self.groups.get(group).ok_or(ErrorCode::IllegalGeneration)?;
-        if state.generation != generation || state.member_id.as_deref() != Some(member_id) {
+        let state = self.groups.get(group).ok_or(ErrorCode::UnknownMemberId)?;
+        if state.member_id.as_deref() != Some(member_id) {
+            return Err(ErrorCode::UnknownMemberId);
+        }
+        if state.generation != generation {
             return Err(ErrorCode::IllegalGeneration);
         }
         Ok(())
     }
 
-    /// TxnOffsetCommit's checks before the coordinator is consulted: the generation and member
-    /// (KIP-447), then the producer epoch. Returns whether the offsets partition must be verified
-    /// (tv1-verified) or implicitly added (tv2): no transaction of this epoch open on it yet.
-    pub fn check_txn_offset_commit(&self, request: &TxnOffsetCommitRequest, fencing: bool) -> Result<bool, ErrorCode> {
+    /// Whether a TxnOffsetCommit must first be verified (tv1-verified) or implicitly added (tv2) at
+    /// the coordinator: no transaction of this epoch is open on the offsets partition yet. Kafka's
+    /// group coordinator does this before anything else (`scheduleTransactionalWriteOperation`).
+    pub fn needs_verification(&self, request: &TxnOffsetCommitRequest) -> Result<bool, ErrorCode> {
+        if request.producer_id < 0 || request.producer_epoch < 0 {
+            return Err(ErrorCode::InvalidRequest);
+        }
+        Ok(self.offsets_log.needs_verification(request.producer_id, request.producer_epoch, true))
+    }
+
+    /// TxnOffsetCommit's checks after verification: the member and generation (KIP-447), then the
+    /// producer epoch against the offsets partition's producer state.
+    pub fn check_txn_offset_commit(&self, request: &TxnOffsetCommitRequest, fencing: bool) -> Result<(), ErrorCode> {
         if request.producer_id < 0 || request.producer_epoch < 0 {
             return Err(ErrorCode::InvalidRequest);
         }
@@ -103,7 +118,7 @@ impl GroupCoordinator {
         if epochs && last_epoch.is_some_and(|last| request.producer_epoch < last) {
             return Err(ErrorCode::InvalidProducerEpoch);
         }
-        Ok(self.offsets_log.needs_verification(request.producer_id, request.producer_epoch, true))
+        Ok(())
     }
 
     /// TxnOffsetCommit after its checks: append to the offsets partition, offsets pending.

@@ -42,20 +42,21 @@ fn join_bumps_the_generation() {
 }
 
 #[test]
-fn old_generation_or_member_is_illegal_generation() {
-    // Proves KIP-447: a zombie from an older generation (or another member) is fenced at TxnOffsetCommit.
+fn old_member_is_unknown_and_old_generation_illegal() {
+    // Proves KIP-447: a zombie (a member a newer join replaced) is fenced at TxnOffsetCommit with
+    // UNKNOWN_MEMBER_ID, as Kafka's group coordinator checks the member first; the current member
+    // with an old generation gets ILLEGAL_GENERATION.
     let mut g = group();
     g.join("g", "producer-0");
     g.join("g", "producer-1");
+    assert_eq!(g.check_txn_offset_commit(&txn_commit(1, 0, 1, "producer-0", 5), true), Err(ErrorCode::UnknownMemberId));
+    assert_eq!(g.check_txn_offset_commit(&txn_commit(1, 0, 2, "producer-0", 5), true), Err(ErrorCode::UnknownMemberId));
     assert_eq!(
-        g.check_txn_offset_commit(&txn_commit(1, 0, 1, "producer-0", 5), true),
+        g.check_txn_offset_commit(&txn_commit(1, 0, 1, "producer-1", 5), true),
         Err(ErrorCode::IllegalGeneration)
     );
-    assert_eq!(
-        g.check_txn_offset_commit(&txn_commit(1, 0, 2, "producer-0", 5), true),
-        Err(ErrorCode::IllegalGeneration)
-    );
-    assert_eq!(g.check_txn_offset_commit(&txn_commit(1, 0, 2, "producer-1", 5), true), Ok(true));
+    assert_eq!(g.check_txn_offset_commit(&txn_commit(1, 0, 2, "producer-1", 5), true), Ok(()));
+    assert_eq!(g.needs_verification(&txn_commit(1, 0, 2, "producer-1", 5)), Ok(true));
     let plain = OffsetCommitRequest {
         group: "g".into(),
         generation: 1,
@@ -63,7 +64,7 @@ fn old_generation_or_member_is_illegal_generation() {
         partition: TopicPartition::input(),
         offset: 1,
     };
-    assert_eq!(g.handle_offset_commit(&plain), Err(ErrorCode::IllegalGeneration));
+    assert_eq!(g.handle_offset_commit(&plain), Err(ErrorCode::UnknownMemberId));
 }
 
 #[test]
@@ -75,10 +76,7 @@ fn pending_offsets_become_committed_on_commit_and_vanish_on_abort() {
     g.append_txn_offset_commit(&txn_commit(1, 0, 1, "producer-0", 5)).unwrap();
     assert_eq!(g.offset_fetch("g", true), Err(ErrorCode::UnstableOffsetCommit));
     assert_eq!(g.offset_fetch("g", false), Ok(BTreeMap::new()));
-    assert!(
-        !g.check_txn_offset_commit(&txn_commit(1, 0, 1, "producer-0", 6), true).unwrap(),
-        "already open: no verification"
-    );
+    assert!(!g.needs_verification(&txn_commit(1, 0, 1, "producer-0", 6)).unwrap(), "already open: no verification");
     assert_eq!(g.handle_marker(&marker(1, 0, false, 0)), ErrorCode::None);
     assert_eq!(g.offset_fetch("g", true), Ok(BTreeMap::new()));
     g.append_txn_offset_commit(&txn_commit(1, 0, 1, "producer-0", 7)).unwrap();
@@ -100,6 +98,7 @@ fn offsets_partition_checks_epochs() {
     assert_eq!(g.handle_marker(&marker(1, 3, true, 4)), ErrorCode::None);
     assert_eq!(g.handle_marker(&marker(1, 3, true, 3)), ErrorCode::TransactionCoordinatorFenced);
     assert_eq!(g.check_txn_offset_commit(&txn_commit(-1, 0, 1, "producer-0", 5), true), Err(ErrorCode::InvalidRequest));
+    assert_eq!(g.needs_verification(&txn_commit(-1, 0, 1, "producer-0", 5)), Err(ErrorCode::InvalidRequest));
 }
 
 #[test]

@@ -1,0 +1,202 @@
+//! Which traces a black-box broker can be made to follow (specs/wire-target.md §2), and a scheduler
+//! over the model that makes only those.
+//!
+//! The harness controls the clients: it sends a request when the trace delivers it, never sends a
+//! lost one, sends a duplicated one twice, and reads or drops each response. It does not control the
+//! broker's own work: markers, their acknowledgements and completion happen right after the step that
+//! caused them, whatever a client does. So a trace is realisable when the broker's work is *eager*:
+//! no client step (and no timeout) is taken while a marker or a marker acknowledgement is in flight,
+//! and none of that traffic is lost. The marker-retry tick only follows such a loss; a coordinator
+//! failover needs a broker restart, which the harness does not do; switching epoch fencing off is not
+//! something Kafka can be configured to do. Everything else is realisable, including transaction
+//! timeouts (a short `transaction.timeout.ms` for that transactional id, and waiting).
+
+use crate::trace::Trace;
+use eos_model::coordinator::TxnState;
+use eos_model::message::Message;
+use eos_model::types::TxnId;
+use eos_model::{Action, EosModel, State};
+use serde::Serialize;
+use stateright::Model;
+use std::collections::BTreeSet;
+
+/// Why a trace cannot be realised over the wire. Skipped traces are counted under these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unrealisable {
+    /// The scenario switches epoch fencing off (a pitfall); Kafka always checks epochs.
+    FencingOff,
+    /// A marker or its acknowledgement is lost (or re-sent by the marker-retry tick after a loss):
+    /// the broker's internal traffic cannot be lost on demand.
+    BrokerMessageLost,
+    /// The coordinator fails over: that needs a broker restart.
+    CoordinatorFailover,
+    /// A client step or a timeout while a marker or its acknowledgement is in flight: the broker
+    /// does its own work first.
+    ClientStepBeforeBrokerWork,
+    /// A transaction timeout is awaited while another transactional id that times out in the
+    /// trace has an open transaction, which would time out during the wait too.
+    OverlappingTimeouts,
+}
+
+impl Unrealisable {
+    /// One line saying why.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Unrealisable::FencingOff => "epoch fencing is switched off; Kafka always checks epochs",
+            Unrealisable::BrokerMessageLost => {
+                "a marker or its acknowledgement is lost; the broker's own traffic cannot be lost on demand"
+            }
+            Unrealisable::CoordinatorFailover => {
+                "a coordinator failover needs a broker restart, which this run does not do"
+            }
+            Unrealisable::ClientStepBeforeBrokerWork => {
+                "a client step while markers are in flight; the broker writes its markers first"
+            }
+            Unrealisable::OverlappingTimeouts => "two transactions would time out during one wait",
+        }
+    }
+
+    /// Every reason, in report order.
+    pub const ALL: [Unrealisable; 5] = [
+        Unrealisable::FencingOff,
+        Unrealisable::BrokerMessageLost,
+        Unrealisable::CoordinatorFailover,
+        Unrealisable::ClientStepBeforeBrokerWork,
+        Unrealisable::OverlappingTimeouts,
+    ];
+}
+
+/// Whether `action` is the broker's own work that follows a client step at once (a marker or its
+/// acknowledgement delivered).
+pub fn is_broker_work(action: &Action) -> bool {
+    matches!(action, Action::Deliver { message: Message::Marker(_) | Message::MarkerResponse { .. } })
+}
+
+/// Whether `state` has broker work in flight.
+pub fn broker_work_pending(state: &State) -> bool {
+    state.network.keys().any(|m| matches!(m, Message::Marker(_) | Message::MarkerResponse { .. }))
+}
+
+/// Why `action` can never be realised, if it cannot.
+fn never(action: &Action) -> Option<Unrealisable> {
+    match action {
+        Action::Lose { message: Message::Marker(_) | Message::MarkerResponse { .. } }
+        | Action::CoordinatorRetryMarkers { .. } => Some(Unrealisable::BrokerMessageLost),
+        Action::CoordinatorFailover => Some(Unrealisable::CoordinatorFailover),
+        _ => None,
+    }
+}
+
+/// The transactional ids with an Ongoing transaction in `state`.
+fn ongoing(state: &State) -> BTreeSet<TxnId> {
+    (0..state.coordinator.log.len())
+        .filter(|t| state.coordinator.log[*t].as_ref().is_some_and(|r| r.state == TxnState::Ongoing))
+        .map(|t| t as TxnId)
+        .collect()
+}
+
+/// How a realisable trace is realised.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Transactional ids that time out in the trace: they ask for a short transaction timeout.
+    pub timing_out: BTreeSet<TxnId>,
+}
+
+/// Whether `trace` can be realised over the wire: its plan, or the first step (1-based; 0 for the
+/// scenario itself) that cannot be and why. `states` are the model's states along the trace
+/// (initial first), as [`Trace::validate`] gives them.
+pub fn check(trace: &Trace, states: &[State]) -> Result<Plan, (usize, Unrealisable)> {
+    if !trace.config.guards.fencing {
+        return Err((0, Unrealisable::FencingOff));
+    }
+    let timing_out: BTreeSet<TxnId> = trace
+        .steps
+        .iter()
+        .filter_map(|s| match s.action {
+            Action::CoordinatorTimeout { txn } => Some(txn),
+            _ => None,
+        })
+        .collect();
+    for (i, step) in trace.steps.iter().enumerate() {
+        let before = &states[i];
+        if let Some(reason) = never(&step.action) {
+            return Err((i + 1, reason));
+        }
+        if !is_broker_work(&step.action) && broker_work_pending(before) {
+            return Err((i + 1, Unrealisable::ClientStepBeforeBrokerWork));
+        }
+        if let Action::CoordinatorTimeout { txn } = step.action {
+            if ongoing(before).iter().any(|t| *t != txn && timing_out.contains(t)) {
+                return Err((i + 1, Unrealisable::OverlappingTimeouts));
+            }
+        }
+    }
+    Ok(Plan { timing_out })
+}
+
+/// `trace` with the broker's outstanding work done at its end: a trace that stops while markers are
+/// in flight (a counterexample whose violating state is reached mid-way, a walk cut at its length)
+/// cannot be compared there, because the broker does that work anyway; it is realised as its
+/// extension by that work, in the scheduler's order. `states` (the model's, initial first) grow too.
+pub fn complete(trace: &Trace, states: &mut Vec<State>) -> Option<Trace> {
+    let model = trace.model();
+    let mut steps = Vec::new();
+    loop {
+        let last = states.last().expect("at least the initial state");
+        let mut enabled = Vec::new();
+        model.actions(last, &mut enabled);
+        let Some(work) = enabled.into_iter().find(is_broker_work) else { break };
+        let next = model.next_state(last, work.clone()).expect("enabled actions apply");
+        steps.push(crate::trace::Step { action: work, state: eos_model::observe::observe(&next) });
+        states.push(next);
+    }
+    if steps.is_empty() {
+        return None;
+    }
+    let mut extended = trace.clone();
+    extended.steps.extend(steps);
+    Some(extended)
+}
+
+/// The eager scheduler: the model's actions, restricted to realisable ones, with the broker's work
+/// first. While a marker or an acknowledgement is in flight only one such delivery is offered (the
+/// first in the model's order: the broker's internal order cannot be chosen, and every order ends
+/// in the same state), so the harness never has to make the broker wait.
+pub fn eager_actions(model: &EosModel, state: &State, actions: &mut Vec<Action>) {
+    let mut all = Vec::new();
+    model.actions(state, &mut all);
+    if let Some(work) = all.iter().find(|a| is_broker_work(a)) {
+        actions.push(work.clone());
+        return;
+    }
+    actions.extend(all.into_iter().filter(|a| never(a).is_none()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eos_model::scenario;
+
+    /// The eager scheduler never offers an unrealisable action, and offers broker work alone.
+    #[test]
+    fn eager_actions_are_realisable() {
+        let config = scenario::load("coordinator-failover").unwrap();
+        let model = EosModel::new(config);
+        let mut state = model.init_states().remove(0);
+        let mut seen_work = false;
+        for _ in 0..60 {
+            let mut actions = Vec::new();
+            eager_actions(&model, &state, &mut actions);
+            assert!(actions.iter().all(|a| never(a).is_none()), "{actions:?}");
+            if broker_work_pending(&state) {
+                seen_work = true;
+                assert_eq!(actions.len(), 1);
+                assert!(is_broker_work(&actions[0]));
+            }
+            let Some(action) = actions.into_iter().next() else { break };
+            state = model.next_state(&state, action).unwrap();
+        }
+        assert!(seen_work, "the walk should have ended a transaction");
+    }
+}

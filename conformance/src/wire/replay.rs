@@ -1,0 +1,483 @@
+//! Replaying one trace against a broker over the wire (specs/wire-target.md §3).
+//!
+//! The trace's clients are the harness's: each model step is realised as the spec says (a request
+//! sent when the trace delivers it, a response compared when it comes back, the broker's own work
+//! awaited), and after every step that touched the broker what a client can see is compared with the
+//! model's state. The first difference is the divergence; a broker that does not answer properly is
+//! a failure of the broker, not a divergence.
+
+use super::client::{self, ClientContext, ReplyView};
+use super::connection::Connection;
+use super::error::WireError;
+use super::group::{self, Membership};
+use super::mapping::Identities;
+use super::names::Names;
+use super::observer::{Observer, Scope};
+use super::probe::BrokerInfo;
+use super::realise::{self, Plan, Unrealisable};
+use super::routes::{self, poll_until, Links, Routes};
+use super::setup;
+use super::versions::Versions;
+use super::view::{self, Visibility, WireView};
+use crate::trace::Trace;
+use eos_model::message::{Message, Reply, Request};
+use eos_model::observe::{diff_json, FieldDiff};
+use eos_model::types::TxnId;
+use eos_model::{Action, Config, State};
+use std::time::{Duration, Instant};
+
+/// Deadlines and timeouts of a wire replay.
+#[derive(Clone, Debug)]
+pub struct WireOptions {
+    /// Every request's deadline (and the connect timeout).
+    pub request_timeout: Duration,
+    /// How long to wait for a trace's topics and coordinators.
+    pub setup_timeout: Duration,
+    /// How long to wait for the broker's own work (markers, completion) to show.
+    pub settle_timeout: Duration,
+    /// The transaction timeout of a transactional id that times out in the trace.
+    pub short_transaction_timeout: Duration,
+    /// The transaction timeout of every other transactional id.
+    pub long_transaction_timeout: Duration,
+    /// How long to wait, beyond the short transaction timeout, for the coordinator to abort.
+    pub timeout_slack: Duration,
+}
+
+impl Default for WireOptions {
+    fn default() -> Self {
+        WireOptions {
+            request_timeout: Duration::from_secs(10),
+            setup_timeout: Duration::from_secs(30),
+            settle_timeout: Duration::from_secs(5),
+            short_transaction_timeout: Duration::from_millis(1000),
+            long_transaction_timeout: Duration::from_secs(600),
+            timeout_slack: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Where and how a broker first differs from the model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WireDivergence {
+    /// The step (1-based; 0 is the initial state).
+    pub step: usize,
+    /// Its action.
+    pub action: Option<Action>,
+    /// What was compared: `the response to …`, `what a client sees`.
+    pub what: String,
+    /// The differing fields (model left, broker right).
+    pub diffs: Vec<FieldDiff>,
+}
+
+/// How replaying one trace over the wire came out.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WireOutcome {
+    /// The broker agreed with the model at every comparison.
+    Conforms {
+        /// Steps replayed.
+        steps: usize,
+    },
+    /// The broker differs.
+    Diverged(Box<WireDivergence>),
+    /// The trace cannot be realised over the wire (nothing was sent).
+    Skipped {
+        /// The step that cannot be realised (0: the scenario).
+        step: usize,
+        /// Why.
+        reason: Unrealisable,
+    },
+    /// The broker did not answer properly (a timeout, garbage, a refused set-up request).
+    Failed {
+        /// The step (0: set-up).
+        step: usize,
+        /// What went wrong.
+        error: WireError,
+    },
+    /// The trace is not a path of the model.
+    InvalidTrace {
+        /// The step.
+        step: usize,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl WireOutcome {
+    /// Whether the broker conformed.
+    pub fn conforms(&self) -> bool {
+        matches!(self, WireOutcome::Conforms { .. })
+    }
+
+    /// One line saying what happened.
+    pub fn summary(&self) -> String {
+        let action = |a: &Option<Action>| {
+            a.as_ref().map_or("the initial state".to_string(), |a| {
+                format!("{}: {}", eos_model::describe::actor(a), eos_model::describe::action(a))
+            })
+        };
+        match self {
+            WireOutcome::Conforms { steps } => format!("conforms ({steps} steps)"),
+            WireOutcome::Diverged(d) => format!(
+                "diverged at step {} ({}): {}, {} field(s) differ",
+                d.step,
+                action(&d.action),
+                d.what,
+                d.diffs.len()
+            ),
+            WireOutcome::Skipped { step, reason } => format!("skipped (step {step}): {}", reason.reason()),
+            WireOutcome::Failed { step, error } => format!("broker failure at step {step}: {error}"),
+            WireOutcome::InvalidTrace { step, reason } => format!("not a model path at step {step}: {reason}"),
+        }
+    }
+}
+
+/// A broker the harness holds traces to, under one protocol mode.
+pub struct WireTarget {
+    /// What the probe learned.
+    pub info: BrokerInfo,
+    /// The API versions of the protocol mode.
+    pub versions: Versions,
+    /// Deadlines.
+    pub options: WireOptions,
+    /// The run's name prefix.
+    pub run: String,
+}
+
+/// One trace's run: its names, routes, clients, observer and identities.
+struct Run<'a> {
+    target: &'a WireTarget,
+    config: &'a Config,
+    names: Names,
+    routes: Routes,
+    plan: Plan,
+    clients: Vec<Links>,
+    members: Vec<Option<Membership>>,
+    observer: Observer,
+    ids: Identities,
+    visible: Visibility,
+    /// What a client saw at the last comparison.
+    last_seen: Option<WireView>,
+}
+
+/// How a step ended: fine, or the outcome of the trace.
+type StepResult = Result<(), Box<WireOutcome>>;
+
+impl WireTarget {
+    /// Replays `trace` (the `index`-th of the run, which makes its names unique).
+    pub fn replay(&self, trace: &Trace, index: usize) -> WireOutcome {
+        self.replay_observed(trace, index).0
+    }
+
+    /// [`WireTarget::replay`], also giving what a client saw on the broker at the last comparison.
+    pub fn replay_observed(&self, trace: &Trace, index: usize) -> (WireOutcome, Option<WireView>) {
+        let mut states = match trace.validate() {
+            Ok(states) => states,
+            Err((step, reason)) => return (WireOutcome::InvalidTrace { step, reason }, None),
+        };
+        let extended = realise::complete(trace, &mut states);
+        let trace = extended.as_ref().unwrap_or(trace);
+        let plan = match realise::check(trace, &states) {
+            Ok(plan) => plan,
+            Err((step, reason)) => return (WireOutcome::Skipped { step, reason }, None),
+        };
+        let config = trace.config.with_protocol(trace.protocol);
+        let names = Names::new(&self.run, index);
+        let mut bootstrap = match Connection::open(&self.info.target.addr(), self.options.request_timeout) {
+            Ok(c) => c,
+            Err(error) => return (WireOutcome::Failed { step: 0, error }, None),
+        };
+        let topics = topics(&config, &names);
+        let started = Instant::now();
+        let run = self.set_up(&mut bootstrap, &config, names, plan, &topics);
+        tracing::debug!(elapsed = ?started.elapsed(), "set up");
+        let result = match run {
+            Ok(mut run) => {
+                let outcome = run.replay(trace, &states);
+                (outcome, run.last_seen)
+            }
+            Err(error) => (WireOutcome::Failed { step: 0, error }, None),
+        };
+        let names: Vec<String> = topics.into_iter().map(|(t, _)| t).collect();
+        let _ = setup::delete_topics(&mut bootstrap, &self.versions, &names);
+        result
+    }
+
+    fn set_up<'a>(
+        &'a self,
+        bootstrap: &mut Connection,
+        config: &'a Config,
+        names: Names,
+        plan: Plan,
+        topics: &[(String, i32)],
+    ) -> Result<Run<'a>, WireError> {
+        let deadline = Instant::now() + self.options.setup_timeout;
+        setup::create_topics(bootstrap, &self.versions, topics, self.options.setup_timeout)?;
+        let transactional_ids: Vec<String> = if config.producers.transactional {
+            (0..config.producers.transactional_ids).map(|t| names.txn(t)).collect()
+        } else {
+            Vec::new()
+        };
+        let group = config.is_copier().then(|| names.group());
+        let routes =
+            routes::look_up(bootstrap, &self.versions, topics, &transactional_ids, group.as_deref(), deadline)?;
+        let timeout = self.options.request_timeout;
+        let instances = usize::from(config.producer_count());
+        let mut observer = Observer::new(Links::new(timeout));
+        // Ready when everything a client reads answers without "not yet": leaders serve, and the
+        // coordinators have loaded their partitions.
+        let scope = Scope { names: &names, config, versions: &self.versions, routes: &routes };
+        let mut ids = Identities::default();
+        let ready = poll_until(deadline, || match observer.observe(&scope, &mut ids) {
+            Ok(_) => Ok(Some(())),
+            Err(WireError::NotReady(_)) => Ok(None),
+            Err(e) => Err(e),
+        })?;
+        if ready.is_none() {
+            return Err(WireError::Broker(format!(
+                "the trace's topics and coordinators were not ready within {} ms",
+                self.options.setup_timeout.as_millis()
+            )));
+        }
+        Ok(Run {
+            target: self,
+            config,
+            names,
+            routes,
+            plan,
+            clients: (0..instances).map(|_| Links::new(timeout)).collect(),
+            members: vec![None; instances],
+            observer,
+            ids: Identities::default(),
+            visible: Visibility {
+                transactions: self.versions.describe_transactions.is_some(),
+                producers: self.versions.describe_producers.is_some(),
+            },
+            last_seen: None,
+        })
+    }
+}
+
+/// The trace's topics: `out` with the scenario's partitions, and `in` for the copier's offsets.
+fn topics(config: &Config, names: &Names) -> Vec<(String, i32)> {
+    let mut topics = vec![(names.out(), i32::from(config.partitions.count))];
+    if config.is_copier() {
+        topics.push((names.input(), 1));
+    }
+    topics
+}
+
+impl Run<'_> {
+    fn replay(&mut self, trace: &Trace, states: &[State]) -> WireOutcome {
+        match self.replay_steps(trace, states) {
+            Ok(()) => WireOutcome::Conforms { steps: trace.steps.len() },
+            Err(outcome) => *outcome,
+        }
+    }
+
+    fn replay_steps(&mut self, trace: &Trace, states: &[State]) -> StepResult {
+        let mut last_model = view::of_model(&states[0], self.config, self.visible);
+        self.compare_view(0, None, &last_model, false)?;
+        let mut touched = false;
+        let mut waits = false;
+        for (i, step) in trace.steps.iter().enumerate() {
+            let (before, after) = (&states[i], &states[i + 1]);
+            self.step(i + 1, &step.action, before, after)?;
+            touched |= !matches!(wire_effect(&step.action), Effect::None);
+            waits |= matches!(wire_effect(&step.action), Effect::Await);
+            let next_is_broker_work = trace.steps.get(i + 1).is_some_and(|s| realise::is_broker_work(&s.action));
+            if next_is_broker_work {
+                continue;
+            }
+            let model = view::of_model(after, self.config, self.visible);
+            if !touched && model == last_model {
+                continue;
+            }
+            self.compare_view(i + 1, Some(&step.action), &model, waits)?;
+            last_model = model;
+            touched = false;
+            waits = false;
+        }
+        Ok(())
+    }
+
+    /// Realises one step; compares the response it gets, if any.
+    fn step(&mut self, index: usize, action: &Action, before: &State, after: &State) -> StepResult {
+        let failed = |error: WireError| Box::new(WireOutcome::Failed { step: index, error });
+        match action {
+            Action::Deliver { message: Message::Request(request) } => {
+                let expected = expected_reply(before, after, request);
+                let member = self.members[usize::from(request.from)].as_ref();
+                let (plan, options) = (&self.plan, &self.target.options);
+                let timeouts = |t: TxnId| transaction_timeout(plan, options, t);
+                let cx = ClientContext {
+                    names: &self.names,
+                    versions: &self.target.versions,
+                    routes: &self.routes,
+                    ids: &self.ids,
+                    transaction_timeout: &timeouts,
+                    member: member.map(|m| (m.member_id.as_str(), m.generation)),
+                    produce_timeout: self.target.options.request_timeout,
+                };
+                let ready_by = Instant::now() + self.target.options.setup_timeout;
+                let links = &mut self.clients[usize::from(request.from)];
+                let raw = client::send(links, &cx, &request.body, ready_by).map_err(failed)?;
+                let model = ReplyView::of_model(&request.body, &expected, &self.target.versions);
+                let broker = ReplyView::of_broker(&raw, &expected, &mut self.ids);
+                compare(index, action, format!("the response to {}", request.body), &model, &broker)
+            }
+            Action::ProducerStart { producer } if self.config.is_copier() => self.join(index, action, *producer, after),
+            Action::ProducerFetchOffsets { .. } => {
+                let model = match before.group.offset_fetch() {
+                    Ok(committed) => {
+                        ReplyView { error: "NONE".into(), producer_id: None, epoch: None, offset: committed }
+                    }
+                    Err(error) => {
+                        ReplyView { error: error.name().into(), producer_id: None, epoch: None, offset: None }
+                    }
+                };
+                let scope = Scope {
+                    names: &self.names,
+                    config: self.config,
+                    versions: &self.target.versions,
+                    routes: &self.routes,
+                };
+                let (code, committed) = self.observer.offset_fetch(&scope, true).map_err(failed)?;
+                let broker =
+                    ReplyView { error: client::error_name(code), producer_id: None, epoch: None, offset: committed };
+                compare(index, action, "OffsetFetch(require_stable)".to_string(), &model, &broker)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A copier instance joins the group; the broker's generation is matched to the model's.
+    fn join(&mut self, index: usize, action: &Action, producer: u8, after: &State) -> StepResult {
+        let links = &mut self.clients[usize::from(producer)];
+        let membership = group::join(links, &self.routes, &self.target.versions, &self.names.group())
+            .map_err(|error| Box::new(WireOutcome::Failed { step: index, error }))?;
+        let model_generation = i64::from(after.group.generation);
+        if !self.ids.generations.learn(model_generation, i64::from(membership.generation)) {
+            let known = self.ids.generations.real(model_generation);
+            return Err(Box::new(WireOutcome::Diverged(Box::new(WireDivergence {
+                step: index,
+                action: Some(action.clone()),
+                what: "the group generation of the join".to_string(),
+                diffs: vec![FieldDiff {
+                    path: "generation".to_string(),
+                    left: format!("{model_generation} (broker {known:?})"),
+                    right: membership.generation.to_string(),
+                }],
+            }))));
+        }
+        self.members[usize::from(producer)] = Some(membership);
+        Ok(())
+    }
+
+    /// Compares what a client sees with `model`; with `wait`, polls until they agree or the
+    /// settle (or timeout) deadline passes.
+    fn compare_view(&mut self, index: usize, action: Option<&Action>, model: &WireView, wait: bool) -> StepResult {
+        let timeout = action.is_some_and(|a| matches!(a, Action::CoordinatorTimeout { .. }));
+        let options = &self.target.options;
+        let patience = match (wait, timeout) {
+            (_, true) => options.short_transaction_timeout + options.timeout_slack,
+            (true, false) => options.settle_timeout,
+            (false, false) => Duration::ZERO,
+        };
+        let deadline = Instant::now() + patience;
+        let mut last = None;
+        let scope =
+            Scope { names: &self.names, config: self.config, versions: &self.target.versions, routes: &self.routes };
+        let observer = &mut self.observer;
+        let ids = &mut self.ids;
+        let started = Instant::now();
+        let mut polls = 0;
+        let agreed = poll_until(deadline, || {
+            polls += 1;
+            let seen = observer.observe(&scope, ids)?;
+            let same = seen == *model;
+            last = Some(seen);
+            Ok(same.then_some(()))
+        })
+        .map_err(|error| Box::new(WireOutcome::Failed { step: index, error }))?;
+        tracing::debug!(step = index, polls, elapsed = ?started.elapsed(), agreed = agreed.is_some(), "compared");
+        self.last_seen = last.clone();
+        match (agreed, last) {
+            (Some(()), _) => Ok(()),
+            (None, Some(seen)) => {
+                let what = if patience.is_zero() {
+                    "what a client sees".to_string()
+                } else {
+                    format!("what a client sees after waiting {} ms", patience.as_millis())
+                };
+                Err(Box::new(WireOutcome::Diverged(Box::new(WireDivergence {
+                    step: index,
+                    action: action.cloned(),
+                    what,
+                    diffs: diff_json(&to_json(model), &to_json(&seen)),
+                }))))
+            }
+            (None, None) => unreachable!("poll_until observes at least once"),
+        }
+    }
+}
+
+/// The transaction timeout `txn` asks for: short if it times out in the trace.
+fn transaction_timeout(plan: &Plan, options: &WireOptions, txn: TxnId) -> Duration {
+    if plan.timing_out.contains(&txn) {
+        options.short_transaction_timeout
+    } else {
+        options.long_transaction_timeout
+    }
+}
+
+fn to_json(value: &impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(value).expect("views serialise")
+}
+
+/// Compares a response seen on the wire with the model's.
+fn compare(index: usize, action: &Action, what: String, model: &ReplyView, broker: &ReplyView) -> StepResult {
+    if model == broker {
+        return Ok(());
+    }
+    Err(Box::new(WireOutcome::Diverged(Box::new(WireDivergence {
+        step: index,
+        action: Some(action.clone()),
+        what,
+        diffs: diff_json(&to_json(model), &to_json(broker)),
+    }))))
+}
+
+/// The reply the model gave to `request` in the step from `before` to `after`.
+fn expected_reply(before: &State, after: &State, request: &Request) -> Reply {
+    let copies = |state: &State, m: &Message| state.network.get(m).copied().unwrap_or(0);
+    after
+        .network
+        .keys()
+        .find_map(|m| match m {
+            Message::Response { request: r, reply } if r == request && copies(after, m) > copies(before, m) => {
+                Some(*reply)
+            }
+            _ => None,
+        })
+        .expect("delivering a request puts its response in flight")
+}
+
+/// What a model action does on the wire.
+enum Effect {
+    /// Nothing (the harness's own client bookkeeping).
+    None,
+    /// A request to the broker.
+    Send,
+    /// The broker's own work, or a timeout: awaited.
+    Await,
+}
+
+fn wire_effect(action: &Action) -> Effect {
+    match action {
+        Action::Deliver { message: Message::Request(_) } => Effect::Send,
+        Action::ProducerFetchOffsets { .. } | Action::ProducerStart { .. } => Effect::Send,
+        a if realise::is_broker_work(a) => Effect::Await,
+        Action::CoordinatorTimeout { .. } => Effect::Await,
+        _ => Effect::None,
+    }
+}

@@ -1,0 +1,311 @@
+//! The wire suite of one scenario under one protocol against one broker: the realisable corpus
+//! replayed over several connections at once (traces are independent: each has its own topics,
+//! transactional ids and group), counted as realised or skipped (with the reason), conforming or
+//! diverging, with counterexamples triaged and divergences shrunk and saved as in-process ones are.
+
+use super::corpus::{CorpusOptions, WireCorpus};
+use super::realise::Unrealisable;
+use super::replay::{WireOutcome, WireTarget};
+use crate::coverage::{Coverage, CoverageReport};
+use crate::shrink;
+use crate::suite::{Failure, NamedTrace, TriageResult};
+use crate::trace::Origin;
+use eos_model::config::Triage;
+use eos_model::Config;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
+use std::time::Instant;
+
+/// Knobs of a wire suite run.
+#[derive(Clone, Debug)]
+pub struct WireSuiteOptions {
+    /// Which traces.
+    pub corpus: CorpusOptions,
+    /// Traces replayed at once (each over its own connections).
+    pub jobs: usize,
+    /// Where failing traces are written.
+    pub out_dir: Option<PathBuf>,
+    /// Shrink this many failing traces per scenario and protocol (0: none).
+    pub shrink: usize,
+    /// Replays a shrink may spend.
+    pub shrink_budget: usize,
+}
+
+impl Default for WireSuiteOptions {
+    fn default() -> Self {
+        WireSuiteOptions { corpus: CorpusOptions::default(), jobs: 4, out_dir: None, shrink: 1, shrink_budget: 40 }
+    }
+}
+
+/// The result of one scenario under one protocol against one broker.
+#[derive(Clone, Debug, Serialize)]
+pub struct WireReport {
+    /// The scenario.
+    pub scenario: String,
+    /// The protocol.
+    pub protocol: String,
+    /// The broker.
+    pub target: String,
+    /// Traces tried.
+    pub traces: usize,
+    /// Traces realised on the broker (tried minus skipped).
+    pub realised: usize,
+    /// Skipped traces per reason.
+    pub skipped: BTreeMap<Unrealisable, usize>,
+    /// Realised traces that conform.
+    pub conforming: usize,
+    /// Realised traces that diverge.
+    pub diverging: usize,
+    /// Traces the broker failed to answer properly.
+    pub broker_failures: usize,
+    /// Steps of the realised traces, as far as each got.
+    pub steps: usize,
+    /// Counterexamples (realised ones) and their classes.
+    pub counterexamples: Vec<TriageResult>,
+    /// Edges of the eager graph taken by conforming steps.
+    pub coverage: CoverageReport,
+    /// The first failing traces, shrunk and saved.
+    pub failures: Vec<Failure>,
+    /// Further failing traces, counted only.
+    pub more_failures: usize,
+    /// Wall time.
+    pub seconds: f64,
+    /// Whether the run stopped early because the broker became unreachable.
+    pub aborted: bool,
+}
+
+impl WireReport {
+    /// Every realised trace conforms, every realised counterexample is triaged as expected, and the
+    /// broker answered throughout.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty() && self.more_failures == 0 && !self.aborted
+    }
+
+    /// Traces per second.
+    pub fn traces_per_second(&self) -> f64 {
+        self.traces as f64 / self.seconds.max(1e-9)
+    }
+
+    /// Realised steps per second.
+    pub fn steps_per_second(&self) -> f64 {
+        self.steps as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// How many failing traces are reported in detail.
+pub const DETAILED_FAILURES: usize = 5;
+
+/// Runs the wire suite of `config` (under its protocol) against `target`. `next_index` numbers
+/// traces across the whole run, so every trace gets fresh names.
+pub fn run(target: &WireTarget, config: &Config, options: &WireSuiteOptions, next_index: &AtomicUsize) -> WireReport {
+    let start = Instant::now();
+    let corpus = WireCorpus::new(config, &options.corpus);
+    let mut report = WireReport {
+        scenario: config.name.clone(),
+        protocol: config.protocol.to_string(),
+        target: target.info.target.to_string(),
+        traces: 0,
+        realised: 0,
+        skipped: BTreeMap::new(),
+        conforming: 0,
+        diverging: 0,
+        broker_failures: 0,
+        steps: 0,
+        counterexamples: Vec::new(),
+        coverage: Coverage::default().report(None),
+        failures: Vec::new(),
+        more_failures: 0,
+        seconds: 0.0,
+        aborted: false,
+    };
+    let mut coverage = Coverage::default();
+    let mut failing: Vec<(NamedTrace, WireOutcome)> = Vec::new();
+    replay_pipelined(target, &corpus, options.jobs.max(1), next_index, |named, outcome| {
+        tally(&mut report, &mut coverage, config, &named, &outcome);
+        let unreachable = matches!(&outcome, WireOutcome::Failed { error, .. } if error.is_unreachable());
+        if !is_ok(&named, &outcome, config) {
+            if failing.len() < DETAILED_FAILURES {
+                failing.push((named, outcome));
+            } else {
+                report.more_failures += 1;
+            }
+        }
+        if unreachable {
+            report.aborted = true;
+        }
+        !unreachable
+    });
+    for (index, (named, outcome)) in failing.into_iter().enumerate() {
+        let shrink = index < options.shrink && !report.aborted;
+        report.failures.push(failure(target, &named, &outcome, options, shrink, next_index));
+    }
+    report.coverage = coverage.report(corpus.graph.as_ref());
+    report.seconds = start.elapsed().as_secs_f64();
+    report
+}
+
+/// Replays the corpus on `jobs` threads, calling `done` in the main thread as outcomes arrive
+/// (in completion order); `done` returning false stops the run.
+fn replay_pipelined(
+    target: &WireTarget,
+    corpus: &WireCorpus,
+    jobs: usize,
+    next_index: &AtomicUsize,
+    mut done: impl FnMut(NamedTrace, WireOutcome) -> bool,
+) {
+    let (work_tx, work_rx) = mpsc::sync_channel::<NamedTrace>(jobs * 2);
+    let work_rx = Mutex::new(work_rx);
+    let (result_tx, result_rx) = mpsc::channel::<(NamedTrace, WireOutcome)>();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let result_tx = result_tx.clone();
+            let work_rx = &work_rx;
+            scope.spawn(move || loop {
+                let next = work_rx.lock().expect("work queue").recv();
+                let Ok(named) = next else { break };
+                let outcome = target.replay(&named.trace, next_index.fetch_add(1, Ordering::Relaxed));
+                if result_tx.send((named, outcome)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(result_tx);
+        let mut in_flight = 0usize;
+        let mut stop = false;
+        for named in corpus.iter() {
+            while !stop && in_flight >= jobs * 2 {
+                let Ok((named, outcome)) = result_rx.recv() else { break };
+                in_flight -= 1;
+                stop = !done(named, outcome);
+            }
+            if stop || work_tx.send(named.into_owned()).is_err() {
+                break;
+            }
+            in_flight += 1;
+        }
+        drop(work_tx);
+        for (named, outcome) in result_rx.iter() {
+            if !stop {
+                stop = !done(named, outcome);
+            }
+        }
+    });
+}
+
+fn is_ok(named: &NamedTrace, outcome: &WireOutcome, config: &Config) -> bool {
+    match outcome {
+        WireOutcome::Skipped { .. } => true,
+        _ if named.trace.origin == Origin::Counterexample => triage(outcome) == config.conformance.counterexamples,
+        other => other.conforms(),
+    }
+}
+
+fn triage(outcome: &WireOutcome) -> Triage {
+    match outcome {
+        WireOutcome::Conforms { .. } => Triage::Reproduced,
+        WireOutcome::Diverged(_) => Triage::Diverged,
+        _ => Triage::Rejected,
+    }
+}
+
+fn tally(report: &mut WireReport, coverage: &mut Coverage, config: &Config, named: &NamedTrace, outcome: &WireOutcome) {
+    report.traces += 1;
+    if let WireOutcome::Skipped { reason, .. } = outcome {
+        *report.skipped.entry(*reason).or_default() += 1;
+        return;
+    }
+    report.realised += 1;
+    let steps = match outcome {
+        WireOutcome::Conforms { steps } => *steps,
+        WireOutcome::Diverged(d) => d.step,
+        WireOutcome::Failed { step, .. } | WireOutcome::InvalidTrace { step, .. } => *step,
+        WireOutcome::Skipped { .. } => 0,
+    };
+    report.steps += steps;
+    match outcome {
+        WireOutcome::Conforms { .. } => {
+            report.conforming += 1;
+            record_coverage(coverage, named);
+        }
+        WireOutcome::Diverged(_) => report.diverging += 1,
+        _ => report.broker_failures += 1,
+    }
+    if named.trace.origin == Origin::Counterexample {
+        let class = triage(outcome);
+        let step = match outcome {
+            WireOutcome::Diverged(d) => Some(d.step),
+            WireOutcome::Failed { step, .. } => Some(*step),
+            _ => None,
+        };
+        report.counterexamples.push(TriageResult {
+            property: named.trace.property.clone().unwrap_or_default(),
+            class,
+            step,
+            expected: config.conformance.counterexamples,
+        });
+    }
+}
+
+/// Records the edges of a conforming trace (its states rebuilt from the model).
+fn record_coverage(coverage: &mut Coverage, named: &NamedTrace) {
+    let Ok(states) = named.trace.validate() else { return };
+    coverage.record_state(&states[0]);
+    for (i, step) in named.trace.steps.iter().enumerate() {
+        coverage.record_step(&states[i], &step.action, &states[i + 1]);
+    }
+}
+
+fn failing_step(outcome: &WireOutcome) -> Option<usize> {
+    match outcome {
+        WireOutcome::Diverged(d) => Some(d.step),
+        WireOutcome::Failed { step, .. } => Some(*step),
+        _ => None,
+    }
+}
+
+fn failure(
+    target: &WireTarget,
+    named: &NamedTrace,
+    outcome: &WireOutcome,
+    options: &WireSuiteOptions,
+    shrink: bool,
+    next_index: &AtomicUsize,
+) -> Failure {
+    let replay = |t: &crate::trace::Trace| target.replay(t, next_index.fetch_add(1, Ordering::Relaxed));
+    let (trace, final_outcome) = if shrink && failing_step(outcome).is_some() {
+        let shrunk =
+            shrink::shrink_with(&named.trace, options.shrink_budget, |candidate| failing_step(&replay(candidate)));
+        let again = if shrunk.steps.len() < named.trace.steps.len() { replay(&shrunk) } else { outcome.clone() };
+        if failing_step(&again).is_some() {
+            (shrunk, again)
+        } else {
+            (named.trace.clone(), outcome.clone())
+        }
+    } else {
+        (named.trace.clone(), outcome.clone())
+    };
+    let diffs = match &final_outcome {
+        WireOutcome::Diverged(d) => {
+            d.diffs.iter().map(|f| format!("{}: model {} | broker {}", f.path, f.left, f.right)).collect()
+        }
+        _ => Vec::new(),
+    };
+    let file = options.out_dir.as_ref().and_then(|dir| {
+        std::fs::create_dir_all(dir).ok()?;
+        let path = dir.join(format!("{}.json", named.name));
+        trace.write(&path).ok()?;
+        Some(path.display().to_string())
+    });
+    let reproduce = file.as_ref().map(|f| format!("eos replay {f} --target {}", target.info.target));
+    Failure {
+        trace: named.name.clone(),
+        summary: final_outcome.summary(),
+        diffs,
+        file,
+        reproduce,
+        steps: (named.trace.steps.len(), trace.steps.len()),
+    }
+}
