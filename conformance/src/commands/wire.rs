@@ -3,6 +3,7 @@
 
 use eos_conformance::render::thousands;
 use eos_conformance::trace::Trace;
+use eos_conformance::wire::known;
 use eos_conformance::wire::names::run_prefix;
 use eos_conformance::wire::probe::BrokerInfo;
 use eos_conformance::wire::realise::Unrealisable;
@@ -96,14 +97,15 @@ fn print_line(r: &WireReport) {
         format!(", counterexamples {as_expected}/{} as expected", r.counterexamples.len())
     };
     println!(
-        "{:<28} {:<13} {:>6} traces: {} realised, {} skipped; {} conform, {} diverge, {} broker failures{counterexamples}; \
-         {} steps, {:.1} traces/s, {:.0} steps/s; {coverage}  {:.1}s {}",
+        "{:<28} {:<13} {:>6} traces: {} realised, {} skipped; {} conform, {} known, {} diverge, {} broker failures\
+         {counterexamples}; {} steps, {:.1} traces/s, {:.0} steps/s; {coverage}  {:.1}s {}",
         r.scenario,
         r.protocol,
         thousands(r.traces),
         thousands(r.realised),
         thousands(skipped_total(r)),
         thousands(r.conforming),
+        thousands(r.known.values().sum()),
         thousands(r.diverging),
         thousands(r.broker_failures),
         thousands(r.steps),
@@ -114,6 +116,10 @@ fn print_line(r: &WireReport) {
     );
     for (reason, count) in &r.skipped {
         println!("    skipped {count}: {}", reason.reason());
+    }
+    for (id, count) in &r.known {
+        let summary = known::KNOWN.iter().find(|k| k.id == id).map_or("", |k| k.summary);
+        println!("    known divergence {id} ({count}): {summary}");
     }
     for f in &r.failures {
         println!("    ✗ {}: {}", f.trace, f.summary);
@@ -144,12 +150,13 @@ fn print_summary(reports: &[WireReport]) {
         }
     }
     println!(
-        "\n{} traces: {} realised, {} skipped; {} conform, {} diverge, {} broker failures; {} steps in {:.1} s \
-         ({:.1} traces/s, {:.0} steps/s).",
+        "\n{} traces: {} realised, {} skipped; {} conform, {} known, {} diverge, {} broker failures; {} steps in \
+         {:.1} s ({:.1} traces/s, {:.0} steps/s).",
         thousands(sum(|r| r.traces)),
         thousands(sum(|r| r.realised)),
         thousands(sum(skipped_total)),
         thousands(sum(|r| r.conforming)),
+        thousands(sum(|r| r.known.values().sum())),
         thousands(sum(|r| r.diverging)),
         thousands(sum(|r| r.broker_failures)),
         thousands(sum(|r| r.steps)),
@@ -176,33 +183,35 @@ pub fn replay(target: &str, trace: &Trace, wire: &WireOptions) -> Result<u8, Str
     let target = WireTarget { info: info.clone(), versions, options: wire.clone(), run: run_prefix() };
     println!("{}", info.describe());
     let (outcome, seen) = target.replay_observed(trace, 0);
+    let answer = |step: usize| seen.responses.get(&step).map_or(String::new(), |r| format!("  → {r}"));
     let last_good = match &outcome {
         WireOutcome::Conforms { steps } => *steps,
-        WireOutcome::Diverged(d) => d.step.saturating_sub(1),
+        WireOutcome::Diverged(d) | WireOutcome::Known { divergence: d, .. } => d.step.saturating_sub(1),
         WireOutcome::Skipped { .. } => 0,
         WireOutcome::Failed { step, .. } | WireOutcome::InvalidTrace { step, .. } => step.saturating_sub(1),
     };
     for (i, step) in trace.steps.iter().enumerate().take(last_good) {
-        println!("  {:>4} ✓ {:<12} {}", i + 1, describe::actor(&step.action), describe::action(&step.action));
+        let (actor, action) = (describe::actor(&step.action), describe::action(&step.action));
+        println!("  {:>4} ✓ {actor:<12} {action}{}", i + 1, answer(i + 1));
     }
-    if let WireOutcome::Diverged(d) = &outcome {
+    if let WireOutcome::Diverged(d) | WireOutcome::Known { divergence: d, .. } = &outcome {
         if let Some(action) = &d.action {
             println!("  {:>4} ✗ {:<12} {}", d.step, describe::actor(action), describe::action(action));
         }
     }
     println!("\n{}", outcome.summary());
-    if let WireOutcome::Diverged(d) = &outcome {
+    if let WireOutcome::Diverged(d) | WireOutcome::Known { divergence: d, .. } = &outcome {
         let width = d.diffs.iter().map(|f| f.path.len()).max().unwrap_or(5).max(5);
         println!("  {:<width$}  {:<40}  broker", "field", "model");
         for f in &d.diffs {
             println!("  {:<width$}  {:<40}  {}", f.path, f.left, f.right);
         }
     }
-    if let Some(view) = seen {
-        print_partitions(&view);
+    if let Some(view) = &seen.view {
+        print_partitions(view);
     }
     Ok(match outcome {
-        WireOutcome::Conforms { .. } => crate::EXIT_OK,
+        WireOutcome::Conforms { .. } | WireOutcome::Known { .. } => crate::EXIT_OK,
         WireOutcome::Skipped { .. } | WireOutcome::Failed { .. } => crate::EXIT_USAGE,
         _ => crate::EXIT_FAILED,
     })

@@ -89,6 +89,21 @@ fn carries(body: &RequestBody, versions: &Versions) -> (bool, bool) {
 }
 
 impl ReplyView {
+    /// One short line: the error, then any producer id, epoch and offset.
+    pub fn brief(&self) -> String {
+        let mut out = self.error.clone();
+        if let Some(pid) = &self.producer_id {
+            out += &format!(" pid {pid}");
+        }
+        if let Some(epoch) = self.epoch {
+            out += &format!(" epoch {epoch}");
+        }
+        if let Some(offset) = self.offset {
+            out += &format!(" offset {offset}");
+        }
+        out
+    }
+
     /// The model's reply, restricted to what the wire response carries.
     pub fn of_model(body: &RequestBody, reply: &Reply, versions: &Versions) -> ReplyView {
         let (identity, offset) = carries(body, versions);

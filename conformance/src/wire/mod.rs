@@ -11,6 +11,7 @@ pub mod connection;
 pub mod corpus;
 pub mod error;
 pub mod group;
+pub mod known;
 pub mod mapping;
 pub mod names;
 pub mod observer;

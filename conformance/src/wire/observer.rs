@@ -1,7 +1,7 @@
 //! Reading what a client can see of a broker ([`super::view::WireView`]) with client requests only:
 //! Fetch in both isolation levels from offset 0 (with `max_wait_ms` 0, so a fetch never waits for
-//! data), ListOffsets with read_committed (the LSO), DescribeProducers, DescribeTransactions, and
-//! OffsetFetch with and without require_stable.
+//! data), ListOffsets (latest) in both isolation levels (the high watermark and the LSO),
+//! DescribeProducers, DescribeTransactions, and OffsetFetch with and without require_stable.
 //!
 //! The read_committed values are what Kafka's consumer makes of a read_committed fetch: it drops a
 //! transactional record whose producer has an aborted transaction starting at or before it, until
@@ -64,10 +64,9 @@ impl Scope<'_> {
     }
 }
 
-/// A fetched partition: its records and what the response says about it.
+/// A fetched partition: its records and the aborted transactions the response reports.
 struct Fetched {
     records: Vec<Record>,
-    high_watermark: i64,
     aborted: Vec<(i64, i64)>,
 }
 
@@ -86,7 +85,8 @@ impl Observer {
     pub fn observe(&mut self, scope: &Scope, ids: &mut Identities) -> Result<WireView, WireError> {
         let uncommitted = self.fetch(scope, READ_UNCOMMITTED)?;
         let committed = self.fetch(scope, READ_COMMITTED)?;
-        let lso = self.last_stable_offsets(scope)?;
+        let high_watermark = self.latest_offsets(scope, READ_UNCOMMITTED)?;
+        let lso = self.latest_offsets(scope, READ_COMMITTED)?;
         let producers = match scope.versions.describe_producers {
             Some(version) => Some(self.producers(scope, version, ids)?),
             None => None,
@@ -101,7 +101,7 @@ impl Observer {
             partitions.push(PartitionView {
                 partition: format!("out-{p}"),
                 log,
-                high_watermark: all.high_watermark,
+                high_watermark: high_watermark[&p],
                 last_stable_offset: lso[&p],
                 aborted: {
                     let mut shown: Vec<(String, i64)> =
@@ -171,19 +171,20 @@ impl Observer {
                 let records = sets.into_iter().flat_map(|s| s.records).collect();
                 let aborted =
                     data.aborted_transactions.iter().flatten().map(|a| (a.producer_id.0, a.first_offset)).collect();
-                out.insert(data.partition_index, Fetched { records, high_watermark: data.high_watermark, aborted });
+                out.insert(data.partition_index, Fetched { records, aborted });
             }
         }
-        // A broker that leaves a partition out of a full fetch shows a client nothing of it: no
-        // records, no high watermark (-1), which differs from any state the model has.
+        // A broker may leave a partition with nothing to return out of a fetch: a client sees no
+        // records of it (its offsets come from ListOffsets).
         for p in scope.partitions() {
-            out.entry(p).or_insert(Fetched { records: Vec::new(), high_watermark: -1, aborted: Vec::new() });
+            out.entry(p).or_insert(Fetched { records: Vec::new(), aborted: Vec::new() });
         }
         Ok(out)
     }
 
-    /// ListOffsets(latest, read_committed): each data partition's last stable offset.
-    fn last_stable_offsets(&mut self, scope: &Scope) -> Result<BTreeMap<i32, i64>, WireError> {
+    /// ListOffsets(latest) at `isolation`: each data partition's high watermark (read_uncommitted)
+    /// or last stable offset (read_committed).
+    fn latest_offsets(&mut self, scope: &Scope, isolation: i8) -> Result<BTreeMap<i32, i64>, WireError> {
         let mut out = BTreeMap::new();
         for (node, partitions) in scope.leaders()? {
             let mut topic = ListOffsetsTopic::default();
@@ -200,7 +201,7 @@ impl Observer {
                 .collect();
             let mut request = ListOffsetsRequest::default();
             request.replica_id = BrokerId(-1);
-            request.isolation_level = READ_COMMITTED;
+            request.isolation_level = isolation;
             request.timeout_ms = 5_000;
             request.topics = vec![topic];
             let response = self.links.to(scope.routes, node)?.call(&request, scope.versions.list_offsets)?;
@@ -211,6 +212,8 @@ impl Observer {
                 out.insert(p.partition_index, p.offset);
             }
         }
+        // A partition left out of the answer has no offset a client can see (-1, which no model
+        // state has).
         for p in scope.partitions() {
             out.entry(p).or_insert(-1);
         }

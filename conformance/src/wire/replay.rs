@@ -93,6 +93,13 @@ pub enum WireOutcome {
         /// What went wrong.
         error: WireError,
     },
+    /// The broker differs in a known way: Kafka's own behaviour, explained in docs/kafka-conformance.md.
+    Known {
+        /// The known divergence's name.
+        id: &'static str,
+        /// Where and how.
+        divergence: Box<WireDivergence>,
+    },
     /// The trace is not a path of the model.
     InvalidTrace {
         /// The step.
@@ -124,6 +131,9 @@ impl WireOutcome {
                 d.what,
                 d.diffs.len()
             ),
+            WireOutcome::Known { id, divergence } => {
+                format!("known divergence `{id}` at step {} ({})", divergence.step, action(&divergence.action))
+            }
             WireOutcome::Skipped { step, reason } => format!("skipped (step {step}): {}", reason.reason()),
             WireOutcome::Failed { step, error } => format!("broker failure at step {step}: {error}"),
             WireOutcome::InvalidTrace { step, reason } => format!("not a model path at step {step}: {reason}"),
@@ -143,6 +153,16 @@ pub struct WireTarget {
     pub run: String,
 }
 
+/// What a replay saw besides its outcome, for `eos replay` to show.
+#[derive(Clone, Debug, Default)]
+pub struct Seen {
+    /// What a client saw on the broker at the last comparison.
+    pub view: Option<WireView>,
+    /// The broker's answer (error name, and offset or epoch) to the request of each step that sent
+    /// one, by step (1-based).
+    pub responses: std::collections::BTreeMap<usize, String>,
+}
+
 /// One trace's run: its names, routes, clients, observer and identities.
 struct Run<'a> {
     target: &'a WireTarget,
@@ -155,8 +175,8 @@ struct Run<'a> {
     observer: Observer,
     ids: Identities,
     visible: Visibility,
-    /// What a client saw at the last comparison.
-    last_seen: Option<WireView>,
+    /// What the run saw.
+    seen: Seen,
 }
 
 /// How a step ended: fine, or the outcome of the trace.
@@ -168,23 +188,23 @@ impl WireTarget {
         self.replay_observed(trace, index).0
     }
 
-    /// [`WireTarget::replay`], also giving what a client saw on the broker at the last comparison.
-    pub fn replay_observed(&self, trace: &Trace, index: usize) -> (WireOutcome, Option<WireView>) {
+    /// [`WireTarget::replay`], also giving what the run saw of the broker.
+    pub fn replay_observed(&self, trace: &Trace, index: usize) -> (WireOutcome, Seen) {
         let mut states = match trace.validate() {
             Ok(states) => states,
-            Err((step, reason)) => return (WireOutcome::InvalidTrace { step, reason }, None),
+            Err((step, reason)) => return (WireOutcome::InvalidTrace { step, reason }, Seen::default()),
         };
         let extended = realise::complete(trace, &mut states);
         let trace = extended.as_ref().unwrap_or(trace);
         let plan = match realise::check(trace, &states) {
             Ok(plan) => plan,
-            Err((step, reason)) => return (WireOutcome::Skipped { step, reason }, None),
+            Err((step, reason)) => return (WireOutcome::Skipped { step, reason }, Seen::default()),
         };
         let config = trace.config.with_protocol(trace.protocol);
         let names = Names::new(&self.run, index);
         let mut bootstrap = match Connection::open(&self.info.target.addr(), self.options.request_timeout) {
             Ok(c) => c,
-            Err(error) => return (WireOutcome::Failed { step: 0, error }, None),
+            Err(error) => return (WireOutcome::Failed { step: 0, error }, Seen::default()),
         };
         let topics = topics(&config, &names);
         let started = Instant::now();
@@ -192,10 +212,10 @@ impl WireTarget {
         tracing::debug!(elapsed = ?started.elapsed(), "set up");
         let result = match run {
             Ok(mut run) => {
-                let outcome = run.replay(trace, &states);
-                (outcome, run.last_seen)
+                let outcome = known(run.replay(trace, &states), trace, &states);
+                (outcome, run.seen)
             }
-            Err(error) => (WireOutcome::Failed { step: 0, error }, None),
+            Err(error) => (WireOutcome::Failed { step: 0, error }, Seen::default()),
         };
         let names: Vec<String> = topics.into_iter().map(|(t, _)| t).collect();
         let _ = setup::delete_topics(&mut bootstrap, &self.versions, &names);
@@ -252,8 +272,19 @@ impl WireTarget {
                 transactions: self.versions.describe_transactions.is_some(),
                 producers: self.versions.describe_producers.is_some(),
             },
-            last_seen: None,
+            seen: Seen::default(),
         })
+    }
+}
+
+/// A divergence that matches a known one (specs/wire-target.md §8) becomes [`WireOutcome::Known`].
+fn known(outcome: WireOutcome, trace: &Trace, states: &[State]) -> WireOutcome {
+    let WireOutcome::Diverged(divergence) = outcome else { return outcome };
+    let actions = trace.actions();
+    let cx = super::known::Context { protocol: trace.protocol, actions: &actions, states, divergence: &divergence };
+    match super::known::classify(&cx) {
+        Some(k) => WireOutcome::Known { id: k.id, divergence },
+        None => WireOutcome::Diverged(divergence),
     }
 }
 
@@ -323,6 +354,7 @@ impl Run<'_> {
                 let raw = client::send(links, &cx, &request.body, ready_by).map_err(failed)?;
                 let model = ReplyView::of_model(&request.body, &expected, &self.target.versions);
                 let broker = ReplyView::of_broker(&raw, &expected, &mut self.ids);
+                self.seen.responses.insert(index, broker.brief());
                 compare(index, action, format!("the response to {}", request.body), &model, &broker)
             }
             Action::ProducerStart { producer } if self.config.is_copier() => self.join(index, action, *producer, after),
@@ -344,6 +376,7 @@ impl Run<'_> {
                 let (code, committed) = self.observer.offset_fetch(&scope, true).map_err(failed)?;
                 let broker =
                     ReplyView { error: client::error_name(code), producer_id: None, epoch: None, offset: committed };
+                self.seen.responses.insert(index, broker.brief());
                 compare(index, action, "OffsetFetch(require_stable)".to_string(), &model, &broker)
             }
             _ => Ok(()),
@@ -400,7 +433,7 @@ impl Run<'_> {
         })
         .map_err(|error| Box::new(WireOutcome::Failed { step: index, error }))?;
         tracing::debug!(step = index, polls, elapsed = ?started.elapsed(), agreed = agreed.is_some(), "compared");
-        self.last_seen = last.clone();
+        self.seen.view = last.clone();
         match (agreed, last) {
             (Some(()), _) => Ok(()),
             (None, Some(seen)) => {

@@ -59,6 +59,8 @@ pub struct WireReport {
     pub conforming: usize,
     /// Realised traces that diverge.
     pub diverging: usize,
+    /// Realised traces that diverge in a known way, per known divergence.
+    pub known: BTreeMap<String, usize>,
     /// Traces the broker failed to answer properly.
     pub broker_failures: usize,
     /// Steps of the realised traces, as far as each got.
@@ -112,6 +114,7 @@ pub fn run(target: &WireTarget, config: &Config, options: &WireSuiteOptions, nex
         skipped: BTreeMap::new(),
         conforming: 0,
         diverging: 0,
+        known: BTreeMap::new(),
         broker_failures: 0,
         steps: 0,
         counterexamples: Vec::new(),
@@ -197,7 +200,7 @@ fn replay_pipelined(
 
 fn is_ok(named: &NamedTrace, outcome: &WireOutcome, config: &Config) -> bool {
     match outcome {
-        WireOutcome::Skipped { .. } => true,
+        WireOutcome::Skipped { .. } | WireOutcome::Known { .. } => true,
         _ if named.trace.origin == Origin::Counterexample => triage(outcome) == config.conformance.counterexamples,
         other => other.conforms(),
     }
@@ -206,7 +209,7 @@ fn is_ok(named: &NamedTrace, outcome: &WireOutcome, config: &Config) -> bool {
 fn triage(outcome: &WireOutcome) -> Triage {
     match outcome {
         WireOutcome::Conforms { .. } => Triage::Reproduced,
-        WireOutcome::Diverged(_) => Triage::Diverged,
+        WireOutcome::Diverged(_) | WireOutcome::Known { .. } => Triage::Diverged,
         _ => Triage::Rejected,
     }
 }
@@ -220,7 +223,7 @@ fn tally(report: &mut WireReport, coverage: &mut Coverage, config: &Config, name
     report.realised += 1;
     let steps = match outcome {
         WireOutcome::Conforms { steps } => *steps,
-        WireOutcome::Diverged(d) => d.step,
+        WireOutcome::Diverged(d) | WireOutcome::Known { divergence: d, .. } => d.step,
         WireOutcome::Failed { step, .. } | WireOutcome::InvalidTrace { step, .. } => *step,
         WireOutcome::Skipped { .. } => 0,
     };
@@ -231,9 +234,10 @@ fn tally(report: &mut WireReport, coverage: &mut Coverage, config: &Config, name
             record_coverage(coverage, named);
         }
         WireOutcome::Diverged(_) => report.diverging += 1,
+        WireOutcome::Known { id, .. } => *report.known.entry(id.to_string()).or_default() += 1,
         _ => report.broker_failures += 1,
     }
-    if named.trace.origin == Origin::Counterexample {
+    if named.trace.origin == Origin::Counterexample && !matches!(outcome, WireOutcome::Known { .. }) {
         let class = triage(outcome);
         let step = match outcome {
             WireOutcome::Diverged(d) => Some(d.step),
