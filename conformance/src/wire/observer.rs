@@ -1,5 +1,5 @@
 //! Reading what a client can see of a broker ([`super::view::WireView`]) with client requests only:
-//! Fetch in both isolation levels from offset 0 (with `max_wait_ms` 0, so a fetch never waits for
+//! Fetch in both isolation levels from offset 0 (with `min_bytes` 0, so a fetch never waits for
 //! data), ListOffsets (latest) in both isolation levels (the high watermark and the LSO),
 //! DescribeProducers, DescribeTransactions, and OffsetFetch with and without require_stable.
 //!
@@ -149,7 +149,9 @@ impl Observer {
                 .collect();
             let mut request = FetchRequest::default();
             request.replica_id = BrokerId(-1);
-            request.max_wait_ms = 0;
+            // min_bytes 0: Kafka answers at once. max_wait_ms is not 0 because tansu answers a fetch
+            // that may not wait with no data at all.
+            request.max_wait_ms = 100;
             request.min_bytes = 0;
             request.max_bytes = 4 << 20;
             request.isolation_level = isolation;

@@ -307,14 +307,19 @@ impl Run<'_> {
 
     fn replay_steps(&mut self, trace: &Trace, states: &[State]) -> StepResult {
         let mut last_model = view::of_model(&states[0], self.config, self.visible);
-        self.compare_view(0, None, &last_model, false)?;
+        self.compare_view(0, None, &last_model, Wait::No)?;
         let mut touched = false;
-        let mut waits = false;
+        let mut wait = Wait::No;
         for (i, step) in trace.steps.iter().enumerate() {
             let (before, after) = (&states[i], &states[i + 1]);
             self.step(i + 1, &step.action, before, after)?;
-            touched |= !matches!(wire_effect(&step.action), Effect::None);
-            waits |= matches!(wire_effect(&step.action), Effect::Await);
+            let effect = wire_effect(&step.action);
+            touched |= !matches!(effect, Effect::None);
+            wait = match (wait, effect) {
+                (Wait::Timeout, _) | (_, Effect::Timeout) => Wait::Timeout,
+                (_, Effect::Work) => Wait::Work,
+                (wait, _) => wait,
+            };
             let next_is_broker_work = trace.steps.get(i + 1).is_some_and(|s| realise::is_broker_work(&s.action));
             if next_is_broker_work {
                 continue;
@@ -323,10 +328,10 @@ impl Run<'_> {
             if !touched && model == last_model {
                 continue;
             }
-            self.compare_view(i + 1, Some(&step.action), &model, waits)?;
+            self.compare_view(i + 1, Some(&step.action), &model, wait)?;
             last_model = model;
             touched = false;
-            waits = false;
+            wait = Wait::No;
         }
         Ok(())
     }
@@ -406,15 +411,15 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Compares what a client sees with `model`; with `wait`, polls until they agree or the
-    /// settle (or timeout) deadline passes.
-    fn compare_view(&mut self, index: usize, action: Option<&Action>, model: &WireView, wait: bool) -> StepResult {
-        let timeout = action.is_some_and(|a| matches!(a, Action::CoordinatorTimeout { .. }));
+    /// Compares what a client sees with `model`; when the steps since the last comparison included
+    /// the broker's work or a timeout, polls until they agree or the deadline passes.
+    fn compare_view(&mut self, index: usize, action: Option<&Action>, model: &WireView, wait: Wait) -> StepResult {
+        let timeout = wait == Wait::Timeout;
         let options = &self.target.options;
-        let patience = match (wait, timeout) {
-            (_, true) => options.short_transaction_timeout + options.timeout_slack,
-            (true, false) => options.settle_timeout,
-            (false, false) => Duration::ZERO,
+        let patience = match wait {
+            Wait::Timeout => options.short_transaction_timeout + options.timeout_slack,
+            Wait::Work => options.settle_timeout,
+            Wait::No => Duration::ZERO,
         };
         let deadline = Instant::now() + patience;
         let mut last = None;
@@ -424,18 +429,24 @@ impl Run<'_> {
         let ids = &mut self.ids;
         let started = Instant::now();
         let mut polls = 0;
+        let mut unchanged_since = Instant::now();
         let agreed = poll_until(deadline, || {
             polls += 1;
             let seen = observer.observe(&scope, ids)?;
+            if last.as_ref() != Some(&seen) {
+                unchanged_since = Instant::now();
+            }
             let same = seen == *model;
+            let settled = unchanged_since.elapsed() >= settled_after(&seen, timeout);
             last = Some(seen);
-            Ok(same.then_some(()))
+            Ok(if same { Some(true) } else { settled.then_some(false) })
         })
         .map_err(|error| Box::new(WireOutcome::Failed { step: index, error }))?;
+        let agreed = agreed.filter(|same| *same);
         tracing::debug!(step = index, polls, elapsed = ?started.elapsed(), agreed = agreed.is_some(), "compared");
         self.seen.view = last.clone();
         match (agreed, last) {
-            (Some(()), _) => Ok(()),
+            (Some(_), _) => Ok(()),
             (None, Some(seen)) => {
                 let what = if patience.is_zero() {
                     "what a client sees".to_string()
@@ -451,6 +462,26 @@ impl Run<'_> {
             }
             (None, None) => unreachable!("poll_until observes at least once"),
         }
+    }
+}
+
+/// How long a view must stay the same before the broker's work counts as done: a broker with no
+/// transaction in PrepareCommit or PrepareAbort has written its markers, and (waiting for a
+/// timeout) one with no Ongoing transaction has timed out what it will; a broker that does not show
+/// its transactions gets longer, and its timeouts the whole deadline.
+fn settled_after(seen: &WireView, timeout: bool) -> Duration {
+    match &seen.transactions {
+        Some(transactions) => {
+            let busy =
+                |state: &str| matches!(state, "PrepareCommit" | "PrepareAbort") || (timeout && state == "Ongoing");
+            if transactions.iter().any(|t| t.state.as_deref().is_some_and(busy)) {
+                Duration::MAX
+            } else {
+                Duration::from_millis(300)
+            }
+        }
+        None if timeout => Duration::MAX,
+        None => Duration::from_secs(1),
     }
 }
 
@@ -501,16 +532,29 @@ enum Effect {
     None,
     /// A request to the broker.
     Send,
-    /// The broker's own work, or a timeout: awaited.
-    Await,
+    /// The broker's own work: awaited.
+    Work,
+    /// A transaction timeout: awaited.
+    Timeout,
+}
+
+/// What the next comparison waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    /// Nothing: compare once.
+    No,
+    /// The broker's work (markers, completion).
+    Work,
+    /// A transaction timeout (and the work it causes).
+    Timeout,
 }
 
 fn wire_effect(action: &Action) -> Effect {
     match action {
         Action::Deliver { message: Message::Request(_) } => Effect::Send,
         Action::ProducerFetchOffsets { .. } | Action::ProducerStart { .. } => Effect::Send,
-        a if realise::is_broker_work(a) => Effect::Await,
-        Action::CoordinatorTimeout { .. } => Effect::Await,
+        a if realise::is_broker_work(a) => Effect::Work,
+        Action::CoordinatorTimeout { .. } => Effect::Timeout,
         _ => Effect::None,
     }
 }
