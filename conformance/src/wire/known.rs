@@ -126,6 +126,21 @@ mod tests {
         }
     }
 
+    /// Every reproducer of specs/kafka is a path of the model with the model's states (when the
+    /// observable state changes, rebuild them: `Trace::under_protocol(trace.protocol)` and write).
+    #[test]
+    fn kafka_reproducers_are_model_paths() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/kafka");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let trace = Trace::read(&path).unwrap();
+            trace.validate().unwrap_or_else(|(step, why)| panic!("{}: step {step}: {why}", path.display()));
+            seen += 1;
+        }
+        assert!(seen >= 2);
+    }
+
     /// The reproducer's divergence is recognised, and only there: not at another step, not under
     /// another protocol, not with another error.
     #[test]

@@ -315,10 +315,13 @@ impl Run<'_> {
             self.step(i + 1, &step.action, before, after)?;
             let effect = wire_effect(&step.action);
             touched |= !matches!(effect, Effect::None);
+            // A request may leave the broker work to finish after its answer, even where the model
+            // has none (a tv2 abort of an empty transaction completes after EndTxn's response):
+            // everything but a client's own bookkeeping is awaited.
             wait = match (wait, effect) {
                 (Wait::Timeout, _) | (_, Effect::Timeout) => Wait::Timeout,
-                (_, Effect::Work) => Wait::Work,
-                (wait, _) => wait,
+                (_, Effect::Work | Effect::Send) => Wait::Work,
+                (wait, Effect::None) => wait,
             };
             let next_is_broker_work = trace.steps.get(i + 1).is_some_and(|s| realise::is_broker_work(&s.action));
             if next_is_broker_work {
