@@ -1,12 +1,17 @@
 //! Small, cheap-to-clone collections for model state.
 //!
 //! The checker clones, hashes and compares millions of states; `BTreeSet`/`BTreeMap` allocate per
-//! node. The domains here are tiny (a few producers, partitions, attempts), so sets are bitmasks and
-//! maps are sorted vectors. Iteration order is deterministic (by index / by key), as stateright needs.
+//! node. The domains here are tiny (a few producers, partitions, attempts), so sets are bitmasks,
+//! maps are sorted vectors, and both keep their first few entries inline ([`InlineVec`]), so copying
+//! them allocates nothing. (A state's larger parts are shared between the states that did not change
+//! them: [`crate::shared`].) Iteration order is deterministic (by index / by key), as stateright needs.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::marker::PhantomData;
+
+/// A vector whose first `N` items live inline (no allocation); more spill to the heap.
+pub type InlineVec<T, const N: usize> = smallvec::SmallVec<[T; N]>;
 
 /// Types with a small index (below 32) that [`IndexSet`] can hold.
 pub trait Indexed: Copy {
@@ -167,16 +172,16 @@ impl<'de, T: Indexed + Deserialize<'de>> Deserialize<'de> for IndexSet<T> {
     }
 }
 
-/// A map with few entries, as a vector sorted by key.
+/// A map with few entries, as a vector sorted by key whose first `N` entries are inline.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SmallMap<K, V> {
-    entries: Vec<(K, V)>,
+pub struct SmallMap<K, V, const N: usize = 4> {
+    entries: InlineVec<(K, V), N>,
 }
 
-impl<K: Ord + Copy, V> SmallMap<K, V> {
+impl<K: Ord + Copy, V, const N: usize> SmallMap<K, V, N> {
     /// The empty map.
     pub const fn new() -> Self {
-        SmallMap { entries: Vec::new() }
+        SmallMap { entries: InlineVec::new_const() }
     }
 
     fn find(&self, k: &K) -> Result<usize, usize> {
@@ -262,13 +267,13 @@ impl<K: Ord + Copy, V> SmallMap<K, V> {
     }
 }
 
-impl<K: Ord + Copy, V> Default for SmallMap<K, V> {
+impl<K: Ord + Copy, V, const N: usize> Default for SmallMap<K, V, N> {
     fn default() -> Self {
         SmallMap::new()
     }
 }
 
-impl<K: Ord + Copy, V> FromIterator<(K, V)> for SmallMap<K, V> {
+impl<K: Ord + Copy, V, const N: usize> FromIterator<(K, V)> for SmallMap<K, V, N> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(items: I) -> Self {
         let mut map = SmallMap::new();
         for (k, v) in items {
@@ -278,7 +283,7 @@ impl<K: Ord + Copy, V> FromIterator<(K, V)> for SmallMap<K, V> {
     }
 }
 
-impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for SmallMap<K, V> {
+impl<K: fmt::Debug, V: fmt::Debug, const N: usize> fmt::Debug for SmallMap<K, V, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.entries.iter().map(|(k, v)| (k, v))).finish()
     }

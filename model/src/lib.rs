@@ -30,6 +30,7 @@ pub mod observe;
 pub mod partition;
 pub mod properties;
 pub mod scenario;
+pub mod shared;
 pub mod state;
 mod state_debug;
 pub mod symmetry;

@@ -1,7 +1,7 @@
 //! A data partition's leader (specs/eos.md §5): the log, per-producer state with duplicate detection,
 //! control records, the last stable offset, the aborted-transaction index, and the two reader views.
 
-use crate::collections::{IndexSet, SmallMap};
+use crate::collections::{IndexSet, InlineVec, SmallMap};
 use crate::config::Config;
 use crate::message::Marker;
 use crate::types::*;
@@ -133,11 +133,11 @@ pub struct AbortedTxn {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PartitionState {
     /// The log; offset = index.
-    pub log: Vec<LogEntry>,
+    pub log: InlineVec<LogEntry, 8>,
     /// Producer state per producer id.
     pub producers: SmallMap<ProducerId, ProducerStateEntry>,
     /// The aborted-transaction index, in marker order.
-    pub aborted: Vec<AbortedTxn>,
+    pub aborted: InlineVec<AbortedTxn, 2>,
 }
 
 /// The Produce checks that run after verification / implicit add (specs/eos.md §5.1 steps 3–7).
@@ -376,7 +376,7 @@ mod tests {
         assert!(p.read_committed().is_empty());
         assert_eq!(p.write_marker(&config(), &marker(1000, 0, false, 0)), ErrorCode::None);
         assert_eq!(p.last_stable_offset(), 3);
-        assert_eq!(p.aborted, vec![AbortedTxn { producer_id: 1000, first_offset: 0, last_offset: 2 }]);
+        assert_eq!(p.aborted[..], [AbortedTxn { producer_id: 1000, first_offset: 0, last_offset: 2 }]);
         let offsets: Vec<Offset> = p.read_committed().iter().map(|(o, _)| *o).collect();
         assert_eq!(offsets, vec![1], "only the non-transactional record");
         assert_eq!(p.read_uncommitted().len(), 2);

@@ -102,7 +102,7 @@ fn data_records(state: &State) -> impl Iterator<Item = (&PartitionState, Offset,
             .iter()
             .enumerate()
             .filter(|(_, e)| matches!(e, LogEntry::Data { .. }))
-            .map(move |(i, e)| (p, i as Offset, e))
+            .map(move |(i, e)| (&**p, i as Offset, e))
     })
 }
 

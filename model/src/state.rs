@@ -1,13 +1,14 @@
 //! The model's state (fields grouped by role, as in stateright's `2pc.rs`) and its actions.
 
 use crate::client::Client;
-use crate::collections::SmallMap;
+use crate::collections::{InlineVec, SmallMap};
 use crate::config::Config;
 use crate::coordinator::Coordinator;
 use crate::group::GroupState;
 use crate::history::History;
 use crate::message::{Message, Request};
 use crate::partition::PartitionState;
+use crate::shared::Shared;
 use crate::symmetry::Symmetry;
 use crate::types::*;
 
@@ -32,11 +33,11 @@ pub struct Budget {
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct State {
     /// Producer instances (their transaction managers).
-    pub clients: Vec<Client>,
+    pub clients: InlineVec<Shared<Client>, 4>,
     /// The transaction coordinator and its log.
-    pub coordinator: Coordinator,
+    pub coordinator: Shared<Coordinator>,
     /// Data partitions of topic `out`.
-    pub partitions: Vec<PartitionState>,
+    pub partitions: InlineVec<Shared<PartitionState>, 4>,
     /// The consumer group `copier-group` (copier scenarios).
     pub group: GroupState,
     /// Messages in flight: an unordered multiset (message → copies).
@@ -57,9 +58,9 @@ impl State {
     pub fn initial(config: &Config) -> State {
         let f = &config.faults;
         State {
-            clients: vec![Client::default(); usize::from(config.producer_count())],
-            coordinator: Coordinator::new(config),
-            partitions: vec![PartitionState::default(); usize::from(config.partitions.count)],
+            clients: (0..config.producer_count()).map(|_| Shared::default()).collect(),
+            coordinator: Shared::new(Coordinator::new(config)),
+            partitions: (0..config.partitions.count).map(|_| Shared::default()).collect(),
             group: GroupState::default(),
             network: SmallMap::new(),
             budget: Budget {

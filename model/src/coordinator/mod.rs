@@ -6,7 +6,7 @@
 //! compacted topic): recovery replays it, and the last record wins. Appends are synchronous (the step
 //! contract, specs/eos.md §10), so the in-memory metadata is the log record plus the markers in flight.
 
-use crate::collections::IndexSet;
+use crate::collections::{IndexSet, InlineVec};
 use crate::config::{Config, Protocol};
 use crate::history::{History, Violation};
 use crate::message::{Message, Reply};
@@ -96,9 +96,9 @@ pub struct Coordinator {
     /// +1 at every failover; stamped on markers.
     pub coordinator_epoch: i32,
     /// The compacted transaction log: per transactional id its latest durable record.
-    pub log: Vec<Option<TxnRecord>>,
+    pub log: InlineVec<Option<TxnRecord>, 4>,
     /// In memory: per transactional id, markers not yet acknowledged.
-    pub markers: Vec<PendingMarkers>,
+    pub markers: InlineVec<PendingMarkers, 4>,
     /// The next producer id to hand out.
     pub next_producer_id: ProducerId,
 }
@@ -119,8 +119,8 @@ impl Coordinator {
         let ids = usize::from(config.producers.transactional_ids);
         Coordinator {
             coordinator_epoch: 0,
-            log: vec![None; ids],
-            markers: vec![PendingMarkers::default(); ids],
+            log: InlineVec::from_elem(None, ids),
+            markers: InlineVec::from_elem(PendingMarkers::default(), ids),
             next_producer_id: FIRST_PRODUCER_ID,
         }
     }

@@ -125,7 +125,7 @@ pub(super) fn record_text(entry: &LogEntry) -> String {
 }
 
 pub(super) fn partitions(state: &State) -> impl Iterator<Item = (PartitionIndex, &PartitionState)> {
-    state.partitions.iter().enumerate().map(|(i, p)| (i as PartitionIndex, p))
+    state.partitions.iter().enumerate().map(|(i, p)| (i as PartitionIndex, &**p))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,9 @@
 //! before what they decide, so two different states give different words, and different fingerprints
 //! up to hash collisions.
 //! Collections whose order a renaming changes (the network, a client's requests and sequences) are
-//! encoded as multisets: their size and the sum of their elements' own fingerprints.
+//! encoded as multisets: their size and the sum of their elements' own fingerprints. A state's shared
+//! parts (clients, partitions, the coordinator: [`crate::shared`]) are encoded as their own
+//! fingerprints, which they remember.
 //!
 //! Struct patterns name every field (no `..`): a field added to a state type does not compile until
 //! it is encoded here.
@@ -19,6 +21,7 @@ use crate::group::{GroupProducer, GroupState, PendingOffset};
 use crate::history::{History, Milestone};
 use crate::message::{Marker, Message, Reply, Request, RequestBody};
 use crate::partition::{AbortedTxn, LogEntry, PartitionState, ProducerStateEntry};
+use crate::shared::Shared;
 use crate::state::{Budget, State};
 use crate::types::*;
 use std::hash::{BuildHasher, Hasher};
@@ -164,7 +167,7 @@ fn int(x: i64) -> u32 {
 
 /// An optional offset or producer id: 33 bits.
 #[inline(always)]
-fn option_int(x: Option<i64>) -> u64 {
+pub(crate) fn option_int(x: Option<i64>) -> u64 {
     x.map_or(0, |x| 1 | u64::from(int(x)) << 1)
 }
 
@@ -216,6 +219,14 @@ fn set<T: crate::collections::Indexed>(s: IndexSet<T>) -> u32 {
 pub trait Encode {
     /// Appends `self` as renamed by `r`.
     fn encode(&self, r: &Renaming, e: &mut Encoder);
+}
+
+/// A shared part is encoded as its fingerprint under the renaming, which it remembers ([`Shared`]): a
+/// state's other parts are usually those of its parent, fingerprinted under the same renaming.
+impl<T: Encode> Encode for Shared<T> {
+    fn encode(&self, r: &Renaming, e: &mut Encoder) {
+        e.word(self.fingerprint(r.key(), *r == Renaming::IDENTITY, |value| fingerprint(value, r)))
+    }
 }
 
 /// Renames the attempts of a set (a no-op unless producers are renamed).
@@ -452,6 +463,15 @@ impl Encode for Client {
 pub fn encode_client_summary(c: &Client, e: &mut Encoder) {
     let requests = c.awaiting.len() as u8;
     pack!(e, [(c.phase as u8, 8), (c.attempt, 8), (requests, 8), (epoch(c.epoch), 16), (option_int(c.producer_id), 33)])
+}
+
+/// A log entry with every name erased, in one word (not 0).
+pub fn blind_entry(entry: &LogEntry) -> u64 {
+    let (kind, flag) = match entry {
+        LogEntry::Data { transactional, .. } => (1u64, *transactional),
+        LogEntry::Control { commit, .. } => (2u64, *commit),
+    };
+    kind | u64::from(flag) << 2 | u64::from(epoch(entry.epoch())) << 3 | option_int(entry.producer_id()) << 19
 }
 
 /// One transactional id at the coordinator: its record and its markers in flight.

@@ -10,8 +10,9 @@
 //! How it is cheap. stateright only fingerprints what the symmetry function returns, so instead of a
 //! representative state the function returns a *stand-in* ([`State::stand_in`]): an empty state that
 //! carries the fingerprint of the state's canonical form. The canonical form is never built either:
-//! 1. every member of a class gets a *signature*, a hash of what it is that no renaming changes (a
-//!    partition's log without the names in it, a client's phase and counters, ...);
+//! 1. every member of a class gets a *signature*, what it is that no renaming changes (a partition's
+//!    log without the names in it, a transactional id's producer id and record, ...): what changes
+//!    least first, so that the sort below rarely changes from a state to the next;
 //! 2. the candidate renamings sort each class by signature; members with equal signatures are tried in
 //!    every order (usually there is one candidate);
 //! 3. the state is hashed as it would be under each candidate ([`fingerprint`]: containers visited in
@@ -86,6 +87,13 @@ impl Renaming {
         let erase = Permutation { new: [0; MAX], old: Permutation::IDENTITY.old };
         Renaming { producers: erase, txns: erase, partitions: erase }
     };
+
+    /// A number that tells this renaming from every other (what [`crate::shared::Shared`] remembers a
+    /// fingerprint by).
+    pub fn key(&self) -> u64 {
+        let packed = |p: &Permutation| p.new.iter().fold(0u64, |key, n| key << 2 | u64::from(*n));
+        1 << 24 | packed(&self.producers) << 16 | packed(&self.txns) << 8 | packed(&self.partitions)
+    }
 
     /// Whether producer instances change names.
     pub fn renames_producers(&self) -> bool {
@@ -167,14 +175,19 @@ impl Classes {
     /// Every renaming these classes allow (for tests).
     pub fn all_renamings(&self) -> Vec<Renaming> {
         let mut all = Vec::new();
-        let runs = self.runs(|_| 0, |_| 0, |_| 0);
+        let runs = self.runs(|_| Signature::default(), |_| Signature::default(), |_| Signature::default());
         for_each_choice(self, &runs, &mut |r| all.push(*r));
         all
     }
 
     /// The runs of members to be placed, given each member's signature: every class sorted by
     /// signature and cut where the signature changes.
-    fn runs(&self, txn: impl Fn(u8) -> u64, instance: impl Fn(u8) -> u64, partition: impl Fn(u8) -> u64) -> Runs {
+    fn runs(
+        &self,
+        txn: impl Fn(u8) -> Signature,
+        instance: impl Fn(u8) -> Signature,
+        partition: impl Fn(u8) -> Signature,
+    ) -> Runs {
         let mut runs = Runs::default();
         if self.transactional_ids_interchangeable {
             runs.add_class(Domain::Txn, 0..self.transactional_ids, &txn);
@@ -222,7 +235,7 @@ struct Runs {
 
 impl Runs {
     /// Sorts `class` by `signature` and adds its runs of equal signatures.
-    fn add_class(&mut self, domain: Domain, class: Range<u8>, signature: &impl Fn(u8) -> u64) {
+    fn add_class(&mut self, domain: Domain, class: Range<u8>, signature: &impl Fn(u8) -> Signature) {
         let mut members = [0u8; MAX];
         let n = class.len();
         for (i, m) in class.clone().enumerate() {
@@ -296,6 +309,11 @@ fn for_each_permutation(items: &mut [u8], k: usize, f: &mut impl FnMut(&[u8])) {
     }
 }
 
+/// A class member's signature, compared in order: what no renaming changes, its parts that change
+/// least often first (so that the sorting renaming, and with it the fingerprints the state's shared
+/// parts remember, stays the same from a state to its successors), and a hash of the rest.
+type Signature = [u64; 3];
+
 /// The fingerprint of `state`'s canonical form: the least fingerprint of the renamings that sort every
 /// class by signature.
 pub fn canonical_fingerprint(state: &State) -> u64 {
@@ -303,23 +321,24 @@ pub fn canonical_fingerprint(state: &State) -> u64 {
     if classes.is_trivial() {
         return fingerprint(state, &Renaming::IDENTITY);
     }
-    // A member's signature: its encoding with every name erased.
-    let mut instance_signatures = [0u64; MAX];
+    let mut instance_signatures = [Signature::default(); MAX];
     if classes.instances_interchangeable {
         for (i, c) in state.clients.iter().enumerate() {
-            instance_signatures[i] = fingerprint(c, &Renaming::BLIND);
+            let blind = c.signature(|c| fingerprint(c, &Renaming::BLIND));
+            instance_signatures[i] = [encode::option_int(c.producer_id), 0, blind];
         }
     }
-    let mut txn_signatures = [0u64; MAX];
+    let mut txn_signatures = [Signature::default(); MAX];
     if classes.transactional_ids_interchangeable {
         for t in 0..classes.transactional_ids {
             txn_signatures[usize::from(t)] = txn_signature(state, classes, t, &instance_signatures);
         }
     }
-    let mut partition_signatures = [0u64; MAX];
+    let mut partition_signatures = [Signature::default(); MAX];
     if !classes.partition_classes.is_empty() {
         for (i, p) in state.partitions.iter().enumerate() {
-            partition_signatures[i] = fingerprint(p, &Renaming::BLIND);
+            let first = |n: usize| p.log.get(n).map_or(0, encode::blind_entry);
+            partition_signatures[i] = [first(0), first(1), p.signature(|p| fingerprint(p, &Renaming::BLIND))];
         }
     }
     let runs = classes.runs(
@@ -332,21 +351,23 @@ pub fn canonical_fingerprint(state: &State) -> u64 {
     best
 }
 
-/// A transactional id's signature: its coordinator record with names erased, and a summary of each of
-/// its instances (in instance order, or as a multiset when they are interchangeable).
-fn txn_signature(state: &State, classes: &Classes, txn: TxnId, instance_signatures: &[u64; MAX]) -> u64 {
+/// A transactional id's signature: its producer id (assigned once), then its coordinator record with
+/// names erased and a summary of each of its instances (in instance order, or as a multiset when they
+/// are interchangeable).
+fn txn_signature(state: &State, classes: &Classes, txn: TxnId, instance_signatures: &[Signature; MAX]) -> Signature {
     let mut e = encode::Encoder::new();
     encode::encode_transaction(&state.coordinator, txn, &Renaming::BLIND, &mut e);
     let first = usize::from(txn * classes.instances);
     let instances = first..first + usize::from(classes.instances);
     if classes.instances_interchangeable {
-        e.word(instance_signatures[instances].iter().fold(0, |sum, s| sum.wrapping_add(*s)));
+        e.word(instance_signatures[instances].iter().fold(0, |sum, s| sum.wrapping_add(s[2])));
     } else {
         for c in &state.clients[instances] {
             encode::encode_client_summary(c, &mut e);
         }
     }
-    e.finish()
+    let producer_id = state.coordinator.record(txn).map(|r| r.producer_id);
+    [encode::option_int(producer_id), 0, e.finish()]
 }
 
 /// A state's hash is its fingerprint (the stand-in's: the canonical fingerprint it carries): cheaper

@@ -28,6 +28,12 @@ impl<T: Rename> Rename for Option<T> {
     }
 }
 
+impl<T: Rename> Rename for crate::shared::Shared<T> {
+    fn rename(&self, r: &Renaming) -> Self {
+        crate::shared::Shared::new((**self).rename(r))
+    }
+}
+
 impl Rename for Attempt {
     fn rename(&self, r: &Renaming) -> Self {
         Attempt { producer: r.producer(self.producer), index: self.index }
