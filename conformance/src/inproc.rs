@@ -11,7 +11,7 @@ use crate::clock::{self, TimerTable};
 use crate::project::{self, Untranslatable};
 use eos_broker::ClientError;
 use eos_broker::{ClientConfig, ClientId, ClientRole, Cluster, ClusterConfig, ClusterError, Faults, MessageId, Timer};
-use eos_model::config::{Isolation, Protocol};
+use eos_model::config::{ClientVersion, Isolation, Protocol};
 use eos_model::message::Message;
 use eos_model::observe::Observation;
 use eos_model::types::FIRST_PRODUCER_ID;
@@ -42,6 +42,10 @@ pub fn cluster_config(config: &Config, faults: Faults) -> ClusterConfig {
                 Isolation::ReadUncommitted => eos_broker::IsolationLevel::ReadUncommitted,
             },
             transaction_timeout_ms: Some(clock::transaction_timeout_ms(i)),
+            version: match config.producers.client {
+                ClientVersion::Java4 => eos_broker::client::ClientVersion::Java4,
+                ClientVersion::Legacy => eos_broker::client::ClientVersion::Legacy,
+            },
             ..ClientConfig::default()
         })
         .collect();
@@ -55,12 +59,27 @@ pub fn cluster_config(config: &Config, faults: Faults) -> ClusterConfig {
         input_records: config.copier.as_ref().map_or(0, |c| i64::from(c.input_records)),
         clients,
         fencing: config.guards.fencing,
+        fixes: fixes(&config.fixes),
         first_producer_id: FIRST_PRODUCER_ID,
         request_timeout_ms: clock::REQUEST_TIMEOUT_MS,
         retry_backoff_ms: clock::RETRY_BACKOFF_MS,
         marker_retry_backoff_ms: clock::MARKER_RETRY_BACKOFF_MS,
         faults,
         ..ClusterConfig::default()
+    }
+}
+
+/// The implementation's switches for the fixes the scenario has on (the implementation has every
+/// switch the model has).
+fn fixes(fixes: &eos_model::config::Fixes) -> eos_broker::config::Fixes {
+    eos_broker::config::Fixes {
+        kafka_19446: fixes.kafka_19446,
+        kafka_19999: fixes.kafka_19999,
+        kafka_18464: fixes.kafka_18464,
+        kafka_18660: fixes.kafka_18660,
+        kafka_19367: fixes.kafka_19367,
+        kafka_20090: fixes.kafka_20090,
+        kafka_20785: fixes.kafka_20785,
     }
 }
 
@@ -194,7 +213,11 @@ impl InProc {
     ) -> Result<eos_broker::client::RequestId, Rejection> {
         let tm = self.cluster.client(ClientId(usize::from(producer)))?;
         tm.outstanding()
-            .find(|r| !r.failed && project::request_body(&r.message).ok().as_ref() == Some(&request.body))
+            .find(|r| {
+                !r.failed
+                    && r.resends == request.send
+                    && project::request_body(&r.message).ok().as_ref() == Some(&request.body)
+            })
             .map(|r| r.id)
             .ok_or_else(|| Rejection(format!("producer-{producer} has no outstanding {}", request.body)))
     }

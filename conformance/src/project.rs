@@ -126,13 +126,25 @@ fn reply(message: &Wire) -> Result<Reply, Untranslatable> {
 }
 
 fn marker(message: &Wire) -> Result<Marker, Untranslatable> {
-    let (target, txn, producer_id, epoch, commit, coordinator_epoch) = match message {
-        Wire::WriteTxnMarker(m) => {
-            (&m.target, &m.transactional_id, m.producer_id, m.producer_epoch, m.commit, m.coordinator_epoch)
-        }
-        Wire::WriteTxnMarkerResponse(m) => {
-            (&m.target, &m.transactional_id, m.producer_id, m.producer_epoch, m.commit, m.coordinator_epoch)
-        }
+    let (target, txn, producer_id, epoch, commit, coordinator_epoch, version) = match message {
+        Wire::WriteTxnMarker(m) => (
+            &m.target,
+            &m.transactional_id,
+            m.producer_id,
+            m.producer_epoch,
+            m.commit,
+            m.coordinator_epoch,
+            m.transaction_version,
+        ),
+        Wire::WriteTxnMarkerResponse(m) => (
+            &m.target,
+            &m.transactional_id,
+            m.producer_id,
+            m.producer_epoch,
+            m.commit,
+            m.coordinator_epoch,
+            m.transaction_version,
+        ),
         other => return Err(Untranslatable(format!("{} is not a marker", other.kind()))),
     };
     Ok(Marker {
@@ -142,6 +154,8 @@ fn marker(message: &Wire) -> Result<Marker, Untranslatable> {
         epoch,
         commit,
         coordinator_epoch,
+        transaction_version: u8::try_from(version)
+            .map_err(|_| Untranslatable(format!("transaction version {version}")))?,
         ends: Default::default(),
     })
 }
@@ -153,9 +167,10 @@ fn marker(message: &Wire) -> Result<Marker, Untranslatable> {
 pub fn message(cluster: &Cluster, in_flight: &InFlight) -> Result<Message, Untranslatable> {
     let m = &in_flight.message;
     match (&in_flight.source, &in_flight.destination) {
-        (Endpoint::Client(from), _) => {
-            let from = u8::try_from(from.0).map_err(|_| Untranslatable(format!("client {from:?}")))?;
-            Ok(Message::Request(Request { from, attempt: 0, body: request_body(m)? }))
+        (Endpoint::Client(client), _) => {
+            let from = u8::try_from(client.0).map_err(|_| Untranslatable(format!("client {client:?}")))?;
+            let send = send_of(cluster, *client, in_flight.correlation)?;
+            Ok(Message::Request(Request { from, attempt: 0, send, body: request_body(m)? }))
         }
         (_, Endpoint::Client(to)) => {
             let correlation =
@@ -164,7 +179,8 @@ pub fn message(cluster: &Cluster, in_flight: &InFlight) -> Result<Message, Untra
                 .request_of(*to, correlation)
                 .ok_or_else(|| Untranslatable(format!("{} answers an unknown request {correlation:?}", m.kind())))?;
             let from = u8::try_from(to.0).map_err(|_| Untranslatable(format!("client {to:?}")))?;
-            let request = Request { from, attempt: 0, body: request_body(request)? };
+            let send = send_of(cluster, *to, Some(correlation))?;
+            let request = Request { from, attempt: 0, send, body: request_body(request)? };
             Ok(Message::Response { request, reply: reply(m)? })
         }
         _ => match m {
@@ -175,6 +191,20 @@ pub fn message(cluster: &Cluster, in_flight: &InFlight) -> Result<Message, Untra
             other => Err(Untranslatable(format!("{} between brokers", other.kind()))),
         },
     }
+}
+
+/// Which send of its request a client message is (the model's `Request::send`): the request timeouts
+/// that re-sent it before, each under a new correlation id.
+fn send_of(
+    cluster: &Cluster,
+    client: eos_broker::ClientId,
+    correlation: Option<eos_broker::client::RequestId>,
+) -> Result<u8, Untranslatable> {
+    let correlation =
+        correlation.ok_or_else(|| Untranslatable(format!("a request of {client:?} without correlation")))?;
+    cluster
+        .resends_of(client, correlation)
+        .ok_or_else(|| Untranslatable(format!("an unknown request {correlation:?} of {client:?}")))
 }
 
 fn outstanding(requests: &[OutstandingRequest]) -> Result<Vec<String>, Untranslatable> {

@@ -220,7 +220,7 @@ impl Recorder<'_> {
             Timer::RequestTimeout { client, request } => {
                 let outstanding = self.cluster.client(*client).ok()?.outstanding().find(|r| r.id == *request)?;
                 let body = project::request_body(&outstanding.message).ok()?;
-                let request = Request { from: client.0 as u8, attempt: 0, body };
+                let request = Request { from: client.0 as u8, attempt: 0, send: outstanding.resends, body };
                 Action::ProducerRequestTimeout { producer: client.0 as u8, request }
             }
             Timer::TransactionTimeout { transactional_id } => {

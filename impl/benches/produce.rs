@@ -60,6 +60,7 @@ fn produce(pid: i64, epoch: i16, sequence: i32, txn: Option<&TransactionalId>, b
         sequence,
         transactional: txn.is_some(),
         records: (0..batch).map(|i| Record::value(format!("value-{sequence}-{i}"))).collect(),
+        transaction_abortable: true,
     })
 }
 

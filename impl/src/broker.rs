@@ -46,12 +46,14 @@ impl Broker {
                 storage.open_partition_log(&partition),
                 config.fencing,
                 config.faults,
-            );
+            )
+            .with_fixes(config.fixes);
             logs.insert(partition, log);
         }
         let offsets = TopicPartition::group_offsets(crate::types::COPIER_GROUP);
         let offsets_log =
-            PartitionLog::new(offsets.clone(), storage.open_partition_log(&offsets), config.fencing, config.faults);
+            PartitionLog::new(offsets.clone(), storage.open_partition_log(&offsets), config.fencing, config.faults)
+                .with_fixes(config.fixes);
         let coordinator = TransactionCoordinator::new(config.clone(), storage.open_transaction_log());
         Self {
             group: GroupCoordinator::new(offsets_log, config.faults),
@@ -173,7 +175,8 @@ impl Broker {
             records: request.records,
         };
         let (id, partition) = (request.transactional_id.as_ref(), &request.partition);
-        let verify = || verify_or_add(coordinator, config.protocol, now_ms, id, pid, epoch, partition);
+        let knows_abortable = request.transaction_abortable;
+        let verify = || verify_or_add(coordinator, config.protocol, now_ms, id, pid, epoch, partition, knows_abortable);
         Ok(log.append_verified(batch, AppendOrigin::Client, verify)?.first_offset)
     }
 
@@ -194,6 +197,7 @@ impl Broker {
                 request.producer_id,
                 request.producer_epoch,
                 &partition,
+                request.transaction_abortable,
             )?;
         }
         self.group.check_txn_offset_commit(request, self.config.fencing)?;
@@ -208,7 +212,8 @@ impl Broker {
             return ErrorCode::UnknownTopicOrPartition;
         };
         let result = TransactionResult::from_commit(marker.commit);
-        match log.write_marker(marker.producer_id, marker.producer_epoch, result, marker.coordinator_epoch) {
+        let (pid, epoch, coordinator_epoch) = (marker.producer_id, marker.producer_epoch, marker.coordinator_epoch);
+        match log.write_versioned_marker(pid, epoch, result, coordinator_epoch, marker.transaction_version) {
             Ok(_) => ErrorCode::None,
             Err(code) => code,
         }
@@ -303,6 +308,7 @@ impl Broker {
 
 /// KIP-890: tv1-verified asks the coordinator whether the partition is in the transaction; tv2 adds
 /// it; tv1 does neither.
+#[allow(clippy::too_many_arguments)]
 fn verify_or_add(
     coordinator: &mut TransactionCoordinator,
     protocol: ProtocolMode,
@@ -311,6 +317,7 @@ fn verify_or_add(
     producer_id: ProducerId,
     producer_epoch: ProducerEpoch,
     partition: &TopicPartition,
+    client_knows_transaction_abortable: bool,
 ) -> Result<(), ErrorCode> {
     let id = match (protocol, transactional_id) {
         (ProtocolMode::Tv1, _) => return Ok(()),
@@ -323,10 +330,10 @@ fn verify_or_add(
         coordinator.add_partition(now_ms, id, producer_id, producer_epoch, partition)
     };
     // As Kafka's leaders translate the coordinator's answer: producers expect INVALID_PRODUCER_EPOCH,
-    // and clients that predate TRANSACTION_ABORTABLE (all that tv1-verified serves) INVALID_TXN_STATE.
+    // and clients that predate TRANSACTION_ABORTABLE (KIP-1050) INVALID_TXN_STATE.
     result.map_err(|code| match code {
         ErrorCode::ProducerFenced => ErrorCode::InvalidProducerEpoch,
-        ErrorCode::TransactionAbortable => ErrorCode::InvalidTxnState,
+        ErrorCode::TransactionAbortable if !client_knows_transaction_abortable => ErrorCode::InvalidTxnState,
         other => other,
     })
 }

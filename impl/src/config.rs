@@ -33,6 +33,15 @@ impl ProtocolMode {
         !self.is_tv2()
     }
 
+    /// The transaction version markers of this mode carry (KIP-1228).
+    pub fn transaction_version(self) -> i16 {
+        if self.is_tv2() {
+            2
+        } else {
+            1
+        }
+    }
+
     /// The name used in specs/eos.md.
     pub fn name(self) -> &'static str {
         match self {
@@ -59,8 +68,47 @@ pub struct BrokerConfig {
     pub max_transaction_timeout_ms: i32,
     /// Delay before the marker-retry timer of a transaction with a failed marker is due.
     pub marker_retry_backoff_ms: i64,
+    /// Kafka's fixes to its transaction protocol (all on unless a bug-museum scenario switches one off).
+    pub fixes: Fixes,
     /// Seeded faults (testing only).
     pub faults: Faults,
+}
+
+/// Fixes Kafka made to its transaction protocol, each named by its JIRA issue (specs/eos.md §15). All
+/// are on by default (Kafka trunk); switching one off brings its bug back, so that the conformance
+/// harness can replay the model's counterexample of the bug against the implementation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Fixes {
+    /// KIP-1228: a TV2 marker must carry an epoch above the partition's.
+    pub kafka_19446: bool,
+    /// A TV2 marker at the partition's epoch with no open transaction is an idempotent retry.
+    pub kafka_19999: bool,
+    /// TV2 EndTxn answers a pending transition before checking the epoch.
+    pub kafka_18464: bool,
+    /// Epoch overflow in TV2: EndTxn answers the next producer id; AddPartitions checks a pending
+    /// transition first.
+    pub kafka_18660: bool,
+    /// A coordinator fence bumps the epoch once in TV2.
+    pub kafka_19367: bool,
+    /// The fence's abort rotates the producer id when the epoch is exhausted.
+    pub kafka_20090: bool,
+    /// A commit racing a coordinator abort is answered PRODUCER_FENCED, not INVALID_TXN_STATE.
+    pub kafka_20785: bool,
+}
+
+impl Default for Fixes {
+    fn default() -> Self {
+        Self {
+            kafka_19446: true,
+            kafka_19999: true,
+            kafka_18464: true,
+            kafka_18660: true,
+            kafka_19367: true,
+            kafka_20090: true,
+            kafka_20785: true,
+        }
+    }
 }
 
 impl Default for BrokerConfig {
@@ -72,6 +120,7 @@ impl Default for BrokerConfig {
             max_producer_epoch: MAX_PRODUCER_EPOCH,
             max_transaction_timeout_ms: 900_000,
             marker_retry_backoff_ms: 100,
+            fixes: Fixes::default(),
             faults: Faults::none(),
         }
     }

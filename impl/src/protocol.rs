@@ -100,6 +100,10 @@ pub struct ProduceRequest {
     pub transactional: bool,
     /// The records (eos's client sends one per batch).
     pub records: Vec<Record>,
+    /// Whether the client knows TRANSACTION_ABORTABLE (KIP-1050, newer Produce versions); a leader
+    /// answers an older client INVALID_TXN_STATE instead.
+    #[serde(default)]
+    pub transaction_abortable: bool,
 }
 
 impl ProduceRequest {
@@ -145,6 +149,9 @@ pub struct TxnOffsetCommitRequest {
     pub partition: TopicPartition,
     /// The next offset to consume.
     pub offset: Offset,
+    /// Whether the client knows TRANSACTION_ABORTABLE (KIP-1050).
+    #[serde(default)]
+    pub transaction_abortable: bool,
 }
 
 /// Answer to [`TxnOffsetCommitRequest`].
@@ -217,6 +224,14 @@ pub struct WriteTxnMarkerRequest {
     pub commit: bool,
     /// The sending coordinator's epoch.
     pub coordinator_epoch: CoordinatorEpoch,
+    /// KIP-1228: the transaction version of the transaction the marker ends (1 or 2); the leader
+    /// checks a version-2 marker's epoch strictly.
+    #[serde(default = "legacy_transaction_version")]
+    pub transaction_version: i16,
+}
+
+fn legacy_transaction_version() -> i16 {
+    1
 }
 
 /// Answer to [`WriteTxnMarkerRequest`]: the request's fields and an error.
@@ -234,6 +249,9 @@ pub struct WriteTxnMarkerResponse {
     pub commit: bool,
     /// The coordinator epoch of the marker.
     pub coordinator_epoch: CoordinatorEpoch,
+    /// The marker's transaction version (names the marker answered).
+    #[serde(default = "legacy_transaction_version")]
+    pub transaction_version: i16,
     /// Outcome.
     pub error: ErrorCode,
 }
@@ -248,6 +266,7 @@ impl WriteTxnMarkerRequest {
             producer_epoch: self.producer_epoch,
             commit: self.commit,
             coordinator_epoch: self.coordinator_epoch,
+            transaction_version: self.transaction_version,
             error,
         }
     }

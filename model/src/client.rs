@@ -5,7 +5,7 @@
 //! to `out-{position mod partitions}` and sends offset `position + 1`.
 
 use crate::collections::{IndexSet, SmallMap};
-use crate::config::Config;
+use crate::config::{ClientVersion, Config};
 use crate::group::GroupState;
 use crate::history::History;
 use crate::message::{Message, Reply, Request, RequestBody};
@@ -68,6 +68,12 @@ pub enum RequestStatus {
     Failed,
 }
 
+/// Whether a tv1 client bumps its epoch after every failed batch (Java 4.x's `epochBumpRequired` with a
+/// coordinator that supports KIP-360's bump; TV2 clients leave the bump to EndTxn).
+fn bumps_after_any_failed_batch(config: &Config) -> bool {
+    config.producers.client == ClientVersion::Java4 && config.protocol.explicit_add()
+}
+
 /// A producer instance.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Client {
@@ -91,12 +97,18 @@ pub struct Client {
     pub awaiting: SmallMap<Request, RequestStatus>,
     /// KIP-360: bump the epoch with InitProducerId before the next transaction.
     pub needs_epoch_bump: bool,
+    /// The last error was INVALID_PRODUCER_ID_MAPPING: the coordinator would refuse an EndTxn, so
+    /// the abort goes straight to InitProducerId (Java's `beginCompletingTransaction`).
+    pub skip_end_txn: bool,
     /// Copier: the input offset to process next.
     pub position: u8,
     /// Copier: the group generation it joined.
     pub generation: i32,
     /// Ghost: it was told PRODUCER_FENCED or INVALID_PRODUCER_EPOCH.
     pub fenced: bool,
+    /// Ghost: it failed fatally with an error that says it was fenced (PRODUCER_FENCED,
+    /// INVALID_PRODUCER_EPOCH, or KIP-447's ILLEGAL_GENERATION), as opposed to any other fatal error.
+    pub fatal_by_fence: bool,
 }
 
 /// What a client step needs besides the client.
@@ -124,16 +136,18 @@ impl Default for Client {
             next_sequence: SmallMap::new(),
             awaiting: SmallMap::new(),
             needs_epoch_bump: false,
+            skip_end_txn: false,
             position: 0,
             generation: 0,
             fenced: false,
+            fatal_by_fence: false,
         }
     }
 }
 
 impl Client {
     fn request(&mut self, cx: &mut ClientContext, body: RequestBody) {
-        let request = Request { from: cx.me, attempt: self.attempt, body };
+        let request = Request { from: cx.me, attempt: self.attempt, send: 0, body };
         self.awaiting.insert(request, RequestStatus::InFlight);
         cx.outbox.push(Message::Request(request));
     }
@@ -308,9 +322,20 @@ impl Client {
         self.request(cx, RequestBody::EndTxn { txn, producer_id, epoch, commit: true });
     }
 
-    /// abortTransaction: give up outstanding requests; EndTxn(abort) unless nothing was sent.
+    /// abortTransaction: give up outstanding requests; EndTxn(abort) unless nothing was sent (or, after
+    /// INVALID_PRODUCER_ID_MAPPING, InitProducerId at once).
     pub fn abort(&mut self, cx: &mut ClientContext) {
+        // Giving up a Produce (a batch expired by the delivery timeout) is a failed batch: a Java 4.x
+        // tv1 client bumps its epoch after the abort (KIP-360; TV2 bumps on the coordinator's side).
+        let gave_up_batch = self.awaiting.keys().any(|r| matches!(r.body, RequestBody::Produce { .. }));
+        if gave_up_batch && bumps_after_any_failed_batch(cx.config) {
+            self.needs_epoch_bump = true;
+        }
         self.awaiting.clear();
+        if self.skip_end_txn {
+            self.end_attempt(cx, false);
+            return;
+        }
         let sent_anything = if cx.config.protocol.explicit_add() {
             !self.added.is_empty()
         } else {
@@ -328,6 +353,7 @@ impl Client {
     /// The attempt is over: start the next one (copier: advance, commit offsets, or re-read).
     fn end_attempt(&mut self, cx: &mut ClientContext, commit: bool) {
         self.attempt += 1;
+        self.skip_end_txn = false;
         self.sent.clear();
         self.added.clear();
         self.offsets = OffsetsProgress::NotSent;
@@ -371,6 +397,19 @@ impl Client {
         }
     }
 
+    /// A request timeout: `request`, still in flight, is sent again as its next send; an answer to
+    /// the earlier send will be ignored. `None` if it is not awaited in flight.
+    pub fn request_timeout(&mut self, request: &Request, outbox: &mut Vec<Message>) -> Option<()> {
+        if self.awaiting.get(request) != Some(&RequestStatus::InFlight) {
+            return None;
+        }
+        self.awaiting.remove(request);
+        let again = Request { send: request.send.checked_add(1)?, ..*request };
+        self.awaiting.insert(again, RequestStatus::InFlight);
+        outbox.push(Message::Request(again));
+        Some(())
+    }
+
     /// Whether some request failed and waits for the retry tick.
     pub fn has_failed_requests(&self) -> bool {
         self.awaiting.values().any(|s| *s == RequestStatus::Failed)
@@ -392,17 +431,42 @@ impl Client {
     fn fatal(&mut self, error: ErrorCode) {
         self.phase = Phase::FatalError;
         self.fenced |= error == ErrorCode::ProducerFenced;
+        self.fatal_by_fence =
+            matches!(error, ErrorCode::ProducerFenced | ErrorCode::InvalidProducerEpoch | ErrorCode::IllegalGeneration);
         self.awaiting.clear();
     }
 
     fn abortable(&mut self, cx: &ClientContext, error: ErrorCode) {
         self.fenced |= error == ErrorCode::InvalidProducerEpoch;
-        if self.phase == Phase::InTransaction {
+        if matches!(self.phase, Phase::InTransaction | Phase::CommittingTransaction) {
             self.phase = Phase::AbortableError;
         }
-        let bump = matches!(error, ErrorCode::OutOfOrderSequenceNumber | ErrorCode::InvalidProducerEpoch);
+        let bump = match cx.config.producers.client {
+            ClientVersion::Java4 => true,
+            ClientVersion::Legacy => {
+                matches!(error, ErrorCode::OutOfOrderSequenceNumber | ErrorCode::InvalidProducerEpoch)
+            }
+        };
         if bump && cx.config.protocol.explicit_add() {
             self.needs_epoch_bump = true;
+        }
+        if error == ErrorCode::InvalidProducerIdMapping {
+            self.skip_end_txn = true;
+        }
+    }
+
+    /// Java 4.x's answer to INVALID_PRODUCER_ID_MAPPING from the coordinator (`abortableErrorIfPossible`):
+    /// abortable, and the abort skips EndTxn; before, fatal.
+    fn on_pid_mapping_error(&mut self, cx: &ClientContext) {
+        match cx.config.producers.client {
+            ClientVersion::Java4 => {
+                self.needs_epoch_bump = true;
+                self.abortable(cx, ErrorCode::InvalidProducerIdMapping);
+                if self.phase == Phase::AbortingTransaction {
+                    self.phase = Phase::AbortableError; // The abort is tried again, without EndTxn.
+                }
+            }
+            ClientVersion::Legacy => self.fatal(ErrorCode::InvalidProducerIdMapping),
         }
     }
 
@@ -438,13 +502,25 @@ impl Client {
                     self.offsets = OffsetsProgress::Acknowledged;
                 }
             }
-            RequestBody::TxnOffsetCommit { .. }
-                if matches!(reply.error, ErrorCode::InvalidProducerEpoch | ErrorCode::ProducerFenced) =>
+            RequestBody::TxnOffsetCommit { .. } => match (reply.error, cx.config.producers.client) {
+                // Java: a fenced producer is fatal; a group mismatch (unknown member, other generation) or
+                // abortable; anything else is unexpected, so fatal (4.x), abortable before.
+                (ErrorCode::InvalidProducerEpoch | ErrorCode::ProducerFenced, _) => {
+                    self.fatal(ErrorCode::ProducerFenced)
+                }
+                (ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration | ErrorCode::TransactionAbortable, _)
+                | (_, ClientVersion::Legacy) => {
+                    self.abortable(cx, reply.error)
+                }
+                (error, ClientVersion::Java4) => self.fatal(error),
+            },
+            RequestBody::Produce { txn: Some(_), .. } => self.abortable(cx, reply.error),
+            RequestBody::AddPartitionsToTxn { .. }
+            | RequestBody::AddOffsetsToTxn { .. }
+            | RequestBody::EndTxn { .. }
+                if reply.error == ErrorCode::InvalidProducerIdMapping =>
             {
-                self.fatal(ErrorCode::ProducerFenced)
-            }
-            RequestBody::Produce { txn: Some(_), .. } | RequestBody::TxnOffsetCommit { .. } => {
-                self.abortable(cx, reply.error)
+                self.on_pid_mapping_error(cx)
             }
             RequestBody::OffsetCommit { .. } if ok => {
                 self.position += 1;

@@ -114,6 +114,97 @@ pub struct ProducersConfig {
     /// ingredient of the late-produce anomalies.
     #[serde(default)]
     pub abort_with_outstanding: bool,
+    /// Which client's transaction manager the producers run (specs/eos.md §7).
+    #[serde(default)]
+    pub client: ClientVersion,
+}
+
+/// The client behaviour the producers follow (specs/eos.md §7).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientVersion {
+    /// Java's 4.x `TransactionManager`: any failed batch makes a tv1 client bump its epoch after the
+    /// abort; INVALID_PRODUCER_ID_MAPPING is abortable and skips EndTxn; TRANSACTION_ABORTABLE
+    /// (KIP-1050) is known.
+    #[default]
+    #[serde(rename = "java-4")]
+    Java4,
+    /// A client from before KIP-1050 and before KIP-360's bump after every failed batch: a tv1 client
+    /// bumps its epoch only after OUT_OF_ORDER_SEQUENCE_NUMBER or INVALID_PRODUCER_EPOCH, an abort that
+    /// gives up outstanding requests keeps the epoch, INVALID_PRODUCER_ID_MAPPING is fatal, and leaders
+    /// answer it INVALID_TXN_STATE for TRANSACTION_ABORTABLE. The late-produce anomaly needs it.
+    Legacy,
+}
+
+/// Fixes Kafka made to its transaction protocol, each named by its JIRA issue. Every fix is on (Kafka
+/// trunk) unless a scenario of the bug museum (`specs/scenarios/bugs/`) switches it off to rediscover
+/// the bug (specs/eos.md §15).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixes {
+    /// KIP-1228: a TV2 marker must carry an epoch above the partition's (off: `>=`, as TV1).
+    #[serde(default = "yes")]
+    pub kafka_19446: bool,
+    /// A TV2 marker at the partition's epoch with no open transaction is an idempotent retry.
+    #[serde(default = "yes")]
+    pub kafka_19999: bool,
+    /// TV2 EndTxn answers CONCURRENT_TRANSACTIONS for a pending transition before checking the epoch.
+    #[serde(default = "yes")]
+    pub kafka_18464: bool,
+    /// Epoch overflow in TV2: EndTxn answers the next producer id, and AddPartitions checks a pending
+    /// transition before the producer id and epoch.
+    #[serde(default = "yes")]
+    pub kafka_18660: bool,
+    /// A coordinator fence bumps the epoch once in TV2 (off: once for the fence, once for the abort).
+    #[serde(default = "yes")]
+    pub kafka_19367: bool,
+    /// The fence's abort rotates the producer id when the epoch is exhausted.
+    #[serde(default = "yes")]
+    pub kafka_20090: bool,
+    /// A commit arriving in CompleteAbort at a retry epoch (a coordinator abort won the race) is
+    /// answered PRODUCER_FENCED, not INVALID_TXN_STATE.
+    #[serde(default = "yes")]
+    pub kafka_20785: bool,
+}
+
+impl Default for Fixes {
+    fn default() -> Self {
+        Fixes {
+            kafka_19446: true,
+            kafka_19999: true,
+            kafka_18464: true,
+            kafka_18660: true,
+            kafka_19367: true,
+            kafka_20090: true,
+            kafka_20785: true,
+        }
+    }
+}
+
+impl Fixes {
+    /// The switches' names, as in scenario files.
+    pub const NAMES: &'static [&'static str] =
+        &["kafka_19446", "kafka_19999", "kafka_18464", "kafka_18660", "kafka_19367", "kafka_20090", "kafka_20785"];
+
+    /// The switch named `name`, for the museum.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut bool> {
+        Some(match name {
+            "kafka_19446" => &mut self.kafka_19446,
+            "kafka_19999" => &mut self.kafka_19999,
+            "kafka_18464" => &mut self.kafka_18464,
+            "kafka_18660" => &mut self.kafka_18660,
+            "kafka_19367" => &mut self.kafka_19367,
+            "kafka_20090" => &mut self.kafka_20090,
+            "kafka_20785" => &mut self.kafka_20785,
+            _ => return None,
+        })
+    }
+
+    /// The names of the fixes switched off.
+    pub fn off(&self) -> Vec<&'static str> {
+        let mut copy = self.clone();
+        Self::NAMES.iter().copied().filter(|n| !*copy.get_mut(n).expect("known name")).collect()
+    }
 }
 
 /// The data partitions.
@@ -260,6 +351,9 @@ pub struct Config {
     /// Guards.
     #[serde(default)]
     pub guards: GuardsConfig,
+    /// Kafka's fixes (all on unless a museum scenario switches one off).
+    #[serde(default)]
+    pub fixes: Fixes,
     /// Expected verdicts.
     #[serde(default)]
     pub expect: Expectations,

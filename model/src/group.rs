@@ -15,6 +15,9 @@ pub struct PendingOffset {
     pub offset: Offset,
     /// The producer epoch it was written with.
     pub epoch: Epoch,
+    /// Whether its record is later in the offsets log than the committed offset's (a commit written
+    /// since makes it older: it then never materialises, specs/eos.md §6).
+    pub newer_than_committed: bool,
     /// Ghost: the attempt that sent it.
     pub attempt: Attempt,
 }
@@ -88,7 +91,7 @@ impl GroupState {
 
     /// TxnOffsetCommit after its checks passed: the offsets become pending.
     pub fn write_pending(&mut self, pid: ProducerId, epoch: Epoch, offset: Offset, attempt: Attempt) {
-        self.pending.insert(pid, PendingOffset { offset, epoch, attempt });
+        self.pending.insert(pid, PendingOffset { offset, epoch, newer_than_committed: true, attempt });
         let producer = self.producers.get_or_insert_with(pid, || GroupProducer { epoch, coordinator_epoch: -1 });
         producer.epoch = producer.epoch.max(epoch);
     }
@@ -98,8 +101,7 @@ impl GroupState {
         if let Some(error) = self.check_member(from, generation) {
             return error;
         }
-        self.committed = Some(offset);
-        self.committed_by = None;
+        self.commit(offset, None);
         ErrorCode::None
     }
 
@@ -107,7 +109,8 @@ impl GroupState {
     pub fn write_marker(&mut self, config: &Config, m: &Marker, history: &mut History) -> ErrorCode {
         let pid = m.producer_id;
         if let Some(producer) = self.producers.get(&pid) {
-            if config.guards.fencing && m.epoch < producer.epoch {
+            let open = self.pending.contains_key(&pid);
+            if config.guards.fencing && crate::partition::stale_marker(config, m, producer.epoch, open) {
                 return ErrorCode::InvalidProducerEpoch;
             }
             if m.coordinator_epoch < producer.coordinator_epoch {
@@ -115,14 +118,25 @@ impl GroupState {
             }
         }
         if let Some(pending) = self.pending.remove(&pid) {
+            // Kafka's `OffsetMetadataManager.replayEndTransactionMarker`: a committed pending offset
+            // replaces the current commit only if its record is the newer one in the log.
             history.offset_fates.record(pending.attempt, m.commit);
-            if m.commit {
-                self.committed = Some(pending.offset);
-                self.committed_by = Some(pending.attempt);
+            if m.commit && pending.newer_than_committed {
+                self.commit(pending.offset, Some(pending.attempt));
             }
         }
         self.producers.insert(pid, GroupProducer { epoch: m.epoch, coordinator_epoch: m.coordinator_epoch });
         ErrorCode::None
+    }
+
+    /// A commit of `offset` (by `attempt`'s transaction, or a plain one): every pending offset's record
+    /// is now older than the committed one's.
+    fn commit(&mut self, offset: Offset, attempt: Option<Attempt>) {
+        self.committed = Some(offset);
+        self.committed_by = attempt;
+        for (_, pending) in self.pending.iter_mut() {
+            pending.newer_than_committed = false;
+        }
     }
 
     /// OffsetFetch with require_stable.
@@ -132,5 +146,43 @@ impl GroupState {
         } else {
             Err(ErrorCode::UnstableOffsetCommit)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collections::IndexSet;
+
+    fn commit_marker(pid: ProducerId, epoch: Epoch) -> Marker {
+        Marker {
+            target: crate::types::TxnPartition::Offsets,
+            txn: 0,
+            producer_id: pid,
+            epoch,
+            commit: true,
+            coordinator_epoch: 0,
+            transaction_version: 1,
+            ends: IndexSet::new(),
+        }
+    }
+
+    /// A committed transaction's pending offset materialises only if its record is newer than the
+    /// current commit (`OffsetMetadataManager.replayEndTransactionMarker`); its fate is still commit.
+    #[test]
+    fn pending_offsets_materialise_only_if_newer() {
+        let config = crate::scenario::load("copier").unwrap();
+        let attempt = Attempt { producer: 0, index: 0 };
+        let mut history = History::default();
+        let mut g = GroupState::default();
+        g.join(0);
+        g.write_pending(1000, 0, 5, attempt);
+        assert_eq!(g.offset_commit(0, 1, 7), ErrorCode::None, "a plain commit written after the pending one");
+        assert_eq!(g.write_marker(&config, &commit_marker(1000, 0), &mut history), ErrorCode::None);
+        assert_eq!(g.committed, Some(7), "the older pending offset does not replace the newer commit");
+        assert_eq!(history.offset_fates.get(&attempt), Some(true));
+        g.write_pending(1000, 0, 9, attempt);
+        g.write_marker(&config, &commit_marker(1000, 0), &mut history);
+        assert_eq!(g.committed, Some(9), "a newer pending offset does");
     }
 }

@@ -6,7 +6,7 @@
 //! breaks them, because a state predicate cannot see the previous state.
 
 use crate::collections::{IndexSet, Indexed};
-use crate::types::{Attempt, TxnId};
+use crate::types::{Attempt, ProducerIndex, TxnId};
 
 /// A transition-level invariant broken by some step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -130,6 +130,9 @@ pub struct History {
     pub violations: IndexSet<Violation>,
     /// Milestones reached so far.
     pub milestones: IndexSet<Milestone>,
+    /// Producer instances legitimately fenced: a newer instance of their transactional id initialised
+    /// (bumping or fencing the epoch), or the coordinator timed their transaction out.
+    pub fenced_instances: IndexSet<ProducerIndex>,
 }
 
 impl History {

@@ -88,6 +88,9 @@ pub struct Request {
     pub from: ProducerIndex,
     /// The sender's attempt counter (ghost: identifies the transaction it belongs to).
     pub attempt: u8,
+    /// Which send of the request this is: 0, then +1 at every request timeout, which re-sends it on
+    /// a new connection (Kafka's correlation id), so that an answer to an earlier send is ignored.
+    pub send: u8,
     /// What is asked.
     pub body: RequestBody,
 }
@@ -127,6 +130,9 @@ pub struct Marker {
     pub commit: bool,
     /// The coordinator epoch of the coordinator that sent it.
     pub coordinator_epoch: i32,
+    /// KIP-1228: the transaction version of the transaction it ends (1 or 2); a leader checks a
+    /// version-2 marker's epoch strictly (specs/eos.md §5.2).
+    pub transaction_version: u8,
     /// Ghost: the attempts whose transaction this marker ends.
     pub ends: IndexSet<Attempt>,
 }
@@ -204,8 +210,8 @@ impl fmt::Display for Marker {
         let what = if self.commit { "COMMIT" } else { "ABORT" };
         write!(
             f,
-            "{what} marker of txn-{} to {} (pid {} epoch {}, coordinator epoch {})",
-            self.txn, self.target, self.producer_id, self.epoch, self.coordinator_epoch
+            "{what} marker of txn-{} to {} (pid {} epoch {}, coordinator epoch {}, TV{})",
+            self.txn, self.target, self.producer_id, self.epoch, self.coordinator_epoch, self.transaction_version
         )
     }
 }
@@ -235,7 +241,11 @@ impl fmt::Display for Message {
 // One line each in the explorer and in counterexamples: the Display form plus the ghost fields.
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "producer-{} #{}: {}", self.from, self.attempt, self.body)
+        write!(f, "producer-{} #{}", self.from, self.attempt)?;
+        if self.send > 0 {
+            write!(f, " (send {})", self.send + 1)?;
+        }
+        write!(f, ": {}", self.body)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The stateright `Model`: which actions are enabled (guards) and what they do (effects).
 
 use crate::client::{ClientContext, Phase, RequestStatus};
-use crate::config::{Config, Protocol, Restart};
+use crate::config::{ClientVersion, Config, Protocol, Restart};
 use crate::coordinator::{Effects, TxnState};
 use crate::history::Violation;
 use crate::message::{Message, Reply, Request, RequestBody};
@@ -101,7 +101,45 @@ impl EosModel {
         matches!(action, Action::ProducerFetchOffsets { .. }) && state.group.offset_fetch().is_err()
     }
 
-    /// A state with nothing left to do but stutter: where liveness is judged.
+    /// Whether `action` only turns a retry loop: a CONCURRENT_TRANSACTIONS answer the client will
+    /// re-send at once, or the delivery of a request the receiver answers CONCURRENT_TRANSACTIONS
+    /// without changing anything else. A state whose every action is such a step (or a stutter) can
+    /// only spin: liveness is judged there as at a terminal state.
+    fn is_retry_loop_step(&self, state: &State, action: &Action) -> bool {
+        let Action::Deliver { message } = action else { return false };
+        match message {
+            Message::Response { request, reply } => {
+                // The client re-sends the request at once: a loop step if that request, delivered,
+                // is answered CONCURRENT_TRANSACTIONS again without anything else changing.
+                reply.error == ErrorCode::ConcurrentTransactions
+                    && state.clients[usize::from(request.from)].awaiting.contains_key(request)
+                    && self.next_state(state, action.clone()).is_some_and(|next| {
+                        let again = Action::Deliver { message: Message::Request(*request) };
+                        self.is_retry_loop_step(&next, &again)
+                    })
+            }
+            Message::Request(request) => {
+                let awaited = state.clients[usize::from(request.from)].awaiting.contains_key(request);
+                awaited
+                    && self.next_state(state, action.clone()).is_some_and(|next| {
+                        let answered = Message::Response {
+                            request: *request,
+                            reply: Reply::error(ErrorCode::ConcurrentTransactions),
+                        };
+                        next.network.contains_key(&answered)
+                            && next.clients == state.clients
+                            && next.coordinator == state.coordinator
+                            && next.partitions == state.partitions
+                            && next.group == state.group
+                            && next.history == state.history
+                    })
+            }
+            _ => false,
+        }
+    }
+
+    /// A state with nothing left to do but stutter or spin in a retry loop: where liveness is judged
+    /// (stateright's `eventually` is unsound on cycles).
     pub fn is_terminal(&self, state: &State) -> bool {
         // Delivering a message is never a stutter: most states answer here.
         if !state.network.is_empty() {
@@ -109,7 +147,17 @@ impl EosModel {
         }
         let mut actions = Vec::new();
         self.actions(state, &mut actions);
-        actions.iter().all(|a| self.is_stutter(state, a))
+        let (deliveries, others): (Vec<&Action>, Vec<&Action>) =
+            actions.iter().partition(|a| matches!(a, Action::Deliver { message: Message::Request(_) }));
+        others.iter().all(|a| self.is_stutter(state, a) || self.is_retry_loop_step(state, a))
+            && deliveries.iter().all(|a| self.is_retry_loop_step(state, a))
+    }
+
+    /// Whether producer instance `producer` still runs and has work left (a live producer that must
+    /// make progress).
+    pub fn has_work_left(&self, state: &State, producer: ProducerIndex) -> bool {
+        let c = &state.clients[usize::from(producer)];
+        c.phase.is_alive() && !(c.phase == Phase::Ready && c.script_done(&self.config))
     }
 }
 
@@ -202,6 +250,10 @@ impl EosModel {
         let config = &self.config;
         match action {
             Action::ProducerStart { producer } => {
+                if config.is_copier() {
+                    // KIP-447: joining the group fences the older instances' offset commits.
+                    self.fence_other_instances(&mut state.history, config.txn_id_of(producer), producer);
+                }
                 let State { clients, group, history, .. } = state;
                 let cx = &mut ClientContext { config, me: producer, history, outbox };
                 clients[usize::from(producer)].start(cx, group);
@@ -218,9 +270,9 @@ impl EosModel {
             Action::ProducerCommit { producer } => self.with_client(state, producer, outbox, |c, cx| c.commit(cx)),
             Action::ProducerAbort { producer } => self.with_client(state, producer, outbox, |c, cx| c.abort(cx)),
             Action::ProducerRetry { producer } => state.clients[usize::from(producer)].retry(outbox),
-            Action::ProducerRequestTimeout { producer: _, request } => {
+            Action::ProducerRequestTimeout { producer, request } => {
                 state.budget.duplicates = state.budget.duplicates.checked_sub(1)?;
-                outbox.push(Message::Request(request));
+                state.clients[usize::from(producer)].request_timeout(&request, outbox)?;
             }
             Action::ProducerCrash { producer } => {
                 state.budget.producer_crashes = state.budget.producer_crashes.checked_sub(1)?;
@@ -234,6 +286,7 @@ impl EosModel {
                 if !self.is_abandoned(state, txn) {
                     state.budget.timeouts = state.budget.timeouts.checked_sub(1)?;
                 }
+                self.fence_other_instances(&mut state.history, txn, None);
                 let fx = &mut Effects { config, history: &mut state.history, outbox };
                 state.coordinator.timeout(txn, fx);
             }
@@ -313,7 +366,19 @@ impl EosModel {
         let fx = &mut Effects { config, history: &mut state.history, outbox };
         let coordinator = &mut state.coordinator;
         match request.body {
-            RequestBody::InitProducerId { txn, expected } => coordinator.init_producer_id(txn, expected, fx),
+            RequestBody::InitProducerId { txn, expected } => {
+                let before = txn.and_then(|t| coordinator.record(t).map(|r| (r.producer_id, r.producer_epoch)));
+                let reply = coordinator.init_producer_id(txn, expected, fx);
+                let after = txn.and_then(|t| coordinator.record(t).map(|r| (r.producer_id, r.producer_epoch)));
+                if let (Some(txn), true) = (txn, before.is_some() && before != after) {
+                    // A copy of InitProducerId the client no longer awaits (a late duplicate, or one
+                    // from an earlier attempt) starts a session of its own: it fences its sender too.
+                    let current = state.clients[usize::from(request.from)].awaiting.contains_key(request);
+                    let by = current.then_some(request.from);
+                    self.fence_other_instances(&mut state.history, txn, by);
+                }
+                reply
+            }
             RequestBody::AddPartitionsToTxn { txn, producer_id, epoch, partition } => Reply::error(
                 coordinator.add_partition(txn, producer_id, epoch, TxnPartition::Data(partition), attempt, fx),
             ),
@@ -361,6 +426,22 @@ impl EosModel {
         }
     }
 
+    /// Ghost: the instances of `txn` other than `by` are now legitimately fenced (`by` moved the epoch
+    /// on; `by = None`: the coordinator's timeout did).
+    fn fence_other_instances(
+        &self,
+        history: &mut crate::history::History,
+        txn: TxnId,
+        by: impl Into<Option<ProducerIndex>>,
+    ) {
+        let by = by.into();
+        for producer in 0..self.config.producer_count() {
+            if self.config.txn_id_of(producer) == txn && Some(producer) != by {
+                history.fenced_instances.insert(producer);
+            }
+        }
+    }
+
     /// The first transactional write of a producer to `target`: verification (tv1-verified) or the
     /// implicit add (tv2), synchronous with the coordinator. `Some(error)` refuses the write.
     #[allow(clippy::too_many_arguments)]
@@ -380,8 +461,15 @@ impl EosModel {
             Protocol::Tv1Verified => state.coordinator.verify(txn, pid, epoch, target, fx),
             Protocol::Tv2 => state.coordinator.add_partition(txn, pid, epoch, target, attempt, fx),
         };
-        // Producers expect INVALID_PRODUCER_EPOCH from a leader, as Kafka's leaders translate it.
-        let error = if error == ErrorCode::ProducerFenced { ErrorCode::InvalidProducerEpoch } else { error };
+        // As Kafka's leaders translate the coordinator's answer (`AddPartitionsToTxnManager`): producers
+        // expect INVALID_PRODUCER_EPOCH, and a client that predates KIP-1050 INVALID_TXN_STATE.
+        let error = match error {
+            ErrorCode::ProducerFenced => ErrorCode::InvalidProducerEpoch,
+            ErrorCode::TransactionAbortable if self.config.producers.client == ClientVersion::Legacy => {
+                ErrorCode::InvalidTxnState
+            }
+            other => other,
+        };
         (error != ErrorCode::None).then_some(error)
     }
 }

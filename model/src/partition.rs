@@ -118,6 +118,21 @@ impl ProducerStateEntry {
     }
 }
 
+/// Whether a marker's epoch is too old for a producer whose latest epoch here is `current` (specs/eos.md
+/// §5.2 step 1, Kafka's `ProducerAppendInfo.checkProducerEpoch`). A TV1 marker needs `>=`. KIP-1228
+/// (KAFKA-19446): a TV2 marker needs `>`, because the coordinator bumps the epoch before writing it,
+/// so a marker at the current epoch is a late duplicate that would end the next transaction; except
+/// (KAFKA-19999) when no transaction is open here, which makes it an idempotent retry of a marker
+/// already written.
+pub fn stale_marker(config: &Config, m: &Marker, current: Epoch, open_transaction: bool) -> bool {
+    let fixes = &config.fixes;
+    if m.transaction_version < 2 || !fixes.kafka_19446 {
+        return m.epoch < current;
+    }
+    let idempotent_retry = fixes.kafka_19999 && m.epoch == current && !open_transaction;
+    m.epoch <= current && !idempotent_retry
+}
+
 /// An aborted transaction in the index: records of `producer_id` in `first..=last` are aborted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AbortedTxn {
@@ -236,7 +251,7 @@ impl PartitionState {
     pub fn write_marker(&mut self, config: &Config, m: &Marker) -> ErrorCode {
         let pid = m.producer_id;
         if let Some(entry) = self.producers.get(&pid) {
-            if config.guards.fencing && m.epoch < entry.epoch {
+            if config.guards.fencing && stale_marker(config, m, entry.epoch, entry.open_transaction.is_some()) {
                 return ErrorCode::InvalidProducerEpoch;
             }
             if m.coordinator_epoch < entry.coordinator_epoch {
@@ -340,6 +355,7 @@ mod tests {
             epoch,
             commit,
             coordinator_epoch,
+            transaction_version: 1,
             ends: IndexSet::new(),
         }
     }
@@ -390,6 +406,26 @@ mod tests {
         assert_eq!(p.write_marker(&config(), &marker(1000, 0, true, 0)), ErrorCode::InvalidProducerEpoch);
         assert_eq!(p.write_marker(&config(), &marker(1000, 1, true, 1)), ErrorCode::None);
         assert_eq!(p.write_marker(&config(), &marker(1000, 1, true, 0)), ErrorCode::TransactionCoordinatorFenced);
+    }
+
+    /// KIP-1228 and KAFKA-19999: a TV2 marker at the partition's epoch is refused while a transaction
+    /// is open there (a late copy), accepted when none is (an idempotent retry); the TV1 rule and the
+    /// fixes switched off accept it.
+    #[test]
+    fn tv2_marker_epoch_rule() {
+        let tv2 = |epoch| Marker { transaction_version: 2, ..marker(1000, epoch, true, 0) };
+        let mut p = PartitionState::default();
+        p.produce(&config(), request(1000, 1, 0, true));
+        assert_eq!(p.clone().write_marker(&config(), &tv2(1)), ErrorCode::InvalidProducerEpoch);
+        assert_eq!(p.clone().write_marker(&config(), &marker(1000, 1, true, 0)), ErrorCode::None, "TV1");
+        let mut lax = config();
+        lax.fixes.kafka_19446 = false;
+        assert_eq!(p.clone().write_marker(&lax, &tv2(1)), ErrorCode::None, "KAFKA-19446 off");
+        assert_eq!(p.write_marker(&config(), &tv2(2)), ErrorCode::None);
+        assert_eq!(p.clone().write_marker(&config(), &tv2(2)), ErrorCode::None, "an idempotent retry");
+        let mut strict = config();
+        strict.fixes.kafka_19999 = false;
+        assert_eq!(p.write_marker(&strict, &tv2(2)), ErrorCode::InvalidProducerEpoch, "KAFKA-19999 off");
     }
 
     /// A record of a newer epoch does not count as part of the open transaction of an older one (tv2).

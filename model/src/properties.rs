@@ -28,10 +28,12 @@ pub const ALL_NAMES: &[&str] = &[
     "lso_bounded_and_monotone",
     "offsets_visible_iff_committed",
     "copier_exactly_once",
+    "no_spurious_fence",
     "prepare_completes",
     "ongoing_ends",
     "lso_advances",
     "committed_eventually_visible",
+    "live_producer_progresses",
     "commit_reached",
     "abort_reached",
     "producer_fenced_reached",
@@ -45,8 +47,9 @@ pub fn is_liveness(name: &str) -> bool {
     LIVENESS.contains(&name)
 }
 
-/// The liveness properties, judged at terminal states.
-pub const LIVENESS: &[&str] = &["prepare_completes", "ongoing_ends", "lso_advances", "committed_eventually_visible"];
+/// The liveness properties, judged at terminal states, in catalogue order.
+pub const LIVENESS: &[&str] =
+    &["prepare_completes", "ongoing_ends", "lso_advances", "committed_eventually_visible", "live_producer_progresses"];
 
 /// The properties that apply to `config` (e.g. copier properties only for the copier; reachability
 /// only where the scenario has the ingredients).
@@ -70,10 +73,12 @@ pub fn applicable(config: &Config) -> Vec<Property<EosModel>> {
         (true, Property::always("lso_bounded_and_monotone", lso_bounded_and_monotone)),
         (copier, Property::always("offsets_visible_iff_committed", offsets_visible_iff_committed)),
         (copier, Property::always("copier_exactly_once", copier_exactly_once)),
+        (txn && config.guards.fencing, Property::always("no_spurious_fence", no_spurious_fence)),
         (txn, Property::always("prepare_completes", prepare_completes)),
         (txn, Property::always("ongoing_ends", ongoing_ends)),
         (txn, Property::always("lso_advances", lso_advances)),
         (txn, Property::always("committed_eventually_visible", committed_eventually_visible)),
+        (txn, Property::always("live_producer_progresses", live_producer_progresses)),
         (txn, Property::sometimes("commit_reached", commit_reached)),
         (txn && aborts, Property::sometimes("abort_reached", abort_reached)),
         (txn && fencing_exercised, Property::sometimes("producer_fenced_reached", producer_fenced_reached)),
@@ -260,6 +265,16 @@ fn copier_exactly_once(_: &EosModel, s: &State) -> bool {
     !stable || (0..committed).all(|input| outputs.contains(&(input as u8)))
 }
 
+/// An instance that no newer instance of its transactional id and no timeout fenced never fails
+/// fatally; one that was fenced fails only with an error that says so (PRODUCER_FENCED,
+/// INVALID_PRODUCER_EPOCH, ILLEGAL_GENERATION), never with one like INVALID_TXN_STATE.
+fn no_spurious_fence(_: &EosModel, s: &State) -> bool {
+    s.clients.iter().enumerate().all(|(i, c)| {
+        c.phase != crate::client::Phase::FatalError
+            || (c.fatal_by_fence && s.history.fenced_instances.contains(&(i as ProducerIndex)))
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Liveness, at terminal states. Each checks its cheap condition first.
 
@@ -292,6 +307,13 @@ fn committed_eventually_visible(m: &EosModel, s: &State) -> bool {
         })
     });
     all_visible || !m.is_terminal(s)
+}
+
+/// No live producer with work left is stuck: at a state where nothing can happen but retry loops,
+/// every producer still running has finished its script.
+fn live_producer_progresses(m: &EosModel, s: &State) -> bool {
+    let stuck_producer = (0..s.clients.len()).any(|i| m.has_work_left(s, i as ProducerIndex));
+    !stuck_producer || !m.is_terminal(s)
 }
 
 // ---------------------------------------------------------------------------------------------

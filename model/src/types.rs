@@ -164,6 +164,7 @@ pub enum ErrorCode {
     UnknownMemberId,
     UnstableOffsetCommit,
     ProducerFenced,
+    TransactionAbortable,
 }
 
 impl ErrorCode {
@@ -182,6 +183,7 @@ impl ErrorCode {
             ErrorCode::TransactionCoordinatorFenced => 52,
             ErrorCode::UnstableOffsetCommit => 88,
             ErrorCode::ProducerFenced => 90,
+            ErrorCode::TransactionAbortable => 120,
         }
     }
 
@@ -200,6 +202,7 @@ impl ErrorCode {
             ErrorCode::UnknownMemberId => "UNKNOWN_MEMBER_ID",
             ErrorCode::UnstableOffsetCommit => "UNSTABLE_OFFSET_COMMIT",
             ErrorCode::ProducerFenced => "PRODUCER_FENCED",
+            ErrorCode::TransactionAbortable => "TRANSACTION_ABORTABLE",
         }
     }
 
@@ -223,6 +226,7 @@ pub const ALL_ERROR_CODES: [ErrorCode; 12] = [
     ErrorCode::TransactionCoordinatorFenced,
     ErrorCode::UnstableOffsetCommit,
     ErrorCode::ProducerFenced,
+    ErrorCode::TransactionAbortable,
 ];
 
 impl fmt::Display for ErrorCode {

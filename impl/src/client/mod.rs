@@ -83,6 +83,24 @@ pub struct ClientConfig {
     pub request_timeout_ms: Option<i64>,
     /// The protocol the cluster speaks (set by the cluster).
     pub protocol: ProtocolMode,
+    /// Whose transaction manager this client follows.
+    pub version: ClientVersion,
+}
+
+/// The client behaviour (specs/eos.md section 7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientVersion {
+    /// Java's 4.x `TransactionManager`: a tv1 client bumps its epoch after any failed batch;
+    /// INVALID_PRODUCER_ID_MAPPING is abortable and the abort skips EndTxn; TRANSACTION_ABORTABLE
+    /// (KIP-1050) is known; an unexpected TxnOffsetCommit error is fatal.
+    #[default]
+    #[serde(rename = "java-4")]
+    Java4,
+    /// An older client: a tv1 client bumps only after OUT_OF_ORDER_SEQUENCE_NUMBER or
+    /// INVALID_PRODUCER_EPOCH (and not after giving batches up), INVALID_PRODUCER_ID_MAPPING is
+    /// fatal, TRANSACTION_ABORTABLE unknown, any TxnOffsetCommit error but fencing abortable.
+    Legacy,
 }
 
 impl Default for ClientConfig {
@@ -97,6 +115,7 @@ impl Default for ClientConfig {
             retry_backoff_ms: None,
             request_timeout_ms: None,
             protocol: ProtocolMode::Tv2,
+            version: ClientVersion::Java4,
         }
     }
 }

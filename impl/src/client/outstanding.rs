@@ -22,6 +22,8 @@ pub struct ClientRequest {
     pub id: RequestId,
     /// The request.
     pub message: Message,
+    /// How many times a request timeout re-sent this request before (0 for the first send).
+    pub resends: u8,
 }
 
 /// One outstanding request.
@@ -33,6 +35,8 @@ pub struct OutstandingRequest {
     pub message: Message,
     /// Whether it failed and waits for the retry timer.
     pub failed: bool,
+    /// How many times a request timeout re-sent it (each time under a new correlation id).
+    pub resends: u8,
     /// When it was last sent.
     pub sent_at_ms: TimestampMs,
     /// When it failed (if it did).
@@ -52,15 +56,18 @@ impl Outstanding {
         debug_assert!(message.request_key().is_some(), "only client requests are outstanding");
         let id = RequestId(self.next_id);
         self.next_id += 1;
-        self.requests
-            .insert(id, OutstandingRequest { id, message, failed: false, sent_at_ms: now_ms, failed_at_ms: None });
+        self.requests.insert(
+            id,
+            OutstandingRequest { id, message, failed: false, resends: 0, sent_at_ms: now_ms, failed_at_ms: None },
+        );
         id
     }
 
     /// Puts a request back under its own id (re-sent on CONCURRENT_TRANSACTIONS).
-    pub fn reinsert(&mut self, id: RequestId, message: Message, now_ms: TimestampMs) {
+    pub fn reinsert(&mut self, request: OutstandingRequest, now_ms: TimestampMs) {
+        let id = request.id;
         self.requests
-            .insert(id, OutstandingRequest { id, message, failed: false, sent_at_ms: now_ms, failed_at_ms: None });
+            .insert(id, OutstandingRequest { failed: false, sent_at_ms: now_ms, failed_at_ms: None, ..request });
     }
 
     /// Removes and returns the request with correlation id `id` (its response arrived).
@@ -90,16 +97,35 @@ impl Outstanding {
             if restart_timers {
                 request.sent_at_ms = now_ms;
             }
-            resent.push(ClientRequest { id: request.id, message: request.message.clone() });
+            resent.push(ClientRequest { id: request.id, message: request.message.clone(), resends: request.resends });
         }
         resent
     }
 
-    /// Re-sends one in-flight request (the request-timeout timer): a duplicate.
+    /// Re-sends one in-flight request (the request-timeout timer): a duplicate. As a Kafka client
+    /// does (the timeout closes the connection), it is sent under a new correlation id, so an answer
+    /// to the original, should the broker still process it, is ignored.
     pub fn resend(&mut self, id: RequestId, now_ms: TimestampMs) -> Option<ClientRequest> {
-        let request = self.requests.get_mut(&id).filter(|r| !r.failed)?;
-        request.sent_at_ms = now_ms;
-        Some(ClientRequest { id, message: request.message.clone() })
+        if self.requests.get(&id).is_none_or(|r| r.failed) {
+            return None;
+        }
+        let old = self.requests.remove(&id).expect("checked above");
+        let new_id = RequestId(self.next_id);
+        self.next_id += 1;
+        let resends = old.resends.saturating_add(1);
+        let message = old.message;
+        self.requests.insert(
+            new_id,
+            OutstandingRequest {
+                id: new_id,
+                message: message.clone(),
+                failed: false,
+                resends,
+                sent_at_ms: now_ms,
+                failed_at_ms: None,
+            },
+        );
+        Some(ClientRequest { id: new_id, message, resends })
     }
 
     /// Gives every request up (abort, crash): their responses will be ignored.

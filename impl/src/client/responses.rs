@@ -6,7 +6,7 @@
 
 use super::outstanding::{ClientRequest, RequestId};
 use super::transaction_manager::{OffsetsState, TransactionManager, TransactionProgress};
-use super::{ClientRole, Phase};
+use super::{ClientRole, ClientVersion, Phase};
 use crate::config::ProtocolMode;
 use crate::error::ErrorCode;
 use crate::protocol::{EndTxnResponse, Message, OffsetCommitRequest, ProduceResponse};
@@ -57,6 +57,7 @@ impl TransactionManager {
                     self.send_txn_offset_commit(now_ms, offset, &mut out)
                 }
                 (ErrorCode::None, _) => {}
+                (ErrorCode::InvalidProducerIdMapping, _) => self.producer_id_mapping_lost(),
                 _ => self.fatal(),
             },
             Message::ProduceResponse(r) => self.on_produce(r),
@@ -65,9 +66,13 @@ impl TransactionManager {
                     self.transaction.offsets = Some(OffsetsState::Acknowledged(offset));
                 }
                 (ErrorCode::None, _) => {}
-                // Java's client: a fenced producer is fatal; the rest (generation mismatch, a failed
-                // verification) is abortable.
+                // Java's client: a fenced producer is fatal; a group mismatch or TRANSACTION_ABORTABLE
+                // is abortable; anything else is unexpected: fatal for 4.x, abortable for older ones.
                 (ErrorCode::InvalidProducerEpoch | ErrorCode::ProducerFenced, _) => self.fatal(),
+                (ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration | ErrorCode::TransactionAbortable, _) => {
+                    self.abortable(error)
+                }
+                _ if self.config.version == ClientVersion::Java4 => self.fatal(),
                 _ => self.abortable(error),
             },
             Message::OffsetCommitResponse(_) => {
@@ -98,12 +103,33 @@ impl TransactionManager {
             self.fatal();
             return;
         }
-        if matches!(error, ErrorCode::OutOfOrderSequenceNumber | ErrorCode::InvalidProducerEpoch)
-            && self.config.protocol != ProtocolMode::Tv2
-        {
+        let bump = match self.config.version {
+            ClientVersion::Java4 => true,
+            ClientVersion::Legacy => {
+                matches!(error, ErrorCode::OutOfOrderSequenceNumber | ErrorCode::InvalidProducerEpoch)
+            }
+        };
+        if bump && self.config.protocol != ProtocolMode::Tv2 {
             self.epoch_bump_required = true;
         }
-        if self.phase == Phase::InTransaction {
+        if error == ErrorCode::InvalidProducerIdMapping {
+            self.skip_end_txn = true;
+        }
+        if matches!(self.phase, Phase::InTransaction | Phase::CommittingTransaction) {
+            self.phase = Phase::AbortableError;
+        }
+    }
+
+    /// INVALID_PRODUCER_ID_MAPPING from the coordinator: Java 4.x's `abortableErrorIfPossible` (bump the
+    /// epoch, abort without EndTxn); older clients fail.
+    fn producer_id_mapping_lost(&mut self) {
+        if self.config.version == ClientVersion::Legacy {
+            self.fatal();
+            return;
+        }
+        self.epoch_bump_required = true;
+        self.abortable(ErrorCode::InvalidProducerIdMapping);
+        if self.phase == Phase::AbortingTransaction {
             self.phase = Phase::AbortableError;
         }
     }
@@ -115,6 +141,10 @@ impl TransactionManager {
         error: ErrorCode,
         out: &mut Vec<ClientRequest>,
     ) {
+        if error == ErrorCode::InvalidProducerIdMapping {
+            self.producer_id_mapping_lost();
+            return;
+        }
         if !error.is_none() {
             self.fatal();
             return;
@@ -132,12 +162,17 @@ impl TransactionManager {
             ErrorCode::InvalidProducerEpoch
             | ErrorCode::OutOfOrderSequenceNumber
             | ErrorCode::InvalidTxnState
-            | ErrorCode::InvalidProducerIdMapping => self.abortable(response.error),
+            | ErrorCode::InvalidProducerIdMapping
+            | ErrorCode::TransactionAbortable => self.abortable(response.error),
             _ => self.fatal(),
         }
     }
 
     fn on_end_txn(&mut self, now_ms: TimestampMs, response: &EndTxnResponse, out: &mut Vec<ClientRequest>) {
+        if response.error == ErrorCode::InvalidProducerIdMapping {
+            self.producer_id_mapping_lost();
+            return;
+        }
         if !response.error.is_none() {
             self.fatal();
             return;
@@ -153,6 +188,7 @@ impl TransactionManager {
     pub(crate) fn finish_transaction(&mut self, now_ms: TimestampMs, commit: bool, out: &mut Vec<ClientRequest>) {
         let offsets = self.transaction.offsets;
         self.transaction = TransactionProgress::default();
+        self.skip_end_txn = false;
         let copier = self.config.role == ClientRole::Copier;
         if !commit && self.epoch_bump_required {
             self.phase = Phase::Initializing;

@@ -4,7 +4,7 @@
 //! operation is checked against the phase and returns a `ClientError` value when not allowed.
 
 use super::outstanding::{ClientRequest, Outstanding, RequestId};
-use super::{ClientConfig, ClientRole, ClientView, Membership, Phase};
+use super::{ClientConfig, ClientRole, ClientVersion, ClientView, Membership, Phase};
 use crate::error::{ClientError, ErrorCode};
 use crate::mutation::{Fault, Faults};
 use crate::protocol::{
@@ -59,6 +59,9 @@ pub struct TransactionManager {
     pub(crate) outstanding: Outstanding,
     /// KIP-360: an abort must be followed by InitProducerId with the current (pid, epoch).
     pub(crate) epoch_bump_required: bool,
+    /// The last coordinator error was INVALID_PRODUCER_ID_MAPPING: the abort skips EndTxn, which the
+    /// coordinator would refuse, and goes straight to InitProducerId (Java 4.x).
+    pub(crate) skip_end_txn: bool,
     pub(crate) membership: Option<Membership>,
     pub(crate) position: Offset,
     pub(crate) last_error: Option<ErrorCode>,
@@ -79,6 +82,7 @@ impl TransactionManager {
             transaction: TransactionProgress::default(),
             outstanding: Outstanding::default(),
             epoch_bump_required: false,
+            skip_end_txn: false,
             membership: None,
             position: 0,
             last_error: None,
@@ -121,6 +125,16 @@ impl TransactionManager {
         self.config.transactional_id.is_some()
     }
 
+    /// Whether a failed batch makes this client bump its epoch after the abort (Java 4.x on tv1).
+    pub(crate) fn bumps_after_any_failed_batch(&self) -> bool {
+        self.config.version == ClientVersion::Java4 && self.config.protocol.client_adds_partitions()
+    }
+
+    /// Whether this client knows TRANSACTION_ABORTABLE (KIP-1050).
+    fn knows_transaction_abortable(&self) -> bool {
+        self.config.version == ClientVersion::Java4
+    }
+
     fn is_copier(&self) -> bool {
         self.config.role == ClientRole::Copier
     }
@@ -144,7 +158,7 @@ impl TransactionManager {
     /// Records an outgoing request as outstanding and returns it for sending.
     pub(crate) fn send_request(&mut self, now_ms: TimestampMs, message: Message, out: &mut Vec<ClientRequest>) {
         let id = self.outstanding.insert(message.clone(), now_ms);
-        out.push(ClientRequest { id, message });
+        out.push(ClientRequest { id, message, resends: 0 });
     }
 
     /// Re-sends an outstanding request under its own correlation id (CONCURRENT_TRANSACTIONS).
@@ -154,9 +168,9 @@ impl TransactionManager {
         request: super::OutstandingRequest,
         out: &mut Vec<ClientRequest>,
     ) {
-        let super::OutstandingRequest { id, message, .. } = request;
-        self.outstanding.reinsert(id, message.clone(), now_ms);
-        out.push(ClientRequest { id, message });
+        let (id, message, resends) = (request.id, request.message.clone(), request.resends);
+        self.outstanding.reinsert(request, now_ms);
+        out.push(ClientRequest { id, message, resends });
     }
 
     pub(crate) fn init_request(&self, expected: bool) -> Message {
@@ -274,6 +288,7 @@ impl TransactionManager {
             sequence,
             transactional: self.is_transactional(),
             records: vec![record],
+            transaction_abortable: self.knows_transaction_abortable(),
         });
         self.transaction.sent_anything = true;
         self.send_request(now_ms, request, out);
@@ -325,6 +340,7 @@ impl TransactionManager {
             member_id: membership.member_id,
             partition: TopicPartition::input(),
             offset,
+            transaction_abortable: self.knows_transaction_abortable(),
         });
         self.send_request(now_ms, request, out);
     }
@@ -371,8 +387,19 @@ impl TransactionManager {
     pub fn abort(&mut self, now_ms: TimestampMs) -> Result<Vec<ClientRequest>, ClientError> {
         self.require_transactional("abort")?;
         self.require("abort", &[Phase::InTransaction, Phase::AbortableError])?;
+        // Records given up (batches the delivery timeout expires) are failed batches: a Java 4.x
+        // client on tv1 bumps its epoch after the abort (KIP-360); tv2 leaves the bump to EndTxn.
+        let gave_up_batches = self.outstanding.iter().any(|r| matches!(r.message, Message::Produce(_)));
+        if gave_up_batches && self.bumps_after_any_failed_batch() {
+            self.epoch_bump_required = true;
+        }
         self.outstanding.clear();
         self.transaction.held.clear();
+        if self.skip_end_txn {
+            let mut out = Vec::new();
+            self.finish_transaction(now_ms, false, &mut out);
+            return Ok(out);
+        }
         self.end(now_ms, false)
     }
 

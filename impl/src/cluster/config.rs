@@ -3,7 +3,7 @@
 //! limits, timeouts, and the seeded faults. Loadable with serde.
 
 use crate::client::ClientConfig;
-use crate::config::{BrokerConfig, ProtocolMode};
+use crate::config::{BrokerConfig, Fixes, ProtocolMode};
 use crate::mutation::Faults;
 use crate::types::{ProducerEpoch, ProducerId, MAX_PRODUCER_EPOCH};
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,8 @@ pub struct ClusterConfig {
     pub retry_backoff_ms: i64,
     /// The coordinator's marker retry backoff.
     pub marker_retry_backoff_ms: i64,
+    /// Kafka's fixes (all on by default).
+    pub fixes: Fixes,
     /// Seeded faults (testing only).
     pub faults: Faults,
 }
@@ -55,6 +57,7 @@ impl Default for ClusterConfig {
             request_timeout_ms: 30_000,
             retry_backoff_ms: 100,
             marker_retry_backoff_ms: 100,
+            fixes: Fixes::default(),
             faults: Faults::none(),
         }
     }
@@ -70,6 +73,7 @@ impl ClusterConfig {
             max_producer_epoch: self.max_producer_epoch,
             max_transaction_timeout_ms: self.max_transaction_timeout_ms,
             marker_retry_backoff_ms: self.marker_retry_backoff_ms,
+            fixes: self.fixes,
             faults: self.faults,
         }
     }

@@ -123,9 +123,10 @@ impl Cluster {
     fn send_from(&mut self, client: ClientId, requests: Vec<ClientRequest>) -> Sent {
         requests
             .into_iter()
-            .map(|ClientRequest { id, message }| {
+            .map(|ClientRequest { id, message, resends }| {
                 let destination = Endpoint::destination_of(&message).expect("clients send requests");
-                self.network.send(Outgoing { source: Endpoint::Client(client), destination, message }, Some(id))
+                let outgoing = Outgoing { source: Endpoint::Client(client), destination, message };
+                self.network.send_request(outgoing, Some(id), resends)
             })
             .collect()
     }
@@ -246,6 +247,11 @@ impl Cluster {
         self.network.request_of(client, request)
     }
 
+    /// How many times request timeouts had re-sent the request `client` sent under `request`.
+    pub fn resends_of(&self, client: ClientId, request: crate::client::RequestId) -> Option<u8> {
+        self.network.resends_of(client, request)
+    }
+
     /// Delivers one in-flight message: its receiver handles it and what it sends is put in flight.
     pub fn deliver(&mut self, id: MessageId) -> Result<Sent, ClusterError> {
         let InFlight { source, destination, message, correlation, .. } =
@@ -293,6 +299,7 @@ impl Cluster {
                     producer_epoch: response.producer_epoch,
                     commit: response.commit,
                     coordinator_epoch: response.coordinator_epoch,
+                    transaction_version: response.transaction_version,
                 };
                 self.broker.marker_lost(now, &marker);
             }

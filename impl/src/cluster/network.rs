@@ -33,18 +33,24 @@ pub struct InFlight {
 pub struct Network {
     messages: BTreeMap<MessageId, InFlight>,
     /// Every client request by (client, correlation id): what a response in flight answers, also
-    /// after the client gave the request up (introspection only; the clients keep their own table).
-    requests: BTreeMap<(ClientId, RequestId), Message>,
+    /// after the client gave the request up, and how many request timeouts re-sent it before
+    /// (introspection only; the clients keep their own table).
+    requests: BTreeMap<(ClientId, RequestId), (Message, u8)>,
     next_id: u64,
 }
 
 impl Network {
     /// Puts a message in flight; returns its id.
     pub fn send(&mut self, outgoing: Outgoing, correlation: Option<RequestId>) -> MessageId {
+        self.send_request(outgoing, correlation, 0)
+    }
+
+    /// Puts a client's request in flight, re-sent `resends` times by request timeouts before.
+    pub fn send_request(&mut self, outgoing: Outgoing, correlation: Option<RequestId>, resends: u8) -> MessageId {
         let id = MessageId(self.next_id);
         self.next_id += 1;
         if let (Endpoint::Client(client), Some(request)) = (&outgoing.source, correlation) {
-            self.requests.entry((*client, request)).or_insert_with(|| outgoing.message.clone());
+            self.requests.entry((*client, request)).or_insert_with(|| (outgoing.message.clone(), resends));
         }
         let Outgoing { source, destination, message } = outgoing;
         self.messages.insert(id, InFlight { id, source, destination, message, correlation });
@@ -53,7 +59,12 @@ impl Network {
 
     /// The request client `client` sent under correlation id `request`.
     pub fn request_of(&self, client: ClientId, request: RequestId) -> Option<&Message> {
-        self.requests.get(&(client, request))
+        self.requests.get(&(client, request)).map(|(message, _)| message)
+    }
+
+    /// How many times request timeouts had re-sent the request `client` sent under `request`.
+    pub fn resends_of(&self, client: ClientId, request: RequestId) -> Option<u8> {
+        self.requests.get(&(client, request)).map(|(_, resends)| *resends)
     }
 
     /// Takes a message out of the network.

@@ -11,7 +11,7 @@ use crate::mutation::Fault;
 use crate::protocol::{
     AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest, AddPartitionsToTxnResponse,
 };
-use crate::types::{ProducerEpoch, ProducerId, TimestampMs, TopicPartition, TransactionalId, NO_PRODUCER_ID};
+use crate::types::{ProducerEpoch, ProducerId, TimestampMs, TopicPartition, TransactionalId};
 
 impl TransactionCoordinator {
     /// Handles AddPartitionsToTxn.
@@ -67,17 +67,18 @@ impl TransactionCoordinator {
         let Some(metadata) = self.transactions.get(id).filter(|m| m.producer_epoch >= 0) else {
             return Err(ErrorCode::InvalidProducerIdMapping);
         };
+        // KAFKA-18660: a pending transition is answered first, so a producer starting its next
+        // transaction under the producer id a completing one rotates to is told to wait, not fenced.
+        if self.config().fixes.kafka_18660 && metadata.pending_transition_in_progress() {
+            return Err(ErrorCode::ConcurrentTransactions);
+        }
         if producer_id != metadata.producer_id {
-            // tv2: the next producer id of a transaction still completing is told to wait.
-            if metadata.next_producer_id != NO_PRODUCER_ID && producer_id == metadata.next_producer_id {
-                return Err(ErrorCode::ConcurrentTransactions);
-            }
             return Err(ErrorCode::InvalidProducerIdMapping);
         }
         if self.config().fencing && producer_epoch != metadata.producer_epoch {
             return Err(ErrorCode::ProducerFenced);
         }
-        if metadata.pending_transition_in_progress() || metadata.state.is_prepare() {
+        if metadata.pending_transition_in_progress() {
             return Err(ErrorCode::ConcurrentTransactions);
         }
         if metadata.state == TxnState::Ongoing && metadata.partitions.contains(partition) {

@@ -39,24 +39,30 @@ impl TransactionCoordinator {
         if let Err(code) = self.check_end_producer_id(metadata, request) {
             return fail(code);
         }
-        // Step 2: the epoch.
+        let tv2 = self.config().protocol.is_tv2();
+        let fixes = self.config().fixes;
+        let pending = metadata.pending_transition_in_progress();
+        // Step 2 (tv2, KAFKA-18464): a pending transition before the epoch, so that a producer's next
+        // EndTxn (an empty abort at the bumped epoch) waits instead of fencing itself.
+        if tv2 && fixes.kafka_18464 && pending {
+            return fail(ErrorCode::ConcurrentTransactions);
+        }
+        // Step 3: the epoch.
         if self.config().fencing && !self.end_epoch_is_valid(metadata, request) {
             return fail(ErrorCode::ProducerFenced);
         }
-        if metadata.pending_transition_in_progress() {
+        if pending {
             return fail(ErrorCode::ConcurrentTransactions);
         }
         let current = (metadata.producer_id, metadata.producer_epoch);
-        let tv2 = self.config().protocol.is_tv2();
-        // Step 3: by state.
+        let retry = tv2 && self.is_end_retry(metadata, request);
+        // Step 4: by state.
         match (metadata.state, commit) {
             (TxnState::Ongoing, _) => match self.end_ongoing(id, commit, Initiator::Client, now_ms) {
                 Ok((pid, epoch, markers)) => (answer(commit, ErrorCode::None, pid, epoch), markers),
                 Err(code) => fail(code),
             },
-            (TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort, false)
-                if tv2 && request.producer_epoch == metadata.producer_epoch =>
-            {
+            (TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort, false) if tv2 && !retry => {
                 match self.empty_abort(id, now_ms) {
                     Ok((pid, epoch)) => (answer(commit, ErrorCode::None, pid, epoch), Vec::new()),
                     Err(code) => fail(code),
@@ -76,14 +82,20 @@ impl TransactionCoordinator {
                     Err(code) => fail(code),
                 }
             }
-            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => {
+            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) if !tv2 || retry => {
                 (answer(commit, ErrorCode::None, current.0, current.1), Vec::new())
             }
-            (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => {
-                fail(ErrorCode::ConcurrentTransactions)
-            }
+            // KAFKA-20785: a commit at a retry epoch after an abort can only have raced the
+            // coordinator's own abort (a timeout or fence): the producer is fenced.
+            (TxnState::CompleteAbort, true) if retry && fixes.kafka_20785 => fail(ErrorCode::ProducerFenced),
             _ => fail(ErrorCode::InvalidTxnState),
         }
+    }
+
+    /// tv2: a retried EndTxn carries the epoch the end bumped from (or the one before a rotation).
+    fn is_end_retry(&self, metadata: &TransactionMetadata, request: &EndTxnRequest) -> bool {
+        i32::from(request.producer_epoch) + 1 == i32::from(metadata.producer_epoch)
+            || self.is_retry_across_rotation(metadata, request)
     }
 
     /// Step 1: the producer id must be the current one. tv2 also accepts the next id while the
@@ -121,9 +133,7 @@ impl TransactionCoordinator {
         match metadata.state {
             TxnState::Ongoing | TxnState::Empty | TxnState::Dead | TxnState::PrepareEpochFence => epoch == current,
             TxnState::PrepareCommit | TxnState::PrepareAbort => epoch == current - 1,
-            TxnState::CompleteCommit | TxnState::CompleteAbort => {
-                epoch == current - 1 || (!request.commit && epoch == current)
-            }
+            TxnState::CompleteCommit | TxnState::CompleteAbort => epoch == current - 1 || epoch == current,
         }
     }
 
@@ -146,9 +156,14 @@ impl TransactionCoordinator {
         let state = if commit { TxnState::PrepareCommit } else { TxnState::PrepareAbort };
         let metadata = &self.transactions[id];
         let mut transit = metadata.transit(state, now_ms);
-        // fault: Tv2EndTxnKeepsEpoch
-        let bump = self.config().protocol.is_tv2()
-            && !(initiator == Initiator::Client && self.config().faults.has(Fault::Tv2EndTxnKeepsEpoch));
+        // fault: Tv2EndTxnKeepsEpoch. The coordinator's own abort follows the fence's bump and, since
+        // KAFKA-19367, does not bump again.
+        let bump = match initiator {
+            Initiator::Client => {
+                self.config().protocol.is_tv2() && !self.config().faults.has(Fault::Tv2EndTxnKeepsEpoch)
+            }
+            Initiator::Coordinator => self.config().protocol.is_tv2() && !self.config().fixes.kafka_19367,
+        };
         if bump {
             let (epoch, rotate) = self.end_bump(metadata.producer_epoch);
             transit.producer_epoch = epoch;
@@ -201,12 +216,14 @@ impl TransactionCoordinator {
         now_ms: TimestampMs,
     ) -> Result<Vec<WriteTxnMarkerRequest>, ErrorCode> {
         let (protocol, faults, max) = (self.config().protocol, self.config().faults, self.config().max_producer_epoch);
+        // Before KAFKA-19367 the tv2 abort bumped once more, so it needed room for that bump too; an
+        // epoch with no room left is not bumped by the fence.
+        let double_bump = protocol.is_tv2() && !self.config().fixes.kafka_19367;
         let metadata = self.transactions.get_mut(id).expect("fencing a known id");
         assert_eq!(metadata.state, TxnState::Ongoing, "only an Ongoing transaction is fenced");
         assert!(TxnState::PrepareEpochFence.may_follow(metadata.state, protocol, faults));
         let epoch = metadata.producer_epoch;
-        // tv2 needs room for the end's own bump; an epoch with none left is not bumped by the fence.
-        let room = if protocol.is_tv2() { max - 1 } else { max };
+        let room = if double_bump { max - 1 } else { max };
         let fenced = if metadata.has_failed_epoch_fence || epoch >= room { epoch } else { epoch + 1 };
         metadata.producer_epoch = fenced;
         metadata.last_producer_epoch = NO_PRODUCER_EPOCH;

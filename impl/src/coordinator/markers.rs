@@ -115,6 +115,8 @@ pub struct MarkerTemplate {
     pub result: TransactionResult,
     /// The coordinator's epoch.
     pub coordinator_epoch: CoordinatorEpoch,
+    /// The transaction version (KIP-1228).
+    pub transaction_version: i16,
 }
 
 impl MarkerTemplate {
@@ -127,6 +129,7 @@ impl MarkerTemplate {
             producer_epoch: self.producer_epoch,
             commit: self.result.is_commit(),
             coordinator_epoch: self.coordinator_epoch,
+            transaction_version: self.transaction_version,
         }
     }
 

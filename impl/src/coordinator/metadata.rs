@@ -116,9 +116,11 @@ impl TransactionMetadata {
         }
     }
 
-    /// Whether a transition is pending.
+    /// Whether a transition is pending. As in Kafka, a Prepare* transaction counts: while it sends its
+    /// markers, its Complete* transition is pending (`TransactionMarkerChannelManager`
+    /// `addTxnMarkersToSend` prepares it), so requests meanwhile get CONCURRENT_TRANSACTIONS.
     pub fn pending_transition_in_progress(&self) -> bool {
-        self.pending_state.is_some()
+        self.pending_state.is_some() || self.state.is_prepare()
     }
 
     /// Prepares a transition: checks the table and marks it pending. The caller has ruled out

@@ -212,6 +212,7 @@ impl TransactionCoordinator {
             producer_epoch: metadata.producer_epoch,
             result,
             coordinator_epoch: self.coordinator_epoch,
+            transaction_version: self.config.protocol.transaction_version(),
         }
     }
 

@@ -22,6 +22,8 @@ pub struct PendingOffsets {
     pub producer_epoch: ProducerEpoch,
     /// The offsets, by consumed partition.
     pub offsets: BTreeMap<TopicPartition, Offset>,
+    /// Where each offset's record sits in the offsets partition.
+    pub written_at: BTreeMap<TopicPartition, Offset>,
 }
 
 /// One consumer group.
@@ -33,6 +35,8 @@ pub struct GroupState {
     pub member_id: Option<String>,
     /// Committed offsets, by consumed partition.
     pub committed: BTreeMap<TopicPartition, Offset>,
+    /// Where each committed offset's record sits in the offsets partition.
+    pub committed_at: BTreeMap<TopicPartition, Offset>,
     /// Pending transactional offsets, by producer id.
     pub pending: BTreeMap<ProducerId, PendingOffsets>,
 }
@@ -130,11 +134,12 @@ impl GroupCoordinator {
             is_transactional: true,
             records: vec![offsets_record::encode(&request.group, &request.partition, request.offset)],
         };
-        self.offsets_log.append(batch, AppendOrigin::Coordinator)?;
+        let position = self.offsets_log.append(batch, AppendOrigin::Coordinator)?.first_offset;
         let state = self.groups.get_mut(&request.group).expect("the generation check found the group");
         let pending = state.pending.entry(request.producer_id).or_default();
         pending.producer_epoch = request.producer_epoch;
         pending.offsets.insert(request.partition.clone(), request.offset);
+        pending.written_at.insert(request.partition.clone(), position);
         Ok(())
     }
 
@@ -148,9 +153,10 @@ impl GroupCoordinator {
             is_transactional: false,
             records: vec![offsets_record::encode(&request.group, &request.partition, request.offset)],
         };
-        self.offsets_log.append(batch, AppendOrigin::Coordinator)?;
+        let position = self.offsets_log.append(batch, AppendOrigin::Coordinator)?.first_offset;
         let state = self.groups.get_mut(&request.group).expect("the generation check found the group");
         state.committed.insert(request.partition.clone(), request.offset);
+        state.committed_at.insert(request.partition.clone(), position);
         Ok(())
     }
 
@@ -158,17 +164,29 @@ impl GroupCoordinator {
     /// producer's pending offsets in every group and ABORT drops them.
     pub fn handle_marker(&mut self, marker: &WriteTxnMarkerRequest) -> ErrorCode {
         let result = TransactionResult::from_commit(marker.commit);
-        if let Err(code) =
-            self.offsets_log.write_marker(marker.producer_id, marker.producer_epoch, result, marker.coordinator_epoch)
-        {
+        if let Err(code) = self.offsets_log.write_versioned_marker(
+            marker.producer_id,
+            marker.producer_epoch,
+            result,
+            marker.coordinator_epoch,
+            marker.transaction_version,
+        ) {
             return code;
         }
         // fault: CommitPendingOffsetsOnAbort
         let materialise = marker.commit || self.faults.has(Fault::CommitPendingOffsetsOnAbort);
         for state in self.groups.values_mut() {
-            if let Some(pending) = state.pending.remove(&marker.producer_id) {
-                if materialise {
-                    state.committed.extend(pending.offsets);
+            let Some(pending) = state.pending.remove(&marker.producer_id) else { continue };
+            if !materialise {
+                continue;
+            }
+            for (partition, offset) in pending.offsets {
+                // A pending offset replaces the commit only if its record is the newer one (Kafka's
+                // `OffsetMetadataManager.replayEndTransactionMarker`).
+                let written = pending.written_at.get(&partition).copied().unwrap_or(Offset::MIN);
+                if state.committed_at.get(&partition).is_none_or(|committed| written > *committed) {
+                    state.committed.insert(partition.clone(), offset);
+                    state.committed_at.insert(partition, written);
                 }
             }
         }

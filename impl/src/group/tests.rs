@@ -18,6 +18,7 @@ fn txn_commit(pid: i64, epoch: i16, generation: i32, member: &str, offset: i64) 
         member_id: member.into(),
         partition: TopicPartition::input(),
         offset,
+        transaction_abortable: true,
     }
 }
 
@@ -29,6 +30,7 @@ fn marker(pid: i64, epoch: i16, commit: bool, coordinator_epoch: i32) -> WriteTx
         producer_epoch: epoch,
         commit,
         coordinator_epoch,
+        transaction_version: 1,
     }
 }
 
@@ -116,4 +118,39 @@ fn plain_offset_commit_commits_at_once() {
     assert_eq!(g.handle_offset_commit(&plain), Ok(()));
     assert_eq!(g.offset_fetch("g", true).unwrap()[&TopicPartition::input()], 3);
     assert_eq!(g.offset_fetch("unknown", true), Ok(BTreeMap::new()));
+}
+
+#[test]
+fn pending_offsets_materialise_only_if_newer_than_the_commit() {
+    // Proves section 6: a committed transaction's pending offset loses to a plain commit written after
+    // it (Kafka's OffsetMetadataManager.replayEndTransactionMarker), and wins when written after it.
+    let mut g = group();
+    let generation = g.join("g", "producer-0");
+    g.append_txn_offset_commit(&txn_commit(7, 0, generation, "producer-0", 5)).unwrap();
+    let plain = OffsetCommitRequest {
+        group: "g".into(),
+        generation,
+        member_id: "producer-0".into(),
+        partition: TopicPartition::input(),
+        offset: 9,
+    };
+    g.handle_offset_commit(&plain).unwrap();
+    assert_eq!(g.handle_marker(&marker(7, 0, true, 0)), ErrorCode::None);
+    assert_eq!(g.group("g").unwrap().committed.get(&TopicPartition::input()), Some(&9));
+    g.append_txn_offset_commit(&txn_commit(7, 0, generation, "producer-0", 11)).unwrap();
+    assert_eq!(g.handle_marker(&marker(7, 0, true, 0)), ErrorCode::None);
+    assert_eq!(g.group("g").unwrap().committed.get(&TopicPartition::input()), Some(&11));
+}
+
+#[test]
+fn tv2_markers_follow_kip_1228_on_the_offsets_partition() {
+    // Proves 5.2 on the offsets partition: a TV2 marker at the producer's epoch with pending offsets is a
+    // late copy and is refused; after the transaction ended it is an idempotent retry.
+    let mut g = group();
+    let generation = g.join("g", "producer-0");
+    g.append_txn_offset_commit(&txn_commit(7, 1, generation, "producer-0", 5)).unwrap();
+    let tv2 = |epoch| WriteTxnMarkerRequest { transaction_version: 2, ..marker(7, epoch, true, 0) };
+    assert_eq!(g.handle_marker(&tv2(1)), ErrorCode::InvalidProducerEpoch);
+    assert_eq!(g.handle_marker(&tv2(2)), ErrorCode::None);
+    assert_eq!(g.handle_marker(&tv2(2)), ErrorCode::None, "an idempotent retry");
 }

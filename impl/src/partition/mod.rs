@@ -18,6 +18,7 @@ pub use last_stable_offset::OpenTransactions;
 pub use log::{ControlRecord, LogEntry, RecordBatch};
 pub use producer_state::{AppendOrigin, ProducerStateEntry, ProducerStateManager};
 
+use crate::config::Fixes;
 use crate::error::ErrorCode;
 use crate::mutation::{Fault, Faults};
 use crate::storage::LogStorage;
@@ -92,6 +93,7 @@ pub struct PartitionLog {
     /// The last LSO reported, to assert it never decreases.
     lso_floor: Offset,
     fencing: bool,
+    fixes: Fixes,
     faults: Faults,
 }
 
@@ -114,8 +116,15 @@ impl PartitionLog {
             aborted_index: AbortedIndex::default(),
             lso_floor: 0,
             fencing,
+            fixes: Fixes::default(),
             faults,
         }
+    }
+
+    /// The same partition with Kafka's fixes as given (all on by default).
+    pub fn with_fixes(mut self, fixes: Fixes) -> Self {
+        self.fixes = fixes;
+        self
     }
 
     /// The partition this log belongs to.
@@ -131,7 +140,11 @@ impl PartitionLog {
 
     fn epoch_checks(&self) -> EpochChecks {
         // fault: SkipPartitionEpochCheck
-        EpochChecks { enabled: self.fencing && !self.faults.has(Fault::SkipPartitionEpochCheck) }
+        EpochChecks {
+            enabled: self.fencing && !self.faults.has(Fault::SkipPartitionEpochCheck),
+            strict_tv2_markers: self.fixes.kafka_19446,
+            idempotent_marker_retry: self.fixes.kafka_19999,
+        }
     }
 
     /// Specs 5.1 step 2's condition: a transactional batch of a producer with no transaction open
@@ -209,14 +222,27 @@ impl PartitionLog {
         Ok(AppendInfo { first_offset, duplicate: false })
     }
 
-    /// Writes a transaction marker after the checks of specs 5.2: closes the producer's open
-    /// transaction and, on ABORT, indexes it as aborted.
+    /// Writes a transaction-version-1 marker (see [`Self::write_versioned_marker`]).
     pub fn write_marker(
         &mut self,
         producer_id: ProducerId,
         producer_epoch: ProducerEpoch,
         result: TransactionResult,
         coordinator_epoch: CoordinatorEpoch,
+    ) -> Result<MarkerInfo, ErrorCode> {
+        self.write_versioned_marker(producer_id, producer_epoch, result, coordinator_epoch, 1)
+    }
+
+    /// Writes a transaction marker after the checks of specs 5.2 (KIP-1228: the epoch check depends
+    /// on the marker's transaction version): closes the producer's open transaction and, on ABORT,
+    /// indexes it as aborted.
+    pub fn write_versioned_marker(
+        &mut self,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        result: TransactionResult,
+        coordinator_epoch: CoordinatorEpoch,
+        transaction_version: i16,
     ) -> Result<MarkerInfo, ErrorCode> {
         if producer_id < 0 || producer_epoch < 0 {
             return Err(ErrorCode::InvalidRequest);
@@ -225,6 +251,7 @@ impl PartitionLog {
             producer_id,
             producer_epoch,
             coordinator_epoch,
+            transaction_version,
             self.epoch_checks(),
             self.faults,
         )?;

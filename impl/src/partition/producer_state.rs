@@ -120,6 +120,11 @@ pub enum AppendDecision {
 pub struct EpochChecks {
     /// Compare producer epochs at all.
     pub enabled: bool,
+    /// KIP-1228 (KAFKA-19446): a transaction-version-2 marker needs an epoch above the producer's.
+    pub strict_tv2_markers: bool,
+    /// KAFKA-19999: under the strict rule, a TV2 marker at the producer's epoch with no transaction
+    /// open is an idempotent retry and is accepted.
+    pub idempotent_marker_retry: bool,
 }
 
 /// Every producer entry of one partition.
@@ -177,19 +182,31 @@ impl ProducerStateManager {
         opens
     }
 
-    /// Specs 5.2 steps 1 and 2 for a marker of (pid, epoch, coordinator epoch).
+    /// Specs 5.2 steps 1 and 2 for a marker of (pid, epoch, coordinator epoch, transaction version),
+    /// as Kafka's `ProducerAppendInfo.checkProducerEpoch` and `checkCoordinatorEpoch`.
     pub fn check_marker(
         &self,
         producer_id: ProducerId,
         producer_epoch: ProducerEpoch,
         coordinator_epoch: CoordinatorEpoch,
+        transaction_version: i16,
         epochs: EpochChecks,
         faults: Faults,
     ) -> Result<(), ErrorCode> {
         let Some(entry) = self.entries.get(&producer_id) else {
             return Ok(());
         };
-        if epochs.enabled && producer_epoch < entry.producer_epoch {
+        let current = entry.producer_epoch;
+        let too_old = if transaction_version >= 2 && epochs.strict_tv2_markers {
+            // The coordinator bumps the epoch before writing a TV2 marker, so one at the current epoch
+            // is a duplicate from the previous transaction, unless nothing is open (a retry).
+            let retry =
+                epochs.idempotent_marker_retry && producer_epoch == current && entry.current_txn_first_offset.is_none();
+            producer_epoch <= current && !retry
+        } else {
+            producer_epoch < current
+        };
+        if epochs.enabled && too_old {
             return Err(ErrorCode::InvalidProducerEpoch);
         }
         // fault: SkipCoordinatorEpochCheck
@@ -283,7 +300,7 @@ mod tests {
         }
     }
 
-    const ON: EpochChecks = EpochChecks { enabled: true };
+    const ON: EpochChecks = EpochChecks { enabled: true, strict_tv2_markers: true, idempotent_marker_retry: true };
 
     fn check(state: &ProducerStateManager, batch: &BatchHeader) -> Result<AppendDecision, ErrorCode> {
         state.check_data_batch(batch, AppendOrigin::Client, ON, Faults::none())
@@ -325,8 +342,26 @@ mod tests {
         assert_eq!(state.update_after_marker(7, 1, 2), Some(5));
         let entry = state.entry(7).expect("entry");
         assert_eq!((entry.producer_epoch, entry.coordinator_epoch, entry.batches.len()), (1, 2, 0));
-        assert_eq!(state.check_marker(7, 0, 2, ON, Faults::none()), Err(ErrorCode::InvalidProducerEpoch));
-        assert_eq!(state.check_marker(7, 1, 1, ON, Faults::none()), Err(ErrorCode::TransactionCoordinatorFenced));
-        assert_eq!(state.check_marker(7, 1, 2, ON, Faults::none()), Ok(()));
+        assert_eq!(state.check_marker(7, 0, 2, 1, ON, Faults::none()), Err(ErrorCode::InvalidProducerEpoch));
+        assert_eq!(state.check_marker(7, 1, 1, 1, ON, Faults::none()), Err(ErrorCode::TransactionCoordinatorFenced));
+        assert_eq!(state.check_marker(7, 1, 2, 1, ON, Faults::none()), Ok(()));
+    }
+
+    #[test]
+    fn tv2_markers_need_a_newer_epoch_unless_they_retry_a_finished_transaction() {
+        // Proves KIP-1228 and KAFKA-19999: a TV2 marker at the current epoch is refused while a
+        // transaction is open (a late duplicate), accepted when none is (an idempotent retry), and
+        // accepted either way by the TV1 rule or with the fixes switched off.
+        let mut state = ProducerStateManager::default();
+        state.update_after_data(&header(1, 0, true), 0);
+        assert_eq!(state.check_marker(7, 1, 0, 2, ON, Faults::none()), Err(ErrorCode::InvalidProducerEpoch));
+        assert_eq!(state.check_marker(7, 1, 0, 1, ON, Faults::none()), Ok(()), "TV1 needs >= only");
+        let legacy = EpochChecks { strict_tv2_markers: false, ..ON };
+        assert_eq!(state.check_marker(7, 1, 0, 2, legacy, Faults::none()), Ok(()), "KAFKA-19446 off");
+        assert_eq!(state.check_marker(7, 2, 0, 2, ON, Faults::none()), Ok(()));
+        state.update_after_marker(7, 2, 0);
+        assert_eq!(state.check_marker(7, 2, 0, 2, ON, Faults::none()), Ok(()), "an idempotent retry");
+        let strict = EpochChecks { idempotent_marker_retry: false, ..ON };
+        assert_eq!(state.check_marker(7, 2, 0, 2, strict, Faults::none()), Err(ErrorCode::InvalidProducerEpoch));
     }
 }

@@ -8,6 +8,12 @@ use eos_broker::{ClientId, ErrorCode, IsolationLevel, Message, MessageId, Protoc
 
 const C0: ClientId = ClientId(0);
 
+/// A producer from before Java 4.x: it keeps its epoch after an abort that gave up a Produce, which
+/// anomalies A and B need (a Java 4.x client bumps it on tv1, see `java_client_bumps_after_giving_up`).
+fn legacy_producer() -> eos_broker::ClientConfig {
+    eos_broker::ClientConfig { version: eos_broker::client::ClientVersion::Legacy, ..producer("txn-0") }
+}
+
 fn p0() -> TopicPartition {
     TopicPartition::output(0)
 }
@@ -37,7 +43,7 @@ fn abort_with_a_delayed_produce(c: &mut Cluster) -> MessageId {
 fn a_hanging_transaction_in_tv1() {
     // Proves anomaly A in tv1: the late Produce opens a transaction the coordinator does not know,
     // the LSO stalls, and no timer can ever end it.
-    let mut c = cluster(ProtocolMode::Tv1, 2, vec![producer("txn-0")]);
+    let mut c = cluster(ProtocolMode::Tv1, 2, vec![legacy_producer()]);
     let late = abort_with_a_delayed_produce(&mut c);
     let answer = c.deliver(late).unwrap();
     assert_eq!(produce_answer(&c, &answer), ErrorCode::None);
@@ -59,7 +65,7 @@ fn no_hanging_transaction_with_verification_or_tv2() {
     for (protocol, expected) in
         [(ProtocolMode::Tv1Verified, ErrorCode::InvalidTxnState), (ProtocolMode::Tv2, ErrorCode::InvalidProducerEpoch)]
     {
-        let mut c = cluster(protocol, 2, vec![producer("txn-0")]);
+        let mut c = cluster(protocol, 2, vec![legacy_producer()]);
         let late = abort_with_a_delayed_produce(&mut c);
         let answer = c.deliver(late).unwrap();
         assert_eq!(produce_answer(&c, &answer), expected, "{protocol:?}");
@@ -73,7 +79,7 @@ fn no_hanging_transaction_with_verification_or_tv2() {
 /// Anomaly B's schedule: T1's Produce is delayed past its abort; T2 (same producer) writes to the
 /// same partition; the late T1 record lands before T2's; T2 commits. Returns out-0's committed values.
 fn late_produce_joins_the_next_transaction(protocol: ProtocolMode) -> (ErrorCode, Vec<String>) {
-    let mut c = cluster(protocol, 2, vec![producer("txn-0")]);
+    let mut c = cluster(protocol, 2, vec![legacy_producer()]);
     let late = abort_with_a_delayed_produce(&mut c);
     c.send(C0, 0, "t2").unwrap();
     deliver_all_but(&mut c, |m| m.id == late || is_produce_of(m, "t2"));
@@ -160,7 +166,7 @@ fn verification_answers_concurrent_transactions_while_prepared() {
     // Proves specs 5.1 step 2 (tv1-verified) at the leader: a Produce verified while its abort is
     // PrepareAbort gets CONCURRENT_TRANSACTIONS, as Kafka's coordinator answers (once CompleteAbort,
     // INVALID_TXN_STATE: `no_hanging_transaction_with_verification_or_tv2`); nothing is appended.
-    let mut c = cluster(ProtocolMode::Tv1Verified, 2, vec![producer("txn-0")]);
+    let mut c = cluster(ProtocolMode::Tv1Verified, 2, vec![legacy_producer()]);
     start(&mut c, C0);
     c.send(C0, 0, "t1").unwrap();
     deliver_while(&mut c, |m| m.message.kind() != "Produce");
@@ -173,4 +179,28 @@ fn verification_answers_concurrent_transactions_while_prepared() {
     settle(&mut c);
     assert_eq!(c.describe_transaction(&"txn-0".into()).unwrap().state, TxnState::CompleteAbort);
     assert!(read(&c, 0, IsolationLevel::ReadUncommitted).is_empty(), "nothing appended");
+}
+
+#[test]
+fn java_client_bumps_after_giving_up() {
+    // Proves specs 7 (KIP-360, Java 4.x): on tv1 an abort that gave up a Produce is followed by
+    // InitProducerId with the current (pid, epoch), so the next transaction runs at a new epoch (the
+    // late Produce itself still lands: the partition has not seen that epoch, and tv1 has no
+    // verification); on tv2 the client leaves the bump to EndTxn and sends no InitProducerId.
+    let mut c = cluster(ProtocolMode::Tv1, 2, vec![producer("txn-0")]);
+    start(&mut c, C0);
+    c.send(C0, 0, "t1-aborted").unwrap();
+    deliver_while(&mut c, |m| m.message.kind() != "Produce");
+    let late = find(&c, |m| is_produce_of(m, "t1-aborted")).expect("the Produce is in flight");
+    c.abort(C0).unwrap();
+    deliver_all_but(&mut c, |m| m.id == late);
+    assert_eq!(c.client(C0).unwrap().producer_id_and_epoch(), (1000, 1), "bumped by InitProducerId");
+    let answer = c.deliver(late).unwrap();
+    assert_eq!(produce_answer(&c, &answer), ErrorCode::None, "the hanging transaction of anomaly A");
+    let mut v2 = cluster(ProtocolMode::Tv2, 2, vec![producer("txn-0")]);
+    start(&mut v2, C0);
+    v2.send(C0, 0, "t1-aborted").unwrap();
+    deliver_while(&mut v2, |m| m.message.kind() != "Produce");
+    v2.abort(C0).unwrap();
+    assert!(v2.in_flight().all(|m| m.message.kind() != "InitProducerId"), "tv2 sends EndTxn only");
 }

@@ -9,7 +9,7 @@ use crate::message::{Marker, Message, Reply};
 use crate::types::*;
 
 impl Coordinator {
-    /// EndTxn (specs/eos.md §4.4).
+    /// EndTxn (specs/eos.md §4.4): Kafka's `endTransactionWithTV1` or, for TV2, `endTransaction`.
     pub fn end_txn(
         &mut self,
         txn: TxnId,
@@ -23,19 +23,64 @@ impl Coordinator {
             Some(record) if record.producer_id == pid => *record,
             _ => return Reply::error(ErrorCode::InvalidProducerIdMapping),
         };
-        let tv2 = fx.config.protocol == Protocol::Tv2;
-        let current = record.producer_epoch;
-        if fx.config.guards.fencing && !end_txn_epoch_valid(tv2, &record, epoch, commit) {
+        if fx.config.protocol == Protocol::Tv2 {
+            return self.end_txn_tv2(txn, record, epoch, commit, attempt, fx);
+        }
+        // TV1: the epoch must be the current one, then a pending transition (Kafka keeps Complete*
+        // pending while Prepare* sends its markers) is answered CONCURRENT_TRANSACTIONS.
+        if fx.config.guards.fencing && epoch != record.producer_epoch {
             return Reply::error(ErrorCode::ProducerFenced);
         }
-        let empty_abort = tv2 && !commit && epoch == current;
+        let current = reply(record.producer_id, record.producer_epoch);
         match record.state {
+            PrepareCommit | PrepareAbort => Reply::error(ErrorCode::ConcurrentTransactions),
             Ongoing => self.prepare(txn, record, commit, attempt, fx),
-            Empty | CompleteCommit | CompleteAbort if empty_abort => self.empty_abort(txn, record, attempt, fx),
-            CompleteCommit if commit => reply(record.producer_id, current),
-            CompleteAbort if !commit => reply(record.producer_id, current),
-            PrepareCommit if commit => Reply::error(ErrorCode::ConcurrentTransactions),
-            PrepareAbort if !commit => Reply::error(ErrorCode::ConcurrentTransactions),
+            CompleteCommit if commit => current,
+            CompleteAbort if !commit => current,
+            _ => Reply::error(ErrorCode::InvalidTxnState),
+        }
+    }
+
+    /// TV2 EndTxn: a retry carries the epoch before the end's bump; the current epoch in Empty or
+    /// Complete* is an empty abort (or, for a commit, an invalid one).
+    fn end_txn_tv2(
+        &mut self,
+        txn: TxnId,
+        record: TxnRecord,
+        epoch: Epoch,
+        commit: bool,
+        attempt: Attempt,
+        fx: &mut Effects,
+    ) -> Reply {
+        let fixes = &fx.config.fixes;
+        let pending = record.state.is_prepare();
+        // KAFKA-18464: the pending transition first, so a producer's next EndTxn (an empty abort at
+        // the bumped epoch) waits for the previous transaction instead of fencing itself.
+        if pending && fixes.kafka_18464 {
+            return Reply::error(ErrorCode::ConcurrentTransactions);
+        }
+        let current = record.producer_epoch;
+        let retry = epoch + 1 == current;
+        let valid = match record.state {
+            Ongoing | Empty => epoch == current,
+            PrepareCommit | PrepareAbort => retry,
+            CompleteCommit | CompleteAbort => retry || epoch == current,
+            Dead | PrepareEpochFence => false,
+        };
+        if fx.config.guards.fencing && !valid {
+            return Reply::error(ErrorCode::ProducerFenced);
+        }
+        if pending {
+            return Reply::error(ErrorCode::ConcurrentTransactions);
+        }
+        let answer = reply(record.producer_id, current);
+        match (record.state, commit) {
+            (Ongoing, _) => self.prepare(txn, record, commit, attempt, fx),
+            (CompleteCommit, true) | (CompleteAbort, false) if retry => answer,
+            // KAFKA-20785: a commit at a retry epoch in CompleteAbort can only be one that was in
+            // flight when the coordinator aborted the transaction itself: the producer is fenced.
+            (CompleteAbort, true) if retry && fixes.kafka_20785 => Reply::error(ErrorCode::ProducerFenced),
+            (Empty | CompleteCommit | CompleteAbort, false) if !retry => self.empty_abort(txn, record, attempt, fx),
             _ => Reply::error(ErrorCode::InvalidTxnState),
         }
     }
@@ -82,7 +127,7 @@ impl Coordinator {
         assert!(!record.partitions.is_empty(), "an Ongoing transaction has at least one partition");
         self.markers[usize::from(txn)] = PendingMarkers { pending: record.partitions, failed: IndexSet::new() };
         for target in record.partitions.iter() {
-            fx.outbox.push(Message::Marker(marker(txn, &record, target, self.coordinator_epoch)));
+            fx.outbox.push(Message::Marker(marker(txn, &record, target, self.coordinator_epoch, fx.config.protocol)));
         }
     }
 
@@ -150,7 +195,7 @@ impl Coordinator {
         let record = *self.record(txn).expect("failed markers belong to a Prepare* record");
         let markers = &mut self.markers[usize::from(txn)];
         for target in markers.failed.iter() {
-            fx.outbox.push(Message::Marker(marker(txn, &record, target, self.coordinator_epoch)));
+            fx.outbox.push(Message::Marker(marker(txn, &record, target, self.coordinator_epoch, fx.config.protocol)));
         }
         markers.failed.clear();
     }
@@ -176,25 +221,11 @@ impl Coordinator {
     }
 }
 
-/// specs/eos.md §4.4 step 2.
-fn end_txn_epoch_valid(tv2: bool, record: &TxnRecord, epoch: Epoch, commit: bool) -> bool {
-    let current = record.producer_epoch;
-    if !tv2 {
-        return epoch == current;
-    }
-    match record.state {
-        Ongoing | Empty => epoch == current,
-        PrepareCommit | PrepareAbort => epoch + 1 == current,
-        CompleteCommit | CompleteAbort => epoch + 1 == current || (!commit && epoch == current),
-        Dead | PrepareEpochFence => false,
-    }
-}
-
 fn reply(pid: ProducerId, epoch: Epoch) -> Reply {
     Reply { error: ErrorCode::None, producer_id: Some(pid), epoch: Some(epoch), offset: None }
 }
 
-fn marker(txn: TxnId, record: &TxnRecord, target: TxnPartition, coordinator_epoch: i32) -> Marker {
+fn marker(txn: TxnId, record: &TxnRecord, target: TxnPartition, coordinator_epoch: i32, protocol: Protocol) -> Marker {
     Marker {
         target,
         txn,
@@ -202,6 +233,7 @@ fn marker(txn: TxnId, record: &TxnRecord, target: TxnPartition, coordinator_epoc
         epoch: record.producer_epoch,
         commit: record.state == PrepareCommit,
         coordinator_epoch,
+        transaction_version: if protocol == Protocol::Tv2 { 2 } else { 1 },
         ends: record.members,
     }
 }

@@ -172,6 +172,10 @@ impl Coordinator {
                 members: IndexSet::new(),
             },
         };
+        // A pending transition first (Kafka keeps Complete* pending while a Prepare* sends its markers).
+        if record.state.is_prepare() {
+            return Reply::error(ErrorCode::ConcurrentTransactions);
+        }
         if let Some((pid, _)) = expected {
             // Producer-id rotation on epoch exhaustion is not modelled, so the previous producer id
             // never matters here (specs/eos.md §4.2 has the full rule).
@@ -181,7 +185,7 @@ impl Coordinator {
             }
         }
         match record.state {
-            PrepareCommit | PrepareAbort => Reply::error(ErrorCode::ConcurrentTransactions),
+            PrepareCommit | PrepareAbort => unreachable!("answered above"),
             Ongoing => {
                 self.fence_and_abort(txn, record, fx);
                 Reply::error(ErrorCode::ConcurrentTransactions)
@@ -212,21 +216,20 @@ impl Coordinator {
         }
     }
 
-    /// Fences the producer of an Ongoing transaction and aborts it (InitProducerId or timeout).
+    /// Fences the producer of an Ongoing transaction and aborts it (InitProducerId or timeout): the
+    /// epoch is bumped once (PrepareEpochFence, never logged), then PrepareAbort is logged at that epoch
+    /// (Kafka's `prepareFenceProducerEpoch`, then `endTransaction` with `isEpochFence`; KAFKA-19367: the
+    /// TV2 abort does not bump a second time).
     fn fence_and_abort(&mut self, txn: TxnId, record: TxnRecord, fx: &mut Effects) {
         assert_eq!(record.state, Ongoing, "only an Ongoing transaction is fenced");
-        let fenced_epoch = record.producer_epoch + 1;
-        let mut fence = TxnRecord {
-            producer_epoch: fenced_epoch,
-            last_producer_epoch: NO_EPOCH,
-            state: PrepareEpochFence,
-            ..record
-        };
+        let mut fence =
+            TxnRecord { producer_epoch: record.producer_epoch + 1, last_producer_epoch: NO_EPOCH, ..record };
         // PrepareEpochFence is pending only: check its transition, but do not log it.
         if !PrepareEpochFence.valid_previous_states(fx.config.protocol).contains(&Ongoing) {
             fx.history.violate(Violation::InvalidTransition);
         }
-        if fx.config.protocol == Protocol::Tv2 {
+        if fx.config.protocol == Protocol::Tv2 && !fx.config.fixes.kafka_19367 {
+            // Before KAFKA-19367 the TV2 abort bumped the fenced epoch once more.
             fence.last_producer_epoch = fence.producer_epoch;
             fence.producer_epoch += 1;
         }
@@ -260,6 +263,12 @@ impl Coordinator {
         attempt: Attempt,
         fx: &mut Effects,
     ) -> ErrorCode {
+        // KAFKA-18660: a pending transition is answered first, so a producer that starts its next
+        // transaction under a rotated producer id is told to wait rather than fenced.
+        let pending = self.record(txn).is_some_and(|r| r.state.is_prepare());
+        if pending && fx.config.fixes.kafka_18660 {
+            return ErrorCode::ConcurrentTransactions;
+        }
         if let Some(error) = self.check_producer(txn, pid, epoch, fx) {
             return error;
         }
@@ -288,8 +297,8 @@ impl Coordinator {
     /// KIP-890 part 1: is `target` in the transaction of (pid, epoch)? Kafka's answers, in its order:
     /// an unknown id or another pid → `INVALID_PRODUCER_ID_MAPPING`; another epoch →
     /// `PRODUCER_FENCED` (the leader answers `INVALID_PRODUCER_EPOCH`); a Prepare* state →
-    /// `CONCURRENT_TRANSACTIONS`; the partition not in the set → `TRANSACTION_ABORTABLE`, which a
-    /// leader answers as `INVALID_TXN_STATE` to the clients tv1-verified models (they predate it).
+    /// `CONCURRENT_TRANSACTIONS`; the partition not in the set → `TRANSACTION_ABORTABLE` (which a
+    /// leader translates for a client that predates KIP-1050).
     pub fn verify(&self, txn: TxnId, pid: ProducerId, epoch: Epoch, target: TxnPartition, fx: &Effects) -> ErrorCode {
         if let Some(error) = self.check_producer(txn, pid, epoch, fx) {
             return error;
@@ -301,7 +310,7 @@ impl Coordinator {
             debug_assert_eq!(record.state, Ongoing, "only an Ongoing transaction has partitions outside Prepare*");
             ErrorCode::None
         } else {
-            ErrorCode::InvalidTxnState
+            ErrorCode::TransactionAbortable
         }
     }
 }
@@ -313,107 +322,4 @@ fn granted(pid: ProducerId, epoch: Epoch) -> Reply {
 mod ending;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::scenario;
-
-    /// The `basic` scenario under `protocol`, and an empty history and outbox for the effects.
-    fn setup(protocol: Protocol) -> (Config, History, Vec<Message>) {
-        (scenario::load("basic").unwrap().with_protocol(protocol), History::default(), Vec::new())
-    }
-
-    const ATTEMPT: Attempt = Attempt { producer: 0, index: 0 };
-
-    /// The valid-previous-states table matches specs/eos.md §4.1, including the tv2 empty abort.
-    #[test]
-    fn transition_table_is_the_specified_one() {
-        assert_eq!(PrepareCommit.valid_previous_states(Protocol::Tv1), &[Ongoing]);
-        assert!(!PrepareAbort.valid_previous_states(Protocol::Tv1).contains(&Empty));
-        assert!(PrepareAbort.valid_previous_states(Protocol::Tv2).contains(&Empty));
-        assert_eq!(CompleteAbort.valid_previous_states(Protocol::Tv2), &[PrepareAbort]);
-        assert!(Ongoing.valid_previous_states(Protocol::Tv1).contains(&CompleteCommit));
-    }
-
-    /// KIP-890 part 1 verification answers as Kafka's coordinator (specs/eos.md §5.1 step 2): unknown
-    /// id or pid, another epoch, Prepare*, and a partition outside the transaction are told apart.
-    #[test]
-    fn verification_answers() {
-        let (config, mut history, mut outbox) = setup(Protocol::Tv1Verified);
-        let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
-        let mut c = Coordinator::new(&config);
-        let (p0, p1) = (TxnPartition::Data(0), TxnPartition::Data(1));
-        assert_eq!(c.verify(0, 1000, 0, p0, fx), ErrorCode::InvalidProducerIdMapping);
-        c.init_producer_id(Some(0), None, fx);
-        assert_eq!(c.verify(0, 1000, 0, p0, fx), ErrorCode::InvalidTxnState, "Empty");
-        c.add_partition(0, 1000, 0, p0, ATTEMPT, fx);
-        assert_eq!(c.verify(0, 1000, 0, p0, fx), ErrorCode::None);
-        assert_eq!(c.verify(0, 1000, 0, p1, fx), ErrorCode::InvalidTxnState, "not added");
-        assert_eq!(c.verify(0, 1001, 0, p0, fx), ErrorCode::InvalidProducerIdMapping);
-        assert_eq!(c.verify(0, 1000, 1, p0, fx), ErrorCode::ProducerFenced);
-        c.end_txn(0, 1000, 0, true, ATTEMPT, fx);
-        assert_eq!(c.record(0).unwrap().state, PrepareCommit);
-        assert_eq!(c.verify(0, 1000, 0, p0, fx), ErrorCode::ConcurrentTransactions);
-    }
-
-    /// InitProducerId bumps the epoch; a KIP-360 retry with the previous epoch gets the same epoch back;
-    /// an unknown expected epoch is fenced; an Ongoing transaction is fenced and aborted.
-    #[test]
-    fn init_producer_id_paths() {
-        let (config, mut history, mut outbox) = setup(Protocol::Tv1);
-        let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
-        let mut c = Coordinator::new(&config);
-        let first = c.init_producer_id(Some(0), None, fx);
-        assert_eq!((first.producer_id, first.epoch), (Some(FIRST_PRODUCER_ID), Some(0)));
-        let bumped = c.init_producer_id(Some(0), Some((1000, 0)), fx);
-        assert_eq!(bumped.epoch, Some(1));
-        let retried = c.init_producer_id(Some(0), Some((1000, 0)), fx);
-        assert_eq!(retried.epoch, Some(1), "a retried KIP-360 bump returns the same epoch");
-        let stale = c.init_producer_id(Some(0), Some((1000, 7)), fx);
-        assert_eq!(stale.error, ErrorCode::ProducerFenced);
-        let added = c.add_partition(0, 1000, 1, TxnPartition::Data(0), ATTEMPT, fx);
-        assert_eq!(added, ErrorCode::None);
-        let fence = c.init_producer_id(Some(0), None, fx);
-        assert_eq!(fence.error, ErrorCode::ConcurrentTransactions);
-        let record = c.record(0).unwrap();
-        assert_eq!((record.state, record.producer_epoch), (PrepareAbort, 2));
-        assert_eq!(fx.outbox.len(), 1, "an ABORT marker to out-0");
-        assert!(fx.history.violations.is_empty());
-    }
-
-    /// EndTxn answers retries, concurrent and invalid requests as Kafka does (tv1).
-    #[test]
-    fn end_txn_paths_tv1() {
-        let (config, mut history, mut outbox) = setup(Protocol::Tv1);
-        let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
-        let mut c = Coordinator::new(&config);
-        c.init_producer_id(Some(0), None, fx);
-        let end =
-            |c: &mut Coordinator, fx: &mut Effects, epoch, commit| c.end_txn(0, 1000, epoch, commit, ATTEMPT, fx).error;
-        assert_eq!(end(&mut c, fx, 0, true), ErrorCode::InvalidTxnState, "nothing to commit in Empty");
-        c.add_partition(0, 1000, 0, TxnPartition::Data(0), ATTEMPT, fx);
-        assert_eq!(end(&mut c, fx, 1, true), ErrorCode::ProducerFenced);
-        assert_eq!(end(&mut c, fx, 0, true), ErrorCode::None);
-        assert_eq!(end(&mut c, fx, 0, true), ErrorCode::ConcurrentTransactions, "still PrepareCommit");
-        assert_eq!(end(&mut c, fx, 0, false), ErrorCode::InvalidTxnState);
-        assert_eq!(c.end_txn(0, 999, 0, true, ATTEMPT, fx).error, ErrorCode::InvalidProducerIdMapping);
-    }
-
-    /// tv2: EndTxn bumps the epoch; the retry with the old epoch is recognised; an empty abort bumps
-    /// the epoch and completes at once.
-    #[test]
-    fn end_txn_paths_tv2() {
-        let (config, mut history, mut outbox) = setup(Protocol::Tv2);
-        let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
-        let mut c = Coordinator::new(&config);
-        c.init_producer_id(Some(0), None, fx);
-        let empty = c.end_txn(0, 1000, 0, false, ATTEMPT, fx);
-        assert_eq!((empty.error, empty.epoch, c.record(0).unwrap().state), (ErrorCode::None, Some(1), CompleteAbort));
-        c.add_partition(0, 1000, 1, TxnPartition::Data(0), ATTEMPT, fx);
-        let commit = c.end_txn(0, 1000, 1, true, ATTEMPT, fx);
-        assert_eq!((commit.error, commit.epoch), (ErrorCode::None, Some(2)));
-        let retry = c.end_txn(0, 1000, 1, true, ATTEMPT, fx);
-        assert_eq!(retry.error, ErrorCode::ConcurrentTransactions, "a retry while PrepareCommit");
-        let stale = c.end_txn(0, 1000, 0, true, ATTEMPT, fx);
-        assert_eq!(stale.error, ErrorCode::ProducerFenced);
-    }
-}
+mod tests;

@@ -16,7 +16,7 @@ fn end_txn_by_state_tv1() {
     let (error, pid, epoch, markers) = end(&mut c, 1000, 0, true);
     assert_eq!((error, pid, epoch, markers.len()), (ErrorCode::None, 1000, 0, 1));
     assert_eq!(end(&mut c, 1000, 0, true).0, ErrorCode::ConcurrentTransactions, "PrepareCommit + commit");
-    assert_eq!(end(&mut c, 1000, 0, false).0, ErrorCode::InvalidTxnState, "PrepareCommit + abort");
+    assert_eq!(end(&mut c, 1000, 0, false).0, ErrorCode::ConcurrentTransactions, "PrepareCommit is pending");
     ack_all(&mut c, &markers);
     assert_eq!(state(&c), TxnState::CompleteCommit);
     assert!(c.metadata(&id()).unwrap().partitions.is_empty());
@@ -25,7 +25,7 @@ fn end_txn_by_state_tv1() {
     add(&mut c, 1000, 0, 0);
     let (_, _, _, markers) = end(&mut c, 1000, 0, false);
     assert_eq!(end(&mut c, 1000, 0, false).0, ErrorCode::ConcurrentTransactions, "PrepareAbort + abort");
-    assert_eq!(end(&mut c, 1000, 0, true).0, ErrorCode::InvalidTxnState, "PrepareAbort + commit");
+    assert_eq!(end(&mut c, 1000, 0, true).0, ErrorCode::ConcurrentTransactions, "PrepareAbort is pending");
     ack_all(&mut c, &markers);
     assert_eq!(end(&mut c, 1000, 0, false).0, ErrorCode::None, "a retried abort");
     assert_eq!(end(&mut c, 1000, 0, true).0, ErrorCode::InvalidTxnState);
@@ -33,8 +33,9 @@ fn end_txn_by_state_tv1() {
 
 #[test]
 fn end_txn_tv2_bumps_and_accepts_retries() {
-    // Proves 4.4 for tv2: EndTxn answers epoch + 1; the retry with the old epoch is accepted in
-    // Prepare* (CONCURRENT_TRANSACTIONS) and Complete* (NONE); the old epoch is fenced in Ongoing.
+    // Proves 4.4 for tv2: EndTxn answers epoch + 1; any EndTxn waits while Prepare* is pending
+    // (KAFKA-18464); the retry with the old epoch gets NONE in Complete*; the old epoch is fenced in
+    // Ongoing.
     let mut c = coordinator(ProtocolMode::Tv2);
     init(&mut c, None);
     c.add_partition(0, &id(), 1000, 0, &TopicPartition::output(0)).unwrap();
@@ -43,7 +44,7 @@ fn end_txn_tv2_bumps_and_accepts_retries() {
     assert_eq!(markers[0].producer_epoch, 1);
     assert_eq!(c.metadata(&id()).unwrap().last_producer_epoch, 0);
     assert_eq!(end(&mut c, 1000, 0, true).0, ErrorCode::ConcurrentTransactions);
-    assert_eq!(end(&mut c, 1000, 1, true).0, ErrorCode::ProducerFenced, "epoch+1 is not a retry in Prepare*");
+    assert_eq!(end(&mut c, 1000, 1, false).0, ErrorCode::ConcurrentTransactions, "the next, empty abort waits");
     ack_all(&mut c, &markers);
     assert_eq!(end(&mut c, 1000, 0, true), (ErrorCode::None, 1000, 1, vec![]));
     c.add_partition(0, &id(), 1000, 1, &TopicPartition::output(0)).unwrap();
@@ -62,7 +63,8 @@ fn tv2_empty_abort() {
     let (error, pid, epoch, markers) = end(&mut c, 1000, 0, false);
     assert_eq!((error, pid, epoch, markers.len()), (ErrorCode::None, 1000, 1, 0));
     assert_eq!(state(&c), TxnState::CompleteAbort);
-    assert_eq!(end(&mut c, 1000, 1, true).0, ErrorCode::ProducerFenced);
+    assert_eq!(end(&mut c, 1000, 1, true).0, ErrorCode::InvalidTxnState, "a commit at the current epoch");
+    assert_eq!(end(&mut c, 1000, 0, true).0, ErrorCode::ProducerFenced, "a commit at a retry epoch (KAFKA-20785)");
     assert_eq!(end(&mut c, 1000, 1, false).1, 1000);
     assert_eq!(c.metadata(&id()).unwrap().producer_epoch, 2);
     let mut v1 = coordinator(ProtocolMode::Tv1);
@@ -90,4 +92,39 @@ fn tv2_end_rotates_an_exhausted_producer_id() {
     let metadata = c.metadata(&id()).unwrap();
     assert_eq!((metadata.producer_id, metadata.producer_epoch, metadata.previous_producer_id), (1001, 0, 1000));
     assert_eq!(end(&mut c, 1000, 1, true), (ErrorCode::None, 1001, 0, vec![]), "a retry across the rotation");
+}
+
+fn without(fixes: impl FnOnce(&mut crate::config::Fixes)) -> BrokerConfig {
+    let mut config = BrokerConfig { protocol: ProtocolMode::Tv2, ..BrokerConfig::default() };
+    fixes(&mut config.fixes);
+    config
+}
+
+#[test]
+fn kafka_18464_switch() {
+    // Proves the switch: without the fix, the epoch is checked before the pending transition and the
+    // producer's own next (empty) abort during PrepareCommit is fenced.
+    let mut c = coordinator_with(without(|f| f.kafka_18464 = false));
+    init(&mut c, None);
+    c.add_partition(0, &id(), 1000, 0, &TopicPartition::output(0)).unwrap();
+    end(&mut c, 1000, 0, true);
+    assert_eq!(end(&mut c, 1000, 1, false).0, ErrorCode::ProducerFenced);
+    assert_eq!(end(&mut c, 1000, 0, true).0, ErrorCode::ConcurrentTransactions, "a retry still waits");
+}
+
+#[test]
+fn commit_racing_a_timeout_abort_is_fenced() {
+    // Proves KAFKA-20785: a commit at the epoch before the coordinator's abort meets CompleteAbort at
+    // a retry epoch and is told PRODUCER_FENCED; without the fix INVALID_TXN_STATE.
+    for (config, expected) in
+        [(without(|_| {}), ErrorCode::ProducerFenced), (without(|f| f.kafka_20785 = false), ErrorCode::InvalidTxnState)]
+    {
+        let mut c = coordinator_with(config);
+        init(&mut c, None);
+        c.add_partition(0, &id(), 1000, 0, &TopicPartition::output(0)).unwrap();
+        let markers = c.handle_transaction_timeout(1_000_000, &id());
+        assert_eq!(markers[0].producer_epoch, 1, "one bump (KAFKA-19367)");
+        ack_all(&mut c, &markers);
+        assert_eq!(end(&mut c, 1000, 0, true).0, expected);
+    }
 }

@@ -42,8 +42,9 @@ fn init_fences_an_ongoing_transaction() {
     assert_eq!(state(&c), TxnState::PrepareAbort);
     assert_eq!(markers.len(), 1);
     assert_eq!((markers[0].producer_epoch, markers[0].commit), (1, false));
-    // The old producer is fenced everywhere at the coordinator.
-    assert_eq!(add(&mut c, 1000, 0, 1), ErrorCode::ProducerFenced);
+    // The old producer is fenced at the coordinator (EndTxn checks the epoch first in tv1) and told
+    // to wait by AddPartitions while the abort is pending (KAFKA-18660's order).
+    assert_eq!(add(&mut c, 1000, 0, 1), ErrorCode::ConcurrentTransactions);
     assert_eq!(end(&mut c, 1000, 0, true).0, ErrorCode::ProducerFenced);
     // While markers are pending the retry waits; once acknowledged it gets epoch 2.
     assert_eq!(init(&mut c, None).0, ErrorCode::ConcurrentTransactions);
@@ -53,14 +54,34 @@ fn init_fences_an_ongoing_transaction() {
 }
 
 #[test]
-fn tv2_fence_bumps_twice() {
-    // Proves specs 2 (tv2): a coordinator abort bumps once for the fence and once for the end.
-    let mut c = coordinator(ProtocolMode::Tv2);
-    init(&mut c, None);
-    c.add_partition(0, &id(), 1000, 0, &TopicPartition::output(0)).expect("add");
-    let markers = c.handle_transaction_timeout(5_000, &id());
-    assert_eq!(markers[0].producer_epoch, 2);
-    assert_eq!(c.metadata(&id()).unwrap().producer_epoch, 2);
+fn tv2_fence_bumps_once() {
+    // Proves specs 2 and 4.5 (tv2, KAFKA-19367): a coordinator abort bumps once, for the fence; with the
+    // fix switched off, once more for the end.
+    for (kafka_19367, epoch) in [(true, 1), (false, 2)] {
+        let mut config = BrokerConfig { protocol: ProtocolMode::Tv2, ..BrokerConfig::default() };
+        config.fixes.kafka_19367 = kafka_19367;
+        let mut c = coordinator_with(config);
+        init(&mut c, None);
+        c.add_partition(0, &id(), 1000, 0, &TopicPartition::output(0)).expect("add");
+        let markers = c.handle_transaction_timeout(5_000, &id());
+        assert_eq!((markers[0].producer_epoch, markers[0].transaction_version), (epoch, 2));
+        assert_eq!(c.metadata(&id()).unwrap().producer_epoch, epoch);
+    }
+}
+
+#[test]
+fn add_partitions_checks_pending_first() {
+    // Proves 4.3 (KAFKA-18660): in Prepare*, AddPartitions is told to wait before its producer id and
+    // epoch are looked at; with the fix off, a wrong epoch is fenced first.
+    for (kafka_18660, expected) in [(true, ErrorCode::ConcurrentTransactions), (false, ErrorCode::ProducerFenced)] {
+        let mut config = BrokerConfig { protocol: ProtocolMode::Tv2, ..BrokerConfig::default() };
+        config.fixes.kafka_18660 = kafka_18660;
+        let mut c = coordinator_with(config);
+        init(&mut c, None);
+        c.add_partition(0, &id(), 1000, 0, &TopicPartition::output(0)).expect("add");
+        end(&mut c, 1000, 0, true);
+        assert_eq!(c.add_partition(0, &id(), 1000, 7, &TopicPartition::output(1)), Err(expected));
+    }
 }
 
 #[test]

@@ -1,0 +1,204 @@
+//! Unit tests of the coordinator: the transition table, each request's answers, and the rules Kafka
+//! changed since KIP-890 (each checked with its fix on and off).
+
+use super::*;
+use crate::scenario;
+
+/// The `basic` scenario under `protocol`, and an empty history and outbox for the effects.
+fn setup(protocol: Protocol) -> (Config, History, Vec<Message>) {
+    (scenario::load("basic").unwrap().with_protocol(protocol), History::default(), Vec::new())
+}
+
+const ATTEMPT: Attempt = Attempt { producer: 0, index: 0 };
+
+/// The valid-previous-states table matches specs/eos.md §4.1, including the tv2 empty abort.
+#[test]
+fn transition_table_is_the_specified_one() {
+    assert_eq!(PrepareCommit.valid_previous_states(Protocol::Tv1), &[Ongoing]);
+    assert!(!PrepareAbort.valid_previous_states(Protocol::Tv1).contains(&Empty));
+    assert!(PrepareAbort.valid_previous_states(Protocol::Tv2).contains(&Empty));
+    assert_eq!(CompleteAbort.valid_previous_states(Protocol::Tv2), &[PrepareAbort]);
+    assert!(Ongoing.valid_previous_states(Protocol::Tv1).contains(&CompleteCommit));
+}
+
+/// KIP-890 part 1 verification answers as Kafka's coordinator (specs/eos.md §5.1 step 2): unknown
+/// id or pid, another epoch, Prepare*, and a partition outside the transaction are told apart.
+#[test]
+fn verification_answers() {
+    let (config, mut history, mut outbox) = setup(Protocol::Tv1Verified);
+    let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
+    let mut c = Coordinator::new(&config);
+    let (p0, p1) = (TxnPartition::Data(0), TxnPartition::Data(1));
+    assert_eq!(c.verify(0, 1000, 0, p0, fx), ErrorCode::InvalidProducerIdMapping);
+    c.init_producer_id(Some(0), None, fx);
+    assert_eq!(c.verify(0, 1000, 0, p0, fx), ErrorCode::TransactionAbortable, "Empty");
+    c.add_partition(0, 1000, 0, p0, ATTEMPT, fx);
+    assert_eq!(c.verify(0, 1000, 0, p0, fx), ErrorCode::None);
+    assert_eq!(c.verify(0, 1000, 0, p1, fx), ErrorCode::TransactionAbortable, "not added");
+    assert_eq!(c.verify(0, 1001, 0, p0, fx), ErrorCode::InvalidProducerIdMapping);
+    assert_eq!(c.verify(0, 1000, 1, p0, fx), ErrorCode::ProducerFenced);
+    c.end_txn(0, 1000, 0, true, ATTEMPT, fx);
+    assert_eq!(c.record(0).unwrap().state, PrepareCommit);
+    assert_eq!(c.verify(0, 1000, 0, p0, fx), ErrorCode::ConcurrentTransactions);
+}
+
+/// InitProducerId bumps the epoch; a KIP-360 retry with the previous epoch gets the same epoch back;
+/// an unknown expected epoch is fenced; an Ongoing transaction is fenced and aborted.
+#[test]
+fn init_producer_id_paths() {
+    let (config, mut history, mut outbox) = setup(Protocol::Tv1);
+    let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
+    let mut c = Coordinator::new(&config);
+    let first = c.init_producer_id(Some(0), None, fx);
+    assert_eq!((first.producer_id, first.epoch), (Some(FIRST_PRODUCER_ID), Some(0)));
+    let bumped = c.init_producer_id(Some(0), Some((1000, 0)), fx);
+    assert_eq!(bumped.epoch, Some(1));
+    let retried = c.init_producer_id(Some(0), Some((1000, 0)), fx);
+    assert_eq!(retried.epoch, Some(1), "a retried KIP-360 bump returns the same epoch");
+    let stale = c.init_producer_id(Some(0), Some((1000, 7)), fx);
+    assert_eq!(stale.error, ErrorCode::ProducerFenced);
+    let added = c.add_partition(0, 1000, 1, TxnPartition::Data(0), ATTEMPT, fx);
+    assert_eq!(added, ErrorCode::None);
+    let fence = c.init_producer_id(Some(0), None, fx);
+    assert_eq!(fence.error, ErrorCode::ConcurrentTransactions);
+    let record = c.record(0).unwrap();
+    assert_eq!((record.state, record.producer_epoch), (PrepareAbort, 2));
+    assert_eq!(fx.outbox.len(), 1, "an ABORT marker to out-0");
+    assert!(fx.history.violations.is_empty());
+}
+
+/// EndTxn answers retries, concurrent and invalid requests as Kafka does (tv1).
+#[test]
+fn end_txn_paths_tv1() {
+    let (config, mut history, mut outbox) = setup(Protocol::Tv1);
+    let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
+    let mut c = Coordinator::new(&config);
+    c.init_producer_id(Some(0), None, fx);
+    let end =
+        |c: &mut Coordinator, fx: &mut Effects, epoch, commit| c.end_txn(0, 1000, epoch, commit, ATTEMPT, fx).error;
+    assert_eq!(end(&mut c, fx, 0, true), ErrorCode::InvalidTxnState, "nothing to commit in Empty");
+    c.add_partition(0, 1000, 0, TxnPartition::Data(0), ATTEMPT, fx);
+    assert_eq!(end(&mut c, fx, 1, true), ErrorCode::ProducerFenced);
+    assert_eq!(end(&mut c, fx, 0, true), ErrorCode::None);
+    assert_eq!(end(&mut c, fx, 0, true), ErrorCode::ConcurrentTransactions, "still PrepareCommit");
+    assert_eq!(end(&mut c, fx, 0, false), ErrorCode::ConcurrentTransactions, "Complete* is pending in Prepare*");
+    assert_eq!(c.end_txn(0, 999, 0, true, ATTEMPT, fx).error, ErrorCode::InvalidProducerIdMapping);
+}
+
+/// tv2: EndTxn bumps the epoch; the retry with the old epoch is recognised; an empty abort bumps
+/// the epoch and completes at once.
+#[test]
+fn end_txn_paths_tv2() {
+    let (config, mut history, mut outbox) = setup(Protocol::Tv2);
+    let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
+    let mut c = Coordinator::new(&config);
+    c.init_producer_id(Some(0), None, fx);
+    let empty = c.end_txn(0, 1000, 0, false, ATTEMPT, fx);
+    assert_eq!((empty.error, empty.epoch, c.record(0).unwrap().state), (ErrorCode::None, Some(1), CompleteAbort));
+    c.add_partition(0, 1000, 1, TxnPartition::Data(0), ATTEMPT, fx);
+    let commit = c.end_txn(0, 1000, 1, true, ATTEMPT, fx);
+    assert_eq!((commit.error, commit.epoch), (ErrorCode::None, Some(2)));
+    let retry = c.end_txn(0, 1000, 1, true, ATTEMPT, fx);
+    assert_eq!(retry.error, ErrorCode::ConcurrentTransactions, "a retry while PrepareCommit");
+    let stale = c.end_txn(0, 1000, 0, true, ATTEMPT, fx);
+    assert_eq!(stale.error, ErrorCode::ConcurrentTransactions, "pending before the epoch (KAFKA-18464)");
+}
+
+/// A tv2 coordinator whose fixes are `fixes`, with txn-0 Ongoing at epoch 0 on out-0.
+fn ongoing_tv2(fixes: crate::config::Fixes) -> (Config, Coordinator) {
+    let (mut config, mut history, mut outbox) = setup(Protocol::Tv2);
+    config.fixes = fixes;
+    let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
+    let mut c = Coordinator::new(&config);
+    c.init_producer_id(Some(0), None, fx);
+    assert_eq!(c.add_partition(0, 1000, 0, TxnPartition::Data(0), ATTEMPT, fx), ErrorCode::None);
+    (config, c)
+}
+
+fn fixes_without(name: &str) -> crate::config::Fixes {
+    let mut fixes = crate::config::Fixes::default();
+    *fixes.get_mut(name).expect("a known fix") = false;
+    fixes
+}
+
+/// KAFKA-18464: while a commit is PrepareCommit, the producer's next EndTxn (an abort at the epoch the
+/// commit answered) waits; without the fix the epoch check comes first and fences it.
+#[test]
+fn tv2_end_txn_checks_pending_before_the_epoch() {
+    for (fixes, expected) in [
+        (crate::config::Fixes::default(), ErrorCode::ConcurrentTransactions),
+        (fixes_without("kafka_18464"), ErrorCode::ProducerFenced),
+    ] {
+        let (config, mut c) = ongoing_tv2(fixes);
+        let (mut history, mut outbox) = (History::default(), Vec::new());
+        let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
+        assert_eq!(c.end_txn(0, 1000, 0, true, ATTEMPT, fx).epoch, Some(1));
+        assert_eq!(c.end_txn(0, 1000, 1, false, ATTEMPT, fx).error, expected);
+    }
+}
+
+/// KAFKA-18660: AddPartitions in Prepare* answers CONCURRENT_TRANSACTIONS before looking at the epoch.
+#[test]
+fn add_partitions_checks_pending_first() {
+    for (fixes, expected) in [
+        (crate::config::Fixes::default(), ErrorCode::ConcurrentTransactions),
+        (fixes_without("kafka_18660"), ErrorCode::ProducerFenced),
+    ] {
+        let (config, mut c) = ongoing_tv2(fixes);
+        let (mut history, mut outbox) = (History::default(), Vec::new());
+        let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
+        c.end_txn(0, 1000, 0, true, ATTEMPT, fx);
+        assert_eq!(c.add_partition(0, 1000, 7, TxnPartition::Data(1), ATTEMPT, fx), expected);
+    }
+}
+
+/// KAFKA-19367: a fence (here the timeout) bumps the tv2 epoch once; without the fix, twice.
+#[test]
+fn tv2_fence_bumps_the_epoch_once() {
+    for (fixes, epoch) in [(crate::config::Fixes::default(), 1), (fixes_without("kafka_19367"), 2)] {
+        let (config, mut c) = ongoing_tv2(fixes);
+        let (mut history, mut outbox) = (History::default(), Vec::new());
+        let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
+        c.timeout(0, fx);
+        let record = c.record(0).unwrap();
+        assert_eq!((record.state, record.producer_epoch), (PrepareAbort, epoch));
+        let Message::Marker(m) = outbox[0] else { panic!("a marker") };
+        assert_eq!((m.epoch, m.transaction_version), (epoch, 2));
+    }
+}
+
+/// KAFKA-20785: a commit in flight when the coordinator aborted the transaction arrives at a retry
+/// epoch in CompleteAbort: PRODUCER_FENCED, not INVALID_TXN_STATE (without the fix).
+#[test]
+fn commit_racing_a_coordinator_abort_is_fenced() {
+    for (fixes, expected) in [
+        (crate::config::Fixes::default(), ErrorCode::ProducerFenced),
+        (fixes_without("kafka_20785"), ErrorCode::InvalidTxnState),
+    ] {
+        let (config, mut c) = ongoing_tv2(fixes);
+        let (mut history, mut outbox) = (History::default(), Vec::new());
+        let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
+        c.timeout(0, fx);
+        let Message::Marker(m) = outbox[0] else { panic!("a marker") };
+        c.on_marker_response(
+            &m,
+            ErrorCode::None,
+            &mut Effects { config: &config, history: &mut history, outbox: &mut Vec::new() },
+        );
+        let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut Vec::new() };
+        assert_eq!(c.record(0).unwrap().state, CompleteAbort);
+        assert_eq!(c.end_txn(0, 1000, 0, true, ATTEMPT, fx).error, expected);
+        assert_eq!(c.end_txn(0, 1000, 0, false, ATTEMPT, fx).error, ErrorCode::None, "a retried abort");
+    }
+}
+
+/// InitProducerId answers a pending transition before it looks at the expected epoch.
+#[test]
+fn init_producer_id_answers_pending_first() {
+    let (config, mut c) = ongoing_tv2(crate::config::Fixes::default());
+    let (mut history, mut outbox) = (History::default(), Vec::new());
+    let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
+    c.end_txn(0, 1000, 0, true, ATTEMPT, fx);
+    let reply = c.init_producer_id(Some(0), Some((4242, 9)), fx);
+    assert_eq!(reply.error, ErrorCode::ConcurrentTransactions);
+}
