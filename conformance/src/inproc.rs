@@ -64,13 +64,22 @@ pub fn cluster_config(config: &Config, faults: Faults) -> ClusterConfig {
         request_timeout_ms: clock::REQUEST_TIMEOUT_MS,
         retry_backoff_ms: clock::RETRY_BACKOFF_MS,
         marker_retry_backoff_ms: clock::MARKER_RETRY_BACKOFF_MS,
+        max_producer_epoch: config.broker.max_producer_epoch,
         faults,
         ..ClusterConfig::default()
     }
 }
 
-/// The implementation's switches for the fixes the scenario has on (the implementation has every
-/// switch the model has).
+/// Whether eos-broker has the switch `fix` of the model's `[fixes]` (then a counterexample of the bug
+/// replays as `reproduced`).
+pub fn implements_fix(fix: &str) -> bool {
+    matches!(
+        fix,
+        "kafka_19446" | "kafka_19999" | "kafka_18464" | "kafka_18660" | "kafka_19367" | "kafka_20090" | "kafka_20785"
+    )
+}
+
+/// The implementation's switches for the fixes the scenario has on.
 fn fixes(fixes: &eos_model::config::Fixes) -> eos_broker::config::Fixes {
     eos_broker::config::Fixes {
         kafka_19446: fixes.kafka_19446,
@@ -183,6 +192,16 @@ impl InProc {
             }
             Action::CoordinatorRetryMarkers { txn } => {
                 drop(self.cluster.fire_due(&Timer::MarkerRetry { transactional_id: self.txn_id(*txn) })?)
+            }
+            Action::CoordinatorResendMarker { marker } => {
+                let target = match marker.target {
+                    eos_model::types::TxnPartition::Data(p) => eos_broker::TopicPartition::output(i32::from(p)),
+                    eos_model::types::TxnPartition::Offsets => {
+                        eos_broker::TopicPartition::group_offsets(eos_broker::types::COPIER_GROUP)
+                    }
+                };
+                let timer = Timer::MarkerRequestTimeout { transactional_id: self.txn_id(marker.txn), target };
+                drop(self.cluster.fire(&timer)?)
             }
             Action::CoordinatorTimeout { txn } => {
                 drop(self.cluster.fire_due(&Timer::TransactionTimeout { transactional_id: self.txn_id(*txn) })?)

@@ -42,6 +42,8 @@ enum Command {
     CheckTrace(commands::check_trace::Args),
     /// Record a run of the implementation as a trace, for check-trace.
     Record(commands::record::Args),
+    /// The bug museum: every real bug rediscovered with its fix off, gone with it on.
+    Bugs(commands::bugs::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => commands::replay::run(args),
         Command::CheckTrace(args) => commands::check_trace::run(args),
         Command::Record(args) => commands::record::run(args),
+        Command::Bugs(args) => commands::bugs::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

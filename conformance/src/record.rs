@@ -35,6 +35,7 @@ struct App {
 struct Budget {
     losses: u8,
     duplicates: u8,
+    marker_duplicates: u8,
     crashes: u8,
     failovers: u8,
     timeouts: u8,
@@ -149,6 +150,7 @@ impl Recorder<'_> {
             let allowed = match &timer {
                 Timer::ClientRetry { .. } | Timer::MarkerRetry { .. } => true,
                 Timer::RequestTimeout { .. } => self.budget.duplicates > 0,
+                Timer::MarkerRequestTimeout { .. } => self.budget.marker_duplicates > 0,
                 Timer::TransactionTimeout { transactional_id } => {
                     self.budget.timeouts > 0 || self.abandoned(transactional_id.as_str())
                 }
@@ -232,6 +234,14 @@ impl Recorder<'_> {
             }
             Timer::MarkerRetry { transactional_id } => {
                 Action::CoordinatorRetryMarkers { txn: transactional_id.as_str().strip_prefix("txn-")?.parse().ok()? }
+            }
+            Timer::MarkerRequestTimeout { .. } => {
+                // The marker is the one the timer re-sends: the same message as the original.
+                let sent = self.cluster.fire(&timer).ok()?;
+                let message = project::message(&self.cluster, self.cluster.message(*sent.first()?)?).ok()?;
+                let eos_model::message::Message::Marker(marker) = message else { return None };
+                self.budget.marker_duplicates -= 1;
+                return Some(Action::CoordinatorResendMarker { marker });
             }
         };
         if matches!(timer, Timer::RequestTimeout { .. }) {
@@ -322,6 +332,7 @@ pub fn record(config: &Config, seed: u64, steps: usize, faults: Faults) -> Resul
         budget: Budget {
             losses: f.losses,
             duplicates: f.duplicates,
+            marker_duplicates: f.marker_duplicates,
             crashes: f.producer_crashes,
             failovers: f.coordinator_failovers,
             timeouts: f.timeouts,

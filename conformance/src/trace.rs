@@ -279,6 +279,9 @@ pub fn without_ghosts(action: &Action) -> Action {
     match action {
         Action::Deliver { message } => Action::Deliver { message: crate::project::without_ghosts(message) },
         Action::Lose { message } => Action::Lose { message: crate::project::without_ghosts(message) },
+        Action::CoordinatorResendMarker { marker } => Action::CoordinatorResendMarker {
+            marker: eos_model::message::Marker { ends: Default::default(), ..*marker },
+        },
         Action::ProducerRequestTimeout { producer, request } => Action::ProducerRequestTimeout {
             producer: *producer,
             request: eos_model::message::Request { attempt: 0, ..*request },

@@ -156,3 +156,17 @@ fn invalid_traces_are_not_blamed_on_the_implementation() {
     trace.steps.swap(0, 2);
     assert!(matches!(replay(&trace, Faults::none()), Outcome::InvalidTrace { .. } | Outcome::Rejected { .. }));
 }
+
+/// The bug museum's counterexamples (fix off) replay against eos-broker with the same switch off as
+/// their entries say (`reproduced`), and the fixed entries conform.
+#[test]
+fn museum_counterexamples_replay_as_their_entries_say() {
+    let options = suite::SuiteOptions { walks: 2, enumerate_limit: 5_000, ..suite::SuiteOptions::default() };
+    for fixed in eos_model::scenario::museum() {
+        let unfixed = fixed.without_fix().unwrap();
+        let report = suite::run(&unfixed, &options);
+        assert!(!report.counterexamples.is_empty(), "{}: the bug's counterexamples", unfixed.name);
+        assert!(report.passed(), "{}: {:?}", unfixed.name, report.failures.first().map(|f| &f.summary));
+        assert!(suite::run(&fixed, &options).passed(), "{}", fixed.name);
+    }
+}

@@ -234,6 +234,9 @@ impl Broker {
         let markers = match timer {
             CoordinatorTimer::TransactionTimeout(id) => self.coordinator.handle_transaction_timeout(now_ms, id),
             CoordinatorTimer::MarkerRetry(id) => self.coordinator.retry_markers(now_ms, id),
+            CoordinatorTimer::MarkerRequestTimeout(id, target) => {
+                self.coordinator.resend_marker(now_ms, id, target).into_iter().collect()
+            }
         };
         markers.into_iter().map(marker_out).collect()
     }

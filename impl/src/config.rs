@@ -68,6 +68,8 @@ pub struct BrokerConfig {
     pub max_transaction_timeout_ms: i32,
     /// Delay before the marker-retry timer of a transaction with a failed marker is due.
     pub marker_retry_backoff_ms: i64,
+    /// How long a marker request may go unanswered before the coordinator sends it again.
+    pub marker_request_timeout_ms: i64,
     /// Kafka's fixes to its transaction protocol (all on unless a bug-museum scenario switches one off).
     pub fixes: Fixes,
     /// Seeded faults (testing only).
@@ -120,6 +122,7 @@ impl Default for BrokerConfig {
             max_producer_epoch: MAX_PRODUCER_EPOCH,
             max_transaction_timeout_ms: 900_000,
             marker_retry_backoff_ms: 100,
+            marker_request_timeout_ms: 30_000,
             fixes: Fixes::default(),
             faults: Faults::none(),
         }

@@ -333,6 +333,8 @@ impl Client {
         }
         self.awaiting.clear();
         if self.skip_end_txn {
+            // Java's `beginCompletingTransaction`: straight to InitProducerId with (pid, epoch).
+            self.needs_epoch_bump = true;
             self.end_attempt(cx, false);
             return;
         }
@@ -530,6 +532,8 @@ impl Client {
                 let attempt = Attempt { producer: cx.me, index: request.attempt };
                 cx.history.acknowledged.record(attempt, commit);
                 if !cx.config.protocol.explicit_add() {
+                    // tv2: the bumped epoch, or after a rotation the next producer id at epoch 0.
+                    self.producer_id = reply.producer_id;
                     self.epoch = reply.epoch.expect("a successful EndTxn has an epoch");
                     self.next_sequence.clear();
                 }

@@ -3,6 +3,7 @@
 //! Everything the checker explores is bounded here: producers, partitions, transactions, the faults the
 //! environment may inject, and the guards (the seeds' pitfalls) that may be switched off.
 
+use crate::types::Epoch;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -238,6 +239,10 @@ pub struct FaultsConfig {
     /// Duplicates by client retry (request timeouts while the request is still in flight).
     #[serde(default)]
     pub duplicates: u8,
+    /// Duplicate markers: the coordinator's marker request times out while the original is still in
+    /// flight, and it sends the marker again (both may reach the leader).
+    #[serde(default)]
+    pub marker_duplicates: u8,
     /// Producer crashes.
     #[serde(default)]
     pub producer_crashes: u8,
@@ -248,6 +253,26 @@ pub struct FaultsConfig {
     /// transactions are free).
     #[serde(default)]
     pub timeouts: u8,
+}
+
+/// Broker settings that bound the model.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerSettings {
+    /// The largest producer epoch (Kafka: 32767). An epoch at `max - 1` or above is exhausted: the
+    /// next bump moves to a new producer id. A small value (3) makes epoch overflow reachable.
+    #[serde(default = "max_epoch")]
+    pub max_producer_epoch: Epoch,
+}
+
+impl Default for BrokerSettings {
+    fn default() -> Self {
+        BrokerSettings { max_producer_epoch: max_epoch() }
+    }
+}
+
+fn max_epoch() -> Epoch {
+    Epoch::MAX
 }
 
 /// The guards that the seeds' pitfalls switch off.
@@ -328,6 +353,31 @@ pub struct ConformanceExpectations {
     pub counterexamples: Triage,
 }
 
+/// What a scenario of the bug museum (`specs/scenarios/bugs/`) documents: a real bug, the fix that
+/// removed it (a switch), and what the checker must find with the fix off. The scenario itself is
+/// the fixed system: every property holds.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BugConfig {
+    /// The bug's id, e.g. `KAFKA-18464` (or another tracker's).
+    pub id: String,
+    /// The mechanism, in one line.
+    pub mechanism: String,
+    /// Where the bug and its fix are described.
+    pub link: String,
+    /// The fix: a switch of `[fixes]`, or `protocol` when the fix is a protocol version.
+    pub fix: String,
+    /// With `fix = "protocol"`: the protocol before the fix.
+    #[serde(default)]
+    pub unfixed_protocol: Option<Protocol>,
+    /// The properties the checker must find violated with the fix off (every other one holds).
+    pub violates: BTreeSet<String>,
+    /// How conformance classifies the counterexamples of the fix-off variant: `reproduced` when the
+    /// implementation has the switch too, else where it refuses or departs from the trace.
+    #[serde(default)]
+    pub unfixed_conformance: Triage,
+}
+
 /// A scenario: everything that bounds one model-checking run.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -354,12 +404,18 @@ pub struct Config {
     /// Kafka's fixes (all on unless a museum scenario switches one off).
     #[serde(default)]
     pub fixes: Fixes,
+    /// Broker settings.
+    #[serde(default)]
+    pub broker: BrokerSettings,
     /// Expected verdicts.
     #[serde(default)]
     pub expect: Expectations,
     /// What conformance expects.
     #[serde(default)]
     pub conformance: ConformanceExpectations,
+    /// Present for a scenario of the bug museum.
+    #[serde(default)]
+    pub bug: Option<BugConfig>,
 }
 
 /// A scenario file that cannot be used, with the reason.
@@ -420,6 +476,7 @@ impl Config {
         for (name, value) in [
             ("losses", f.losses),
             ("duplicates", f.duplicates),
+            ("marker_duplicates", f.marker_duplicates),
             ("producer_crashes", f.producer_crashes),
             ("coordinator_failovers", f.coordinator_failovers),
             ("timeouts", f.timeouts),
@@ -427,6 +484,9 @@ impl Config {
             if value > MAX_FAULTS {
                 return invalid(format!("faults.{name} = {value} exceeds the limit of {MAX_FAULTS}"));
             }
+        }
+        if self.broker.max_producer_epoch < 2 {
+            return invalid("broker.max_producer_epoch must be at least 2".into());
         }
         if !self.guards.idempotence && p.transactional {
             return invalid(
@@ -448,6 +508,9 @@ impl Config {
         } else if !self.guards.offsets_in_transaction {
             return invalid("guards.offsets_in_transaction only applies to copier scenarios".into());
         }
+        if let Some(bug) = &self.bug {
+            self.validate_bug(bug)?;
+        }
         for protocol in Protocol::ALL {
             for property in self.expect.violated(protocol) {
                 if !crate::properties::ALL_NAMES.contains(&property.as_str()) {
@@ -459,6 +522,50 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    fn validate_bug(&self, bug: &BugConfig) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid { name: self.name.clone(), message });
+        match (bug.fix.as_str(), bug.unfixed_protocol) {
+            ("protocol", None) => return invalid("bug.fix = \"protocol\" needs bug.unfixed_protocol".into()),
+            ("protocol", Some(p)) if p == self.protocol => {
+                return invalid("bug.unfixed_protocol must differ from the scenario's protocol".into())
+            }
+            ("protocol", Some(_)) => {}
+            (_, Some(_)) => return invalid("bug.unfixed_protocol only goes with bug.fix = \"protocol\"".into()),
+            (name, None) if !Fixes::NAMES.contains(&name) => {
+                return invalid(format!("bug.fix `{name}` is no switch; known: protocol, {}", Fixes::NAMES.join(", ")))
+            }
+            _ => {}
+        }
+        if bug.violates.is_empty() {
+            return invalid("bug.violates must name the property the bug breaks".into());
+        }
+        match bug.violates.iter().find(|p| !crate::properties::ALL_NAMES.contains(&p.as_str())) {
+            Some(p) => invalid(format!("bug.violates names unknown property `{p}`")),
+            None => Ok(()),
+        }
+    }
+
+    /// A museum scenario with its fix switched off, expecting exactly the bug's violations (and the
+    /// conformance class of the bug's counterexamples); `None` for other scenarios.
+    pub fn without_fix(&self) -> Option<Config> {
+        let bug = self.bug.as_ref()?;
+        let mut config = self.clone();
+        if bug.fix == "protocol" {
+            config.protocol = bug.unfixed_protocol.expect("validated");
+        } else {
+            *config.fixes.get_mut(&bug.fix).expect("validated") = false;
+        }
+        config.name = format!("{}-unfixed", self.name);
+        config.expect = Expectations::default();
+        match config.protocol {
+            Protocol::Tv1 => config.expect.tv1 = bug.violates.clone(),
+            Protocol::Tv1Verified => config.expect.tv1_verified = bug.violates.clone(),
+            Protocol::Tv2 => config.expect.tv2 = bug.violates.clone(),
+        }
+        config.conformance.counterexamples = bug.unfixed_conformance;
+        Some(config)
     }
 
     /// Total producer instances.

@@ -18,9 +18,10 @@ pub fn actor(action: &Action) -> String {
         | Action::ProducerRequestTimeout { producer, .. }
         | Action::ProducerCrash { producer } => format!("producer-{producer}"),
         Action::Deliver { .. } | Action::Lose { .. } => "network".to_string(),
-        Action::CoordinatorRetryMarkers { .. } | Action::CoordinatorTimeout { .. } | Action::CoordinatorFailover => {
-            "coordinator".to_string()
-        }
+        Action::CoordinatorRetryMarkers { .. }
+        | Action::CoordinatorResendMarker { .. }
+        | Action::CoordinatorTimeout { .. }
+        | Action::CoordinatorFailover => "coordinator".to_string(),
     }
 }
 
@@ -41,6 +42,7 @@ pub fn action(action: &Action) -> String {
         Action::Deliver { message } => format!("deliver {message}"),
         Action::Lose { message } => format!("lose {message}"),
         Action::CoordinatorRetryMarkers { txn } => format!("retry the markers of txn-{txn}"),
+        Action::CoordinatorResendMarker { marker } => format!("marker request timed out: re-send {marker}"),
         Action::CoordinatorTimeout { txn } => format!("txn-{txn} timed out: fence and abort"),
         Action::CoordinatorFailover => "failover: reload the transaction log".to_string(),
     }

@@ -181,6 +181,15 @@ impl Model for EosModel {
                 actions.push(Action::Lose { message: *message });
             }
         }
+        if state.budget.marker_duplicates > 0 {
+            for message in state.network.keys() {
+                if let Message::Marker(marker) = message {
+                    if state.coordinator.awaits_marker(marker) {
+                        actions.push(Action::CoordinatorResendMarker { marker: *marker });
+                    }
+                }
+            }
+        }
         for txn in 0..self.config.producers.transactional_ids {
             if state.coordinator.has_failed_markers(txn) {
                 actions.push(Action::CoordinatorRetryMarkers { txn });
@@ -281,6 +290,13 @@ impl EosModel {
             Action::CoordinatorRetryMarkers { txn } => {
                 let fx = &mut Effects { config, history: &mut state.history, outbox };
                 state.coordinator.retry_markers(txn, fx);
+            }
+            Action::CoordinatorResendMarker { marker } => {
+                state.budget.marker_duplicates = state.budget.marker_duplicates.checked_sub(1)?;
+                if !state.coordinator.awaits_marker(&marker) || !state.network.contains_key(&Message::Marker(marker)) {
+                    return None;
+                }
+                outbox.push(Message::Marker(marker));
             }
             Action::CoordinatorTimeout { txn } => {
                 if !self.is_abandoned(state, txn) {

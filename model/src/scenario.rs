@@ -20,6 +20,21 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("pitfall-no-fencing", include_str!("../../specs/scenarios/pitfall-no-fencing.toml")),
 ];
 
+/// (name, TOML) of every scenario of the bug museum (`specs/scenarios/bugs/`): one real bug each, the
+/// scenario being the fixed system and its `[bug]` section how to switch the fix off.
+pub const MUSEUM: &[(&str, &str)] = &[
+    ("KAFKA-17754", include_str!("../../specs/scenarios/bugs/KAFKA-17754.toml")),
+    ("KAFKA-14402", include_str!("../../specs/scenarios/bugs/KAFKA-14402.toml")),
+    ("KAFKA-14562", include_str!("../../specs/scenarios/bugs/KAFKA-14562.toml")),
+    ("KAFKA-19446", include_str!("../../specs/scenarios/bugs/KAFKA-19446.toml")),
+    ("KAFKA-19999", include_str!("../../specs/scenarios/bugs/KAFKA-19999.toml")),
+    ("KAFKA-18464", include_str!("../../specs/scenarios/bugs/KAFKA-18464.toml")),
+    ("KAFKA-18660", include_str!("../../specs/scenarios/bugs/KAFKA-18660.toml")),
+    ("KAFKA-19367", include_str!("../../specs/scenarios/bugs/KAFKA-19367.toml")),
+    ("KAFKA-20090", include_str!("../../specs/scenarios/bugs/KAFKA-20090.toml")),
+    ("KAFKA-20785", include_str!("../../specs/scenarios/bugs/KAFKA-20785.toml")),
+];
+
 /// The default scenario of `eos check`.
 pub const DEFAULT: &str = "happy";
 
@@ -28,13 +43,21 @@ pub fn names() -> Vec<&'static str> {
     BUILTIN.iter().map(|(name, _)| *name).collect()
 }
 
-/// Loads a built-in scenario by name.
+/// Loads a built-in scenario (or one of the museum) by name.
 pub fn load(name: &str) -> Result<Config, ScenarioError> {
-    let (_, text) = BUILTIN
-        .iter()
-        .find(|(n, _)| *n == name)
-        .ok_or_else(|| ScenarioError::Unknown { name: name.to_string(), known: names().join(", ") })?;
+    let (_, text) = BUILTIN.iter().chain(MUSEUM).find(|(n, _)| *n == name).ok_or_else(|| {
+        let museum: Vec<&str> = MUSEUM.iter().map(|(n, _)| *n).collect();
+        ScenarioError::Unknown {
+            name: name.to_string(),
+            known: format!("{}; bugs: {}", names().join(", "), museum.join(", ")),
+        }
+    })?;
     Ok(Config::from_toml(name, text)?)
+}
+
+/// Every scenario of the bug museum, parsed (each the fixed system; `Config::without_fix` the buggy).
+pub fn museum() -> Vec<Config> {
+    MUSEUM.iter().map(|(name, _)| load(name).expect("museum scenarios are valid")).collect()
 }
 
 /// Loads a scenario from a TOML file.

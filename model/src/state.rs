@@ -19,6 +19,8 @@ pub struct Budget {
     pub losses: u8,
     /// Requests it may still duplicate (client request timeouts).
     pub duplicates: u8,
+    /// Markers the coordinator may still send twice (marker request timeouts).
+    pub marker_duplicates: u8,
     /// Producer crashes left.
     pub producer_crashes: u8,
     /// Coordinator failovers left.
@@ -66,6 +68,7 @@ impl State {
             budget: Budget {
                 losses: f.losses,
                 duplicates: f.duplicates,
+                marker_duplicates: f.marker_duplicates,
                 producer_crashes: f.producer_crashes,
                 coordinator_failovers: f.coordinator_failovers,
                 timeouts: f.timeouts,
@@ -132,6 +135,9 @@ pub enum Action {
     Lose { message: Message },
     /// The coordinator's marker-retry tick for a transactional id.
     CoordinatorRetryMarkers { txn: TxnId },
+    /// The coordinator's request for `marker` timed out while it is still in flight: it sends the
+    /// marker again (a duplicate the leader may receive after the original).
+    CoordinatorResendMarker { marker: crate::message::Marker },
     /// The coordinator aborts a timed-out transaction.
     CoordinatorTimeout { txn: TxnId },
     /// The coordinator fails over.
@@ -154,6 +160,7 @@ impl Action {
             Action::Deliver { .. } => "Deliver",
             Action::Lose { .. } => "Lose",
             Action::CoordinatorRetryMarkers { .. } => "CoordinatorRetryMarkers",
+            Action::CoordinatorResendMarker { .. } => "CoordinatorResendMarker",
             Action::CoordinatorTimeout { .. } => "CoordinatorTimeout",
             Action::CoordinatorFailover => "CoordinatorFailover",
         }

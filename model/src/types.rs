@@ -27,6 +27,8 @@ pub type Offset = i64;
 pub const FIRST_PRODUCER_ID: ProducerId = 1000;
 /// The epoch of a producer id that has not been initialised (Kafka's `NO_PRODUCER_EPOCH`).
 pub const NO_EPOCH: Epoch = -1;
+/// No producer id (Kafka's `NO_PRODUCER_ID`).
+pub const NO_PRODUCER_ID: ProducerId = -1;
 
 /// One transaction attempt of one producer instance: the identity a record, an offset commit and an
 /// EndTxn are sent in. Ghost state: Kafka does not carry it; the model uses it to judge

@@ -206,3 +206,22 @@ fn stopped_runs_are_not_exhaustive() {
     assert!(matches!(report.coverage, Coverage::Interrupted { signal: 2, .. }), "{:?}", report.coverage);
     assert!(report.unique_states < 482_235);
 }
+
+/// The bug museum: every entry's bug is found with its fix off (exactly the properties the entry
+/// names are violated, exhaustively) and gone with the fix on (every property holds).
+#[test]
+fn museum_bugs_are_found_with_their_fix_off_and_gone_with_it_on() {
+    let museum = scenario::museum();
+    assert!(museum.len() >= 10, "the museum has its entries");
+    for fixed in museum {
+        let report = check(&fixed, true);
+        assert!(report.exhaustive && report.all_hold(), "fix on: {}", describe(&report));
+        let unfixed = fixed.without_fix().expect("a museum entry can switch its fix off");
+        let report = check(&unfixed, true);
+        let mut violated = report.violated();
+        violated.sort_unstable();
+        let expected: Vec<&str> = fixed.bug.as_ref().unwrap().violates.iter().map(String::as_str).collect();
+        assert!(report.exhaustive, "{}: not exhaustive", unfixed.name);
+        assert_eq!(violated, expected, "fix off: {}", describe(&report));
+    }
+}

@@ -87,9 +87,12 @@ pub struct Args {
     json: bool,
 }
 
+/// The scenarios to run: each under every protocol (or `--protocol`); a bug of the museum under its
+/// own protocol, with its fix on and off.
 fn configs(args: &Args) -> Result<Vec<Config>, String> {
     let names: Vec<String> = if args.scenarios.is_empty() {
-        scenario::names().iter().map(|s| s.to_string()).collect()
+        let museum = scenario::MUSEUM.iter().map(|(n, _)| *n);
+        scenario::names().into_iter().chain(museum).map(|s| s.to_string()).collect()
     } else {
         args.scenarios.clone()
     };
@@ -97,7 +100,12 @@ fn configs(args: &Args) -> Result<Vec<Config>, String> {
     let mut out = Vec::new();
     for name in &names {
         let config = super::load_scenario(name, None)?;
-        out.extend(protocols.iter().map(|p| config.with_protocol(*p)));
+        match config.without_fix() {
+            Some(unfixed) => {
+                out.extend([config, unfixed].into_iter().filter(|c| protocols.contains(&c.protocol)));
+            }
+            None => out.extend(protocols.iter().map(|p| config.with_protocol(*p))),
+        }
     }
     Ok(out)
 }

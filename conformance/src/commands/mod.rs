@@ -1,6 +1,7 @@
 //! One module per subcommand. Each `run` returns the exit status, or a usage/configuration error
 //! message (exit status 2).
 
+pub mod bugs;
 pub mod check;
 pub mod check_trace;
 pub mod conformance;
@@ -35,11 +36,20 @@ pub struct ScenarioArgs {
     /// The transaction protocol: tv1, tv1-verified or tv2 (default: the scenario's).
     #[arg(long)]
     pub protocol: Option<Protocol>,
+    /// A scenario of the bug museum with its fix switched off (see `eos bugs`).
+    #[arg(long)]
+    pub without_fix: bool,
 }
 
 impl ScenarioArgs {
-    /// The scenario under the chosen protocol.
+    /// The scenario under the chosen protocol (and, with --without-fix, its bug's fix off).
     pub fn load(&self) -> Result<Config, String> {
-        load_scenario(&self.scenario, self.protocol)
+        let config = load_scenario(&self.scenario, self.protocol)?;
+        if !self.without_fix {
+            return Ok(config);
+        }
+        config.without_fix().ok_or_else(|| {
+            format!("--without-fix needs a scenario of the bug museum (see `eos bugs`); `{}` is not one", config.name)
+        })
     }
 }

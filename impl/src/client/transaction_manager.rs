@@ -396,6 +396,8 @@ impl TransactionManager {
         self.outstanding.clear();
         self.transaction.held.clear();
         if self.skip_end_txn {
+            // Java's `beginCompletingTransaction`: straight to InitProducerId with (pid, epoch).
+            self.epoch_bump_required = true;
             let mut out = Vec::new();
             self.finish_transaction(now_ms, false, &mut out);
             return Ok(out);

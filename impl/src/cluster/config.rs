@@ -73,6 +73,7 @@ impl ClusterConfig {
             max_producer_epoch: self.max_producer_epoch,
             max_transaction_timeout_ms: self.max_transaction_timeout_ms,
             marker_retry_backoff_ms: self.marker_retry_backoff_ms,
+            marker_request_timeout_ms: self.request_timeout_ms,
             fixes: self.fixes,
             faults: self.faults,
         }

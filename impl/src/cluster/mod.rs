@@ -348,6 +348,11 @@ impl Cluster {
                 let outgoing = self.broker.fire_timer(now, &CoordinatorTimer::MarkerRetry(transactional_id.clone()));
                 Ok(self.send_all(outgoing, None))
             }
+            Timer::MarkerRequestTimeout { transactional_id, target } => {
+                let timer = CoordinatorTimer::MarkerRequestTimeout(transactional_id.clone(), target.clone());
+                let outgoing = self.broker.fire_timer(now, &timer);
+                Ok(self.send_all(outgoing, None))
+            }
         }
     }
 

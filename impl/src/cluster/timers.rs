@@ -35,6 +35,13 @@ pub enum Timer {
         /// The transactional id.
         transactional_id: TransactionalId,
     },
+    /// The id's marker request to `target` timed out while in flight: send the marker again.
+    MarkerRequestTimeout {
+        /// The transactional id.
+        transactional_id: TransactionalId,
+        /// The partition the marker goes to.
+        target: crate::types::TopicPartition,
+    },
 }
 
 impl From<CoordinatorTimer> for Timer {
@@ -42,6 +49,9 @@ impl From<CoordinatorTimer> for Timer {
         match timer {
             CoordinatorTimer::TransactionTimeout(transactional_id) => Timer::TransactionTimeout { transactional_id },
             CoordinatorTimer::MarkerRetry(transactional_id) => Timer::MarkerRetry { transactional_id },
+            CoordinatorTimer::MarkerRequestTimeout(transactional_id, target) => {
+                Timer::MarkerRequestTimeout { transactional_id, target }
+            }
         }
     }
 }

@@ -110,13 +110,15 @@ impl TransactionCoordinator {
         Err(ErrorCode::InvalidProducerIdMapping)
     }
 
-    /// tv2: a retried EndTxn whose transaction completed with a producer-id rotation.
+    /// tv2: a retried EndTxn whose transaction rotated the producer id at an exhausted epoch: the
+    /// previous id, the last epoch before the maximum, the new id at epoch 0 (Kafka's
+    /// `retryOnOverflow`).
     fn is_retry_across_rotation(&self, metadata: &TransactionMetadata, request: &EndTxnRequest) -> bool {
         self.config().protocol.is_tv2()
-            && metadata.state.is_complete()
+            && metadata.previous_producer_id != NO_PRODUCER_ID
             && request.producer_id == metadata.previous_producer_id
             && metadata.producer_epoch == 0
-            && i32::from(request.producer_epoch) + 1 == i32::from(metadata.last_producer_epoch)
+            && request.producer_epoch == self.config().max_producer_epoch - 1
     }
 
     /// Step 2 (specs 4.4): tv1 needs the current epoch; tv2 accepts a retry's older epoch in
@@ -137,11 +139,14 @@ impl TransactionCoordinator {
         }
     }
 
-    /// The epoch a tv2 end moves to, and whether the producer id rotates at completion.
+    /// The epoch a tv2 end moves to, and whether the producer id rotates at completion. Past the
+    /// maximum only with a fix switched off (KAFKA-19367 or KAFKA-20090): Kafka's short wraps there.
     fn end_bump(&self, epoch: ProducerEpoch) -> (ProducerEpoch, bool) {
-        let max = self.config().max_producer_epoch;
-        assert!(epoch < max, "a tv2 end always has room for one more epoch");
-        (epoch + 1, self.config().is_epoch_exhausted(epoch))
+        let bumped = epoch.checked_add(1).expect("epochs stay below i16::MAX in eos's scenarios");
+        if bumped > self.config().max_producer_epoch {
+            tracing::warn!(epoch, "the producer epoch overflows (a Kafka fix is switched off)");
+        }
+        (bumped, self.config().is_epoch_exhausted(epoch))
     }
 
     /// Ongoing -> PrepareCommit / PrepareAbort, logged, then markers. Returns the producer id and
@@ -171,11 +176,20 @@ impl TransactionCoordinator {
             if rotate {
                 transit.next_producer_id = self.generate_producer_id();
             }
+        } else if initiator == Initiator::Coordinator
+            && self.config().protocol.is_tv2()
+            && self.config().fixes.kafka_20090
+            && self.config().is_epoch_exhausted(metadata.producer_epoch)
+        {
+            // KAFKA-20090: the fence's abort rotates an exhausted producer id as a client's end does.
+            transit.next_producer_id = self.generate_producer_id();
         }
         if transit.txn_start_timestamp < 0 {
             transit.txn_start_timestamp = now_ms;
         }
-        let answer_to = if transit.next_producer_id != NO_PRODUCER_ID {
+        // KAFKA-18660: after a rotation the client continues with the next id at epoch 0 (before the
+        // fix it was answered the old id at the overflowing epoch).
+        let answer_to = if transit.next_producer_id != NO_PRODUCER_ID && self.config().fixes.kafka_18660 {
             (transit.next_producer_id, 0)
         } else {
             (transit.producer_id, transit.producer_epoch)
@@ -201,11 +215,16 @@ impl TransactionCoordinator {
         if rotate {
             transit.next_producer_id = self.generate_producer_id();
         }
+        // As a client's end answers (KAFKA-18660: the next id at epoch 0 after a rotation).
+        let answer = if transit.next_producer_id != NO_PRODUCER_ID && self.config().fixes.kafka_18660 {
+            (transit.next_producer_id, 0)
+        } else {
+            (transit.producer_id, transit.producer_epoch)
+        };
         self.transition(transit)?;
         let markers = self.begin_markers(id, now_ms);
         assert!(markers.is_empty(), "an empty abort has no partitions");
-        let metadata = &self.transactions[id];
-        Ok((metadata.producer_id, metadata.producer_epoch))
+        Ok(answer)
     }
 
     /// The fence (specs 4.2 Ongoing, 4.5 timeout): bump the epoch (PrepareEpochFence, memory only),
@@ -216,15 +235,13 @@ impl TransactionCoordinator {
         now_ms: TimestampMs,
     ) -> Result<Vec<WriteTxnMarkerRequest>, ErrorCode> {
         let (protocol, faults, max) = (self.config().protocol, self.config().faults, self.config().max_producer_epoch);
-        // Before KAFKA-19367 the tv2 abort bumped once more, so it needed room for that bump too; an
-        // epoch with no room left is not bumped by the fence.
-        let double_bump = protocol.is_tv2() && !self.config().fixes.kafka_19367;
         let metadata = self.transactions.get_mut(id).expect("fencing a known id");
         assert_eq!(metadata.state, TxnState::Ongoing, "only an Ongoing transaction is fenced");
         assert!(TxnState::PrepareEpochFence.may_follow(metadata.state, protocol, faults));
         let epoch = metadata.producer_epoch;
-        let room = if double_bump { max - 1 } else { max };
-        let fenced = if metadata.has_failed_epoch_fence || epoch >= room { epoch } else { epoch + 1 };
+        // KAFKA-20090: an epoch at the maximum is not bumped (it would overflow). Before KAFKA-19367 the
+        // abort then bumped once more (in `end_ongoing`), overflowing from max - 1.
+        let fenced = if metadata.has_failed_epoch_fence || epoch >= max { epoch } else { epoch + 1 };
         metadata.producer_epoch = fenced;
         metadata.last_producer_epoch = NO_PRODUCER_EPOCH;
         match self.end_ongoing(id, false, Initiator::Coordinator, now_ms) {

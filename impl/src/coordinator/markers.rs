@@ -12,8 +12,11 @@ use std::collections::BTreeMap;
 /// Where one marker stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MarkerStatus {
-    /// Sent; no answer yet.
-    InFlight,
+    /// Sent at this time; no answer yet.
+    InFlight {
+        /// When it was (last) sent.
+        since_ms: TimestampMs,
+    },
     /// Lost or answered with a retriable error at this time; re-sent by the marker-retry timer.
     Failed {
         /// When it failed.
@@ -31,9 +34,10 @@ pub struct PendingMarkers {
 }
 
 impl PendingMarkers {
-    /// Starts markers to every target, all in flight.
-    pub fn start(targets: impl IntoIterator<Item = TopicPartition>) -> Self {
-        Self { targets: targets.into_iter().map(|target| (target, MarkerStatus::InFlight)).collect(), abandoned: false }
+    /// Starts markers to every target, all in flight since `now_ms`.
+    pub fn start(targets: impl IntoIterator<Item = TopicPartition>, now_ms: TimestampMs) -> Self {
+        let in_flight = MarkerStatus::InFlight { since_ms: now_ms };
+        Self { targets: targets.into_iter().map(|target| (target, in_flight)).collect(), abandoned: false }
     }
 
     /// Whether no marker is waiting.
@@ -64,7 +68,7 @@ impl PendingMarkers {
     /// `target` failed at `now` (if still in flight).
     pub fn fail(&mut self, target: &TopicPartition, now_ms: TimestampMs) -> bool {
         match self.targets.get_mut(target) {
-            Some(status @ MarkerStatus::InFlight) => {
+            Some(status @ MarkerStatus::InFlight { .. }) => {
                 *status = MarkerStatus::Failed { since_ms: now_ms };
                 true
             }
@@ -84,17 +88,36 @@ impl PendingMarkers {
             .values()
             .filter_map(|status| match status {
                 MarkerStatus::Failed { since_ms } => Some(*since_ms),
-                MarkerStatus::InFlight => None,
+                MarkerStatus::InFlight { .. } => None,
             })
             .min()
     }
 
-    /// Marks every failed target in flight again and returns them.
-    pub fn take_failed(&mut self) -> Vec<TopicPartition> {
+    /// `target` is in flight: its request times out at `since + timeout` (when it was sent).
+    pub fn in_flight_since(&self, target: &TopicPartition) -> Option<TimestampMs> {
+        match self.targets.get(target) {
+            Some(MarkerStatus::InFlight { since_ms }) => Some(*since_ms),
+            _ => None,
+        }
+    }
+
+    /// Sends `target`'s marker again while the original is in flight (its request timed out).
+    pub fn resend(&mut self, target: &TopicPartition, now_ms: TimestampMs) -> bool {
+        match self.targets.get_mut(target) {
+            Some(MarkerStatus::InFlight { since_ms }) => {
+                *since_ms = now_ms;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Marks every failed target in flight again (since `now_ms`) and returns them.
+    pub fn take_failed(&mut self, now_ms: TimestampMs) -> Vec<TopicPartition> {
         let mut retried = Vec::new();
         for (target, status) in &mut self.targets {
             if matches!(status, MarkerStatus::Failed { .. }) {
-                *status = MarkerStatus::InFlight;
+                *status = MarkerStatus::InFlight { since_ms: now_ms };
                 retried.push(target.clone());
             }
         }
@@ -157,11 +180,13 @@ mod tests {
         // Proves the bookkeeping: fail only in-flight targets, retry returns exactly the failed ones.
         let a = TopicPartition::output(0);
         let b = TopicPartition::output(1);
-        let mut markers = PendingMarkers::start([a.clone(), b.clone()]);
+        let mut markers = PendingMarkers::start([a.clone(), b.clone()], 0);
         assert!(markers.fail(&a, 7));
         assert!(!markers.fail(&a, 9), "already failed");
         assert_eq!(markers.earliest_failure(), Some(7));
-        assert_eq!(markers.take_failed(), vec![a.clone()]);
+        assert_eq!(markers.take_failed(8), vec![a.clone()]);
+        assert_eq!(markers.in_flight_since(&a), Some(8));
+        assert!(markers.resend(&a, 9) && !markers.resend(&TopicPartition::output(7), 9));
         assert_eq!(markers.earliest_failure(), None);
         assert!(markers.acknowledge(&a));
         assert!(!markers.acknowledge(&a));

@@ -229,7 +229,7 @@ impl TransactionCoordinator {
             self.complete_transaction(transactional_id, now_ms);
             return Vec::new();
         }
-        metadata.markers = PendingMarkers::start(metadata.partitions.iter().cloned());
+        metadata.markers = PendingMarkers::start(metadata.partitions.iter().cloned(), now_ms);
         let template = self.marker_template(&self.transactions[transactional_id]);
         let metadata = &self.transactions[transactional_id];
         metadata.partitions.iter().map(|target| template.to(target.clone())).collect()
@@ -246,7 +246,8 @@ impl TransactionCoordinator {
             transit.previous_producer_id = metadata.producer_id;
             transit.producer_id = metadata.next_producer_id;
             transit.next_producer_id = NO_PRODUCER_ID;
-            transit.last_producer_epoch = metadata.producer_epoch;
+            // The last epoch stays the one before the end's bump, the last the client saw (Kafka's
+            // `TransactionMetadata.prepareComplete`).
             transit.producer_epoch = 0;
         }
         if self.transition(transit).is_err() {
@@ -354,7 +355,25 @@ impl TransactionCoordinator {
         }
         let template = self.marker_template(metadata);
         let metadata = self.transactions.get_mut(transactional_id).expect("checked above");
-        metadata.markers.take_failed().into_iter().map(|target| template.to(target)).collect()
+        metadata.markers.take_failed(now_ms).into_iter().map(|target| template.to(target)).collect()
+    }
+
+    /// The marker-request timeout of one target: the marker, still in flight, is sent again (the
+    /// original may reach the leader too).
+    pub fn resend_marker(
+        &mut self,
+        now_ms: TimestampMs,
+        transactional_id: &TransactionalId,
+        target: &TopicPartition,
+    ) -> Option<WriteTxnMarkerRequest> {
+        let metadata = self.transactions.get(transactional_id)?;
+        if !metadata.state.is_prepare() || metadata.markers.in_flight_since(target).is_none() {
+            return None;
+        }
+        let template = self.marker_template(metadata);
+        let metadata = self.transactions.get_mut(transactional_id).expect("checked above");
+        metadata.markers.resend(target, now_ms);
+        Some(template.to(target.clone()))
     }
 
     /// Allocates a producer id.

@@ -6,7 +6,7 @@
 use super::txn_state::TxnState;
 use super::TransactionCoordinator;
 use crate::mutation::Fault;
-use crate::types::{TimestampMs, TransactionalId};
+use crate::types::{TimestampMs, TopicPartition, TransactionalId};
 use serde::{Deserialize, Serialize};
 
 /// A coordinator timer.
@@ -16,6 +16,8 @@ pub enum CoordinatorTimer {
     TransactionTimeout(TransactionalId),
     /// Re-send the failed markers of this id.
     MarkerRetry(TransactionalId),
+    /// The request of this id's marker to this partition timed out: send it again.
+    MarkerRequestTimeout(TransactionalId, TopicPartition),
 }
 
 impl TransactionCoordinator {
@@ -37,6 +39,14 @@ impl TransactionCoordinator {
                 timers.push((CoordinatorTimer::MarkerRetry(id.clone()), since + backoff));
             } else if self.completion_stuck(metadata) {
                 timers.push((CoordinatorTimer::MarkerRetry(id.clone()), metadata.txn_last_update_timestamp));
+            }
+            if metadata.state.is_prepare() {
+                for target in metadata.markers.targets().keys() {
+                    if let Some(since) = metadata.markers.in_flight_since(target) {
+                        let timer = CoordinatorTimer::MarkerRequestTimeout(id.clone(), target.clone());
+                        timers.push((timer, since + self.config().marker_request_timeout_ms));
+                    }
+                }
             }
         }
         timers

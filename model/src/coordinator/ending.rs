@@ -19,11 +19,14 @@ impl Coordinator {
         attempt: Attempt,
         fx: &mut Effects,
     ) -> Reply {
-        let record = match self.record(txn) {
-            Some(record) if record.producer_id == pid => *record,
-            _ => return Reply::error(ErrorCode::InvalidProducerIdMapping),
+        let Some(record) = self.record(txn).copied() else {
+            return Reply::error(ErrorCode::InvalidProducerIdMapping);
         };
-        if fx.config.protocol == Protocol::Tv2 {
+        let tv2 = fx.config.protocol == Protocol::Tv2;
+        if record.producer_id != pid && !(tv2 && retry_on_overflow(fx.config, &record, pid, epoch)) {
+            return Reply::error(ErrorCode::InvalidProducerIdMapping);
+        }
+        if tv2 {
             return self.end_txn_tv2(txn, record, epoch, commit, attempt, fx);
         }
         // TV1: the epoch must be the current one, then a pending transition (Kafka keeps Complete*
@@ -60,10 +63,11 @@ impl Coordinator {
             return Reply::error(ErrorCode::ConcurrentTransactions);
         }
         let current = record.producer_epoch;
-        let retry = epoch + 1 == current;
+        let bump_retry = epoch + 1 == current;
+        let retry = bump_retry || retry_on_overflow(fx.config, &record, record.previous_producer_id, epoch);
         let valid = match record.state {
             Ongoing | Empty => epoch == current,
-            PrepareCommit | PrepareAbort => retry,
+            PrepareCommit | PrepareAbort => bump_retry,
             CompleteCommit | CompleteAbort => retry || epoch == current,
             Dead | PrepareEpochFence => false,
         };
@@ -93,10 +97,9 @@ impl Coordinator {
         fx.history.decide_all(&record.members, commit);
         let mut new = TxnRecord { state: if commit { PrepareCommit } else { PrepareAbort }, ..record };
         if fx.config.protocol == Protocol::Tv2 {
-            new.last_producer_epoch = new.producer_epoch;
-            new.producer_epoch += 1;
+            self.bump_for_end(&mut new, fx);
         }
-        let answer = reply(new.producer_id, new.producer_epoch);
+        let answer = self.end_answer(&new, fx);
         self.write(txn, new, fx);
         self.send_all_markers(txn, fx);
         answer
@@ -105,19 +108,34 @@ impl Coordinator {
     /// tv2: an abort with nothing the coordinator knows of: bump the epoch, complete at once.
     fn empty_abort(&mut self, txn: TxnId, record: TxnRecord, attempt: Attempt, fx: &mut Effects) -> Reply {
         fx.history.decide(attempt, false);
-        let prepared = TxnRecord {
-            state: PrepareAbort,
-            producer_epoch: record.producer_epoch + 1,
-            last_producer_epoch: record.producer_epoch,
-            partitions: IndexSet::new(),
-            members: IndexSet::new(),
-            ..record
-        };
-        let answer = reply(prepared.producer_id, prepared.producer_epoch);
+        let mut prepared =
+            TxnRecord { state: PrepareAbort, partitions: IndexSet::new(), members: IndexSet::new(), ..record };
+        self.bump_for_end(&mut prepared, fx);
+        let answer = self.end_answer(&prepared, fx);
         self.write(txn, prepared, fx);
-        let complete = TxnRecord { state: CompleteAbort, ..prepared };
+        let complete = completed(&prepared, CompleteAbort);
         self.write(txn, complete, fx);
         answer
+    }
+
+    /// tv2's bump at the end of a transaction (Kafka's `prepareAbortOrCommit`): epoch + 1, and a new
+    /// producer id to move to at completion if the epoch is exhausted.
+    fn bump_for_end(&mut self, record: &mut TxnRecord, fx: &Effects) {
+        if super::exhausted(fx.config, record.producer_epoch) {
+            record.next_producer_id = self.allocate_producer_id();
+        }
+        record.last_producer_epoch = record.producer_epoch;
+        record.producer_epoch += 1;
+    }
+
+    /// What a successful end answers: the producer id and epoch the client continues with — after a
+    /// rotation the next id at epoch 0 (KAFKA-18660; before it, the old id at the overflowing epoch).
+    fn end_answer(&self, record: &TxnRecord, fx: &Effects) -> Reply {
+        if record.next_producer_id != NO_PRODUCER_ID && fx.config.fixes.kafka_18660 {
+            reply(record.next_producer_id, 0)
+        } else {
+            reply(record.producer_id, record.producer_epoch)
+        }
     }
 
     /// Sends a marker to every partition of `txn`'s Prepare* record (all pending again).
@@ -174,8 +192,13 @@ impl Coordinator {
         if fx.history.milestones.contains(&Milestone::FailoverResumedPrepare(txn)) {
             fx.history.milestones.insert(Milestone::FailoverCompletedPrepare);
         }
-        let new = TxnRecord { state, partitions: IndexSet::new(), members: IndexSet::new(), ..record };
-        self.write(txn, new, fx);
+        self.write(txn, completed(&record, state), fx);
+    }
+
+    /// Whether `m` is a marker of the current Prepare* transaction the coordinator still waits for, in
+    /// flight (not failed): one whose request may time out and be sent again.
+    pub fn awaits_marker(&self, m: &Marker) -> bool {
+        self.is_current(m) && !self.markers[usize::from(m.txn)].failed.contains(&m.target)
     }
 
     /// The coordinator learns that a marker or its response was lost.
@@ -219,6 +242,28 @@ impl Coordinator {
             }
         }
     }
+}
+
+/// A Prepare* record's Complete* successor (Kafka's `prepareComplete`): no partitions, and the producer
+/// id rotated if the end allocated a next one (the last epoch stays the one the client last saw).
+fn completed(record: &TxnRecord, state: super::TxnState) -> TxnRecord {
+    let mut new = TxnRecord { state, partitions: IndexSet::new(), members: IndexSet::new(), ..*record };
+    if record.next_producer_id != NO_PRODUCER_ID {
+        new.previous_producer_id = record.producer_id;
+        new.producer_id = record.next_producer_id;
+        new.producer_epoch = 0;
+        new.next_producer_id = NO_PRODUCER_ID;
+    }
+    new
+}
+
+/// tv2: a retried EndTxn whose transaction rotated the producer id at an exhausted epoch (Kafka's
+/// `retryOnOverflow`: the previous id, the last epoch before the maximum, the new id at epoch 0).
+fn retry_on_overflow(config: &crate::config::Config, record: &TxnRecord, pid: ProducerId, epoch: Epoch) -> bool {
+    record.previous_producer_id == pid
+        && pid != NO_PRODUCER_ID
+        && epoch == config.broker.max_producer_epoch - 1
+        && record.producer_epoch == 0
 }
 
 fn reply(pid: ProducerId, epoch: Epoch) -> Reply {

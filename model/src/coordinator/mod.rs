@@ -72,6 +72,11 @@ pub struct TxnRecord {
     pub producer_epoch: Epoch,
     /// The epoch before the last bump, for recognising retried requests (KIP-360, tv2 EndTxn).
     pub last_producer_epoch: Epoch,
+    /// The producer id before the last rotation ([`NO_PRODUCER_ID`] if none).
+    pub previous_producer_id: ProducerId,
+    /// tv2: the producer id the Prepare* transaction rotates to when it completes, because its epoch
+    /// is exhausted ([`NO_PRODUCER_ID`] if none).
+    pub next_producer_id: ProducerId,
     /// The state.
     pub state: TxnState,
     /// The partitions of the open transaction (the logged set).
@@ -131,9 +136,13 @@ impl Coordinator {
         pid
     }
 
-    /// Appends `record` for `txn` to the log, checking the transition and epoch monotonicity.
+    /// Appends `record` for `txn` to the log, checking the transition, epoch monotonicity and the
+    /// epoch space (an epoch past the maximum wraps negative in Kafka's `short`).
     fn write(&mut self, txn: TxnId, record: TxnRecord, fx: &mut Effects) {
         let protocol = fx.config.protocol;
+        if record.producer_epoch > fx.config.broker.max_producer_epoch {
+            fx.history.violate(Violation::EpochRegressed);
+        }
         if let Some(old) = &self.log[usize::from(txn)] {
             if !record.state.valid_previous_states(protocol).contains(&old.state) {
                 fx.history.violate(Violation::InvalidTransition);
@@ -167,6 +176,8 @@ impl Coordinator {
                 producer_id: self.allocate_producer_id(),
                 producer_epoch: NO_EPOCH,
                 last_producer_epoch: NO_EPOCH,
+                previous_producer_id: NO_PRODUCER_ID,
+                next_producer_id: NO_PRODUCER_ID,
                 state: Empty,
                 partitions: IndexSet::new(),
                 members: IndexSet::new(),
@@ -179,7 +190,9 @@ impl Coordinator {
         if let Some((pid, _)) = expected {
             // Producer-id rotation on epoch exhaustion is not modelled, so the previous producer id
             // never matters here (specs/eos.md §4.2 has the full rule).
-            let valid = record.producer_epoch == NO_EPOCH || pid == record.producer_id;
+            let valid = record.producer_epoch == NO_EPOCH
+                || pid == record.producer_id
+                || (pid == record.previous_producer_id && exhausted(fx.config, expected_epoch(expected)));
             if fx.config.guards.fencing && !valid {
                 return Reply::error(ErrorCode::ProducerFenced);
             }
@@ -192,6 +205,9 @@ impl Coordinator {
             }
             Empty | CompleteCommit | CompleteAbort => {
                 let epoch = record.producer_epoch;
+                if exhausted(fx.config, epoch) && expected.is_none_or(|(_, e)| e == epoch) {
+                    return self.rotate_producer_id(txn, record, expected.is_some(), fx);
+                }
                 let (next, last) = match expected {
                     None => (epoch + 1, NO_EPOCH),
                     Some((_, e)) if epoch == NO_EPOCH || e == epoch || !fx.config.guards.fencing => (epoch + 1, epoch),
@@ -216,19 +232,43 @@ impl Coordinator {
         }
     }
 
+    /// Empty / Complete* with an exhausted epoch: a new producer id at epoch 0 (Kafka's
+    /// `TransactionMetadata.prepareProducerIdRotation`), logged as Empty.
+    fn rotate_producer_id(&mut self, txn: TxnId, record: TxnRecord, retry: bool, fx: &mut Effects) -> Reply {
+        let new = TxnRecord {
+            producer_id: self.allocate_producer_id(),
+            producer_epoch: 0,
+            last_producer_epoch: if retry { record.producer_epoch } else { NO_EPOCH },
+            previous_producer_id: record.producer_id,
+            next_producer_id: NO_PRODUCER_ID,
+            state: Empty,
+            partitions: IndexSet::new(),
+            members: IndexSet::new(),
+        };
+        self.write(txn, new, fx);
+        granted(new.producer_id, 0)
+    }
+
     /// Fences the producer of an Ongoing transaction and aborts it (InitProducerId or timeout): the
     /// epoch is bumped once (PrepareEpochFence, never logged), then PrepareAbort is logged at that epoch
     /// (Kafka's `prepareFenceProducerEpoch`, then `endTransaction` with `isEpochFence`; KAFKA-19367: the
     /// TV2 abort does not bump a second time).
     fn fence_and_abort(&mut self, txn: TxnId, record: TxnRecord, fx: &mut Effects) {
         assert_eq!(record.state, Ongoing, "only an Ongoing transaction is fenced");
-        let mut fence =
-            TxnRecord { producer_epoch: record.producer_epoch + 1, last_producer_epoch: NO_EPOCH, ..record };
+        // KAFKA-20090: an epoch already at the maximum is not bumped (it would overflow).
+        let at_max = record.producer_epoch >= fx.config.broker.max_producer_epoch;
+        let fenced_epoch = if at_max { record.producer_epoch } else { record.producer_epoch + 1 };
+        let mut fence = TxnRecord { producer_epoch: fenced_epoch, last_producer_epoch: NO_EPOCH, ..record };
         // PrepareEpochFence is pending only: check its transition, but do not log it.
         if !PrepareEpochFence.valid_previous_states(fx.config.protocol).contains(&Ongoing) {
             fx.history.violate(Violation::InvalidTransition);
         }
-        if fx.config.protocol == Protocol::Tv2 && !fx.config.fixes.kafka_19367 {
+        let tv2 = fx.config.protocol == Protocol::Tv2;
+        if tv2 && fx.config.fixes.kafka_20090 && exhausted(fx.config, fence.producer_epoch) {
+            // KAFKA-20090: the fence's abort rotates the producer id too when the epoch is exhausted.
+            fence.next_producer_id = self.allocate_producer_id();
+        }
+        if tv2 && !fx.config.fixes.kafka_19367 {
             // Before KAFKA-19367 the TV2 abort bumped the fenced epoch once more.
             fence.last_producer_epoch = fence.producer_epoch;
             fence.producer_epoch += 1;
@@ -236,6 +276,9 @@ impl Coordinator {
         let prepared = TxnRecord { state: PrepareAbort, ..fence };
         if !PrepareAbort.valid_previous_states(fx.config.protocol).contains(&PrepareEpochFence) {
             fx.history.violate(Violation::InvalidTransition);
+        }
+        if prepared.producer_epoch > fx.config.broker.max_producer_epoch {
+            fx.history.violate(Violation::EpochRegressed); // Kafka's short wraps negative.
         }
         fx.history.decide_all(&prepared.members, false);
         self.log[usize::from(txn)] = Some(prepared);
@@ -313,6 +356,16 @@ impl Coordinator {
             ErrorCode::TransactionAbortable
         }
     }
+}
+
+/// Whether `epoch` is exhausted: the next bump moves to a new producer id (Kafka's
+/// `TransactionMetadata.isEpochExhausted`, at `max - 1` so that a fence always has room).
+pub fn exhausted(config: &Config, epoch: Epoch) -> bool {
+    epoch >= config.broker.max_producer_epoch - 1
+}
+
+fn expected_epoch(expected: Option<(ProducerId, Epoch)>) -> Epoch {
+    expected.map_or(NO_EPOCH, |(_, e)| e)
 }
 
 fn granted(pid: ProducerId, epoch: Epoch) -> Reply {

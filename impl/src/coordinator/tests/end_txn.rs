@@ -128,3 +128,42 @@ fn commit_racing_a_timeout_abort_is_fenced() {
         assert_eq!(end(&mut c, 1000, 0, true).0, expected);
     }
 }
+
+#[test]
+fn kafka_18660_switch_answers_the_rotated_producer_id() {
+    // Proves 4.4 (KAFKA-18660): an EndTxn that rotates the producer id answers the next id at epoch 0;
+    // with the fix off, the old id at the overflowing epoch.
+    for (kafka_18660, answer) in [(true, (1001, 0)), (false, (1000, 2))] {
+        let mut config = without(|f| f.kafka_18660 = kafka_18660);
+        config.max_producer_epoch = 2;
+        let mut c = coordinator_with(config);
+        init(&mut c, None);
+        init(&mut c, None);
+        c.add_partition(0, &id(), 1000, 1, &TopicPartition::output(0)).unwrap();
+        let (error, pid, epoch, _) = end(&mut c, 1000, 1, true);
+        assert_eq!((error, (pid, epoch)), (ErrorCode::None, answer));
+    }
+}
+
+#[test]
+fn kafka_20090_fence_at_an_exhausted_epoch_rotates() {
+    // Proves 4.5 (KAFKA-20090): a timeout at epoch max - 1 fences to max and its abort rotates the
+    // producer id at completion; with the fix off the id stays and the client's late abort is answered
+    // as a retry at the maximum epoch.
+    for (kafka_20090, after) in [(true, (1001, 0)), (false, (1000, 3))] {
+        let mut config = without(|f| f.kafka_20090 = kafka_20090);
+        config.max_producer_epoch = 3;
+        let mut c = coordinator_with(config);
+        init(&mut c, None);
+        init(&mut c, None);
+        init(&mut c, None);
+        c.add_partition(0, &id(), 1000, 2, &TopicPartition::output(0)).unwrap();
+        let markers = c.handle_transaction_timeout(1_000_000, &id());
+        assert_eq!(markers[0].producer_epoch, 3);
+        ack_all(&mut c, &markers);
+        let metadata = c.metadata(&id()).unwrap();
+        assert_eq!((metadata.producer_id, metadata.producer_epoch), after);
+        let (error, pid, epoch, _) = end(&mut c, 1000, 2, false);
+        assert_eq!((error, (pid, epoch)), (ErrorCode::None, after), "the late abort is a retry");
+    }
+}

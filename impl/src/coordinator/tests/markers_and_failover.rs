@@ -38,7 +38,10 @@ fn lost_markers_wait_for_the_retry_timer() {
     assert_eq!(c.timers(), vec![(CoordinatorTimer::MarkerRetry(id()), 150)]);
     let resent = c.retry_markers(150, &id());
     assert_eq!(resent, markers);
-    assert!(c.timers().is_empty());
+    let request_timeouts: Vec<CoordinatorTimer> =
+        (0..2).map(|p| CoordinatorTimer::MarkerRequestTimeout(id(), TopicPartition::output(p))).collect();
+    let armed: Vec<CoordinatorTimer> = c.timers().into_iter().map(|(t, _)| t).collect();
+    assert_eq!(armed, request_timeouts, "only the resent markers' request timeouts");
     ack_all(&mut c, &resent);
     assert_eq!(state(&c), TxnState::CompleteAbort);
 }
@@ -119,4 +122,21 @@ fn an_id_whose_first_bump_failed_is_owned_by_nobody() {
     assert_eq!(init(&mut c, None).0, ErrorCode::CoordinatorNotAvailable);
     assert_eq!(add(&mut c, 1000, 0, 0), ErrorCode::InvalidProducerIdMapping);
     assert_eq!(end(&mut c, 1000, 0, false).0, ErrorCode::InvalidProducerIdMapping);
+}
+
+#[test]
+fn a_marker_request_timeout_resends_the_marker() {
+    // Proves specs 9 (marker duplicates): the marker-request timer of an in-flight marker sends the
+    // same marker again; an acknowledged or failed marker has no such timer.
+    let mut c = coordinator(ProtocolMode::Tv2);
+    init(&mut c, None);
+    c.add_partition(0, &id(), 1000, 0, &TopicPartition::output(0)).unwrap();
+    let (_, _, _, markers) = end(&mut c, 1000, 0, true);
+    let timer = CoordinatorTimer::MarkerRequestTimeout(id(), TopicPartition::output(0));
+    assert!(c.timers().iter().any(|(t, deadline)| *t == timer && *deadline == 20 + 30_000));
+    let again = c.resend_marker(40, &id(), &TopicPartition::output(0)).expect("in flight");
+    assert_eq!(again, markers[0]);
+    ack_all(&mut c, &markers);
+    assert_eq!(c.resend_marker(50, &id(), &TopicPartition::output(0)), None, "acknowledged");
+    assert!(!c.timers().iter().any(|(t, _)| *t == timer));
 }
