@@ -20,6 +20,9 @@
 //!   reached the coordinator when the id last entered Empty with a new producer id or epoch.
 //! - `txn-t marker retry`: while a marker of the id is failed; due `MARKER_RETRY_BACKOFF_MS` after the
 //!   earliest failure.
+//! - `txn-t marker request timeout: TARGET`: per marker in flight (pending, not failed); due
+//!   `MARKER_REQUEST_TIMEOUT_MS` after it was last sent (its Prepare*, a retry, a failover's re-send,
+//!   or a duplicate).
 //!
 //! Crashed and fatally failed instances have no timers. The settings are distinct numbers so that a
 //! deadline computed from the wrong setting shows.
@@ -37,6 +40,8 @@ pub const RETRY_BACKOFF_MS: i64 = 100;
 pub const REQUEST_TIMEOUT_MS: i64 = 30_000;
 /// The coordinator's marker-retry backoff.
 pub const MARKER_RETRY_BACKOFF_MS: i64 = 250;
+/// How long the coordinator waits for a marker's answer before sending it again.
+pub const MARKER_REQUEST_TIMEOUT_MS: i64 = 20_000;
 
 /// The `transaction.timeout.ms` instance `producer` asks for (distinct per instance).
 pub fn transaction_timeout_ms(producer: u8) -> i32 {
@@ -68,6 +73,13 @@ pub enum TimerName {
         /// `txn-{txn}`.
         txn: u8,
     },
+    /// The request timeout of a transactional id's marker to one target.
+    MarkerRequestTimeout {
+        /// `txn-{txn}`.
+        txn: u8,
+        /// The target, rendered as the model renders it (`out-0`, `__consumer_offsets`).
+        target: String,
+    },
 }
 
 impl std::fmt::Display for TimerName {
@@ -79,6 +91,7 @@ impl std::fmt::Display for TimerName {
             }
             TimerName::TransactionTimeout { txn } => write!(f, "txn-{txn} transaction timeout"),
             TimerName::MarkerRetry { txn } => write!(f, "txn-{txn} marker retry"),
+            TimerName::MarkerRequestTimeout { txn, target } => write!(f, "txn-{txn} marker request timeout: {target}"),
         }
     }
 }
@@ -136,6 +149,8 @@ pub struct Clock {
     last_init_from: BTreeMap<u8, u8>,
     /// (transactional id, target) → when its marker failed.
     marker_failed_at: BTreeMap<(u8, String), i64>,
+    /// (transactional id, target) → when its marker, in flight, was last sent.
+    marker_sent_at: BTreeMap<(u8, String), i64>,
 }
 
 impl Clock {
@@ -170,6 +185,10 @@ impl Clock {
                 .min()
                 .map(|t| t + MARKER_RETRY_BACKOFF_MS),
             Action::CoordinatorTimeout { txn } => self.started_at.get(txn).map(|start| start + self.timeout_of(*txn)),
+            Action::CoordinatorResendMarker { marker } => self
+                .marker_sent_at
+                .get(&(marker.txn, marker.target.to_string()))
+                .map(|t| t + MARKER_REQUEST_TIMEOUT_MS),
             _ => return None,
         })
     }
@@ -201,7 +220,9 @@ impl Clock {
             self.record_client(i, b, a, &resent);
         }
         for (t, (b, a)) in before.transactions.iter().zip(&after.transactions).enumerate() {
-            self.record_transaction(u8::try_from(t).expect("few transactional ids"), b, a);
+            let txn = u8::try_from(t).expect("few transactional ids");
+            self.record_transaction(txn, b, a);
+            self.record_markers_sent(txn, b, a, action);
         }
     }
 
@@ -257,6 +278,29 @@ impl Clock {
         self.marker_failed_at.retain(|(t, target), _| *t != txn || after.failed_markers.contains(target));
     }
 
+    /// When each marker in flight was last sent: when it came into flight, or when a failover or a
+    /// marker request timeout sent it again.
+    fn record_markers_sent(&mut self, txn: u8, before: &TransactionView, after: &TransactionView, action: &Action) {
+        let in_flight = |v: &TransactionView| -> Vec<String> {
+            v.pending_markers.iter().filter(|t| !v.failed_markers.contains(t)).cloned().collect()
+        };
+        let (was, is) = (in_flight(before), in_flight(after));
+        if was.is_empty() && is.is_empty() {
+            return;
+        }
+        for target in &is {
+            let resent = match action {
+                Action::CoordinatorFailover => true,
+                Action::CoordinatorResendMarker { marker } => marker.txn == txn && marker.target.to_string() == *target,
+                _ => false,
+            };
+            if resent || !was.contains(target) {
+                self.marker_sent_at.insert((txn, target.clone()), self.now_ms);
+            }
+        }
+        self.marker_sent_at.retain(|(t, target), _| *t != txn || is.contains(target));
+    }
+
     /// The timers the rules arm in the observed state, with their deadlines.
     pub fn expected(&self, observation: &Observation) -> TimerTable {
         let mut table = TimerTable::new();
@@ -287,6 +331,10 @@ impl Clock {
             let failures = self.marker_failed_at.iter().filter(|((t, _), _)| *t == txn).map(|(_, at)| *at);
             if let Some(at) = failures.min() {
                 arm(TimerName::MarkerRetry { txn }, at + MARKER_RETRY_BACKOFF_MS);
+            }
+            for target in view.pending_markers.iter().filter(|t| !view.failed_markers.contains(t)) {
+                let sent = self.marker_sent_at.get(&(txn, target.clone())).copied().unwrap_or(self.now_ms);
+                arm(TimerName::MarkerRequestTimeout { txn, target: target.clone() }, sent + MARKER_REQUEST_TIMEOUT_MS);
             }
         }
         for deadlines in table.values_mut() {

@@ -64,6 +64,7 @@ pub fn cluster_config(config: &Config, faults: Faults) -> ClusterConfig {
         request_timeout_ms: clock::REQUEST_TIMEOUT_MS,
         retry_backoff_ms: clock::RETRY_BACKOFF_MS,
         marker_retry_backoff_ms: clock::MARKER_RETRY_BACKOFF_MS,
+        marker_request_timeout_ms: clock::MARKER_REQUEST_TIMEOUT_MS,
         max_producer_epoch: config.broker.max_producer_epoch,
         faults,
         ..ClusterConfig::default()
@@ -201,7 +202,7 @@ impl InProc {
                     }
                 };
                 let timer = Timer::MarkerRequestTimeout { transactional_id: self.txn_id(marker.txn), target };
-                drop(self.cluster.fire(&timer)?)
+                drop(self.cluster.fire_due(&timer)?)
             }
             Action::CoordinatorTimeout { txn } => {
                 drop(self.cluster.fire_due(&Timer::TransactionTimeout { transactional_id: self.txn_id(*txn) })?)

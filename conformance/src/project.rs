@@ -439,6 +439,10 @@ pub fn timers(cluster: &Cluster, names: &mut RequestNames) -> Result<crate::cloc
             Timer::MarkerRetry { transactional_id } => {
                 TimerName::MarkerRetry { txn: txn_index(transactional_id.as_str())? }
             }
+            Timer::MarkerRequestTimeout { transactional_id, target } => TimerName::MarkerRequestTimeout {
+                txn: txn_index(transactional_id.as_str())?,
+                target: txn_partition(target)?.to_string(),
+            },
         };
         table.entry(name).or_default().push(deadline);
     }

@@ -211,6 +211,12 @@ fn draw_action(
         Action::CoordinatorRetryMarkers { txn } => {
             svg.mark(lanes.x(lanes.coordinator()), y, MARKER, &format!("retry txn-{txn} markers"))
         }
+        Action::CoordinatorResendMarker { marker } => svg.mark(
+            lanes.x(lanes.coordinator()),
+            y,
+            DUPLICATE,
+            &format!("marker request timeout: re-send to {}", marker.target),
+        ),
         // Every action kind is listed: a new one does not compile until it has a mark.
         Action::ProducerStart { producer } => svg.mark(lanes.x(usize::from(*producer)), y, INK, "start"),
         Action::ProducerSend { producer, partition } => {

@@ -69,7 +69,7 @@ fn explanations_name_the_culprit() {
     );
     assert_eq!(
         why("hanging-txn", Protocol::Tv1, "lso_advances"),
-        "the state is terminal (nothing can happen any more) and out-0's LSO stays at 1: the transaction of \
+        "the state is terminal (nothing can happen any more but retry loops) and out-0's LSO stays at 1: the transaction of \
          pid 1000 at offset 1 is never ended"
     );
     assert!(why("pitfall-no-idempotence", Protocol::Tv2, "idempotence").contains("twice"));

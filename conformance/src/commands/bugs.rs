@@ -57,8 +57,8 @@ impl Run {
             violated: report.violated(),
             unique_states: report.unique_states,
             seconds: report.elapsed.as_secs_f64(),
-            exhaustive: report.exhaustive,
-            as_expected: as_expected && report.exhaustive,
+            exhaustive: report.exhaustive(),
+            as_expected: as_expected && report.exhaustive(),
         }
     }
 }

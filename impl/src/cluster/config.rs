@@ -36,6 +36,8 @@ pub struct ClusterConfig {
     pub retry_backoff_ms: i64,
     /// The coordinator's marker retry backoff.
     pub marker_retry_backoff_ms: i64,
+    /// How long the coordinator waits for a marker's answer before sending it again.
+    pub marker_request_timeout_ms: i64,
     /// Kafka's fixes (all on by default).
     pub fixes: Fixes,
     /// Seeded faults (testing only).
@@ -57,6 +59,7 @@ impl Default for ClusterConfig {
             request_timeout_ms: 30_000,
             retry_backoff_ms: 100,
             marker_retry_backoff_ms: 100,
+            marker_request_timeout_ms: 30_000,
             fixes: Fixes::default(),
             faults: Faults::none(),
         }
@@ -73,7 +76,7 @@ impl ClusterConfig {
             max_producer_epoch: self.max_producer_epoch,
             max_transaction_timeout_ms: self.max_transaction_timeout_ms,
             marker_retry_backoff_ms: self.marker_retry_backoff_ms,
-            marker_request_timeout_ms: self.request_timeout_ms,
+            marker_request_timeout_ms: self.marker_request_timeout_ms,
             fixes: self.fixes,
             faults: self.faults,
         }
@@ -91,6 +94,7 @@ impl ClusterConfig {
             (self.request_timeout_ms >= 0, "request_timeout_ms must not be negative"),
             (self.retry_backoff_ms >= 0, "retry_backoff_ms must not be negative"),
             (self.marker_retry_backoff_ms >= 0, "marker_retry_backoff_ms must not be negative"),
+            (self.marker_request_timeout_ms >= 0, "marker_request_timeout_ms must not be negative"),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, reason)) => Err((*reason).to_owned()),

@@ -78,3 +78,19 @@ pub(super) fn committed_eventually_visible(step: &Step) -> Option<String> {
         })
     })
 }
+
+pub(super) fn live_producer_progresses(step: &Step) -> Option<String> {
+    let s = step.after;
+    (0..s.clients.len()).find(|i| step.model.has_work_left(s, *i as ProducerIndex)).map(|i| {
+        let c = &s.clients[i];
+        let waiting: Vec<String> = c.awaiting.keys().map(|r| r.body.to_string()).collect();
+        terminal(
+            step,
+            format!(
+                "producer-{i} is {:?} with work left and can only retry [{}]: it never gets on",
+                c.phase,
+                waiting.join(", ")
+            ),
+        )
+    })
+}

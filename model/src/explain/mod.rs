@@ -49,10 +49,12 @@ pub const EXPLAINERS: &[(&str, Explainer)] = &[
     ("lso_bounded_and_monotone", lso_bounded_and_monotone),
     ("offsets_visible_iff_committed", offsets_visible_iff_committed),
     ("copier_exactly_once", copier_exactly_once),
+    ("no_spurious_fence", no_spurious_fence),
     ("prepare_completes", prepare_completes),
     ("ongoing_ends", ongoing_ends),
     ("lso_advances", lso_advances),
     ("committed_eventually_visible", committed_eventually_visible),
+    ("live_producer_progresses", live_producer_progresses),
     ("commit_reached", commit_reached),
     ("abort_reached", abort_reached),
     ("producer_fenced_reached", producer_fenced_reached),
@@ -95,7 +97,7 @@ fn verb(property: &str) -> &'static str {
 /// Liveness properties are judged at terminal states: say so first.
 pub(super) fn terminal(step: &Step, what: String) -> String {
     let terminal = step.model.is_terminal(step.after);
-    let prefix = if terminal { "the state is terminal (nothing can happen any more) and " } else { "" };
+    let prefix = if terminal { "the state is terminal (nothing can happen any more but retry loops) and " } else { "" };
     format!("{prefix}{what}")
 }
 

@@ -319,3 +319,23 @@ pub(super) fn copier_exactly_once(step: &Step) -> Option<String> {
         )
     })
 }
+
+pub(super) fn no_spurious_fence(step: &Step) -> Option<String> {
+    let s = step.after;
+    let (i, _) = s.clients.iter().enumerate().find(|(i, c)| {
+        c.phase == crate::client::Phase::FatalError
+            && !(c.fatal_by_fence && s.history.fenced_instances.contains(&(*i as ProducerIndex)))
+    })?;
+    let how = match step.action {
+        Some(Action::Deliver { message: Message::Response { request, reply } }) if request.from as usize == i => {
+            format!(" by {} to its {}", reply.error, request.body.kind())
+        }
+        _ => String::new(),
+    };
+    let why = if s.history.fenced_instances.contains(&(i as ProducerIndex)) {
+        "was fenced but failed with an error that does not say so"
+    } else {
+        "failed fatally though no newer instance and no timeout fenced it"
+    };
+    Some(format!("producer-{i} {why}{how}"))
+}

@@ -301,8 +301,8 @@ impl Encode for RequestBody {
 
 impl Encode for Request {
     fn encode(&self, r: &Renaming, e: &mut Encoder) {
-        let Request { from, attempt: index, body } = self;
-        pack!(e, [(r.producer(*from), 8), (*index, 8)]);
+        let Request { from, attempt: index, send, body } = self;
+        pack!(e, [(r.producer(*from), 8), (*index, 8), (*send, 8)]);
         body.encode(r, e);
     }
 }
@@ -317,7 +317,8 @@ impl Encode for Reply {
 
 impl Encode for Marker {
     fn encode(&self, r: &Renaming, e: &mut Encoder) {
-        let Marker { target, txn, producer_id, epoch: ep, commit, coordinator_epoch, ends } = *self;
+        let Marker { target, txn, producer_id, epoch: ep, commit, coordinator_epoch, transaction_version, ends } =
+            *self;
         pack!(
             e,
             [
@@ -325,6 +326,7 @@ impl Encode for Marker {
                 (r.txn(txn), 8),
                 (epoch(ep), 16),
                 (commit, 1),
+                (transaction_version, 8),
                 (int(producer_id), 32),
                 (int32(coordinator_epoch), 32),
                 (set(attempts(ends, r)), 32),
@@ -433,6 +435,8 @@ impl Encode for Client {
             position,
             generation,
             fenced,
+            skip_end_txn,
+            fatal_by_fence,
         } = self;
         let sent = if r.renames_partitions() { sent.map(|p| r.partition(p)) } else { *sent };
         pack!(
@@ -444,6 +448,8 @@ impl Encode for Client {
                 (*position, 8),
                 (*needs_epoch_bump, 1),
                 (*fenced, 1),
+                (*skip_end_txn, 1),
+                (*fatal_by_fence, 1),
                 (epoch(*ep), 16),
                 (option_int(*producer_id), 33),
                 (int32(*generation), 32),
@@ -481,7 +487,16 @@ pub fn encode_transaction(coordinator: &Coordinator, txn: TxnId, r: &Renaming, e
     let (pending, failed) = (set(txn_partitions(pending, r)), set(txn_partitions(failed, r)));
     match coordinator.log[t] {
         None => pack!(e, [(false, 1), (pending, 32), (failed, 32)]),
-        Some(TxnRecord { producer_id, producer_epoch, last_producer_epoch, state, partitions, members }) => pack!(
+        Some(TxnRecord {
+            producer_id,
+            producer_epoch,
+            last_producer_epoch,
+            previous_producer_id: _,
+            next_producer_id: _,
+            state,
+            partitions,
+            members,
+        }) => pack!(
             e,
             [
                 (true, 1),
@@ -495,6 +510,9 @@ pub fn encode_transaction(coordinator: &Coordinator, txn: TxnId, r: &Renaming, e
                 (set(attempts(members, r)), 32),
             ]
         ),
+    }
+    if let Some(record) = &coordinator.log[t] {
+        pack!(e, [(int(record.previous_producer_id), 32), (int(record.next_producer_id), 32)]);
     }
 }
 
@@ -524,8 +542,17 @@ impl Encode for GroupState {
             ]
         );
         e.count(pending.len());
-        for (pid, PendingOffset { offset, epoch: ep, attempt: a }) in pending.iter() {
-            pack!(e, [(int(*pid), 32), (int(*offset), 32), (epoch(*ep), 16), (attempt(*a, r), 16)]);
+        for (pid, PendingOffset { offset, epoch: ep, newer_than_committed, attempt: a }) in pending.iter() {
+            pack!(
+                e,
+                [
+                    (int(*pid), 32),
+                    (int(*offset), 32),
+                    (epoch(*ep), 16),
+                    (attempt(*a, r), 16),
+                    (*newer_than_committed, 1)
+                ]
+            );
         }
         e.count(producers.len());
         for (pid, GroupProducer { epoch: ep, coordinator_epoch }) in producers.iter() {
@@ -536,7 +563,8 @@ impl Encode for GroupState {
 
 impl Encode for History {
     fn encode(&self, r: &Renaming, e: &mut Encoder) {
-        let History { decisions, acknowledged, offset_fates, violations, milestones } = self;
+        let History { decisions, acknowledged, offset_fates, violations, milestones, fenced_instances } = self;
+        let fenced_instances = fenced_instances.map(|p| r.producer(p));
         let milestones = if r.renames_txns() {
             milestones.map(|m| match m {
                 Milestone::TimeoutAbort(t) => Milestone::TimeoutAbort(r.txn(t)),
@@ -561,14 +589,25 @@ impl Encode for History {
                 (set(*violations), 32),
                 (set(milestones), 32),
             ]
-        )
+        );
+        pack!(e, [(set(fenced_instances), 32)])
     }
 }
 
 impl Encode for Budget {
     fn encode(&self, _: &Renaming, e: &mut Encoder) {
-        let Budget { losses, duplicates, producer_crashes, coordinator_failovers, timeouts } = *self;
-        pack!(e, [(losses, 8), (duplicates, 8), (producer_crashes, 8), (coordinator_failovers, 8), (timeouts, 8)])
+        let Budget { losses, duplicates, marker_duplicates, producer_crashes, coordinator_failovers, timeouts } = *self;
+        pack!(
+            e,
+            [
+                (losses, 8),
+                (duplicates, 8),
+                (marker_duplicates, 8),
+                (producer_crashes, 8),
+                (coordinator_failovers, 8),
+                (timeouts, 8)
+            ]
+        )
     }
 }
 

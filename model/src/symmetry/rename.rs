@@ -101,14 +101,14 @@ impl Rename for RequestBody {
 
 impl Rename for Request {
     fn rename(&self, r: &Renaming) -> Self {
-        let Request { from, attempt, body } = self;
-        Request { from: r.producer(*from), attempt: *attempt, body: body.rename(r) }
+        let Request { from, attempt, send, body } = self;
+        Request { from: r.producer(*from), attempt: *attempt, send: *send, body: body.rename(r) }
     }
 }
 
 impl Rename for Marker {
     fn rename(&self, r: &Renaming) -> Self {
-        let Marker { target, txn, producer_id, epoch, commit, coordinator_epoch, ends } = *self;
+        let Marker { target, txn, producer_id, epoch, commit, coordinator_epoch, transaction_version, ends } = *self;
         Marker {
             target: target.rename(r),
             txn: r.txn(txn),
@@ -116,6 +116,7 @@ impl Rename for Marker {
             epoch,
             commit,
             coordinator_epoch,
+            transaction_version,
             ends: ends.rename(r),
         }
     }
@@ -161,11 +162,22 @@ impl Rename for PartitionState {
 
 impl Rename for TxnRecord {
     fn rename(&self, r: &Renaming) -> Self {
-        let TxnRecord { producer_id, producer_epoch, last_producer_epoch, state, partitions, members } = *self;
+        let TxnRecord {
+            producer_id,
+            producer_epoch,
+            last_producer_epoch,
+            previous_producer_id,
+            next_producer_id,
+            state,
+            partitions,
+            members,
+        } = *self;
         TxnRecord {
             producer_id,
             producer_epoch,
             last_producer_epoch,
+            previous_producer_id,
+            next_producer_id,
             state,
             partitions: partitions.rename(r),
             members: members.rename(r),
@@ -225,6 +237,8 @@ impl Rename for Client {
             position,
             generation,
             fenced,
+            skip_end_txn,
+            fatal_by_fence,
         } = self;
         Client {
             phase: *phase,
@@ -240,13 +254,15 @@ impl Rename for Client {
             position: *position,
             generation: *generation,
             fenced: *fenced,
+            skip_end_txn: *skip_end_txn,
+            fatal_by_fence: *fatal_by_fence,
         }
     }
 }
 
 impl Rename for History {
     fn rename(&self, r: &Renaming) -> Self {
-        let History { decisions, acknowledged, offset_fates, violations, milestones } = self;
+        let History { decisions, acknowledged, offset_fates, violations, milestones, fenced_instances } = self;
         let rename = |a: Attempt| a.rename(r);
         History {
             decisions: decisions.map(rename),
@@ -254,6 +270,7 @@ impl Rename for History {
             offset_fates: offset_fates.map(rename),
             violations: *violations,
             milestones: milestones.rename(r),
+            fenced_instances: fenced_instances.map(|p| r.producer(p)),
         }
     }
 }
@@ -297,6 +314,7 @@ impl Rename for Action {
             Action::Deliver { message } => Action::Deliver { message: message.rename(r) },
             Action::Lose { message } => Action::Lose { message: message.rename(r) },
             Action::CoordinatorRetryMarkers { txn } => Action::CoordinatorRetryMarkers { txn: r.txn(*txn) },
+            Action::CoordinatorResendMarker { marker } => Action::CoordinatorResendMarker { marker: marker.rename(r) },
             Action::CoordinatorTimeout { txn } => Action::CoordinatorTimeout { txn: r.txn(*txn) },
             Action::CoordinatorFailover => Action::CoordinatorFailover,
         }
