@@ -208,6 +208,13 @@ impl InProc {
                 drop(self.cluster.fire_due(&Timer::TransactionTimeout { transactional_id: self.txn_id(*txn) })?)
             }
             Action::CoordinatorFailover => drop(self.cluster.coordinator_failover()),
+            Action::GroupCompleteTransaction { .. } => {
+                return Err(Rejection(
+                    "eos-broker's group coordinator completes a transaction before it answers its marker \
+                     (KAFKA-17507's fix): nothing is left to complete"
+                        .to_string(),
+                ))
+            }
         }
         self.link_new_messages(after);
         Ok(())

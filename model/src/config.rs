@@ -166,6 +166,10 @@ pub struct Fixes {
     /// answered PRODUCER_FENCED, not INVALID_TXN_STATE.
     #[serde(default = "yes")]
     pub kafka_20785: bool,
+    /// The group coordinator materialises a marker's offsets before it answers the marker (off: it
+    /// answers at once and completes the transaction later, asynchronously).
+    #[serde(default = "yes")]
+    pub kafka_17507: bool,
 }
 
 impl Default for Fixes {
@@ -178,14 +182,23 @@ impl Default for Fixes {
             kafka_19367: true,
             kafka_20090: true,
             kafka_20785: true,
+            kafka_17507: true,
         }
     }
 }
 
 impl Fixes {
     /// The switches' names, as in scenario files.
-    pub const NAMES: &'static [&'static str] =
-        &["kafka_19446", "kafka_19999", "kafka_18464", "kafka_18660", "kafka_19367", "kafka_20090", "kafka_20785"];
+    pub const NAMES: &'static [&'static str] = &[
+        "kafka_19446",
+        "kafka_19999",
+        "kafka_18464",
+        "kafka_18660",
+        "kafka_19367",
+        "kafka_20090",
+        "kafka_20785",
+        "kafka_17507",
+    ];
 
     /// The switch named `name`, for the museum.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut bool> {
@@ -197,6 +210,7 @@ impl Fixes {
             "kafka_19367" => &mut self.kafka_19367,
             "kafka_20090" => &mut self.kafka_20090,
             "kafka_20785" => &mut self.kafka_20785,
+            "kafka_17507" => &mut self.kafka_17507,
             _ => return None,
         })
     }

@@ -22,6 +22,7 @@ pub fn actor(action: &Action) -> String {
         | Action::CoordinatorResendMarker { .. }
         | Action::CoordinatorTimeout { .. }
         | Action::CoordinatorFailover => "coordinator".to_string(),
+        Action::GroupCompleteTransaction { .. } => "group".to_string(),
     }
 }
 
@@ -45,6 +46,9 @@ pub fn action(action: &Action) -> String {
         Action::CoordinatorResendMarker { marker } => format!("marker request timed out: re-send {marker}"),
         Action::CoordinatorTimeout { txn } => format!("txn-{txn} timed out: fence and abort"),
         Action::CoordinatorFailover => "failover: reload the transaction log".to_string(),
+        Action::GroupCompleteTransaction { producer_id } => {
+            format!("complete the answered marker of pid {producer_id}: its offsets now")
+        }
     }
 }
 

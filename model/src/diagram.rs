@@ -208,6 +208,9 @@ fn draw_action(
             svg.mark(lanes.x(lanes.coordinator()), y, DUPLICATE, &format!("⏱ txn-{txn} timed out"))
         }
         Action::CoordinatorFailover => svg.mark(lanes.x(lanes.coordinator()), y, LOSS, "⟲ failover"),
+        Action::GroupCompleteTransaction { producer_id } => {
+            svg.mark(lanes.x(lanes.coordinator()), y, MARKER, &format!("group completes pid {producer_id}"))
+        }
         Action::CoordinatorRetryMarkers { txn } => {
             svg.mark(lanes.x(lanes.coordinator()), y, MARKER, &format!("retry txn-{txn} markers"))
         }

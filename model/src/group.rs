@@ -46,6 +46,9 @@ pub struct GroupState {
     pub pending: SmallMap<ProducerId, PendingOffset>,
     /// Producer state of the offsets partition.
     pub producers: SmallMap<ProducerId, GroupProducer>,
+    /// Markers written and answered but whose offsets are not materialised yet, per producer id (the
+    /// result: commit or abort). Only before KAFKA-17507's fix, which completes them before answering.
+    pub deferred: SmallMap<ProducerId, bool>,
 }
 
 impl GroupState {
@@ -117,16 +120,34 @@ impl GroupState {
                 return ErrorCode::TransactionCoordinatorFenced;
             }
         }
+        self.producers.insert(pid, GroupProducer { epoch: m.epoch, coordinator_epoch: m.coordinator_epoch });
+        if config.fixes.kafka_17507 {
+            self.complete_transaction(pid, m.commit, history);
+        } else {
+            // Before KAFKA-17507: the marker is answered now, its offsets completed later.
+            self.deferred.insert(pid, m.commit);
+        }
+        ErrorCode::None
+    }
+
+    /// Completes the transaction of `pid` on the offsets: COMMIT materialises its pending offsets,
+    /// ABORT drops them (Kafka's `OffsetMetadataManager.replayEndTransactionMarker`: a committed pending
+    /// offset replaces the current commit only if its record is the newer one in the log).
+    pub fn complete_transaction(&mut self, pid: ProducerId, commit: bool, history: &mut History) {
         if let Some(pending) = self.pending.remove(&pid) {
-            // Kafka's `OffsetMetadataManager.replayEndTransactionMarker`: a committed pending offset
-            // replaces the current commit only if its record is the newer one in the log.
-            history.offset_fates.record(pending.attempt, m.commit);
-            if m.commit && pending.newer_than_committed {
+            history.offset_fates.record(pending.attempt, commit);
+            if commit && pending.newer_than_committed {
                 self.commit(pending.offset, Some(pending.attempt));
             }
         }
-        self.producers.insert(pid, GroupProducer { epoch: m.epoch, coordinator_epoch: m.coordinator_epoch });
-        ErrorCode::None
+    }
+
+    /// A deferred completion runs (before KAFKA-17507's fix): the marker's result applies to whatever
+    /// offsets `pid` has pending now. `None` if nothing is deferred for `pid`.
+    pub fn complete_deferred(&mut self, pid: ProducerId, history: &mut History) -> Option<()> {
+        let commit = self.deferred.remove(&pid)?;
+        self.complete_transaction(pid, commit, history);
+        Some(())
     }
 
     /// A commit of `offset` (by `attempt`'s transaction, or a plain one): every pending offset's record

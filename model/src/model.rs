@@ -202,6 +202,9 @@ impl Model for EosModel {
         if state.budget.coordinator_failovers > 0 {
             actions.push(Action::CoordinatorFailover);
         }
+        for producer_id in state.group.deferred.keys() {
+            actions.push(Action::GroupCompleteTransaction { producer_id: *producer_id });
+        }
     }
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
@@ -305,6 +308,9 @@ impl EosModel {
                 self.fence_other_instances(&mut state.history, txn, None);
                 let fx = &mut Effects { config, history: &mut state.history, outbox };
                 state.coordinator.timeout(txn, fx);
+            }
+            Action::GroupCompleteTransaction { producer_id } => {
+                state.group.complete_deferred(producer_id, &mut state.history)?;
             }
             Action::CoordinatorFailover => {
                 state.budget.coordinator_failovers = state.budget.coordinator_failovers.checked_sub(1)?;

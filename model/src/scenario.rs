@@ -33,6 +33,7 @@ pub const MUSEUM: &[(&str, &str)] = &[
     ("KAFKA-19367", include_str!("../../specs/scenarios/bugs/KAFKA-19367.toml")),
     ("KAFKA-20090", include_str!("../../specs/scenarios/bugs/KAFKA-20090.toml")),
     ("KAFKA-20785", include_str!("../../specs/scenarios/bugs/KAFKA-20785.toml")),
+    ("KAFKA-17507", include_str!("../../specs/scenarios/bugs/KAFKA-17507.toml")),
 ];
 
 /// The default scenario of `eos check`.

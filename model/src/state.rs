@@ -142,6 +142,9 @@ pub enum Action {
     CoordinatorTimeout { txn: TxnId },
     /// The coordinator fails over.
     CoordinatorFailover,
+    /// Before KAFKA-17507's fix: the group coordinator completes, asynchronously, the transaction of
+    /// `producer_id` whose marker it already answered.
+    GroupCompleteTransaction { producer_id: ProducerId },
 }
 
 impl Action {
@@ -163,6 +166,7 @@ impl Action {
             Action::CoordinatorResendMarker { .. } => "CoordinatorResendMarker",
             Action::CoordinatorTimeout { .. } => "CoordinatorTimeout",
             Action::CoordinatorFailover => "CoordinatorFailover",
+            Action::GroupCompleteTransaction { .. } => "GroupCompleteTransaction",
         }
     }
 

@@ -530,7 +530,7 @@ impl Encode for Coordinator {
 
 impl Encode for GroupState {
     fn encode(&self, r: &Renaming, e: &mut Encoder) {
-        let GroupState { generation, member, committed, committed_by, pending, producers } = self;
+        let GroupState { generation, member, committed, committed_by, pending, producers, deferred } = self;
         let member = member.map_or(0, |m| 1 | u16::from(r.producer(m)) << 1);
         pack!(
             e,
@@ -557,6 +557,10 @@ impl Encode for GroupState {
         e.count(producers.len());
         for (pid, GroupProducer { epoch: ep, coordinator_epoch }) in producers.iter() {
             pack!(e, [(int(*pid), 32), (epoch(*ep), 16), (int32(*coordinator_epoch), 32)]);
+        }
+        e.count(deferred.len());
+        for (pid, commit) in deferred.iter() {
+            pack!(e, [(int(*pid), 32), (*commit, 1)]);
         }
     }
 }

@@ -206,7 +206,7 @@ impl Rename for Coordinator {
 
 impl Rename for GroupState {
     fn rename(&self, r: &Renaming) -> Self {
-        let GroupState { generation, member, committed, committed_by, pending, producers } = self;
+        let GroupState { generation, member, committed, committed_by, pending, producers, deferred } = self;
         GroupState {
             generation: *generation,
             member: member.map(|m| r.producer(m)),
@@ -217,6 +217,7 @@ impl Rename for GroupState {
                 .map(|(pid, p)| (*pid, PendingOffset { attempt: p.attempt.rename(r), ..*p }))
                 .collect(),
             producers: producers.clone(),
+            deferred: deferred.clone(),
         }
     }
 }
@@ -317,6 +318,9 @@ impl Rename for Action {
             Action::CoordinatorResendMarker { marker } => Action::CoordinatorResendMarker { marker: marker.rename(r) },
             Action::CoordinatorTimeout { txn } => Action::CoordinatorTimeout { txn: r.txn(*txn) },
             Action::CoordinatorFailover => Action::CoordinatorFailover,
+            Action::GroupCompleteTransaction { producer_id } => {
+                Action::GroupCompleteTransaction { producer_id: *producer_id }
+            }
         }
     }
 }
