@@ -185,10 +185,9 @@ impl Clock {
                 .min()
                 .map(|t| t + MARKER_RETRY_BACKOFF_MS),
             Action::CoordinatorTimeout { txn } => self.started_at.get(txn).map(|start| start + self.timeout_of(*txn)),
-            Action::CoordinatorResendMarker { marker } => self
-                .marker_sent_at
-                .get(&(marker.txn, marker.target.to_string()))
-                .map(|t| t + MARKER_REQUEST_TIMEOUT_MS),
+            Action::CoordinatorResendMarker { marker } => {
+                self.marker_sent_at.get(&(marker.txn, marker.target.to_string())).map(|t| t + MARKER_REQUEST_TIMEOUT_MS)
+            }
             _ => return None,
         })
     }
