@@ -141,8 +141,14 @@ impl EosModel {
     /// A state with nothing left to do but stutter or spin in a retry loop: where liveness is judged
     /// (stateright's `eventually` is unsound on cycles).
     pub fn is_terminal(&self, state: &State) -> bool {
-        // Delivering a message is never a stutter: most states answer here.
-        if !state.network.is_empty() {
+        // Delivering a message is never a stutter, and a retry loop has only requests and
+        // CONCURRENT_TRANSACTIONS answers in flight: most states answer here.
+        let may_loop = |m: &Message| match m {
+            Message::Request(_) => true,
+            Message::Response { reply, .. } => reply.error == ErrorCode::ConcurrentTransactions,
+            Message::Marker(_) | Message::MarkerResponse { .. } => false,
+        };
+        if !state.network.keys().all(may_loop) {
             return false;
         }
         let mut actions = Vec::new();

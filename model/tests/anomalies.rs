@@ -72,3 +72,18 @@ fn late_end_txn_ends_the_next_transaction() {
     assert_eq!(record.state, TxnState::Ongoing);
     assert!(record.members.contains(&Attempt { producer: 0, index: 1 }), "the second attempt's transaction");
 }
+
+/// A retry loop is where liveness is judged: with KAFKA-19999's fix off a marker's retry is refused,
+/// the commit stays PrepareCommit, and the producer's next transaction can only be answered
+/// CONCURRENT_TRANSACTIONS forever. The Produce and its answer are in flight in the terminal state.
+#[test]
+fn a_retry_loop_is_terminal() {
+    let mut config = scenario::load("KAFKA-19999").unwrap().without_fix().unwrap();
+    config.producers.transactions = 2;
+    let report = check::run(&config, &CheckOptions::default(), |_| {});
+    let verdict = report.verdicts.into_iter().find(|v| v.name == "live_producer_progresses").expect("applies");
+    let Outcome::Violated(path) = verdict.outcome else { panic!("expected a stuck producer: {:?}", verdict.outcome) };
+    let state = path.last_state();
+    assert!(!state.network.is_empty(), "the loop's request is in flight");
+    assert_eq!(state.coordinator.record(0).unwrap().state, TxnState::PrepareCommit);
+}
