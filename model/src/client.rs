@@ -505,15 +505,13 @@ impl Client {
                 }
             }
             RequestBody::TxnOffsetCommit { .. } => match (reply.error, cx.config.producers.client) {
-                // Java: a fenced producer is fatal; a group mismatch (unknown member, other generation) or
-                // abortable; anything else is unexpected, so fatal (4.x), abortable before.
+                // Java: a fenced producer is fatal; a group mismatch (unknown member, other generation)
+                // or TRANSACTION_ABORTABLE is abortable; anything else is unexpected, so fatal (4.x), abortable before.
                 (ErrorCode::InvalidProducerEpoch | ErrorCode::ProducerFenced, _) => {
                     self.fatal(ErrorCode::ProducerFenced)
                 }
                 (ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration | ErrorCode::TransactionAbortable, _)
-                | (_, ClientVersion::Legacy) => {
-                    self.abortable(cx, reply.error)
-                }
+                | (_, ClientVersion::Legacy) => self.abortable(cx, reply.error),
                 (error, ClientVersion::Java4) => self.fatal(error),
             },
             RequestBody::Produce { txn: Some(_), .. } => self.abortable(cx, reply.error),

@@ -90,6 +90,8 @@ pub struct Request {
     pub attempt: u8,
     /// Which send of the request this is: 0, then +1 at every request timeout, which re-sends it on
     /// a new connection (Kafka's correlation id), so that an answer to an earlier send is ignored.
+    /// Traces written before request timeouts existed have only send 0.
+    #[serde(default)]
     pub send: u8,
     /// What is asked.
     pub body: RequestBody,

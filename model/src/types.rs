@@ -215,7 +215,7 @@ impl ErrorCode {
 }
 
 /// Every error code eos uses, in code order.
-pub const ALL_ERROR_CODES: [ErrorCode; 12] = [
+pub const ALL_ERROR_CODES: [ErrorCode; 13] = [
     ErrorCode::None,
     ErrorCode::IllegalGeneration,
     ErrorCode::UnknownMemberId,
