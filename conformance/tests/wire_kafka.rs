@@ -105,9 +105,9 @@ fn apache_kafka_tv1_hangs_a_transaction() {
 }
 
 /// With verification (tv1-verified) the same trace is refused: the late Produce gets
-/// INVALID_TXN_STATE and the LSO advances. The known Kafka divergence replays as known. And the
-/// harness catches a broker that differs: held to the tv1 model, this broker diverges at the
-/// late Produce.
+/// INVALID_TXN_STATE and the LSO advances. The known Kafka divergence replays as known. Coordinator
+/// failovers realised as restarts conform. And the harness catches a broker that differs: held to
+/// the tv1 model, this broker diverges at the late Produce.
 #[test]
 #[ignore = "starts Apache Kafka (Java 17, Maven): run with -- --ignored"]
 fn apache_kafka_tv1_verified_refuses_the_late_produce() {
@@ -122,6 +122,16 @@ fn apache_kafka_tv1_verified_refuses_the_late_produce() {
     let out = eos(&["replay", &known, "--target", &kafka.url]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("known divergence `stale-verification-state`"), "{}", text(&out));
+
+    // Coordinator failovers, realised by restarting the broker: the state survives as the model says.
+    let restart = format!("{} restart {}", kafka.script.display(), kafka.dir.display());
+    let mut args = vec!["conformance", "coordinator-failover", "--target", &kafka.url, "--restart-with", &restart];
+    args.extend(["--max-traces", "8", "--max-failover-traces", "2", "--shrink", "0", "--json"]);
+    let out = eos(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds = &report["scenarios"][0]["coverage"]["kinds_covered"];
+    assert!(kinds.as_array().unwrap().iter().any(|k| k == "CoordinatorFailover"), "{report}");
 
     let info = BrokerInfo::probe(&kafka.url.parse().unwrap(), Duration::from_secs(10)).unwrap();
     assert_eq!(info.protocol(), Some(Protocol::Tv1Verified));

@@ -5,6 +5,7 @@ use eos_conformance::mutants::{self, parse_fault};
 use eos_conformance::render::thousands;
 use eos_conformance::suite::{self, ScenarioReport, SuiteOptions};
 use eos_conformance::wire::corpus::CorpusOptions;
+use eos_conformance::wire::realise::Abilities;
 use eos_conformance::wire::suite::WireSuiteOptions;
 use eos_model::{scenario, Config, Protocol};
 use std::path::PathBuf;
@@ -51,6 +52,15 @@ pub struct Args {
     /// kafka:// target: the transaction timeout of a transactional id that times out in the trace.
     #[arg(long, default_value_t = 1_000)]
     transaction_timeout_ms: u64,
+    /// kafka:// target: a shell command that restarts the broker (for a broker this machine runs,
+    /// e.g. `conformance/kafka/kafka.sh restart DIR`): coordinator failovers are then realised as
+    /// restarts, one trace at a time after the others.
+    #[arg(long)]
+    restart_with: Option<String>,
+    /// kafka:// target, with --restart-with: at most this many traces that fail over, per scenario
+    /// and protocol (each restart takes seconds).
+    #[arg(long)]
+    max_failover_traces: Option<usize>,
     /// Random walks per scenario and protocol (beside the edge enumeration).
     #[arg(long, default_value_t = 20, value_parser = count(0, MAX_WALKS))]
     walks: usize,
@@ -176,13 +186,17 @@ fn run_wire(args: &Args) -> Result<u8, String> {
             walk_length: args.walk_length,
             seed: args.seed,
             model_discoveries: true,
+            abilities: Abilities { restart: args.restart_with.is_some() },
+            max_failover_paths: args.max_failover_traces,
         },
         jobs: args.jobs,
+        max_failover_traces: args.max_failover_traces,
         out_dir: Some(args.out.clone()),
         shrink: if args.no_shrink { 0 } else { args.shrink },
         ..WireSuiteOptions::default()
     };
-    let wire = super::wire::wire_options(args.request_timeout_ms, args.transaction_timeout_ms);
+    let mut wire = super::wire::wire_options(args.request_timeout_ms, args.transaction_timeout_ms);
+    wire.restart = args.restart_with.clone();
     super::wire::conformance(&args.target, &configs, args.protocol, &options, &wire, args.json)
 }
 

@@ -26,6 +26,9 @@ pub struct Args {
     /// kafka:// target: the transaction timeout of a transactional id that times out in the trace.
     #[arg(long, default_value_t = 1_000)]
     transaction_timeout_ms: u64,
+    /// kafka:// target: a shell command that restarts the broker, to realise coordinator failovers.
+    #[arg(long)]
+    restart_with: Option<String>,
     /// Switch on a seeded fault in the implementation.
     #[arg(long)]
     fault: Vec<String>,
@@ -46,7 +49,8 @@ pub fn run(args: Args) -> Result<u8, String> {
         if !args.fault.is_empty() {
             return Err("--fault seeds bugs into eos-broker: it applies to --target inproc only".to_string());
         }
-        let wire = super::wire::wire_options(args.request_timeout_ms, args.transaction_timeout_ms);
+        let mut wire = super::wire::wire_options(args.request_timeout_ms, args.transaction_timeout_ms);
+        wire.restart = args.restart_with.clone();
         println!(
             "replaying {} ({} {}, {} steps) against {}",
             args.trace.display(),

@@ -67,6 +67,11 @@ impl Connection {
         Err(last)
     }
 
+    /// Whether a request on it failed, so that it cannot be used any more.
+    pub fn is_broken(&self) -> bool {
+        self.broken.is_some()
+    }
+
     /// The broker's address.
     pub fn addr(&self) -> &str {
         &self.addr

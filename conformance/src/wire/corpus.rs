@@ -4,7 +4,7 @@
 //! every violated `always` and every reached `sometimes` property). The full model checker's own
 //! discoveries are added as they are: those that are not realisable are skipped and counted.
 
-use super::realise::eager_actions;
+use super::realise::{eager_actions, Abilities};
 use crate::enumerate::{Graph, GraphPath};
 use crate::generate;
 use crate::suite::NamedTrace;
@@ -30,6 +30,10 @@ pub struct CorpusOptions {
     pub seed: u64,
     /// Include the full model checker's discoveries (most are not realisable: skipped and counted).
     pub model_discoveries: bool,
+    /// What the harness can do to the broker (a restart makes coordinator failovers realisable).
+    pub abilities: Abilities,
+    /// At most this many enumerated paths that fail the coordinator over (each is a restart).
+    pub max_failover_paths: Option<usize>,
 }
 
 impl Default for CorpusOptions {
@@ -41,6 +45,8 @@ impl Default for CorpusOptions {
             walk_length: 200,
             seed: 0,
             model_discoveries: true,
+            abilities: Abilities::default(),
+            max_failover_paths: None,
         }
     }
 }
@@ -55,14 +61,19 @@ pub struct WireCorpus {
     paths: Vec<(usize, GraphPath)>,
     walks: std::ops::Range<u64>,
     walk_length: usize,
+    abilities: Abilities,
 }
 
 impl WireCorpus {
     /// The corpus of `config` (under its protocol).
     pub fn new(config: &Config, options: &CorpusOptions) -> WireCorpus {
         let base = format!("{}.{}", config.name, config.protocol);
+        let abilities = options.abilities;
+        let scheduler = move |m: &eos_model::EosModel, s: &eos_model::State, a: &mut Vec<eos_model::Action>| {
+            eager_actions(m, s, a, abilities)
+        };
         let graph = (options.enumerate_limit > 0)
-            .then(|| Graph::explore_with(config, options.enumerate_limit, eager_actions).ok())
+            .then(|| Graph::explore_with(config, options.enumerate_limit, scheduler).ok())
             .flatten();
         let mut discoveries = graph.as_ref().map_or(Vec::new(), |g| eager_discoveries(g, &base));
         if options.model_discoveries {
@@ -74,7 +85,22 @@ impl WireCorpus {
         }
         let budget = options.max_traces.map(|m| m.saturating_sub(discoveries.len()));
         let all_paths = graph.as_ref().map_or(Vec::new(), Graph::covering_paths);
-        let paths = spread(all_paths, budget);
+        let paths = match (graph.as_ref(), options.max_failover_paths) {
+            (Some(g), Some(max)) => {
+                // The budget goes to paths without a restart first; those with one get their own.
+                let restarts = |path: &GraphPath| {
+                    path.iter().any(|(state, edge)| g.edges[*state][*edge].0 == eos_model::Action::CoordinatorFailover)
+                };
+                let numbered: Vec<(usize, GraphPath)> = all_paths.into_iter().enumerate().collect();
+                let (failing_over, others): (Vec<_>, Vec<_>) = numbered.into_iter().partition(|(_, p)| restarts(p));
+                let failing_over = spread_numbered(failing_over, Some(max));
+                let others = spread_numbered(others, budget.map(|b| b.saturating_sub(failing_over.len())));
+                let mut paths = [others, failing_over].concat();
+                paths.sort_by_key(|(i, _)| *i);
+                paths
+            }
+            _ => spread(all_paths, budget),
+        };
         let walks = if graph.is_some() { options.walks } else { options.walks.max(budget.unwrap_or(options.walks)) };
         let walks = budget.map_or(walks, |b| walks.min(b.saturating_sub(paths.len())));
         WireCorpus {
@@ -85,6 +111,7 @@ impl WireCorpus {
             paths,
             walks: options.seed..options.seed + walks as u64,
             walk_length: options.walk_length,
+            abilities,
         }
     }
 
@@ -110,10 +137,14 @@ impl WireCorpus {
             let graph = self.graph.as_ref().expect("paths come from the graph");
             Cow::Owned(NamedTrace { name: format!("{}.enumeration.{i}", self.base), trace: graph.trace(path) })
         });
-        let walks = self.walks.clone().map(|seed| {
+        let abilities = self.abilities;
+        let walks = self.walks.clone().map(move |seed| {
+            let scheduler = move |m: &eos_model::EosModel, s: &eos_model::State, a: &mut Vec<eos_model::Action>| {
+                eager_actions(m, s, a, abilities)
+            };
             Cow::Owned(NamedTrace {
                 name: format!("{}.walk.{seed}", self.base),
-                trace: generate::walk_with(&self.config, seed, self.walk_length, eager_actions),
+                trace: generate::walk_with(&self.config, seed, self.walk_length, scheduler),
             })
         });
         discoveries.chain(enumeration).chain(walks)
@@ -122,13 +153,18 @@ impl WireCorpus {
 
 /// `paths` numbered, thinned to `budget` evenly over the enumeration when there are more.
 fn spread(paths: Vec<GraphPath>, budget: Option<usize>) -> Vec<(usize, GraphPath)> {
+    spread_numbered(paths.into_iter().enumerate().collect(), budget)
+}
+
+/// Numbered `paths` thinned to `budget`, evenly.
+fn spread_numbered(paths: Vec<(usize, GraphPath)>, budget: Option<usize>) -> Vec<(usize, GraphPath)> {
     let total = paths.len();
     let keep = budget.map_or(total, |b| b.min(total));
     if keep == total {
-        return paths.into_iter().enumerate().collect();
+        return paths;
     }
     let chosen: std::collections::BTreeSet<usize> = (0..keep).map(|k| k * total / keep.max(1)).collect();
-    paths.into_iter().enumerate().filter(|(i, _)| chosen.contains(i)).collect()
+    paths.into_iter().enumerate().filter(|(k, _)| chosen.contains(k)).map(|(_, p)| p).collect()
 }
 
 /// A shortest path in the eager graph to the first state violating each `always` property and to

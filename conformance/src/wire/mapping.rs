@@ -49,9 +49,10 @@ pub struct Identities {
     pub producer_ids: Bijection,
     /// Model group generations ↔ the broker's.
     pub generations: Bijection,
-    /// The first coordinator epoch the broker showed (coordinator epochs are compared relative to
-    /// it: the model's first coordinator epoch is 0).
-    pub coordinator_epoch_base: Option<i32>,
+    /// The coordinator epochs the broker showed. They are compared by rank: the model's are 0, 1, …
+    /// (one per failover), a broker's start anywhere and may jump at a restart (a partition leader
+    /// epoch), but both only grow.
+    pub coordinator_epochs: std::collections::BTreeSet<i32>,
 }
 
 impl Identities {
@@ -64,13 +65,14 @@ impl Identities {
         }
     }
 
-    /// A broker coordinator epoch relative to the trace's first (learning it on first sight);
-    /// -1 ("no marker yet") stays -1.
+    /// A broker coordinator epoch as its rank among those the trace has seen (learning it on first
+    /// sight); -1 ("no marker yet") stays -1.
     pub fn coordinator_epoch(&mut self, real: i32) -> i32 {
         if real < 0 {
             return real;
         }
-        real - *self.coordinator_epoch_base.get_or_insert(real)
+        self.coordinator_epochs.insert(real);
+        self.coordinator_epochs.range(..real).count() as i32
     }
 }
 
@@ -93,12 +95,13 @@ mod tests {
         assert_eq!(ids.show_producer_id(9), "kafka:9");
     }
 
-    /// Coordinator epochs are relative to the first seen; -1 stays -1.
+    /// Coordinator epochs are compared by rank; -1 stays -1.
     #[test]
-    fn coordinator_epochs_are_relative() {
+    fn coordinator_epochs_are_ranked() {
         let mut ids = Identities::default();
         assert_eq!(ids.coordinator_epoch(-1), -1);
         assert_eq!(ids.coordinator_epoch(5), 0);
-        assert_eq!(ids.coordinator_epoch(6), 1);
+        assert_eq!(ids.coordinator_epoch(7), 1, "a restart may jump");
+        assert_eq!(ids.coordinator_epoch(5), 0);
     }
 }

@@ -81,6 +81,11 @@ impl Observer {
         Observer { links }
     }
 
+    /// Forgets its connections (the broker restarted).
+    pub fn reset(&mut self) {
+        self.links.reset();
+    }
+
     /// Everything a client can see now.
     pub fn observe(&mut self, scope: &Scope, ids: &mut Identities) -> Result<WireView, WireError> {
         let uncommitted = self.fetch(scope, READ_UNCOMMITTED)?;

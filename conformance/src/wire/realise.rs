@@ -7,8 +7,8 @@
 //! caused them, whatever a client does. So a trace is realisable when the broker's work is *eager*:
 //! no client step (and no timeout) is taken while a marker or a marker acknowledgement is in flight,
 //! and none of that traffic is lost. The marker-retry tick only follows such a loss; a coordinator
-//! failover needs a broker restart, which the harness does not do; switching epoch fencing off is not
-//! something Kafka can be configured to do. Everything else is realisable, including transaction
+//! failover is a broker restart, which the harness can do only to a broker it was told how to restart
+//! ([`Abilities`]); switching epoch fencing off is not something Kafka can be configured to do. Everything else is realisable, including transaction
 //! timeouts (a short `transaction.timeout.ms` for that transactional id, and waiting).
 
 use crate::trace::Trace;
@@ -29,7 +29,7 @@ pub enum Unrealisable {
     /// A marker or its acknowledgement is lost (or re-sent by the marker-retry tick after a loss):
     /// the broker's internal traffic cannot be lost on demand.
     BrokerMessageLost,
-    /// The coordinator fails over: that needs a broker restart.
+    /// The coordinator fails over: that needs a broker restart, and the harness was not told how.
     CoordinatorFailover,
     /// A client step or a timeout while a marker or its acknowledgement is in flight: the broker
     /// does its own work first.
@@ -53,7 +53,9 @@ impl Unrealisable {
             Unrealisable::ClientStepBeforeBrokerWork => {
                 "a client step while markers are in flight; the broker writes its markers first"
             }
-            Unrealisable::OverlappingTimeouts => "two transactions would time out during one wait",
+            Unrealisable::OverlappingTimeouts => {
+                "a transaction that times out in the trace would time out during another wait (a timeout or a restart)"
+            }
         }
     }
 
@@ -78,14 +80,26 @@ pub fn broker_work_pending(state: &State) -> bool {
     state.network.keys().any(|m| matches!(m, Message::Marker(_) | Message::MarkerResponse { .. }))
 }
 
-/// Why `action` can never be realised, if it cannot.
-fn never(action: &Action) -> Option<Unrealisable> {
+/// What the harness can do to the broker besides being its clients.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Abilities {
+    /// It can restart the broker: a coordinator failover is realised as a restart.
+    pub restart: bool,
+}
+
+/// Why `action` can never be realised with `abilities`, if it cannot.
+fn never(action: &Action, abilities: Abilities) -> Option<Unrealisable> {
     match action {
         Action::Lose { message: Message::Marker(_) | Message::MarkerResponse { .. } }
         | Action::CoordinatorRetryMarkers { .. } => Some(Unrealisable::BrokerMessageLost),
-        Action::CoordinatorFailover => Some(Unrealisable::CoordinatorFailover),
+        Action::CoordinatorFailover if !abilities.restart => Some(Unrealisable::CoordinatorFailover),
         _ => None,
     }
+}
+
+/// Whether the trace fails the coordinator over (a broker restart: such traces run alone).
+pub fn fails_over(trace: &Trace) -> bool {
+    trace.steps.iter().any(|s| s.action == Action::CoordinatorFailover)
 }
 
 /// The transactional ids with an Ongoing transaction in `state`.
@@ -106,7 +120,7 @@ pub struct Plan {
 /// Whether `trace` can be realised over the wire: its plan, or the first step (1-based; 0 for the
 /// scenario itself) that cannot be and why. `states` are the model's states along the trace
 /// (initial first), as [`Trace::validate`] gives them.
-pub fn check(trace: &Trace, states: &[State]) -> Result<Plan, (usize, Unrealisable)> {
+pub fn check(trace: &Trace, states: &[State], abilities: Abilities) -> Result<Plan, (usize, Unrealisable)> {
     if !trace.config.guards.fencing {
         return Err((0, Unrealisable::FencingOff));
     }
@@ -120,14 +134,20 @@ pub fn check(trace: &Trace, states: &[State]) -> Result<Plan, (usize, Unrealisab
         .collect();
     for (i, step) in trace.steps.iter().enumerate() {
         let before = &states[i];
-        if let Some(reason) = never(&step.action) {
+        if let Some(reason) = never(&step.action, abilities) {
             return Err((i + 1, reason));
         }
         if !is_broker_work(&step.action) && broker_work_pending(before) {
             return Err((i + 1, Unrealisable::ClientStepBeforeBrokerWork));
         }
-        if let Action::CoordinatorTimeout { txn } = step.action {
-            if ongoing(before).iter().any(|t| *t != txn && timing_out.contains(t)) {
+        // A wait (for a timeout, or for a restart) must not let another transaction time out.
+        let waiting_for = match step.action {
+            Action::CoordinatorTimeout { txn } => Some(Some(txn)),
+            Action::CoordinatorFailover => Some(None),
+            _ => None,
+        };
+        if let Some(except) = waiting_for {
+            if ongoing(before).iter().any(|t| Some(*t) != except && timing_out.contains(t)) {
                 return Err((i + 1, Unrealisable::OverlappingTimeouts));
             }
         }
@@ -163,14 +183,14 @@ pub fn complete(trace: &Trace, states: &mut Vec<State>) -> Option<Trace> {
 /// first. While a marker or an acknowledgement is in flight only one such delivery is offered (the
 /// first in the model's order: the broker's internal order cannot be chosen, and every order ends
 /// in the same state), so the harness never has to make the broker wait.
-pub fn eager_actions(model: &EosModel, state: &State, actions: &mut Vec<Action>) {
+pub fn eager_actions(model: &EosModel, state: &State, actions: &mut Vec<Action>, abilities: Abilities) {
     let mut all = Vec::new();
     model.actions(state, &mut all);
     if let Some(work) = all.iter().find(|a| is_broker_work(a)) {
         actions.push(work.clone());
         return;
     }
-    actions.extend(all.into_iter().filter(|a| never(a).is_none()));
+    actions.extend(all.into_iter().filter(|a| never(a, abilities).is_none()));
 }
 
 #[cfg(test)]
@@ -185,10 +205,12 @@ mod tests {
         let model = EosModel::new(config);
         let mut state = model.init_states().remove(0);
         let mut seen_work = false;
+        let abilities = Abilities::default();
         for _ in 0..60 {
             let mut actions = Vec::new();
-            eager_actions(&model, &state, &mut actions);
-            assert!(actions.iter().all(|a| never(a).is_none()), "{actions:?}");
+            eager_actions(&model, &state, &mut actions, abilities);
+            assert!(actions.iter().all(|a| never(a, abilities).is_none()), "{actions:?}");
+            assert!(!actions.contains(&Action::CoordinatorFailover), "no restart, no failover");
             if broker_work_pending(&state) {
                 seen_work = true;
                 assert_eq!(actions.len(), 1);
@@ -198,5 +220,9 @@ mod tests {
             state = model.next_state(&state, action).unwrap();
         }
         assert!(seen_work, "the walk should have ended a transaction");
+        let initial = model.init_states().remove(0);
+        let mut with_restart = Vec::new();
+        eager_actions(&model, &initial, &mut with_restart, Abilities { restart: true });
+        assert!(with_restart.contains(&Action::CoordinatorFailover), "a restart realises a failover");
     }
 }

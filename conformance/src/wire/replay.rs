@@ -14,7 +14,7 @@ use super::mapping::Identities;
 use super::names::Names;
 use super::observer::{Observer, Scope};
 use super::probe::BrokerInfo;
-use super::realise::{self, Plan, Unrealisable};
+use super::realise::{self, Abilities, Plan, Unrealisable};
 use super::routes::{self, poll_until, Links, Routes};
 use super::setup;
 use super::versions::Versions;
@@ -41,6 +41,18 @@ pub struct WireOptions {
     pub long_transaction_timeout: Duration,
     /// How long to wait, beyond the short transaction timeout, for the coordinator to abort.
     pub timeout_slack: Duration,
+    /// A shell command that restarts the broker (`conformance/kafka/kafka.sh restart DIR`): with it,
+    /// a coordinator failover is realised as a restart.
+    pub restart: Option<String>,
+    /// How long a restart may take, until the broker serves again.
+    pub restart_timeout: Duration,
+}
+
+impl WireOptions {
+    /// What the harness can do to the broker with these options.
+    pub fn abilities(&self) -> Abilities {
+        Abilities { restart: self.restart.is_some() }
+    }
 }
 
 impl Default for WireOptions {
@@ -52,6 +64,8 @@ impl Default for WireOptions {
             short_transaction_timeout: Duration::from_millis(1000),
             long_transaction_timeout: Duration::from_secs(600),
             timeout_slack: Duration::from_secs(15),
+            restart: None,
+            restart_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -177,6 +191,8 @@ struct Run<'a> {
     visible: Visibility,
     /// What the run saw.
     seen: Seen,
+    /// The trace restarts the broker: coordinator epochs are not compared.
+    restarts: bool,
 }
 
 /// How a step ended: fine, or the outcome of the trace.
@@ -196,7 +212,7 @@ impl WireTarget {
         };
         let extended = realise::complete(trace, &mut states);
         let trace = extended.as_ref().unwrap_or(trace);
-        let plan = match realise::check(trace, &states) {
+        let plan = match realise::check(trace, &states, self.options.abilities()) {
             Ok(plan) => plan,
             Err((step, reason)) => return (WireOutcome::Skipped { step, reason }, Seen::default()),
         };
@@ -212,6 +228,7 @@ impl WireTarget {
         tracing::debug!(elapsed = ?started.elapsed(), "set up");
         let result = match run {
             Ok(mut run) => {
+                run.restarts = realise::fails_over(trace);
                 let outcome = known(run.replay(trace, &states), trace, &states);
                 (outcome, run.seen)
             }
@@ -273,6 +290,7 @@ impl WireTarget {
                 producers: self.versions.describe_producers.is_some(),
             },
             seen: Seen::default(),
+            restarts: false,
         })
     }
 }
@@ -306,7 +324,7 @@ impl Run<'_> {
     }
 
     fn replay_steps(&mut self, trace: &Trace, states: &[State]) -> StepResult {
-        let mut last_model = view::of_model(&states[0], self.config, self.visible);
+        let mut last_model = self.model_view(&states[0]);
         self.compare_view(0, None, &last_model, Wait::No)?;
         let mut touched = false;
         let mut wait = Wait::No;
@@ -327,7 +345,7 @@ impl Run<'_> {
             if next_is_broker_work {
                 continue;
             }
-            let model = view::of_model(after, self.config, self.visible);
+            let model = self.model_view(after);
             if !touched && model == last_model {
                 continue;
             }
@@ -337,6 +355,16 @@ impl Run<'_> {
             wait = Wait::No;
         }
         Ok(())
+    }
+
+    /// The model's state as a client would see it on this broker.
+    fn model_view(&self, state: &State) -> WireView {
+        let view = view::of_model(state, self.config, self.visible);
+        if self.restarts {
+            view.without_coordinator_epochs()
+        } else {
+            view
+        }
     }
 
     /// Realises one step; compares the response it gets, if any.
@@ -366,6 +394,7 @@ impl Run<'_> {
                 compare(index, action, format!("the response to {}", request.body), &model, &broker)
             }
             Action::ProducerStart { producer } if self.config.is_copier() => self.join(index, action, *producer, after),
+            Action::CoordinatorFailover => self.restart(index),
             Action::ProducerFetchOffsets { .. } => {
                 let model = match before.group.offset_fetch() {
                     Ok(committed) => {
@@ -389,6 +418,43 @@ impl Run<'_> {
             }
             _ => Ok(()),
         }
+    }
+
+    /// A coordinator failover: the broker is restarted, and the harness waits until it serves the
+    /// trace again (its clients reconnect on their next request).
+    fn restart(&mut self, index: usize) -> StepResult {
+        let failed = |error: WireError| Box::new(WireOutcome::Failed { step: index, error });
+        let options = &self.target.options;
+        let command = options.restart.as_deref().expect("failovers are realised only with a restart command");
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .map_err(|e| failed(WireError::Broker(format!("cannot run the restart command `{command}`: {e}"))))?;
+        if !status.success() {
+            return Err(failed(WireError::Broker(format!("the restart command `{command}` failed ({status})"))));
+        }
+        for links in &mut self.clients {
+            links.reset();
+        }
+        self.observer.reset();
+        let scope =
+            Scope { names: &self.names, config: self.config, versions: &self.target.versions, routes: &self.routes };
+        let deadline = Instant::now() + options.restart_timeout;
+        let (observer, ids) = (&mut self.observer, &mut self.ids);
+        let serving = poll_until(deadline, || match observer.observe(&scope, ids) {
+            Ok(_) => Ok(Some(())),
+            Err(WireError::NotReady(_) | WireError::Connect { .. } | WireError::Closed { .. }) => Ok(None),
+            Err(e) => Err(e),
+        })
+        .map_err(failed)?;
+        serving.ok_or_else(|| {
+            failed(WireError::Broker(format!(
+                "the broker did not serve again within {} s of its restart",
+                options.restart_timeout.as_secs()
+            )))
+        })
     }
 
     /// A copier instance joins the group; the broker's generation is matched to the model's.
@@ -430,12 +496,14 @@ impl Run<'_> {
             Scope { names: &self.names, config: self.config, versions: &self.target.versions, routes: &self.routes };
         let observer = &mut self.observer;
         let ids = &mut self.ids;
+        let restarts = self.restarts;
         let started = Instant::now();
         let mut polls = 0;
         let mut unchanged_since = Instant::now();
         let agreed = poll_until(deadline, || {
             polls += 1;
             let seen = observer.observe(&scope, ids)?;
+            let seen = if restarts { seen.without_coordinator_epochs() } else { seen };
             if last.as_ref() != Some(&seen) {
                 unchanged_since = Instant::now();
             }
@@ -554,6 +622,7 @@ enum Wait {
 
 fn wire_effect(action: &Action) -> Effect {
     match action {
+        Action::CoordinatorFailover => Effect::Work,
         Action::Deliver { message: Message::Request(_) } => Effect::Send,
         Action::ProducerFetchOffsets { .. } | Action::ProducerStart { .. } => Effect::Send,
         a if realise::is_broker_work(a) => Effect::Work,

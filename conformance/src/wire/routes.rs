@@ -70,8 +70,18 @@ impl Links {
         Links { timeout, connections: BTreeMap::new() }
     }
 
+    /// Forgets every connection (the broker restarted: they are all closed).
+    pub fn reset(&mut self) {
+        self.connections.clear();
+    }
+
     /// The connection to `node`, opened if needed.
     pub fn to(&mut self, routes: &Routes, node: i32) -> Result<&mut Connection, WireError> {
+        // A connection that failed (the broker restarted, or misbehaved and the trace already
+        // failed) is replaced by a new one.
+        if self.connections.get(&node).is_some_and(Connection::is_broken) {
+            self.connections.remove(&node);
+        }
         if !self.connections.contains_key(&node) {
             let addr = routes
                 .nodes

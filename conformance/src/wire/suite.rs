@@ -4,7 +4,7 @@
 //! diverging, with counterexamples triaged and divergences shrunk and saved as in-process ones are.
 
 use super::corpus::{CorpusOptions, WireCorpus};
-use super::realise::Unrealisable;
+use super::realise::{self, Unrealisable};
 use super::replay::{WireOutcome, WireTarget};
 use crate::coverage::{Coverage, CoverageReport};
 use crate::shrink;
@@ -13,6 +13,7 @@ use crate::trace::Origin;
 use eos_model::config::Triage;
 use eos_model::Config;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,11 +33,21 @@ pub struct WireSuiteOptions {
     pub shrink: usize,
     /// Replays a shrink may spend.
     pub shrink_budget: usize,
+    /// At most this many traces that restart the broker (coordinator failovers), per scenario and
+    /// protocol; they run one at a time after the others.
+    pub max_failover_traces: Option<usize>,
 }
 
 impl Default for WireSuiteOptions {
     fn default() -> Self {
-        WireSuiteOptions { corpus: CorpusOptions::default(), jobs: 4, out_dir: None, shrink: 1, shrink_budget: 40 }
+        WireSuiteOptions {
+            corpus: CorpusOptions::default(),
+            jobs: 4,
+            out_dir: None,
+            shrink: 1,
+            shrink_budget: 40,
+            max_failover_traces: None,
+        }
     }
 }
 
@@ -126,7 +137,19 @@ pub fn run(target: &WireTarget, config: &Config, options: &WireSuiteOptions, nex
     };
     let mut coverage = Coverage::default();
     let mut failing: Vec<(NamedTrace, WireOutcome)> = Vec::new();
-    replay_pipelined(target, &corpus, options.jobs.max(1), next_index, |named, outcome| {
+    // Restarts disturb every trace in flight: traces that fail over run alone, after the others.
+    let mut failovers: Vec<NamedTrace> = Vec::new();
+    let restarts = |named: &NamedTrace| realise::fails_over(&named.trace) && target.options.restart.is_some();
+    let others = corpus.iter().filter(|named| {
+        if !restarts(named) {
+            return true;
+        }
+        if options.max_failover_traces.is_none_or(|max| failovers.len() < max) {
+            failovers.push(named.clone().into_owned());
+        }
+        false
+    });
+    let mut done = |named: NamedTrace, outcome: WireOutcome| {
         tally(&mut report, &mut coverage, config, &named, &outcome);
         let unreachable = matches!(&outcome, WireOutcome::Failed { error, .. } if error.is_unreachable());
         if !is_ok(&named, &outcome, config) {
@@ -140,7 +163,11 @@ pub fn run(target: &WireTarget, config: &Config, options: &WireSuiteOptions, nex
             report.aborted = true;
         }
         !unreachable
-    });
+    };
+    let stopped = replay_pipelined(target, others, options.jobs.max(1), next_index, &mut done);
+    if !stopped {
+        replay_pipelined(target, failovers.into_iter().map(Cow::Owned), 1, next_index, &mut done);
+    }
     for (index, (named, outcome)) in failing.into_iter().enumerate() {
         let shrink = index < options.shrink && !report.aborted;
         report.failures.push(failure(target, &named, &outcome, options, shrink, next_index));
@@ -150,15 +177,15 @@ pub fn run(target: &WireTarget, config: &Config, options: &WireSuiteOptions, nex
     report
 }
 
-/// Replays the corpus on `jobs` threads, calling `done` in the main thread as outcomes arrive
-/// (in completion order); `done` returning false stops the run.
-fn replay_pipelined(
+/// Replays `traces` on `jobs` threads, calling `done` in the main thread as outcomes arrive (in
+/// completion order); `done` returning false stops the run, and then this returns true.
+fn replay_pipelined<'c>(
     target: &WireTarget,
-    corpus: &WireCorpus,
+    traces: impl Iterator<Item = Cow<'c, NamedTrace>>,
     jobs: usize,
     next_index: &AtomicUsize,
-    mut done: impl FnMut(NamedTrace, WireOutcome) -> bool,
-) {
+    done: &mut impl FnMut(NamedTrace, WireOutcome) -> bool,
+) -> bool {
     let (work_tx, work_rx) = mpsc::sync_channel::<NamedTrace>(jobs * 2);
     let work_rx = Mutex::new(work_rx);
     let (result_tx, result_rx) = mpsc::channel::<(NamedTrace, WireOutcome)>();
@@ -178,7 +205,7 @@ fn replay_pipelined(
         drop(result_tx);
         let mut in_flight = 0usize;
         let mut stop = false;
-        for named in corpus.iter() {
+        for named in traces {
             while !stop && in_flight >= jobs * 2 {
                 let Ok((named, outcome)) = result_rx.recv() else { break };
                 in_flight -= 1;
@@ -195,7 +222,8 @@ fn replay_pipelined(
                 stop = !done(named, outcome);
             }
         }
-    });
+        stop
+    })
 }
 
 fn is_ok(named: &NamedTrace, outcome: &WireOutcome, config: &Config) -> bool {

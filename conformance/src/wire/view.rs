@@ -92,6 +92,26 @@ pub struct GroupView {
     pub unstable: bool,
 }
 
+impl WireView {
+    /// The view with every coordinator epoch of a marker read as 0 (-1, "no marker yet", stays):
+    /// for traces that realise a failover as a restart, which on a single-node Kafka reloads the
+    /// coordinator under the same coordinator epoch where the model's failover bumps it
+    /// (specs/wire-target.md §3).
+    pub fn without_coordinator_epochs(mut self) -> WireView {
+        for p in &mut self.partitions {
+            for entry in &mut p.log {
+                if let EntryView::Control { coordinator_epoch, .. } = entry {
+                    *coordinator_epoch = (*coordinator_epoch).min(0);
+                }
+            }
+            for producer in p.producers.iter_mut().flatten() {
+                producer.coordinator_epoch = producer.coordinator_epoch.min(0);
+            }
+        }
+        self
+    }
+}
+
 /// Which optional parts the broker can show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Visibility {
