@@ -94,6 +94,59 @@ def explained_ranges(entries, relative, source):
     return ranges
 
 
+def error_sites(path, files):
+    """[(site, hits or None if the line has no counter)] for every site of error-paths.toml."""
+    with open(path, "rb") as f:
+        sites = tomllib.load(f).get("site", [])
+    out = []
+    for site in sites:
+        data = files.get(site["file"])
+        if data is None:
+            sys.exit(f"{path}: no coverage data for {site['file']}")
+        with open(data["path"]) as f:
+            source = f.read().split("\n")
+        starts = [i for i, text in enumerate(source) if site["from"] in text]
+        if len(starts) != 1:
+            sys.exit(f"{path}: `{site['from']}` occurs {len(starts)} times in {site['file']} (must be once)")
+        line = starts[0]
+        if "at" in site:
+            line = next((i for i in range(line, len(source)) if site["at"] in source[i]), None)
+            if line is None:
+                sys.exit(f"{path}: `{site['at']}` not found after `{site['from']}` in {site['file']}")
+        out.append((site, data["lines"].get(line + 1)))
+    return out
+
+
+FAULT_REASON = "a seeded fault's code (testing only): runs only when `--fault` switches the fault on"
+IMPOSSIBLE_REASON = "an impossible state (`unreachable!`): a programming error if ever reached"
+ASSERT_REASON = "an assertion's failing side: it would be a bug"
+
+
+def automatic_reasons(source):
+    """{line: reason} for what needs no entry in unreachable.toml: seeded-fault branches and the blocks they
+    guard, `unreachable!`; {-line: reason} for branch outcomes only: the conditions inside assertions."""
+    reasons = {}
+    indent = lambda text: len(text) - len(text.lstrip())
+    for i, text in enumerate(source):
+        if "faults.has(Fault::" in text or "// fault:" in text:
+            reasons[i + 1] = FAULT_REASON
+            if text.rstrip().endswith("{") and "faults.has(Fault::" in text:
+                for j in range(i + 1, len(source)):
+                    if source[j].strip() and indent(source[j]) <= indent(text):
+                        break
+                    reasons[j + 1] = FAULT_REASON
+        if "unreachable!(" in text or "debug_assert!(false" in text:
+            reasons[i + 1] = IMPOSSIBLE_REASON
+        if "assert!(" in text or "assert_eq!(" in text:
+            depth = 0
+            for j in range(i, len(source)):
+                reasons.setdefault(-(j + 1), ASSERT_REASON)  # negative: for branch outcomes only
+                depth += source[j].count("(") - source[j].count(")")
+                if depth <= 0:
+                    break
+    return reasons
+
+
 def percent(hit, total):
     return 100.0 * hit / total if total else 100.0
 
@@ -123,6 +176,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("lcov")
     parser.add_argument("--reasons", required=True)
+    parser.add_argument("--errors", help="error-paths.toml: the sites of specs/eos.md §14's error codes")
     parser.add_argument("--command", default="conformance/coverage/run.sh")
     parser.add_argument("--write", help="also write the report (markdown) to this file")
     args = parser.parse_args()
@@ -162,8 +216,27 @@ def main():
         out.append(f"| {name} | {m[0]}/{m[1]} | {percent(m[0], m[1]):.1f}% | {m[2]}/{m[3]} | {OUTSIDE.get(name, '?')} |")
     out.append("")
 
-    out.append("## What no trace reaches in the core, and why\n")
     unexplained = []
+    if args.errors:
+        out.append("## The error paths of specs/eos.md §14\n")
+        out.append("Every place the implementation produces one of §14's error codes, and whether a conformance trace "
+                   "reached it (the count is how often the line ran).\n")
+        out.append("| code | where (specs/eos.md) | reached | why not |")
+        out.append("|---|---|---:|---|")
+        for site, hits in error_sites(args.errors, files):
+            reached = bool(hits)
+            reason = site.get("reason", "")
+            if not reached and not reason:
+                unexplained.append(f"error path {site['code']} ({site['spec']}) is not reached and has no reason")
+                reason = "**UNEXPLAINED**"
+            if reached and reason:
+                print(f"note: {site['code']} ({site['spec']}) is reached; its reason is stale", file=sys.stderr)
+                reason = ""
+            count = f"{hits:,}" if reached else "no"
+            out.append(f"| `{site['code']}` | {site['spec']} | {count} | {reason} |")
+        out.append("")
+
+    out.append("## What no trace reaches in the core, and why\n")
     for relative in sorted(files):
         if module_of(relative) not in CORE:
             continue
@@ -171,13 +244,14 @@ def main():
         with open(data["path"]) as f:
             source = f.read().split("\n")
         ranges = explained_ranges(entries, relative, source)
+        automatic = automatic_reasons(source)
 
-        def reason_for(line):
+        def reason_for(line, branch):
             for first, last, reason, entry in ranges:
                 if first <= line <= last:
                     used.add(id(entry))
                     return reason
-            return None
+            return automatic.get(line) or (automatic.get(-line) if branch else None)
 
         missed_lines = [n for n, c in data["lines"].items() if c == 0]
         missed_branches = {}
@@ -195,7 +269,7 @@ def main():
             continue
         out.append(f"### {relative}\n")
         for first, last, what in sorted(items):
-            reasons = {reason_for(n) for n in range(first, last + 1)}
+            reasons = {reason_for(n, what != "lines") for n in range(first, last + 1)}
             reason = " / ".join(sorted(r for r in reasons if r)) if None not in reasons else None
             text = source[first - 1].strip()
             where = f"{first}" if first == last else f"{first}-{last}"

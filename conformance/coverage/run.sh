@@ -35,7 +35,8 @@ tail -n 3 "$out/conformance.txt" >&2
 cargo llvm-cov report --branch --release -p eos-broker --lcov --output-path "$out/eos-broker.lcov" 2>/dev/null
 echo "instrumented conformance run and report: $(( $(date +%s) - start )) s" >&2
 
-args=("$out/eos-broker.lcov" --reasons conformance/coverage/unreachable.toml --command "conformance/coverage/run.sh $*")
+args=("$out/eos-broker.lcov" --reasons conformance/coverage/unreachable.toml --errors conformance/coverage/error-paths.toml
+      --command "conformance/coverage/run.sh $*")
 if [[ "${COVERAGE_WRITE:-0}" == 1 ]]; then
   args+=(--write conformance/coverage/implementation-coverage.md)
 fi

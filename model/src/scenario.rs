@@ -18,6 +18,11 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("pitfall-offsets-outside-txn", include_str!("../../specs/scenarios/pitfall-offsets-outside-txn.toml")),
     ("pitfall-read-uncommitted", include_str!("../../specs/scenarios/pitfall-read-uncommitted.toml")),
     ("pitfall-no-fencing", include_str!("../../specs/scenarios/pitfall-no-fencing.toml")),
+    ("idempotent", include_str!("../../specs/scenarios/idempotent.toml")),
+    ("two-transactions", include_str!("../../specs/scenarios/two-transactions.toml")),
+    ("kip360", include_str!("../../specs/scenarios/kip360.toml")),
+    ("copier-zombie", include_str!("../../specs/scenarios/copier-zombie.toml")),
+    ("copier-zombie-plain-offsets", include_str!("../../specs/scenarios/copier-zombie-plain-offsets.toml")),
 ];
 
 /// (name, TOML) of every scenario of the bug museum (`specs/scenarios/bugs/`): one real bug each, the

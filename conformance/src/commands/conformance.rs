@@ -92,6 +92,9 @@ pub struct Args {
     /// Do not shrink failing traces.
     #[arg(long)]
     no_shrink: bool,
+    /// Stop at the first trace that fails (not shrunk): a quick yes/no, e.g. for mutation testing.
+    #[arg(long)]
+    fail_fast: bool,
     /// Print a machine-readable JSON report on stdout.
     #[arg(long)]
     json: bool,
@@ -141,8 +144,8 @@ pub fn run(args: Args) -> Result<u8, String> {
         enumerate_limit: args.enumerate_limit,
         faults,
         out_dir: Some(args.out.clone()),
-        stop_after_failures: None,
-        shrink: !args.no_shrink,
+        stop_after_failures: args.fail_fast.then_some(1),
+        shrink: !args.no_shrink && !args.fail_fast,
     };
     if args.mutants {
         return Ok(run_mutants(&configs, &options, &args));
@@ -153,7 +156,11 @@ pub fn run(args: Args) -> Result<u8, String> {
         if !args.json {
             print_line(&report);
         }
+        let stop = args.fail_fast && !report.passed();
         reports.push(report);
+        if stop {
+            break;
+        }
     }
     let passed = reports.iter().all(ScenarioReport::passed);
     if args.json {
