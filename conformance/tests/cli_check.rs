@@ -93,6 +93,9 @@ fn bad_numbers_are_refused() {
     }
 }
 
+/// A scenario whose check runs for minutes, for the tests that stop one early.
+const LONG_RUN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/long-run.toml");
+
 /// A run that stops early never says that the properties hold nor exits 0: a depth bound that cuts
 /// paths or a time-out exits 3 and says what was not explored; a bound that is never reached cuts
 /// nothing and the run stays exhaustive.
@@ -113,7 +116,7 @@ fn early_stops_are_inconclusive() {
     assert_eq!(walks.status.code(), Some(3), "{}", stdout(&walks));
     assert!(stdout(&walks).contains("states visited on random walks up to depth"), "{}", stdout(&walks));
 
-    let timed = eos(&["check", "happy", "--timeout", "1", "--json"]);
+    let timed = eos(&["check", LONG_RUN, "--timeout", "1", "--json"]);
     assert_eq!(timed.status.code(), Some(3));
     let report: serde_json::Value = serde_json::from_str(&stdout(&timed)).unwrap();
     assert_eq!(report["coverage"]["kind"], "timed_out");
@@ -129,7 +132,7 @@ fn signals_print_the_summary_so_far() {
     for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
         use std::io::{BufRead, Read};
         let mut child = Command::new(env!("CARGO_BIN_EXE_eos"))
-            .args(["check", "happy", "--threads", "1", "--progress", "json"])
+            .args(["check", LONG_RUN, "--threads", "1", "--progress", "json"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
