@@ -434,7 +434,8 @@ impl Client {
         self.phase = Phase::FatalError;
         self.fenced |= error == ErrorCode::ProducerFenced;
         self.fatal_by_fence =
-            matches!(error, ErrorCode::ProducerFenced | ErrorCode::InvalidProducerEpoch | ErrorCode::IllegalGeneration);
+            matches!(error, ErrorCode::ProducerFenced | ErrorCode::InvalidProducerEpoch | ErrorCode::IllegalGeneration)
+                || error == ErrorCode::UnknownMemberId;
         self.awaiting.clear();
     }
 
