@@ -66,6 +66,7 @@ pub fn cluster_config(config: &Config, faults: Faults) -> ClusterConfig {
         marker_retry_backoff_ms: clock::MARKER_RETRY_BACKOFF_MS,
         marker_request_timeout_ms: clock::MARKER_REQUEST_TIMEOUT_MS,
         max_producer_epoch: config.broker.max_producer_epoch,
+        verification_round_trip: config.broker.verification_round_trip,
         faults,
         ..ClusterConfig::default()
     }
@@ -76,7 +77,14 @@ pub fn cluster_config(config: &Config, faults: Faults) -> ClusterConfig {
 pub fn implements_fix(fix: &str) -> bool {
     matches!(
         fix,
-        "kafka_19446" | "kafka_19999" | "kafka_18464" | "kafka_18660" | "kafka_19367" | "kafka_20090" | "kafka_20785"
+        "kafka_19446"
+            | "kafka_19999"
+            | "kafka_18464"
+            | "kafka_18660"
+            | "kafka_19367"
+            | "kafka_20090"
+            | "kafka_20785"
+            | "kafka_14884"
     )
 }
 
@@ -90,6 +98,7 @@ fn fixes(fixes: &eos_model::config::Fixes) -> eos_broker::config::Fixes {
         kafka_19367: fixes.kafka_19367,
         kafka_20090: fixes.kafka_20090,
         kafka_20785: fixes.kafka_20785,
+        kafka_14884: fixes.kafka_14884,
     }
 }
 

@@ -188,9 +188,32 @@ pub fn message(cluster: &Cluster, in_flight: &InFlight) -> Result<Message, Untra
             Wire::WriteTxnMarkerResponse(r) => {
                 Ok(Message::MarkerResponse { marker: marker(m)?, error: error(r.error)? })
             }
+            Wire::VerifyPartition(v) => {
+                Ok(Message::Verify { request: held_produce(cluster, v)?, guard: guard(v.guard)? })
+            }
+            Wire::VerifyPartitionResponse(r) => Ok(Message::VerifyResponse {
+                request: held_produce(cluster, &r.request)?,
+                guard: guard(r.request.guard)?,
+                error: error(r.error)?,
+            }),
             other => Err(Untranslatable(format!("{} between brokers", other.kind()))),
         },
     }
+}
+
+/// The Produce a leader holds for its verification, as the model's request.
+fn held_produce(
+    cluster: &Cluster,
+    verify: &eos_broker::protocol::VerifyPartitionRequest,
+) -> Result<Request, Untranslatable> {
+    let client = verify.client;
+    let from = u8::try_from(client.0).map_err(|_| Untranslatable(format!("client {client:?}")))?;
+    let send = send_of(cluster, client, verify.correlation)?;
+    Ok(Request { from, attempt: 0, send, body: request_body(&Wire::Produce(verify.produce.clone()))? })
+}
+
+fn guard(guard: u64) -> Result<u8, Untranslatable> {
+    u8::try_from(guard).map_err(|_| Untranslatable(format!("verification guard {guard}")))
 }
 
 /// Which send of its request a client message is (the model's `Request::send`): the request timeouts
@@ -398,7 +421,10 @@ pub fn observe(cluster: &Cluster, config: &Config, renderings: &mut Renderings) 
 pub fn without_ghosts(message: &Message) -> Message {
     let mut m = *message;
     match &mut m {
-        Message::Request(r) | Message::Response { request: r, .. } => r.attempt = 0,
+        Message::Request(r)
+        | Message::Response { request: r, .. }
+        | Message::Verify { request: r, .. }
+        | Message::VerifyResponse { request: r, .. } => r.attempt = 0,
         Message::Marker(marker) | Message::MarkerResponse { marker, .. } => marker.ends = Default::default(),
     }
     m

@@ -2,9 +2,11 @@
 //! the transaction coordinator, the partition leaders and the group coordinator of a one-broker
 //! cluster, behind one entry point, [`Broker::handle`], which takes the time and one message and
 //! returns the messages to send. Leader-to-coordinator calls (KIP-890 verification and tv2's
-//! implicit add) are synchronous inside the step. Nothing here reads a clock, sleeps, spawns or
+//! implicit add) are synchronous inside the step, unless `verification_round_trip` makes the
+//! Produce's a round trip of messages (VerifyPartition and its response). Nothing here reads a clock, sleeps, spawns or
 //! touches a socket; storage is reached through the [`Storage`] trait.
 
+use crate::client::RequestId;
 use crate::config::{BrokerConfig, ProtocolMode};
 use crate::coordinator::{CoordinatorTimer, TransactionCoordinator, TransactionView, TxnLogRecord};
 use crate::error::ErrorCode;
@@ -13,11 +15,12 @@ use crate::mutation::Faults;
 use crate::partition::{AppendOrigin, PartitionLog, ProducerBatch};
 use crate::protocol::{
     Endpoint, Message, OffsetCommitResponse, Outgoing, ProduceRequest, ProduceResponse, TxnOffsetCommitRequest,
-    TxnOffsetCommitResponse, WriteTxnMarkerRequest,
+    TxnOffsetCommitResponse, VerifyPartitionRequest, VerifyPartitionResponse, WriteTxnMarkerRequest,
 };
 use crate::storage::Storage;
 use crate::types::{
-    Offset, ProducerEpoch, ProducerId, Record, TimestampMs, TopicPartition, TransactionResult, TransactionalId,
+    ClientId, Offset, ProducerEpoch, ProducerId, Record, TimestampMs, TopicPartition, TransactionResult,
+    TransactionalId,
 };
 use std::collections::BTreeMap;
 
@@ -81,10 +84,53 @@ impl Broker {
 
     /// Handles one message from `source`; returns what to send.
     pub fn handle(&mut self, now_ms: TimestampMs, source: Endpoint, message: Message) -> Vec<Outgoing> {
+        self.handle_correlated(now_ms, source, None, message)
+    }
+
+    /// [`Self::handle`] for a client request sent under `correlation`: a Produce held for a
+    /// verification round trip keeps it, so that its answer can name the request later.
+    pub fn handle_correlated(
+        &mut self,
+        now_ms: TimestampMs,
+        source: Endpoint,
+        correlation: Option<RequestId>,
+        message: Message,
+    ) -> Vec<Outgoing> {
         let (from, answer, markers) = match message {
             Message::WriteTxnMarkerResponse(response) => {
                 self.coordinator.handle_marker_response(now_ms, &response);
                 return Vec::new();
+            }
+            Message::Produce(request) if self.holds_for_verification(&request) => {
+                let Endpoint::Client(client) = source else {
+                    tracing::warn!("a Produce that is not from a client is dropped");
+                    return Vec::new();
+                };
+                return self.start_verification(request, client, correlation).into_iter().collect();
+            }
+            Message::VerifyPartition(request) => {
+                let error = self.answer_verification(now_ms, &request).err().unwrap_or(ErrorCode::None);
+                let leader = Endpoint::for_partition(&request.produce.partition);
+                let response = VerifyPartitionResponse { request, error };
+                return vec![Outgoing {
+                    source: Endpoint::Coordinator,
+                    destination: leader,
+                    message: Message::VerifyPartitionResponse(response),
+                }];
+            }
+            Message::VerifyPartitionResponse(response) => {
+                let (request, error) = (response.request, response.error);
+                let (partition, sequence) = (request.produce.partition.clone(), request.produce.sequence);
+                let result = match error {
+                    ErrorCode::None => self.append_guarded(request.produce, request.guard),
+                    error => Err(error),
+                };
+                let (error, offset) = result.map_or_else(|code| (code, -1), |offset| (ErrorCode::None, offset));
+                return vec![Outgoing {
+                    source: Endpoint::for_partition(&partition),
+                    destination: Endpoint::Client(request.client),
+                    message: Message::ProduceResponse(ProduceResponse { partition, sequence, error, offset }),
+                }];
             }
             Message::InitProducerId(_)
             | Message::AddPartitionsToTxn(_)
@@ -178,6 +224,65 @@ impl Broker {
         let knows_abortable = request.transaction_abortable;
         let verify = || verify_or_add(coordinator, config.protocol, now_ms, id, pid, epoch, partition, knows_abortable);
         Ok(log.append_verified(batch, AppendOrigin::Client, verify)?.first_offset)
+    }
+
+    /// Whether the leader holds `request` for a verification round trip (specs/eos.md §5.1 step 2
+    /// with `verification_round_trip`): a transactional batch of a producer with no transaction open
+    /// here at its epoch, under a protocol that verifies or adds.
+    fn holds_for_verification(&self, request: &ProduceRequest) -> bool {
+        self.config.verification_round_trip
+            && self.config.protocol != ProtocolMode::Tv1
+            && request.transactional_id.is_some()
+            && self.partitions.get(&request.partition).is_some_and(|log| {
+                log.needs_verification(request.producer_id, request.producer_epoch, request.transactional)
+            })
+    }
+
+    /// The leader starts a verification (Kafka's `ReplicaManager.appendRecords` through
+    /// `AddPartitionsToTxnManager`): hands out the guard and asks the coordinator.
+    fn start_verification(
+        &mut self,
+        produce: ProduceRequest,
+        client: ClientId,
+        correlation: Option<RequestId>,
+    ) -> Option<Outgoing> {
+        let log = self.partitions.get_mut(&produce.partition)?;
+        let guard = log.start_verification(produce.producer_id);
+        let leader = Endpoint::for_partition(&produce.partition);
+        let request = VerifyPartitionRequest { produce, client, correlation, guard };
+        Some(Outgoing {
+            source: leader,
+            destination: Endpoint::Coordinator,
+            message: Message::VerifyPartition(request),
+        })
+    }
+
+    /// The coordinator's side of a verification round trip: verify or add, translated for the client.
+    fn answer_verification(&mut self, now_ms: TimestampMs, request: &VerifyPartitionRequest) -> Result<(), ErrorCode> {
+        let p = &request.produce;
+        verify_or_add(
+            &mut self.coordinator,
+            self.config.protocol,
+            now_ms,
+            p.transactional_id.as_ref(),
+            p.producer_id,
+            p.producer_epoch,
+            &p.partition,
+            p.transaction_abortable,
+        )
+    }
+
+    /// The leader appends a Produce whose verification came back, behind its guard.
+    fn append_guarded(&mut self, request: ProduceRequest, guard: u64) -> Result<Offset, ErrorCode> {
+        let log = self.partitions.get_mut(&request.partition).ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        let batch = ProducerBatch {
+            producer_id: request.producer_id,
+            producer_epoch: request.producer_epoch,
+            base_sequence: request.sequence,
+            is_transactional: request.transactional,
+            records: request.records,
+        };
+        Ok(log.append_guarded(batch, AppendOrigin::Client, guard)?.first_offset)
     }
 
     fn handle_txn_offset_commit(

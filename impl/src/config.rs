@@ -70,6 +70,11 @@ pub struct BrokerConfig {
     pub marker_retry_backoff_ms: i64,
     /// How long a marker request may go unanswered before the coordinator sends it again.
     pub marker_request_timeout_ms: i64,
+    /// The leader's verification (tv1-verified) or implicit add (tv2) of a Produce as a round trip
+    /// (Kafka's `AddPartitionsToTxnManager`): the leader holds the Produce, asks the coordinator with a
+    /// message of its own, and appends when the answer comes back, behind the verification guard.
+    /// Off: the call is synchronous inside the Produce's handling.
+    pub verification_round_trip: bool,
     /// Kafka's fixes to its transaction protocol (all on unless a bug-museum scenario switches one off).
     pub fixes: Fixes,
     /// Seeded faults (testing only).
@@ -97,6 +102,9 @@ pub struct Fixes {
     pub kafka_20090: bool,
     /// A commit racing a coordinator abort is answered PRODUCER_FENCED, not INVALID_TXN_STATE.
     pub kafka_20785: bool,
+    /// KIP-890's verification guard: a Produce held for a verification round trip appends only if
+    /// its verification is still the producer's (no marker or transactional append came in between).
+    pub kafka_14884: bool,
 }
 
 impl Default for Fixes {
@@ -109,6 +117,7 @@ impl Default for Fixes {
             kafka_19367: true,
             kafka_20090: true,
             kafka_20785: true,
+            kafka_14884: true,
         }
     }
 }
@@ -123,6 +132,7 @@ impl Default for BrokerConfig {
             max_transaction_timeout_ms: 900_000,
             marker_retry_backoff_ms: 100,
             marker_request_timeout_ms: 30_000,
+            verification_round_trip: false,
             fixes: Fixes::default(),
             faults: Faults::none(),
         }

@@ -272,6 +272,32 @@ impl WriteTxnMarkerRequest {
     }
 }
 
+/// Leader to coordinator, with the verification as a round trip (`verification_round_trip`): verify
+/// (tv1-verified) or add (tv2) the partition of a Produce the leader holds meanwhile. Kafka's
+/// `AddPartitionsToTxnManager` sends AddPartitionsToTxn (verifyOnly in tv1-verified) and keeps the
+/// Produce in a callback; here the held Produce, its requester and its correlation id travel with the
+/// request, so that the leader can answer the client when the verification comes back.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VerifyPartitionRequest {
+    /// The Produce held.
+    pub produce: ProduceRequest,
+    /// Who sent it.
+    pub client: crate::types::ClientId,
+    /// The Produce's correlation id (its answer carries it).
+    pub correlation: Option<crate::client::RequestId>,
+    /// The verification guard the leader handed out when it started the verification.
+    pub guard: u64,
+}
+
+/// Coordinator to leader: the answer to a [`VerifyPartitionRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VerifyPartitionResponse {
+    /// The request answered.
+    pub request: VerifyPartitionRequest,
+    /// The coordinator's answer, as the leader passes it on to the client.
+    pub error: ErrorCode,
+}
+
 /// Every message that travels between components.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[allow(missing_docs)]
@@ -292,6 +318,8 @@ pub enum Message {
     EndTxnResponse(EndTxnResponse),
     WriteTxnMarker(WriteTxnMarkerRequest),
     WriteTxnMarkerResponse(WriteTxnMarkerResponse),
+    VerifyPartition(VerifyPartitionRequest),
+    VerifyPartitionResponse(VerifyPartitionResponse),
 }
 
 /// The key fields that tie a client's request to its response (specs/eos.md section 3).
@@ -344,6 +372,8 @@ impl Message {
             Self::EndTxnResponse(_) => "EndTxnResponse",
             Self::WriteTxnMarker(_) => "WriteTxnMarker",
             Self::WriteTxnMarkerResponse(_) => "WriteTxnMarkerResponse",
+            Self::VerifyPartition(_) => "VerifyPartition",
+            Self::VerifyPartitionResponse(_) => "VerifyPartitionResponse",
         }
     }
 
@@ -359,6 +389,7 @@ impl Message {
                 | Self::OffsetCommit(_)
                 | Self::EndTxn(_)
                 | Self::WriteTxnMarker(_)
+                | Self::VerifyPartition(_)
         )
     }
 
@@ -401,6 +432,7 @@ impl Message {
             Self::OffsetCommitResponse(r) => r.error,
             Self::EndTxnResponse(r) => r.error,
             Self::WriteTxnMarkerResponse(r) => r.error,
+            Self::VerifyPartitionResponse(r) => r.error,
             _ => return None,
         })
     }
@@ -439,6 +471,7 @@ impl Endpoint {
             Message::Produce(r) => Self::for_partition(&r.partition),
             Message::TxnOffsetCommit(_) | Message::OffsetCommit(_) => Self::GroupCoordinator,
             Message::WriteTxnMarker(r) => Self::for_partition(&r.target),
+            Message::VerifyPartition(_) => Self::Coordinator,
             _ => return None,
         })
     }

@@ -170,6 +170,12 @@ pub struct Fixes {
     /// answers at once and completes the transaction later, asynchronously).
     #[serde(default = "yes")]
     pub kafka_17507: bool,
+    /// KIP-890's verification guard: with the verification as a round trip
+    /// (`broker.verification_round_trip`), the leader appends a verified Produce only if the
+    /// verification it started is still the producer's (no marker or transactional append came in
+    /// between). Off: it appends whatever happened meanwhile.
+    #[serde(default = "yes")]
+    pub kafka_14884: bool,
 }
 
 impl Default for Fixes {
@@ -183,6 +189,7 @@ impl Default for Fixes {
             kafka_20090: true,
             kafka_20785: true,
             kafka_17507: true,
+            kafka_14884: true,
         }
     }
 }
@@ -198,6 +205,7 @@ impl Fixes {
         "kafka_20090",
         "kafka_20785",
         "kafka_17507",
+        "kafka_14884",
     ];
 
     /// The switch named `name`, for the museum.
@@ -211,6 +219,7 @@ impl Fixes {
             "kafka_20090" => &mut self.kafka_20090,
             "kafka_20785" => &mut self.kafka_20785,
             "kafka_17507" => &mut self.kafka_17507,
+            "kafka_14884" => &mut self.kafka_14884,
             _ => return None,
         })
     }
@@ -277,11 +286,17 @@ pub struct BrokerSettings {
     /// next bump moves to a new producer id. A small value (3) makes epoch overflow reachable.
     #[serde(default = "max_epoch")]
     pub max_producer_epoch: Epoch,
+    /// The leader's verification (tv1-verified) or implicit add (tv2) of a Produce as a round trip
+    /// (Kafka's `AddPartitionsToTxnManager`): the leader asks the coordinator, the answer comes back as
+    /// a message of its own, and only then does the leader append (behind the verification guard,
+    /// `fixes.kafka_14884`). Off: the call is synchronous inside the Produce's step.
+    #[serde(default)]
+    pub verification_round_trip: bool,
 }
 
 impl Default for BrokerSettings {
     fn default() -> Self {
-        BrokerSettings { max_producer_epoch: max_epoch() }
+        BrokerSettings { max_producer_epoch: max_epoch(), verification_round_trip: false }
     }
 }
 

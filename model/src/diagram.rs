@@ -238,6 +238,7 @@ fn colour_of(message: &Message) -> &'static str {
         Message::Request(_) => INK,
         Message::Response { .. } => RESPONSE,
         Message::Marker(_) | Message::MarkerResponse { .. } => MARKER,
+        Message::Verify { .. } | Message::VerifyResponse { .. } => MARKER,
     }
 }
 
@@ -256,6 +257,8 @@ fn label(message: &Message) -> String {
         Message::Response { request: r, reply } => format!("{} ← {}", reply.error, r.body.kind()),
         Message::Marker(m) => format!("{} marker", if m.commit { "COMMIT" } else { "ABORT" }),
         Message::MarkerResponse { error, .. } => format!("marker {error}"),
+        Message::Verify { .. } => "verify".to_string(),
+        Message::VerifyResponse { error, .. } => format!("verified {error}"),
     }
 }
 
@@ -369,6 +372,8 @@ impl Lanes {
             Message::Response { request, .. } => (self.handler(request), usize::from(request.from)),
             Message::Marker(m) => (self.coordinator(), self.target(m.target)),
             Message::MarkerResponse { marker, .. } => (self.target(marker.target), self.coordinator()),
+            Message::Verify { request, .. } => (self.handler(request), self.coordinator()),
+            Message::VerifyResponse { request, .. } => (self.coordinator(), self.handler(request)),
         }
     }
 }

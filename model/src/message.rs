@@ -160,6 +160,34 @@ pub enum Message {
         /// The leader's error code.
         error: ErrorCode,
     },
+    /// Leader to coordinator (`broker.verification_round_trip`): verify (tv1-verified) or implicitly
+    /// add (tv2) the partition of the Produce `request`, which the leader holds meanwhile (Kafka's
+    /// `AddPartitionsToTxnManager` sends AddPartitionsToTxn with verifyOnly, or the tv2 add).
+    Verify {
+        /// The Produce held.
+        request: Request,
+        /// The verification guard the leader handed out when it started the verification.
+        guard: u8,
+    },
+    /// Coordinator to leader: the answer to a [`Message::Verify`].
+    VerifyResponse {
+        /// The Produce held.
+        request: Request,
+        /// The verification guard of the Verify answered.
+        guard: u8,
+        /// The coordinator's answer, as the leader will pass it on.
+        error: ErrorCode,
+    },
+}
+
+impl Request {
+    /// The partition a Produce goes to.
+    pub fn produce_partition(&self) -> Option<PartitionIndex> {
+        match self.body {
+            RequestBody::Produce { partition, .. } => Some(partition),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for RequestBody {
@@ -235,6 +263,14 @@ impl fmt::Display for Message {
             Message::Marker(m) => write!(f, "coordinator → {m}"),
             Message::MarkerResponse { marker, error } => {
                 write!(f, "{} → coordinator: {error} for {marker}", marker.target)
+            }
+            Message::Verify { request, guard } => {
+                let leader = request.produce_partition().map_or(0, u16::from);
+                write!(f, "out-{leader} → coordinator: verify {} (guard {guard})", request.body)
+            }
+            Message::VerifyResponse { request, guard, error } => {
+                let leader = request.produce_partition().map_or(0, u16::from);
+                write!(f, "coordinator → out-{leader}: verification {error} for {} (guard {guard})", request.body)
             }
         }
     }

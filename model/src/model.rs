@@ -147,6 +147,7 @@ impl EosModel {
             Message::Request(_) => true,
             Message::Response { reply, .. } => reply.error == ErrorCode::ConcurrentTransactions,
             Message::Marker(_) | Message::MarkerResponse { .. } => false,
+            Message::Verify { .. } | Message::VerifyResponse { .. } => false,
         };
         if !state.network.keys().all(may_loop) {
             return false;
@@ -184,7 +185,9 @@ impl Model for EosModel {
         }
         if state.budget.losses > 0 {
             for message in state.network.keys() {
-                actions.push(Action::Lose { message: *message });
+                if !matches!(message, Message::Verify { .. } | Message::VerifyResponse { .. }) {
+                    actions.push(Action::Lose { message: *message });
+                }
             }
         }
         if state.budget.marker_duplicates > 0 {
@@ -331,7 +334,7 @@ impl EosModel {
             }
             Action::Lose { message } => {
                 state.budget.losses = state.budget.losses.checked_sub(1)?;
-                if !state.take(&message) {
+                if matches!(message, Message::Verify { .. } | Message::VerifyResponse { .. }) || !state.take(&message) {
                     return None;
                 }
                 self.lose(state, &message);
@@ -359,6 +362,9 @@ impl EosModel {
             Message::Marker(marker) | Message::MarkerResponse { marker, .. } => {
                 state.coordinator.on_marker_lost(marker)
             }
+            Message::Verify { .. } | Message::VerifyResponse { .. } => {
+                unreachable!("verification messages are not lost (specs/eos.md §9)")
+            }
         }
     }
 
@@ -366,7 +372,20 @@ impl EosModel {
         let config = &self.config;
         match message {
             Message::Request(request) => {
-                let reply = self.handle_request(state, &request, outbox);
+                if let Some(reply) = self.handle_request(state, &request, outbox) {
+                    outbox.push(Message::Response { request, reply });
+                }
+            }
+            Message::Verify { request, guard } => {
+                let error = self.answer_verification(state, &request, outbox);
+                outbox.push(Message::VerifyResponse { request, guard, error });
+            }
+            Message::VerifyResponse { request, guard, error } => {
+                // The leader answers the Produce it held: the coordinator's error, or the append.
+                let reply = match error {
+                    ErrorCode::None => self.append_produce(state, &request, Some(guard)),
+                    error => Reply::error(error),
+                };
                 outbox.push(Message::Response { request, reply });
             }
             Message::Response { request, reply } => {
@@ -388,7 +407,68 @@ impl EosModel {
         }
     }
 
-    fn handle_request(&self, state: &mut State, request: &Request, outbox: &mut Vec<Message>) -> Reply {
+    /// Whether the leader's verification (tv1-verified) or implicit add (tv2) is a round trip.
+    fn verifies_by_round_trip(&self) -> bool {
+        self.config.broker.verification_round_trip && self.config.protocol != Protocol::Tv1
+    }
+
+    /// Specs/eos.md §5.1 steps 1 and 3–7 for the Produce `request`, presenting `guard` if it was held
+    /// for a verification round trip.
+    fn append_produce(&self, state: &mut State, request: &Request, guard: Option<u8>) -> Reply {
+        let RequestBody::Produce { partition, txn, producer_id, epoch, sequence, value } = request.body else {
+            unreachable!("only a Produce appends");
+        };
+        let attempt = Attempt { producer: request.from, index: request.attempt };
+        let transactional = txn.is_some();
+        let request = ProduceRequest { producer_id, epoch, sequence, transactional, value, attempt, guard };
+        let (error, offset) = state.partitions[usize::from(partition)].produce(&self.config, request);
+        Reply { error, producer_id: None, epoch: None, offset }
+    }
+
+    /// The coordinator's side of a [`Message::Verify`]: its answer, as the leader passes it on.
+    fn answer_verification(&self, state: &mut State, request: &Request, outbox: &mut Vec<Message>) -> ErrorCode {
+        let RequestBody::Produce { partition, txn: Some(txn), producer_id: Some(pid), epoch, .. } = request.body else {
+            unreachable!("only a transactional Produce is verified");
+        };
+        let attempt = Attempt { producer: request.from, index: request.attempt };
+        let target = TxnPartition::Data(partition);
+        self.join_transaction(state, txn, pid, epoch, target, attempt, outbox).unwrap_or(ErrorCode::None)
+    }
+
+    /// A request reaches its broker: the answer, or `None` while the leader holds a Produce for a
+    /// verification round trip.
+    fn handle_request(&self, state: &mut State, request: &Request, outbox: &mut Vec<Message>) -> Option<Reply> {
+        match request.body {
+            RequestBody::Produce { .. } => self.handle_produce(state, request, outbox),
+            _ => Some(self.handle_coordinator_request(state, request, outbox)),
+        }
+    }
+
+    /// Produce at the leader (specs/eos.md §5.1).
+    fn handle_produce(&self, state: &mut State, request: &Request, outbox: &mut Vec<Message>) -> Option<Reply> {
+        let attempt = Attempt { producer: request.from, index: request.attempt };
+        let RequestBody::Produce { partition, txn, producer_id, epoch, .. } = request.body else {
+            unreachable!("handle_produce takes a Produce");
+        };
+        let partition_state = &state.partitions[usize::from(partition)];
+        let open = producer_id.is_some_and(|pid| partition_state.has_open_transaction(pid, epoch));
+        if let (Some(txn), Some(pid), false) = (txn, producer_id, open) {
+            if self.verifies_by_round_trip() {
+                // The leader holds the Produce and asks the coordinator (specs/eos.md §5.1 step 2).
+                let guard = state.partitions[usize::from(partition)].start_verification(pid);
+                outbox.push(Message::Verify { request: *request, guard });
+                return None;
+            }
+            let target = TxnPartition::Data(partition);
+            if let Some(error) = self.join_transaction(state, txn, pid, epoch, target, attempt, outbox) {
+                return Some(Reply::error(error));
+            }
+        }
+        Some(self.append_produce(state, request, None))
+    }
+
+    /// Requests to the coordinator and the group coordinator.
+    fn handle_coordinator_request(&self, state: &mut State, request: &Request, outbox: &mut Vec<Message>) -> Reply {
         let config = &self.config;
         let attempt = Attempt { producer: request.from, index: request.attempt };
         let fx = &mut Effects { config, history: &mut state.history, outbox };
@@ -419,20 +499,7 @@ impl EosModel {
             RequestBody::OffsetCommit { generation, offset } => {
                 Reply::error(state.group.offset_commit(request.from, generation, offset))
             }
-            RequestBody::Produce { partition, txn, producer_id, epoch, sequence, value } => {
-                let partition_state = &state.partitions[usize::from(partition)];
-                let open = producer_id.is_some_and(|pid| partition_state.has_open_transaction(pid, epoch));
-                if let (Some(txn), Some(pid), false) = (txn, producer_id, open) {
-                    let target = TxnPartition::Data(partition);
-                    if let Some(error) = self.join_transaction(state, txn, pid, epoch, target, attempt, outbox) {
-                        return Reply::error(error);
-                    }
-                }
-                let request =
-                    ProduceRequest { producer_id, epoch, sequence, transactional: txn.is_some(), value, attempt };
-                let (error, offset) = state.partitions[usize::from(partition)].produce(config, request);
-                Reply { error, producer_id: None, epoch: None, offset }
-            }
+            RequestBody::Produce { .. } => unreachable!("a Produce is handled by handle_produce"),
             RequestBody::TxnOffsetCommit { txn, producer_id, epoch, generation, offset } => {
                 // Verification (or the tv2 implicit add) first, then the group's own checks: Kafka's
                 // group coordinator verifies before it runs the commit (scheduleTransactionalWriteOperation).

@@ -153,6 +153,12 @@ pub struct PartitionState {
     pub producers: SmallMap<ProducerId, ProducerStateEntry>,
     /// The aborted-transaction index, in marker order.
     pub aborted: InlineVec<AbortedTxn, 2>,
+    /// KIP-890's verification state (`broker.verification_round_trip`): per producer id, the guard of
+    /// the verification in progress (Kafka's `VerificationStateEntry`), until the producer's next
+    /// transactional append or marker.
+    pub verifications: SmallMap<ProducerId, u8>,
+    /// Guards handed out so far: a new verification gets the next one (Kafka: a fresh object).
+    pub guards_issued: u8,
 }
 
 /// The Produce checks that run after verification / implicit add (specs/eos.md §5.1 steps 3–7).
@@ -169,6 +175,9 @@ pub struct ProduceRequest {
     pub value: Value,
     /// Ghost attempt.
     pub attempt: Attempt,
+    /// The verification guard the append must present (a Produce held for a verification round
+    /// trip); `None` when no verification ran or it was synchronous.
+    pub guard: Option<u8>,
 }
 
 impl PartitionState {
@@ -194,6 +203,30 @@ impl PartitionState {
         self.producers.get(&pid).is_some_and(|e| e.open_transaction.is_some() && e.epoch == epoch)
     }
 
+    /// Starts the verification of a transactional Produce of `pid` (Kafka's
+    /// `UnifiedLog.maybeStartTransactionVerification`): the guard of the verification in progress, or
+    /// a new one.
+    pub fn start_verification(&mut self, pid: ProducerId) -> u8 {
+        if let Some(guard) = self.verifications.get(&pid) {
+            return *guard;
+        }
+        self.guards_issued += 1;
+        let guard = self.guards_issued;
+        self.verifications.insert(pid, guard);
+        guard
+    }
+
+    /// KAFKA-14884's verification guard (`UnifiedLog.analyzeAndValidateProducerState`): a
+    /// transactional batch that opens a transaction here must present the guard of the verification
+    /// still in progress; a marker or another transactional append cleared it.
+    fn misses_verification(&self, config: &Config, pid: ProducerId, request: &ProduceRequest) -> bool {
+        config.fixes.kafka_14884
+            && request.transactional
+            && request.guard.is_some()
+            && !self.has_open_transaction(pid, request.epoch)
+            && self.verifications.get(&pid).copied() != request.guard
+    }
+
     fn append(&mut self, entry: LogEntry) -> Offset {
         let offset = self.high_watermark();
         self.log.push(entry);
@@ -202,7 +235,9 @@ impl PartitionState {
 
     /// Produce, from the duplicate check on (specs/eos.md §5.1 steps 1 and 3–7).
     pub fn produce(&mut self, config: &Config, request: ProduceRequest) -> (ErrorCode, Option<Offset>) {
-        let ProduceRequest { producer_id, epoch, sequence, transactional, value, attempt } = request;
+        let misses_verification =
+            request.producer_id.is_some_and(|pid| self.misses_verification(config, pid, &request));
+        let ProduceRequest { producer_id, epoch, sequence, transactional, value, attempt, guard: _ } = request;
         let data = LogEntry::Data { producer_id, epoch, sequence, transactional, value, attempt };
         let Some(pid) = producer_id else {
             return (ErrorCode::None, Some(self.append(data)));
@@ -213,10 +248,14 @@ impl PartitionState {
                 return (ErrorCode::None, Some(offset));
             }
         }
+        // The epoch before the guard (KAFKA-19690: a fenced producer must learn it is fenced).
+        if config.guards.fencing && entry.is_some_and(|e| epoch < e.epoch) {
+            return (ErrorCode::InvalidProducerEpoch, None);
+        }
+        if misses_verification {
+            return (ErrorCode::InvalidTxnState, None);
+        }
         if let Some(entry) = entry {
-            if config.guards.fencing && epoch < entry.epoch {
-                return (ErrorCode::InvalidProducerEpoch, None);
-            }
             let in_sequence = if epoch != entry.epoch {
                 sequence == 0
             } else {
@@ -243,6 +282,10 @@ impl PartitionState {
         entry.batches.push(sequence, offset);
         if transactional && entry.open_transaction.is_none() {
             entry.open_transaction = Some(offset);
+        }
+        if transactional {
+            // The transaction is open here now: verification is over (`updateProducers`).
+            self.verifications.remove(&pid);
         }
         (ErrorCode::None, Some(offset))
     }
@@ -281,6 +324,8 @@ impl PartitionState {
             entry.batches.clear();
         }
         entry.coordinator_epoch = m.coordinator_epoch;
+        // The transaction is over: a verification started before the marker no longer counts.
+        self.verifications.remove(&pid);
         ErrorCode::None
     }
 
@@ -344,7 +389,7 @@ mod tests {
     fn request(pid: ProducerId, epoch: Epoch, sequence: Sequence, transactional: bool) -> ProduceRequest {
         let attempt = Attempt { producer: 0, index: 0 };
         let value = Value::Produced { attempt, partition: 0 };
-        ProduceRequest { producer_id: Some(pid), epoch, sequence, transactional, value, attempt }
+        ProduceRequest { producer_id: Some(pid), epoch, sequence, transactional, value, attempt, guard: None }
     }
 
     fn marker(pid: ProducerId, epoch: Epoch, commit: bool, coordinator_epoch: i32) -> Marker {
@@ -435,6 +480,28 @@ mod tests {
         p.produce(&config(), request(1000, 0, 0, true));
         assert!(p.has_open_transaction(1000, 0));
         assert!(!p.has_open_transaction(1000, 1));
+    }
+
+    /// KAFKA-14884: a Produce held for its verification presents its guard; a marker in between clears
+    /// it and the append is refused (the fix off appends); a stale epoch is answered before the guard
+    /// (KAFKA-19690); a new verification after the marker gets a new guard.
+    #[test]
+    fn verification_guard() {
+        let guarded = |epoch, guard| ProduceRequest { guard: Some(guard), ..request(1000, epoch, 0, true) };
+        let mut p = PartitionState::default();
+        let g = p.start_verification(1000);
+        assert_eq!(p.start_verification(1000), g, "a verification in progress keeps its guard");
+        assert_eq!(p.clone().produce(&config(), guarded(0, g)), (ErrorCode::None, Some(0)));
+        assert_eq!(p.write_marker(&config(), &marker(1000, 1, false, 0)), ErrorCode::None);
+        assert_eq!(p.clone().produce(&config(), guarded(1, g)), (ErrorCode::InvalidTxnState, None));
+        assert_eq!(p.clone().produce(&config(), guarded(0, g)).0, ErrorCode::InvalidProducerEpoch, "KAFKA-19690");
+        let mut unfixed = config();
+        unfixed.fixes.kafka_14884 = false;
+        assert_eq!(p.clone().produce(&unfixed, guarded(1, g)), (ErrorCode::None, Some(1)), "KAFKA-14884 off");
+        let next = p.start_verification(1000);
+        assert_ne!(next, g);
+        assert_eq!(p.produce(&config(), guarded(1, next)), (ErrorCode::None, Some(1)));
+        assert!(p.verifications.is_empty(), "the append ends the verification");
     }
 
     /// The duplicate window holds the last five batches.

@@ -23,6 +23,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("kip360", include_str!("../../specs/scenarios/kip360.toml")),
     ("copier-zombie", include_str!("../../specs/scenarios/copier-zombie.toml")),
     ("copier-zombie-plain-offsets", include_str!("../../specs/scenarios/copier-zombie-plain-offsets.toml")),
+    ("verification-round-trip", include_str!("../../specs/scenarios/verification-round-trip.toml")),
 ];
 
 /// (name, TOML) of every scenario of the bug museum (`specs/scenarios/bugs/`): one real bug each, the
@@ -39,6 +40,7 @@ pub const MUSEUM: &[(&str, &str)] = &[
     ("KAFKA-20090", include_str!("../../specs/scenarios/bugs/KAFKA-20090.toml")),
     ("KAFKA-20785", include_str!("../../specs/scenarios/bugs/KAFKA-20785.toml")),
     ("KAFKA-17507", include_str!("../../specs/scenarios/bugs/KAFKA-17507.toml")),
+    ("KAFKA-14884", include_str!("../../specs/scenarios/bugs/KAFKA-14884.toml")),
 ];
 
 /// The default scenario of `eos check`.

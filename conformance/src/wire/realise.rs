@@ -69,15 +69,22 @@ impl Unrealisable {
     ];
 }
 
-/// Whether `action` is the broker's own work that follows a client step at once (a marker or its
-/// acknowledgement delivered).
+/// Whether `action` is the broker's own work that follows a client step at once (a marker, a
+/// verification or their answers delivered).
 pub fn is_broker_work(action: &Action) -> bool {
-    matches!(action, Action::Deliver { message: Message::Marker(_) | Message::MarkerResponse { .. } })
+    matches!(action, Action::Deliver { message } if is_between_brokers(message))
 }
 
 /// Whether `state` has broker work in flight.
 pub fn broker_work_pending(state: &State) -> bool {
-    state.network.keys().any(|m| matches!(m, Message::Marker(_) | Message::MarkerResponse { .. }))
+    state.network.keys().any(is_between_brokers)
+}
+
+fn is_between_brokers(message: &Message) -> bool {
+    matches!(
+        message,
+        Message::Marker(_) | Message::MarkerResponse { .. } | Message::Verify { .. } | Message::VerifyResponse { .. }
+    )
 }
 
 /// What the harness can do to the broker besides being its clients.

@@ -38,6 +38,8 @@ pub struct ClusterConfig {
     pub marker_retry_backoff_ms: i64,
     /// How long the coordinator waits for a marker's answer before sending it again.
     pub marker_request_timeout_ms: i64,
+    /// The leader's verification as a round trip (see [`BrokerConfig::verification_round_trip`]).
+    pub verification_round_trip: bool,
     /// Kafka's fixes (all on by default).
     pub fixes: Fixes,
     /// Seeded faults (testing only).
@@ -60,6 +62,7 @@ impl Default for ClusterConfig {
             retry_backoff_ms: 100,
             marker_retry_backoff_ms: 100,
             marker_request_timeout_ms: 30_000,
+            verification_round_trip: false,
             fixes: Fixes::default(),
             faults: Faults::none(),
         }
@@ -77,6 +80,7 @@ impl ClusterConfig {
             max_transaction_timeout_ms: self.max_transaction_timeout_ms,
             marker_retry_backoff_ms: self.marker_retry_backoff_ms,
             marker_request_timeout_ms: self.marker_request_timeout_ms,
+            verification_round_trip: self.verification_round_trip,
             fixes: self.fixes,
             faults: self.faults,
         }

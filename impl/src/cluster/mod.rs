@@ -267,11 +267,15 @@ impl Cluster {
                 Ok(self.send_from(client, requests))
             }
             Endpoint::Coordinator | Endpoint::Leader(_) | Endpoint::GroupCoordinator => {
-                let answering = match (&source, correlation) {
-                    (Endpoint::Client(client), Some(id)) => Some((*client, id)),
+                let answering = match (&source, correlation, &message) {
+                    (Endpoint::Client(client), Some(id), _) => Some((*client, id)),
+                    // The leader answers the Produce it held for its verification.
+                    (_, _, Message::VerifyPartitionResponse(r)) => {
+                        r.request.correlation.map(|id| (r.request.client, id))
+                    }
                     _ => None,
                 };
-                let outgoing = self.broker.handle(now, source, message);
+                let outgoing = self.broker.handle_correlated(now, source, correlation, message);
                 Ok(self.send_all(outgoing, answering))
             }
         }

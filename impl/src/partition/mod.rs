@@ -92,6 +92,11 @@ pub struct PartitionLog {
     aborted_index: AbortedIndex,
     /// The last LSO reported, to assert it never decreases.
     lso_floor: Offset,
+    /// KIP-890's verification state: per producer, the guard of the verification in progress
+    /// (Kafka's `VerificationStateEntry`), until its next transactional append or marker.
+    verification_guards: BTreeMap<ProducerId, u64>,
+    /// Guards handed out so far (a new verification takes the next one).
+    guards_issued: u64,
     fencing: bool,
     fixes: Fixes,
     faults: Faults,
@@ -115,6 +120,8 @@ impl PartitionLog {
             open_transactions: OpenTransactions::default(),
             aborted_index: AbortedIndex::default(),
             lso_floor: 0,
+            verification_guards: BTreeMap::new(),
+            guards_issued: 0,
             fencing,
             fixes: Fixes::default(),
             faults,
@@ -169,6 +176,33 @@ impl PartitionLog {
         self.append_verified(batch, origin, || Ok(()))
     }
 
+    /// Starts the verification of a transactional batch of `producer_id` that has no transaction
+    /// open here at its epoch (Kafka's `UnifiedLog.maybeStartTransactionVerification`): the guard of
+    /// the verification already in progress, or a new one. The batch must present it when it is
+    /// appended ([`Self::append_guarded`]).
+    pub fn start_verification(&mut self, producer_id: ProducerId) -> u64 {
+        if let Some(guard) = self.verification_guards.get(&producer_id) {
+            return *guard;
+        }
+        self.guards_issued += 1;
+        self.verification_guards.insert(producer_id, self.guards_issued);
+        self.guards_issued
+    }
+
+    /// Appends a batch whose verification ran as a round trip, presenting the guard
+    /// [`Self::start_verification`] gave it (specs 5.1 step 4a, KAFKA-14884): if the producer has no
+    /// transaction open here at the batch's epoch and its verification in progress is not this one
+    /// (a marker or another transactional append cleared it meanwhile), the batch is refused with
+    /// INVALID_TXN_STATE, after the epoch check (KAFKA-19690).
+    pub fn append_guarded(
+        &mut self,
+        batch: ProducerBatch,
+        origin: AppendOrigin,
+        guard: u64,
+    ) -> Result<AppendInfo, ErrorCode> {
+        self.append_checked(batch, origin, || Ok(()), Some(guard))
+    }
+
     /// [`Self::append`] with specs 5.1 step 2 too: `verify` (KIP-890 verification or tv2's
     /// implicit add) runs first when [`Self::needs_verification`] says so; its error is the answer.
     pub fn append_verified(
@@ -176,6 +210,16 @@ impl PartitionLog {
         batch: ProducerBatch,
         origin: AppendOrigin,
         verify: impl FnOnce() -> Result<(), ErrorCode>,
+    ) -> Result<AppendInfo, ErrorCode> {
+        self.append_checked(batch, origin, verify, None)
+    }
+
+    fn append_checked(
+        &mut self,
+        batch: ProducerBatch,
+        origin: AppendOrigin,
+        verify: impl FnOnce() -> Result<(), ErrorCode>,
+        guard: Option<u64>,
     ) -> Result<AppendInfo, ErrorCode> {
         if batch.records.is_empty() || (batch.producer_id < 0 && batch.is_transactional) {
             return Err(ErrorCode::InvalidRequest);
@@ -200,7 +244,13 @@ impl PartitionLog {
             if batch.is_transactional && !ongoing {
                 verify()?;
             }
-            let decision = producer_state::check_data_batch(entry, &header, origin, self.epoch_checks(), self.faults)?;
+            let guard_ok = !(self.fixes.kafka_14884
+                && batch.is_transactional
+                && !ongoing
+                && guard.is_some()
+                && self.verification_guards.get(&batch.producer_id).copied() != guard);
+            let epochs = self.epoch_checks();
+            let decision = producer_state::check_data_batch(entry, &header, origin, epochs, guard_ok, self.faults)?;
             if let AppendDecision::Duplicate { first_offset } = decision {
                 return Ok(AppendInfo { first_offset, duplicate: true });
             }
@@ -217,6 +267,10 @@ impl PartitionLog {
         })?;
         if batch.producer_id >= 0 && self.producers.update_after_data(&header, first_offset) {
             self.open_transactions.open(first_offset, batch.producer_id);
+        }
+        if batch.is_transactional {
+            // The transaction is open here now: its verification is over (`UnifiedLog.updateProducers`).
+            self.verification_guards.remove(&batch.producer_id);
         }
         self.after_mutation();
         Ok(AppendInfo { first_offset, duplicate: false })
@@ -266,6 +320,8 @@ impl PartitionLog {
             records: Vec::new(),
         })?;
         let closed = self.producers.update_after_marker(producer_id, producer_epoch, coordinator_epoch);
+        // The transaction is over: a verification started before the marker no longer counts.
+        self.verification_guards.remove(&producer_id);
         if let Some(first_offset) = closed {
             self.open_transactions.close(first_offset, producer_id);
             // fault: ForgetAbortedIndex

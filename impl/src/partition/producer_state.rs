@@ -160,7 +160,7 @@ impl ProducerStateManager {
         epochs: EpochChecks,
         faults: Faults,
     ) -> Result<AppendDecision, ErrorCode> {
-        check_data_batch(self.entries.get(&batch.producer_id), batch, origin, epochs, faults)
+        check_data_batch(self.entries.get(&batch.producer_id), batch, origin, epochs, true, faults)
     }
 
     /// Records an appended data batch (after [`Self::check_data_batch`] said Append). Returns
@@ -232,15 +232,21 @@ impl ProducerStateManager {
 
 /// Specs 5.1 steps 3 to 6 against a producer's entry (`None`: never seen): duplicate, epoch,
 /// sequence, non-transactional-in-transaction.
+/// `verified` is false when the batch's verification guard no longer matches (specs 5.1 step 4a,
+/// KAFKA-14884): it is refused after the epoch check, before the sequence check.
 pub fn check_data_batch(
     entry: Option<&ProducerStateEntry>,
     batch: &BatchHeader,
     origin: AppendOrigin,
     epochs: EpochChecks,
+    verified: bool,
     faults: Faults,
 ) -> Result<AppendDecision, ErrorCode> {
     debug_assert!(batch.producer_id >= 0, "non-idempotent batches skip producer state");
     let Some(entry) = entry else {
+        if !verified {
+            return Err(ErrorCode::InvalidTxnState);
+        }
         // A producer never seen: any sequence is accepted (step 5).
         return Ok(AppendDecision::Append);
     };
@@ -257,6 +263,11 @@ pub fn check_data_batch(
     // Step 4: epoch.
     if epochs.enabled && batch.producer_epoch < entry.producer_epoch {
         return Err(ErrorCode::InvalidProducerEpoch);
+    }
+    // Step 4a: the verification guard, after the epoch so that a fenced producer learns it is
+    // fenced (KAFKA-19690: `UnifiedLog.analyzeAndValidateProducerState`).
+    if !verified {
+        return Err(ErrorCode::InvalidTxnState);
     }
     // Step 5: sequence.
     if origin == AppendOrigin::Client {

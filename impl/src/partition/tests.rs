@@ -186,3 +186,28 @@ fn fetch_from_the_middle_of_the_log() {
     assert_eq!(response.aborted_transactions.as_ref().map(Vec::len), Some(1));
     assert!(crate::client::consumer::filter_records(&response, 1).is_empty());
 }
+
+#[test]
+fn verification_guard_refuses_an_append_after_the_marker() {
+    // Proves 5.1 step 4a (KAFKA-14884): a batch held for its verification presents its guard; the
+    // marker clears it, so the append is refused; a stale epoch is answered first (KAFKA-19690); with
+    // the fix off the batch is appended after the marker.
+    let mut log = partition();
+    let guard = log.start_verification(1);
+    assert_eq!(log.start_verification(1), guard, "a verification in progress keeps its guard");
+    log.write_marker(1, 1, TransactionResult::Abort, 0).unwrap();
+    let refused = log.append_guarded(batch(1, 1, 0, true, "a"), AppendOrigin::Client, guard);
+    assert_eq!(refused.unwrap_err(), ErrorCode::InvalidTxnState);
+    let stale = log.append_guarded(batch(1, 0, 0, true, "a"), AppendOrigin::Client, guard);
+    assert_eq!(stale.unwrap_err(), ErrorCode::InvalidProducerEpoch);
+    let next = log.start_verification(1);
+    assert_ne!(next, guard);
+    assert_eq!(log.append_guarded(batch(1, 1, 0, true, "a"), AppendOrigin::Client, next).unwrap().first_offset, 1);
+
+    let mut unfixed = partition().with_fixes(Fixes { kafka_14884: false, ..Fixes::default() });
+    let guard = unfixed.start_verification(1);
+    unfixed.write_marker(1, 0, TransactionResult::Abort, 0).unwrap();
+    let late = unfixed.append_guarded(batch(1, 0, 0, true, "late"), AppendOrigin::Client, guard);
+    assert_eq!(late.unwrap().first_offset, 1, "KAFKA-14884 off: the record lands after the marker");
+    assert_eq!(unfixed.last_stable_offset(), 1, "and its transaction hangs");
+}

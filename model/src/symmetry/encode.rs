@@ -355,6 +355,14 @@ impl Encode for Message {
                 e.word(3 | u64::from(*error as u8) << 8);
                 marker.encode(r, e);
             }
+            Message::Verify { request, guard } => {
+                e.word(4 | u64::from(*guard) << 8);
+                request.encode(r, e);
+            }
+            Message::VerifyResponse { request, guard, error } => {
+                e.word(5 | u64::from(*guard) << 8 | u64::from(*error as u8) << 16);
+                request.encode(r, e);
+            }
         }
     }
 }
@@ -402,7 +410,7 @@ impl Encode for ProducerStateEntry {
 
 impl Encode for PartitionState {
     fn encode(&self, r: &Renaming, e: &mut Encoder) {
-        let PartitionState { log, producers, aborted } = self;
+        let PartitionState { log, producers, aborted, verifications, guards_issued } = self;
         e.count(log.len());
         for entry in log {
             entry.encode(r, e);
@@ -416,6 +424,11 @@ impl Encode for PartitionState {
         for AbortedTxn { producer_id, first_offset, last_offset } in aborted {
             pack!(e, [(int(*producer_id), 32), (int(*first_offset), 32), (int(*last_offset), 32)]);
         }
+        e.count(verifications.len());
+        for (pid, guard) in verifications.iter() {
+            pack!(e, [(int(*pid), 32), (*guard, 8)]);
+        }
+        e.word(u64::from(*guards_issued));
     }
 }
 

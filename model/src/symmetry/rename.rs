@@ -128,6 +128,10 @@ impl Rename for Message {
             Message::Request(request) => Message::Request(request.rename(r)),
             Message::Response { request, reply } => Message::Response { request: request.rename(r), reply: *reply },
             Message::Marker(m) => Message::Marker(m.rename(r)),
+            Message::Verify { request, guard } => Message::Verify { request: request.rename(r), guard: *guard },
+            Message::VerifyResponse { request, guard, error } => {
+                Message::VerifyResponse { request: request.rename(r), guard: *guard, error: *error }
+            }
             Message::MarkerResponse { marker, error } => {
                 Message::MarkerResponse { marker: marker.rename(r), error: *error }
             }
@@ -151,11 +155,13 @@ impl Rename for LogEntry {
 
 impl Rename for PartitionState {
     fn rename(&self, r: &Renaming) -> Self {
-        let PartitionState { log, producers, aborted } = self;
+        let PartitionState { log, producers, aborted, verifications, guards_issued } = self;
         PartitionState {
             log: log.iter().map(|e| e.rename(r)).collect(),
             producers: producers.clone(),
             aborted: aborted.clone(),
+            verifications: verifications.clone(),
+            guards_issued: *guards_issued,
         }
     }
 }
