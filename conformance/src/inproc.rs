@@ -217,6 +217,12 @@ impl InProc {
                 drop(self.cluster.fire_due(&Timer::TransactionTimeout { transactional_id: self.txn_id(*txn) })?)
             }
             Action::CoordinatorFailover => drop(self.cluster.coordinator_failover()),
+            Action::PartitionExpireProducer { partition, producer_id } => {
+                let tp = eos_broker::TopicPartition::output(i32::from(*partition));
+                self.cluster.expire_producer(&tp, *producer_id).map_err(|code| {
+                    Rejection(format!("eos-broker refuses to expire pid {producer_id} on {tp}: {code}"))
+                })?
+            }
             Action::GroupCompleteTransaction { .. } => {
                 return Err(Rejection(
                     "eos-broker's group coordinator completes a transaction before it answers its marker \

@@ -354,6 +354,12 @@ impl Broker {
         markers.into_iter().map(marker_out).collect()
     }
 
+    /// A leader expires the state of a producer with no transaction open there (specs/eos.md §5.4).
+    pub fn expire_producer(&mut self, partition: &TopicPartition, producer_id: ProducerId) -> Result<(), ErrorCode> {
+        let log = self.partitions.get_mut(partition).ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        log.expire_producer(producer_id)
+    }
+
     /// A member joins a group (synchronous).
     pub fn join_group(&mut self, group: &str, member_id: &str) -> crate::types::Generation {
         self.group.join(group, member_id)

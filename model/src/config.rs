@@ -276,6 +276,10 @@ pub struct FaultsConfig {
     /// transactions are free).
     #[serde(default)]
     pub timeouts: u8,
+    /// Producer-state expiries: a leader forgets the state of a producer with no transaction open
+    /// there (`producer.id.expiration.ms`, Kafka's `ProducerStateManager.removeExpiredProducers`).
+    #[serde(default)]
+    pub producer_expirations: u8,
 }
 
 /// Broker settings that bound the model.
@@ -509,6 +513,7 @@ impl Config {
             ("producer_crashes", f.producer_crashes),
             ("coordinator_failovers", f.coordinator_failovers),
             ("timeouts", f.timeouts),
+            ("producer_expirations", f.producer_expirations),
         ] {
             if value > MAX_FAULTS {
                 return invalid(format!("faults.{name} = {value} exceeds the limit of {MAX_FAULTS}"));

@@ -23,6 +23,7 @@ pub fn actor(action: &Action) -> String {
         | Action::CoordinatorTimeout { .. }
         | Action::CoordinatorFailover => "coordinator".to_string(),
         Action::GroupCompleteTransaction { .. } => "group".to_string(),
+        Action::PartitionExpireProducer { partition, .. } => format!("out-{partition}"),
     }
 }
 
@@ -48,6 +49,9 @@ pub fn action(action: &Action) -> String {
         Action::CoordinatorFailover => "failover: reload the transaction log".to_string(),
         Action::GroupCompleteTransaction { producer_id } => {
             format!("complete the answered marker of pid {producer_id}: its offsets now")
+        }
+        Action::PartitionExpireProducer { producer_id, .. } => {
+            format!("expire the producer state of pid {producer_id}")
         }
     }
 }

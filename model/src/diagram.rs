@@ -208,6 +208,10 @@ fn draw_action(
             svg.mark(lanes.x(lanes.coordinator()), y, DUPLICATE, &format!("⏱ txn-{txn} timed out"))
         }
         Action::CoordinatorFailover => svg.mark(lanes.x(lanes.coordinator()), y, LOSS, "⟲ failover"),
+        Action::PartitionExpireProducer { partition, producer_id } => {
+            let lane = lanes.target(TxnPartition::Data(*partition));
+            svg.mark(lanes.x(lane), y, LOSS, &format!("⌛ pid {producer_id} expired"))
+        }
         Action::GroupCompleteTransaction { producer_id } => {
             svg.mark(lanes.x(lanes.coordinator()), y, MARKER, &format!("group completes pid {producer_id}"))
         }

@@ -214,6 +214,16 @@ impl Model for EosModel {
         for producer_id in state.group.deferred.keys() {
             actions.push(Action::GroupCompleteTransaction { producer_id: *producer_id });
         }
+        if state.budget.producer_expirations > 0 {
+            for (partition, p) in state.partitions.iter().enumerate() {
+                for (producer_id, entry) in p.producers.iter() {
+                    if entry.open_transaction.is_none() {
+                        let (partition, producer_id) = (partition as PartitionIndex, *producer_id);
+                        actions.push(Action::PartitionExpireProducer { partition, producer_id });
+                    }
+                }
+            }
+        }
     }
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
@@ -320,6 +330,10 @@ impl EosModel {
             }
             Action::GroupCompleteTransaction { producer_id } => {
                 state.group.complete_deferred(producer_id, &mut state.history)?;
+            }
+            Action::PartitionExpireProducer { partition, producer_id } => {
+                state.budget.producer_expirations = state.budget.producer_expirations.checked_sub(1)?;
+                state.partitions.get_mut(usize::from(partition))?.expire_producer(producer_id)?;
             }
             Action::CoordinatorFailover => {
                 state.budget.coordinator_failovers = state.budget.coordinator_failovers.checked_sub(1)?;

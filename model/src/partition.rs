@@ -227,6 +227,17 @@ impl PartitionState {
             && self.verifications.get(&pid).copied() != request.guard
     }
 
+    /// Expires the state of `pid` (`ProducerStateManager.removeExpiredProducers`: only a producer with
+    /// no transaction open here); `None` if there is none to expire.
+    pub fn expire_producer(&mut self, pid: ProducerId) -> Option<()> {
+        let entry = self.producers.get(&pid)?;
+        if entry.open_transaction.is_some() {
+            return None;
+        }
+        self.producers.remove(&pid);
+        Some(())
+    }
+
     fn append(&mut self, entry: LogEntry) -> Offset {
         let offset = self.high_watermark();
         self.log.push(entry);
@@ -502,6 +513,18 @@ mod tests {
         assert_ne!(next, g);
         assert_eq!(p.produce(&config(), guarded(1, next)), (ErrorCode::None, Some(1)));
         assert!(p.verifications.is_empty(), "the append ends the verification");
+    }
+
+    /// Producer-state expiry forgets a producer without an open transaction: its retry appends again.
+    #[test]
+    fn expiry_forgets_the_producer() {
+        let mut p = PartitionState::default();
+        p.produce(&config(), request(1000, 0, 0, false));
+        p.produce(&config(), request(2000, 0, 0, true));
+        assert_eq!(p.expire_producer(2000), None, "a transaction is open");
+        assert_eq!(p.expire_producer(3000), None, "never seen");
+        assert_eq!(p.expire_producer(1000), Some(()));
+        assert_eq!(p.produce(&config(), request(1000, 0, 0, false)), (ErrorCode::None, Some(2)));
     }
 
     /// The duplicate window holds the last five batches.

@@ -24,6 +24,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("copier-zombie", include_str!("../../specs/scenarios/copier-zombie.toml")),
     ("copier-zombie-plain-offsets", include_str!("../../specs/scenarios/copier-zombie-plain-offsets.toml")),
     ("verification-round-trip", include_str!("../../specs/scenarios/verification-round-trip.toml")),
+    ("producer-expiry", include_str!("../../specs/scenarios/producer-expiry.toml")),
+    ("producer-expiry-txn", include_str!("../../specs/scenarios/producer-expiry-txn.toml")),
 ];
 
 /// (name, TOML) of every scenario of the bug museum (`specs/scenarios/bugs/`): one real bug each, the

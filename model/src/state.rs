@@ -27,6 +27,8 @@ pub struct Budget {
     pub coordinator_failovers: u8,
     /// Timeouts of live transactions left.
     pub timeouts: u8,
+    /// Producer-state expiries left.
+    pub producer_expirations: u8,
 }
 
 /// A state of the whole system. (`Default` is the empty value a stand-in is made of, not a state of
@@ -72,6 +74,7 @@ impl State {
                 producer_crashes: f.producer_crashes,
                 coordinator_failovers: f.coordinator_failovers,
                 timeouts: f.timeouts,
+                producer_expirations: f.producer_expirations,
             },
             history: History::default(),
             symmetry: Symmetry::of(config),
@@ -145,6 +148,9 @@ pub enum Action {
     /// Before KAFKA-17507's fix: the group coordinator completes, asynchronously, the transaction of
     /// `producer_id` whose marker it already answered.
     GroupCompleteTransaction { producer_id: ProducerId },
+    /// The leader of `partition` expires the state of `producer_id`, which has no transaction open
+    /// there (`producer.id.expiration.ms`).
+    PartitionExpireProducer { partition: PartitionIndex, producer_id: ProducerId },
 }
 
 impl Action {
@@ -167,6 +173,7 @@ impl Action {
             Action::CoordinatorTimeout { .. } => "CoordinatorTimeout",
             Action::CoordinatorFailover => "CoordinatorFailover",
             Action::GroupCompleteTransaction { .. } => "GroupCompleteTransaction",
+            Action::PartitionExpireProducer { .. } => "PartitionExpireProducer",
         }
     }
 

@@ -37,6 +37,8 @@ pub enum Unrealisable {
     /// A transaction timeout is awaited while another transactional id that times out in the
     /// trace has an open transaction, which would time out during the wait too.
     OverlappingTimeouts,
+    /// A leader expires a producer's state: Kafka does so only after `producer.id.expiration.ms`.
+    ProducerExpiry,
 }
 
 impl Unrealisable {
@@ -56,16 +58,20 @@ impl Unrealisable {
             Unrealisable::OverlappingTimeouts => {
                 "a transaction that times out in the trace would time out during another wait (a timeout or a restart)"
             }
+            Unrealisable::ProducerExpiry => {
+                "a leader expires a producer's state, which Kafka does only after producer.id.expiration.ms"
+            }
         }
     }
 
     /// Every reason, in report order.
-    pub const ALL: [Unrealisable; 5] = [
+    pub const ALL: [Unrealisable; 6] = [
         Unrealisable::FencingOff,
         Unrealisable::BrokerMessageLost,
         Unrealisable::CoordinatorFailover,
         Unrealisable::ClientStepBeforeBrokerWork,
         Unrealisable::OverlappingTimeouts,
+        Unrealisable::ProducerExpiry,
     ];
 }
 
@@ -100,6 +106,7 @@ fn never(action: &Action, abilities: Abilities) -> Option<Unrealisable> {
         Action::Lose { message: Message::Marker(_) | Message::MarkerResponse { .. } }
         | Action::CoordinatorRetryMarkers { .. } => Some(Unrealisable::BrokerMessageLost),
         Action::CoordinatorFailover if !abilities.restart => Some(Unrealisable::CoordinatorFailover),
+        Action::PartitionExpireProducer { .. } => Some(Unrealisable::ProducerExpiry),
         _ => None,
     }
 }

@@ -18,11 +18,11 @@ pub use timers::Timer;
 use crate::broker::Broker;
 use crate::client::{ClientConfig, ClientRequest, ClientRole, Consumer, Membership, RequestId, TransactionManager};
 use crate::coordinator::CoordinatorTimer;
-use crate::error::{ClientError, ClusterError};
+use crate::error::{ClientError, ClusterError, ErrorCode};
 use crate::mutation::Faults;
 use crate::protocol::{Endpoint, Message, Outgoing, WriteTxnMarkerRequest};
 use crate::storage::MemoryStorage;
-use crate::types::{ClientId, Offset, Record, TimestampMs, TopicPartition, COPIER_GROUP};
+use crate::types::{ClientId, Offset, ProducerId, Record, TimestampMs, TopicPartition, COPIER_GROUP};
 
 /// The in-process cluster.
 #[derive(Debug)]
@@ -358,6 +358,12 @@ impl Cluster {
                 Ok(self.send_all(outgoing, None))
             }
         }
+    }
+
+    /// The leader of `partition` expires the producer state of `producer_id` (specs/eos.md §5.4);
+    /// refused for a producer it does not know or that has a transaction open there.
+    pub fn expire_producer(&mut self, partition: &TopicPartition, producer_id: ProducerId) -> Result<(), ErrorCode> {
+        self.broker.expire_producer(partition, producer_id)
     }
 
     /// Coordinator failover: a new coordinator epoch, the transaction log replayed, the markers of

@@ -176,6 +176,17 @@ impl PartitionLog {
         self.append_verified(batch, origin, || Ok(()))
     }
 
+    /// Expires the state of `producer_id` (`producer.id.expiration.ms`): its epoch, sequences and
+    /// duplicate window are forgotten, so its next batch is taken as from a producer never seen.
+    /// A producer with a transaction open here is not expired (INVALID_REQUEST), nor an unknown one.
+    pub fn expire_producer(&mut self, producer_id: ProducerId) -> Result<(), ErrorCode> {
+        if self.producers.expire(producer_id) {
+            Ok(())
+        } else {
+            Err(ErrorCode::InvalidRequest)
+        }
+    }
+
     /// Starts the verification of a transactional batch of `producer_id` that has no transaction
     /// open here at its epoch (Kafka's `UnifiedLog.maybeStartTransactionVerification`): the guard of
     /// the verification already in progress, or a new one. The batch must present it when it is

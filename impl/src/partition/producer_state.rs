@@ -139,6 +139,16 @@ impl ProducerStateManager {
         self.entries.get(&producer_id)
     }
 
+    /// Forgets a producer with no transaction open (Kafka's `removeExpiredProducers`, whose
+    /// `isProducerExpired` never expires one with `currentTxnFirstOffset` set); whether it did.
+    pub fn expire(&mut self, producer_id: ProducerId) -> bool {
+        let expirable = self.entries.get(&producer_id).is_some_and(|e| e.current_txn_first_offset.is_none());
+        if expirable {
+            self.entries.remove(&producer_id);
+        }
+        expirable
+    }
+
     /// Every entry, by producer id.
     pub fn entries(&self) -> &BTreeMap<ProducerId, ProducerStateEntry> {
         &self.entries

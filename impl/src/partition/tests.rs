@@ -211,3 +211,19 @@ fn verification_guard_refuses_an_append_after_the_marker() {
     assert_eq!(late.unwrap().first_offset, 1, "KAFKA-14884 off: the record lands after the marker");
     assert_eq!(unfixed.last_stable_offset(), 1, "and its transaction hangs");
 }
+
+#[test]
+fn expiry_forgets_a_producer_without_an_open_transaction() {
+    // Proves 5.4: an expired producer's retry is appended again and its old epoch is no longer
+    // fenced; a producer with a transaction open, or one never seen, is not expired.
+    let mut log = partition();
+    log.append(batch(1, 1, 0, false, "a"), AppendOrigin::Client).unwrap();
+    log.append(batch(2, 0, 0, true, "t"), AppendOrigin::Client).unwrap();
+    assert_eq!(log.expire_producer(2), Err(ErrorCode::InvalidRequest), "a transaction is open");
+    assert_eq!(log.expire_producer(3), Err(ErrorCode::InvalidRequest), "never seen");
+    assert_eq!(log.expire_producer(1), Ok(()));
+    let retry = log.append(batch(1, 1, 0, false, "a"), AppendOrigin::Client).unwrap();
+    assert!(!retry.duplicate && retry.first_offset == 2, "the retry is appended again");
+    log.expire_producer(1).unwrap();
+    assert!(log.append(batch(1, 0, 5, false, "old"), AppendOrigin::Client).is_ok(), "the old epoch is not fenced");
+}

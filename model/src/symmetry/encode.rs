@@ -613,7 +613,15 @@ impl Encode for History {
 
 impl Encode for Budget {
     fn encode(&self, _: &Renaming, e: &mut Encoder) {
-        let Budget { losses, duplicates, marker_duplicates, producer_crashes, coordinator_failovers, timeouts } = *self;
+        let Budget {
+            losses,
+            duplicates,
+            marker_duplicates,
+            producer_crashes,
+            coordinator_failovers,
+            timeouts,
+            producer_expirations,
+        } = *self;
         pack!(
             e,
             [
@@ -622,7 +630,8 @@ impl Encode for Budget {
                 (marker_duplicates, 8),
                 (producer_crashes, 8),
                 (coordinator_failovers, 8),
-                (timeouts, 8)
+                (timeouts, 8),
+                (producer_expirations, 8)
             ]
         )
     }

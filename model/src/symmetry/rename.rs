@@ -327,6 +327,9 @@ impl Rename for Action {
             Action::GroupCompleteTransaction { producer_id } => {
                 Action::GroupCompleteTransaction { producer_id: *producer_id }
             }
+            Action::PartitionExpireProducer { partition, producer_id } => {
+                Action::PartitionExpireProducer { partition: r.partition(*partition), producer_id: *producer_id }
+            }
         }
     }
 }
