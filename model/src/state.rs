@@ -177,8 +177,9 @@ impl Action {
         }
     }
 
-    /// Every action kind.
-    pub const KINDS: [&'static str; 14] = [
+    /// Every action kind a scenario with all its fixes on can take (GroupCompleteTransaction needs
+    /// KAFKA-17507's fix off).
+    pub const KINDS: [&'static str; 16] = [
         "ProducerStart",
         "ProducerSend",
         "ProducerSendOffsets",
@@ -193,5 +194,7 @@ impl Action {
         "CoordinatorRetryMarkers",
         "CoordinatorTimeout",
         "CoordinatorFailover",
+        "CoordinatorResendMarker",
+        "PartitionExpireProducer",
     ];
 }

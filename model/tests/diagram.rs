@@ -55,6 +55,8 @@ fn every_event_is_marked() {
         ("coordinator-failover", "CoordinatorFailover", "⟲ failover"),
         ("coordinator-failover", "CoordinatorRetryMarkers", "retry txn-0 markers"),
         ("basic", "Deliver", "marker-end="),
+        ("KAFKA-19446", "CoordinatorResendMarker", "marker request timeout: re-send"),
+        ("producer-expiry", "PartitionExpireProducer", "expired"),
     ];
     let kinds: Vec<&str> = cases.iter().map(|(_, k, _)| *k).collect();
     for kind in Action::KINDS {

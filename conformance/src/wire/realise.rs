@@ -39,6 +39,9 @@ pub enum Unrealisable {
     OverlappingTimeouts,
     /// A leader expires a producer's state: Kafka does so only after `producer.id.expiration.ms`.
     ProducerExpiry,
+    /// The leader's verification as a round trip of its own messages (`verification_round_trip`):
+    /// Kafka's leader verifies inside its Produce handling, out of the harness's reach.
+    VerificationRoundTrip,
 }
 
 impl Unrealisable {
@@ -61,17 +64,21 @@ impl Unrealisable {
             Unrealisable::ProducerExpiry => {
                 "a leader expires a producer's state, which Kafka does only after producer.id.expiration.ms"
             }
+            Unrealisable::VerificationRoundTrip => {
+                "the leader's verification is a round trip of the model's own messages; Kafka's happens inside its Produce handling"
+            }
         }
     }
 
     /// Every reason, in report order.
-    pub const ALL: [Unrealisable; 6] = [
+    pub const ALL: [Unrealisable; 7] = [
         Unrealisable::FencingOff,
         Unrealisable::BrokerMessageLost,
         Unrealisable::CoordinatorFailover,
         Unrealisable::ClientStepBeforeBrokerWork,
         Unrealisable::OverlappingTimeouts,
         Unrealisable::ProducerExpiry,
+        Unrealisable::VerificationRoundTrip,
     ];
 }
 
@@ -137,6 +144,10 @@ pub struct Plan {
 pub fn check(trace: &Trace, states: &[State], abilities: Abilities) -> Result<Plan, (usize, Unrealisable)> {
     if !trace.config.guards.fencing {
         return Err((0, Unrealisable::FencingOff));
+    }
+    let protocol = trace.config.protocol;
+    if trace.config.broker.verification_round_trip && protocol != eos_model::config::Protocol::Tv1 {
+        return Err((0, Unrealisable::VerificationRoundTrip));
     }
     let timing_out: BTreeSet<TxnId> = trace
         .steps
@@ -238,5 +249,22 @@ mod tests {
         let mut with_restart = Vec::new();
         eager_actions(&model, &initial, &mut with_restart, Abilities { restart: true });
         assert!(with_restart.contains(&Action::CoordinatorFailover), "a restart realises a failover");
+    }
+
+    /// A scenario whose leader verifies by round trip is skipped where it verifies (tv1-verified, tv2),
+    /// not under tv1, where the setting changes nothing; a producer-state expiry is never realisable.
+    #[test]
+    fn verification_round_trips_and_expiries_are_not_realisable() {
+        use eos_model::Protocol;
+        for (protocol, realisable) in [(Protocol::Tv1, true), (Protocol::Tv1Verified, false), (Protocol::Tv2, false)] {
+            let config = scenario::load("verification-round-trip").unwrap().with_protocol(protocol);
+            let model = EosModel::new(config.clone());
+            let path = stateright::Path::from_actions(&model, model.init_states().remove(0), &[]).unwrap();
+            let trace = Trace::from_path(&config, crate::trace::Origin::Walk, None, &path);
+            let verdict = check(&trace, &trace.validate().unwrap(), Abilities::default());
+            assert_eq!(verdict.is_ok(), realisable, "{protocol}: {verdict:?}");
+        }
+        let expiry = Action::PartitionExpireProducer { partition: 0, producer_id: 1000 };
+        assert_eq!(never(&expiry, Abilities { restart: true }), Some(Unrealisable::ProducerExpiry));
     }
 }
