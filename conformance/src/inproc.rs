@@ -46,6 +46,7 @@ pub fn cluster_config(config: &Config, faults: Faults) -> ClusterConfig {
                 ClientVersion::Java4 => eos_broker::client::ClientVersion::Java4,
                 ClientVersion::Legacy => eos_broker::client::ClientVersion::Legacy,
             },
+            streams: config.producers.streams,
             ..ClientConfig::default()
         })
         .collect();
@@ -85,6 +86,7 @@ pub fn implements_fix(fix: &str) -> bool {
             | "kafka_20090"
             | "kafka_20785"
             | "kafka_14884"
+            | "kafka_19690"
     )
 }
 
@@ -99,6 +101,7 @@ fn fixes(fixes: &eos_model::config::Fixes) -> eos_broker::config::Fixes {
         kafka_20090: fixes.kafka_20090,
         kafka_20785: fixes.kafka_20785,
         kafka_14884: fixes.kafka_14884,
+        kafka_19690: fixes.kafka_19690,
     }
 }
 

@@ -105,6 +105,9 @@ pub struct Fixes {
     /// KIP-890's verification guard: a Produce held for a verification round trip appends only if
     /// its verification is still the producer's (no marker or transactional append came in between).
     pub kafka_14884: bool,
+    /// A verified batch's epoch is checked before its verification guard (INVALID_PRODUCER_EPOCH for
+    /// a producer fenced meanwhile, not INVALID_TXN_STATE).
+    pub kafka_19690: bool,
 }
 
 impl Default for Fixes {
@@ -118,6 +121,7 @@ impl Default for Fixes {
             kafka_20090: true,
             kafka_20785: true,
             kafka_14884: true,
+            kafka_19690: true,
         }
     }
 }

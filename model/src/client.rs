@@ -515,6 +515,12 @@ impl Client {
                 | (_, ClientVersion::Legacy) => self.abortable(cx, reply.error),
                 (error, ClientVersion::Java4) => self.fatal(error),
             },
+            // Kafka Streams: INVALID_TXN_STATE is fatal (KAFKA-19690's symptom).
+            RequestBody::Produce { txn: Some(_), .. }
+                if cx.config.producers.streams && reply.error == ErrorCode::InvalidTxnState =>
+            {
+                self.fatal(reply.error)
+            }
             RequestBody::Produce { txn: Some(_), .. } => self.abortable(cx, reply.error),
             RequestBody::AddPartitionsToTxn { .. }
             | RequestBody::AddOffsetsToTxn { .. }

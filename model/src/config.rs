@@ -118,6 +118,10 @@ pub struct ProducersConfig {
     /// Which client's transaction manager the producers run (specs/eos.md §7).
     #[serde(default)]
     pub client: ClientVersion,
+    /// The producers run under Kafka Streams, which treats a Produce answered INVALID_TXN_STATE as
+    /// fatal (an INVALID_PRODUCER_EPOCH means the task migrated: it closes the producer cleanly).
+    #[serde(default)]
+    pub streams: bool,
 }
 
 /// The client behaviour the producers follow (specs/eos.md §7).
@@ -176,6 +180,10 @@ pub struct Fixes {
     /// between). Off: it appends whatever happened meanwhile.
     #[serde(default = "yes")]
     pub kafka_14884: bool,
+    /// The leader checks a verified batch's epoch before its verification guard, so that a producer
+    /// fenced meanwhile gets INVALID_PRODUCER_EPOCH (off: the guard first, INVALID_TXN_STATE).
+    #[serde(default = "yes")]
+    pub kafka_19690: bool,
 }
 
 impl Default for Fixes {
@@ -190,6 +198,7 @@ impl Default for Fixes {
             kafka_20785: true,
             kafka_17507: true,
             kafka_14884: true,
+            kafka_19690: true,
         }
     }
 }
@@ -206,6 +215,7 @@ impl Fixes {
         "kafka_20785",
         "kafka_17507",
         "kafka_14884",
+        "kafka_19690",
     ];
 
     /// The switch named `name`, for the museum.
@@ -220,6 +230,7 @@ impl Fixes {
             "kafka_20785" => &mut self.kafka_20785,
             "kafka_17507" => &mut self.kafka_17507,
             "kafka_14884" => &mut self.kafka_14884,
+            "kafka_19690" => &mut self.kafka_19690,
             _ => return None,
         })
     }

@@ -260,6 +260,9 @@ impl PartitionState {
             }
         }
         // The epoch before the guard (KAFKA-19690: a fenced producer must learn it is fenced).
+        if misses_verification && !config.fixes.kafka_19690 {
+            return (ErrorCode::InvalidTxnState, None);
+        }
         if config.guards.fencing && entry.is_some_and(|e| epoch < e.epoch) {
             return (ErrorCode::InvalidProducerEpoch, None);
         }
@@ -509,6 +512,9 @@ mod tests {
         let mut unfixed = config();
         unfixed.fixes.kafka_14884 = false;
         assert_eq!(p.clone().produce(&unfixed, guarded(1, g)), (ErrorCode::None, Some(1)), "KAFKA-14884 off");
+        let mut guard_first = config();
+        guard_first.fixes.kafka_19690 = false;
+        assert_eq!(p.clone().produce(&guard_first, guarded(0, g)).0, ErrorCode::InvalidTxnState, "KAFKA-19690 off");
         let next = p.start_verification(1000);
         assert_ne!(next, g);
         assert_eq!(p.produce(&config(), guarded(1, next)), (ErrorCode::None, Some(1)));

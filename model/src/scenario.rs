@@ -43,6 +43,7 @@ pub const MUSEUM: &[(&str, &str)] = &[
     ("KAFKA-20785", include_str!("../../specs/scenarios/bugs/KAFKA-20785.toml")),
     ("KAFKA-17507", include_str!("../../specs/scenarios/bugs/KAFKA-17507.toml")),
     ("KAFKA-14884", include_str!("../../specs/scenarios/bugs/KAFKA-14884.toml")),
+    ("KAFKA-19690", include_str!("../../specs/scenarios/bugs/KAFKA-19690.toml")),
 ];
 
 /// The default scenario of `eos check`.

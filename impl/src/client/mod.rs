@@ -85,6 +85,9 @@ pub struct ClientConfig {
     pub protocol: ProtocolMode,
     /// Whose transaction manager this client follows.
     pub version: ClientVersion,
+    /// The client runs under Kafka Streams, which treats a Produce answered INVALID_TXN_STATE as
+    /// fatal (KAFKA-19690's symptom).
+    pub streams: bool,
 }
 
 /// The client behaviour (specs/eos.md section 7).
@@ -116,6 +119,7 @@ impl Default for ClientConfig {
             request_timeout_ms: None,
             protocol: ProtocolMode::Tv2,
             version: ClientVersion::Java4,
+            streams: false,
         }
     }
 }

@@ -159,6 +159,7 @@ impl TransactionManager {
     fn on_produce(&mut self, response: &ProduceResponse) {
         match response.error {
             ErrorCode::None => {}
+            ErrorCode::InvalidTxnState if self.config.streams => self.fatal(),
             ErrorCode::InvalidProducerEpoch
             | ErrorCode::OutOfOrderSequenceNumber
             | ErrorCode::InvalidTxnState

@@ -151,6 +151,7 @@ impl PartitionLog {
             enabled: self.fencing && !self.faults.has(Fault::SkipPartitionEpochCheck),
             strict_tv2_markers: self.fixes.kafka_19446,
             idempotent_marker_retry: self.fixes.kafka_19999,
+            epoch_before_guard: self.fixes.kafka_19690,
         }
     }
 

@@ -125,6 +125,8 @@ pub struct EpochChecks {
     /// KAFKA-19999: under the strict rule, a TV2 marker at the producer's epoch with no transaction
     /// open is an idempotent retry and is accepted.
     pub idempotent_marker_retry: bool,
+    /// KAFKA-19690: a batch's epoch is checked before its verification guard.
+    pub epoch_before_guard: bool,
 }
 
 /// Every producer entry of one partition.
@@ -270,6 +272,10 @@ pub fn check_data_batch(
             return Ok(AppendDecision::Duplicate { first_offset: original.first_offset });
         }
     }
+    // Before KAFKA-19690's fix the verification guard came before the epoch.
+    if !verified && !epochs.epoch_before_guard {
+        return Err(ErrorCode::InvalidTxnState);
+    }
     // Step 4: epoch.
     if epochs.enabled && batch.producer_epoch < entry.producer_epoch {
         return Err(ErrorCode::InvalidProducerEpoch);
@@ -321,7 +327,12 @@ mod tests {
         }
     }
 
-    const ON: EpochChecks = EpochChecks { enabled: true, strict_tv2_markers: true, idempotent_marker_retry: true };
+    const ON: EpochChecks = EpochChecks {
+        enabled: true,
+        strict_tv2_markers: true,
+        idempotent_marker_retry: true,
+        epoch_before_guard: true,
+    };
 
     fn check(state: &ProducerStateManager, batch: &BatchHeader) -> Result<AppendDecision, ErrorCode> {
         state.check_data_batch(batch, AppendOrigin::Client, ON, Faults::none())

@@ -200,6 +200,11 @@ fn verification_guard_refuses_an_append_after_the_marker() {
     assert_eq!(refused.unwrap_err(), ErrorCode::InvalidTxnState);
     let stale = log.append_guarded(batch(1, 0, 0, true, "a"), AppendOrigin::Client, guard);
     assert_eq!(stale.unwrap_err(), ErrorCode::InvalidProducerEpoch);
+    let mut guard_first = partition().with_fixes(Fixes { kafka_19690: false, ..Fixes::default() });
+    let stale_guard = guard_first.start_verification(1);
+    guard_first.write_marker(1, 1, TransactionResult::Abort, 0).unwrap();
+    let stale = guard_first.append_guarded(batch(1, 0, 0, true, "a"), AppendOrigin::Client, stale_guard);
+    assert_eq!(stale.unwrap_err(), ErrorCode::InvalidTxnState, "KAFKA-19690 off: the guard first");
     let next = log.start_verification(1);
     assert_ne!(next, guard);
     assert_eq!(log.append_guarded(batch(1, 1, 0, true, "a"), AppendOrigin::Client, next).unwrap().first_offset, 1);
