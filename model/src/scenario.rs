@@ -46,6 +46,15 @@ pub const MUSEUM: &[(&str, &str)] = &[
     ("KAFKA-19690", include_str!("../../specs/scenarios/bugs/KAFKA-19690.toml")),
 ];
 
+/// (name, TOML) of the large scenarios (`specs/scenarios/large/`): one size up from `happy`, exhaustive
+/// in minutes rather than seconds. `eos check NAME` takes them by name, but [`all`] (and so the
+/// default test and conformance suites, which run every scenario under every protocol) leaves them
+/// out.
+pub const LARGE: &[(&str, &str)] = &[
+    ("happy-2txn", include_str!("../../specs/scenarios/large/happy-2txn.toml")),
+    ("happy-3p", include_str!("../../specs/scenarios/large/happy-3p.toml")),
+];
+
 /// The default scenario of `eos check`.
 pub const DEFAULT: &str = "happy";
 
@@ -54,13 +63,13 @@ pub fn names() -> Vec<&'static str> {
     BUILTIN.iter().map(|(name, _)| *name).collect()
 }
 
-/// Loads a built-in scenario (or one of the museum) by name.
+/// Loads a built-in scenario (or one of the museum, or a large one) by name.
 pub fn load(name: &str) -> Result<Config, ScenarioError> {
-    let (_, text) = BUILTIN.iter().chain(MUSEUM).find(|(n, _)| *n == name).ok_or_else(|| {
-        let museum: Vec<&str> = MUSEUM.iter().map(|(n, _)| *n).collect();
+    let (_, text) = BUILTIN.iter().chain(MUSEUM).chain(LARGE).find(|(n, _)| *n == name).ok_or_else(|| {
+        let listed = |set: &[(&str, &str)]| set.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
         ScenarioError::Unknown {
             name: name.to_string(),
-            known: format!("{}; bugs: {}", names().join(", "), museum.join(", ")),
+            known: format!("{}; bugs: {}; large: {}", names().join(", "), listed(MUSEUM), listed(LARGE)),
         }
     })?;
     Ok(Config::from_toml(name, text)?)
@@ -69,6 +78,11 @@ pub fn load(name: &str) -> Result<Config, ScenarioError> {
 /// Every scenario of the bug museum, parsed (each the fixed system; `Config::without_fix` the buggy).
 pub fn museum() -> Vec<Config> {
     MUSEUM.iter().map(|(name, _)| load(name).expect("museum scenarios are valid")).collect()
+}
+
+/// Every large scenario, parsed.
+pub fn large() -> Vec<Config> {
+    LARGE.iter().map(|(name, _)| load(name).expect("large scenarios are valid")).collect()
 }
 
 /// Loads a scenario from a TOML file.

@@ -225,3 +225,22 @@ fn museum_bugs_are_found_with_their_fix_off_and_gone_with_it_on() {
         assert_eq!(violated, expected, "fix off: {}", describe(&report));
     }
 }
+
+/// The large scenarios are `happy` one size up, each in exactly the field its name says; they load by
+/// name but stay out of [`scenario::all`], which the default suites run under every protocol.
+#[test]
+fn large_scenarios_are_happy_one_size_up() {
+    let happy = scenario::load("happy").unwrap();
+    let mut two_transactions = scenario::load("happy-2txn").unwrap();
+    assert_eq!(two_transactions.producers.transactions, 2);
+    two_transactions.producers.transactions = happy.producers.transactions;
+    let mut three_producers = scenario::load("happy-3p").unwrap();
+    assert_eq!(three_producers.producers.transactional_ids, 3);
+    three_producers.producers.transactional_ids = happy.producers.transactional_ids;
+    for mut config in [two_transactions, three_producers] {
+        assert!(!scenario::names().contains(&config.name.as_str()), "{} is in the default set", config.name);
+        (config.name, config.summary) = (happy.name.clone(), happy.summary.clone());
+        assert_eq!(config, happy, "a large scenario differs from happy beyond its size");
+    }
+    assert_eq!(scenario::large().len(), scenario::LARGE.len());
+}

@@ -50,5 +50,7 @@ pub fn run(args: Args) -> Result<u8, String> {
         scenarios.len(),
         scenario::DEFAULT
     );
+    let large: Vec<&str> = scenario::LARGE.iter().map(|(name, _)| *name).collect();
+    println!("Large (exhaustive in minutes; no default suite runs them): {}.", large.join(", "));
     Ok(crate::EXIT_OK)
 }
