@@ -214,6 +214,16 @@ impl<K: Ord + Copy, V, const N: usize> SmallMap<K, V, N> {
         self.find(k).ok().map(|i| self.entries.remove(i).1)
     }
 
+    /// Lets `f` change the value of `k` and removes the entry if `f` returns true (one search where
+    /// `get_mut` then `remove` would take two); false if `k` has no value.
+    pub fn update_or_remove(&mut self, k: &K, f: impl FnOnce(&mut V) -> bool) -> bool {
+        let Ok(i) = self.find(k) else { return false };
+        if f(&mut self.entries[i].1) {
+            self.entries.remove(i);
+        }
+        true
+    }
+
     /// The value of `k`, inserting `make()` first if absent.
     pub fn get_or_insert_with(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
         let i = match self.find(&k) {
@@ -327,5 +337,20 @@ mod tests {
         assert_eq!(m.get(&3), Some(&"3"));
         assert_eq!(m.remove(&1), Some("one"));
         assert!(!m.contains_key(&1) && m.len() == 2);
+    }
+
+    /// A count kept as a map's value goes down one at a time, and its entry goes at zero.
+    #[test]
+    fn update_or_remove_counts_down() {
+        let mut copies: SmallMap<u8, u8> = [(7, 2)].into_iter().collect();
+        let take = |m: &mut SmallMap<u8, u8>| {
+            m.update_or_remove(&7, |n| {
+                *n -= 1;
+                *n == 0
+            })
+        };
+        assert!(take(&mut copies) && copies.get(&7) == Some(&1));
+        assert!(take(&mut copies) && !copies.contains_key(&7));
+        assert!(!take(&mut copies), "nothing left to take");
     }
 }

@@ -95,17 +95,11 @@ impl State {
 
     /// Takes one copy of `message` out of flight; false if none is in flight.
     pub fn take(&mut self, message: &Message) -> bool {
-        match self.network.get_mut(message) {
-            None => false,
-            Some(1) => {
-                self.network.remove(message);
-                true
-            }
-            Some(copies) => {
-                *copies -= 1;
-                true
-            }
-        }
+        // One copy fewer; the last copy takes the entry with it.
+        self.network.update_or_remove(message, |copies| {
+            *copies -= 1;
+            *copies == 0
+        })
     }
 }
 
