@@ -419,10 +419,12 @@ fn wait<C: Checker<EosModel>>(checker: C, watch: &Watch, on_progress: &mut impl 
     };
     while !checker.is_done() {
         let elapsed = watch.start.elapsed();
+        // The reading comes before a time-out's stop: once stopped, the checker drains its pending
+        // states, and a reading taken after a descheduling of this thread could find none left.
+        let now = progress(&checker, elapsed);
         if watch.timeout.is_some_and(|t| elapsed >= t) {
             watch.stop.time_out();
         }
-        let now = progress(&checker, elapsed);
         if watch.stop.requested() && stopped_at.is_none() {
             stopped_at = Some((Instant::now(), now.frontier.unwrap_or(0)));
         }
