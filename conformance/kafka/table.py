@@ -12,7 +12,10 @@ import sys
 
 REASONS = {
     "fencing-off": "fencing off",
+    "fix-off": "fix off",
+    "small-epoch-space": "small epoch space",
     "broker-message-lost": "marker lost",
+    "broker-message-duplicated": "marker re-sent",
     "coordinator-failover": "failover",
     "client-step-before-broker-work": "client before markers",
     "overlapping-timeouts": "overlapping timeouts",

@@ -57,7 +57,8 @@ pub fn conformance(
     for protocol in &protocols {
         let versions = info.check_protocol(*protocol)?;
         let target = WireTarget { info: info.clone(), versions, options: wire.clone(), run: run.clone() };
-        for config in configs {
+        // A museum bug is about its own protocol (its unfixed run may be an older one).
+        for config in configs.iter().filter(|c| c.bug.is_none() || c.protocol == *protocol) {
             let report = suite::run(&target, &config.with_protocol(*protocol), options, &next_index);
             if !json {
                 print_line(&report);

@@ -4,6 +4,7 @@
 //! each with its reproducer. A known divergence is counted under its name and does not fail a run.
 
 use super::replay::WireDivergence;
+use eos_model::coordinator::TxnState;
 use eos_model::message::{Message, RequestBody};
 use eos_model::types::{Epoch, PartitionIndex, ProducerId};
 use eos_model::{Action, Protocol, State};
@@ -31,13 +32,22 @@ pub struct Context<'a> {
 }
 
 /// Every known divergence.
-pub const KNOWN: &[Known] = &[Known {
-    id: "stale-verification-state",
-    summary: "tv1-verified: a duplicate of an already written batch, verified while no transaction is open \
-              on the partition, leaves a verification state whose lowest sequence makes the next in-order \
-              batch OUT_OF_ORDER_SEQUENCE_NUMBER (Kafka bug; the client aborts and bumps its epoch)",
-    matches: stale_verification_state,
-}];
+pub const KNOWN: &[Known] = &[
+    Known {
+        id: "stale-verification-state",
+        summary: "tv1-verified: a duplicate of an already written batch, verified while no transaction is \
+                  open on the partition, leaves a verification state whose lowest sequence makes the next \
+                  in-order batch OUT_OF_ORDER_SEQUENCE_NUMBER (Kafka bug; the client aborts and bumps its epoch)",
+        matches: stale_verification_state,
+    },
+    Known {
+        id: "KAFKA-20785",
+        summary: "tv2: a commit sent before the coordinator fenced and aborted its transaction arrives at \
+                  the retry epoch in CompleteAbort and is answered INVALID_TXN_STATE (fatal), not \
+                  PRODUCER_FENCED (Kafka bug, fixed on trunk after Apache Kafka 4.4; the model has the fix)",
+        matches: kafka_20785,
+    },
+];
 
 /// The known divergence `divergence` is, if any.
 pub fn classify(cx: &Context) -> Option<&'static Known> {
@@ -100,6 +110,39 @@ fn stale_verification_state(cx: &Context) -> bool {
     })
 }
 
+/// Apache Kafka 4.4's TV2 `endTransaction` takes an EndTxn at the epoch just below the coordinator's
+/// for a retry, and in CompleteAbort answers a retried commit INVALID_TXN_STATE; when the coordinator
+/// fenced and aborted the transaction (a timeout, another instance's InitProducerId) the commit is
+/// not a retry but late, and trunk (KAFKA-20785) answers PRODUCER_FENCED, as the model does.
+/// Signature: tv2; the diverging step delivers EndTxn(commit, pid, epoch) that the model answers
+/// PRODUCER_FENCED and Kafka INVALID_TXN_STATE; before it, the coordinator's record has that producer
+/// id in CompleteAbort at epoch + 1.
+fn kafka_20785(cx: &Context) -> bool {
+    let d = cx.divergence;
+    let answered = d
+        .diffs
+        .iter()
+        .any(|f| f.path == "error" && f.left == "\"PRODUCER_FENCED\"" && f.right == "\"INVALID_TXN_STATE\"");
+    if cx.protocol != Protocol::Tv2 || !answered || d.step == 0 || d.diffs.len() != 1 {
+        return false;
+    }
+    let Some(Action::Deliver {
+        message:
+            Message::Request(eos_model::message::Request {
+                body: RequestBody::EndTxn { txn, producer_id, epoch, commit: true },
+                ..
+            }),
+    }) = cx.actions.get(d.step - 1)
+    else {
+        return false;
+    };
+    cx.states[d.step - 1].coordinator.record(*txn).is_some_and(|r| {
+        r.state == TxnState::CompleteAbort
+            && r.producer_id == *producer_id
+            && i32::from(r.producer_epoch) == i32::from(*epoch) + 1
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +200,38 @@ mod tests {
         let mut other = refused_at(step);
         other.diffs[0].right = "\"INVALID_PRODUCER_EPOCH\"".to_string();
         assert_eq!(at(Protocol::Tv1Verified, &other), None, "another error");
+    }
+
+    fn commit_answered(step: usize, model: &str, broker: &str) -> WireDivergence {
+        WireDivergence {
+            step,
+            action: None,
+            what: "the response to EndTxn".to_string(),
+            diffs: vec![FieldDiff {
+                path: "error".to_string(),
+                left: format!("\"{model}\""),
+                right: format!("\"{broker}\""),
+            }],
+        }
+    }
+
+    /// KAFKA-20785's reproducer is recognised at its late commit only: not under tv1-verified, not
+    /// at another step (an earlier state has no CompleteAbort), not with another answer.
+    #[test]
+    fn kafka_20785_is_recognised_narrowly() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/kafka/KAFKA-20785.tv2.commit-after-timeout.json");
+        let trace = Trace::read(std::path::Path::new(path)).unwrap();
+        let states = trace.validate().unwrap();
+        let actions = trace.actions();
+        let step = trace.steps.len();
+        let at = |protocol, divergence: &WireDivergence| {
+            classify(&Context { protocol, actions: &actions, states: &states, divergence }).map(|k| k.id)
+        };
+        let late = commit_answered(step, "PRODUCER_FENCED", "INVALID_TXN_STATE");
+        assert_eq!(at(Protocol::Tv2, &late), Some("KAFKA-20785"));
+        assert_eq!(at(Protocol::Tv1Verified, &late), None, "tv2 only");
+        assert_eq!(at(Protocol::Tv2, &commit_answered(step - 1, "PRODUCER_FENCED", "INVALID_TXN_STATE")), None);
+        assert_eq!(at(Protocol::Tv2, &commit_answered(step, "PRODUCER_FENCED", "NONE")), None, "another answer");
+        assert_eq!(at(Protocol::Tv2, &commit_answered(step, "NONE", "INVALID_TXN_STATE")), None, "another answer");
     }
 }

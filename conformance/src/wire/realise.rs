@@ -26,9 +26,17 @@ use std::collections::BTreeSet;
 pub enum Unrealisable {
     /// The scenario switches epoch fencing off (a pitfall); Kafka always checks epochs.
     FencingOff,
+    /// The scenario switches a Kafka fix off (the bug museum's unfixed run): the broker has the fix.
+    FixOff,
+    /// The trace reaches the end of the scenario's small epoch space (`broker.max_producer_epoch`),
+    /// where the model moves to a new producer id; Kafka's epoch space (32767) cannot be shrunk.
+    SmallEpochSpace,
     /// A marker or its acknowledgement is lost (or re-sent by the marker-retry tick after a loss):
     /// the broker's internal traffic cannot be lost on demand.
     BrokerMessageLost,
+    /// The coordinator re-sends a marker while the original is still in flight (a marker request
+    /// timeout): the broker's internal traffic cannot be duplicated on demand.
+    BrokerMessageDuplicated,
     /// The coordinator fails over: that needs a broker restart, and the harness was not told how.
     CoordinatorFailover,
     /// A client step or a timeout while a marker or its acknowledgement is in flight: the broker
@@ -49,6 +57,13 @@ impl Unrealisable {
     pub fn reason(self) -> &'static str {
         match self {
             Unrealisable::FencingOff => "epoch fencing is switched off; Kafka always checks epochs",
+            Unrealisable::FixOff => "a Kafka fix is switched off (the bug museum); the broker has the fix",
+            Unrealisable::SmallEpochSpace => {
+                "the trace exhausts the scenario's small epoch space; Kafka's (32767) cannot be shrunk"
+            }
+            Unrealisable::BrokerMessageDuplicated => {
+                "a marker is re-sent while in flight; the broker's own traffic cannot be duplicated on demand"
+            }
             Unrealisable::BrokerMessageLost => {
                 "a marker or its acknowledgement is lost; the broker's own traffic cannot be lost on demand"
             }
@@ -71,9 +86,12 @@ impl Unrealisable {
     }
 
     /// Every reason, in report order.
-    pub const ALL: [Unrealisable; 7] = [
+    pub const ALL: [Unrealisable; 10] = [
         Unrealisable::FencingOff,
+        Unrealisable::FixOff,
+        Unrealisable::SmallEpochSpace,
         Unrealisable::BrokerMessageLost,
+        Unrealisable::BrokerMessageDuplicated,
         Unrealisable::CoordinatorFailover,
         Unrealisable::ClientStepBeforeBrokerWork,
         Unrealisable::OverlappingTimeouts,
@@ -112,6 +130,7 @@ fn never(action: &Action, abilities: Abilities) -> Option<Unrealisable> {
     match action {
         Action::Lose { message: Message::Marker(_) | Message::MarkerResponse { .. } }
         | Action::CoordinatorRetryMarkers { .. } => Some(Unrealisable::BrokerMessageLost),
+        Action::CoordinatorResendMarker { .. } => Some(Unrealisable::BrokerMessageDuplicated),
         Action::CoordinatorFailover if !abilities.restart => Some(Unrealisable::CoordinatorFailover),
         Action::PartitionExpireProducer { .. } => Some(Unrealisable::ProducerExpiry),
         _ => None,
@@ -121,6 +140,14 @@ fn never(action: &Action, abilities: Abilities) -> Option<Unrealisable> {
 /// Whether the trace fails the coordinator over (a broker restart: such traces run alone).
 pub fn fails_over(trace: &Trace) -> bool {
     trace.steps.iter().any(|s| s.action == Action::CoordinatorFailover)
+}
+
+/// Whether a producer epoch in `state` has reached the exhaustion point (`max - 1`) of a scenario's
+/// epoch space smaller than Kafka's: from there on the model's next bump moves to a new producer id
+/// (and the bugs of epoch overflow live there), which Kafka does only at epoch 32766.
+fn exhausts_small_epoch_space(state: &State, max_producer_epoch: i16) -> bool {
+    max_producer_epoch < i16::MAX
+        && state.coordinator.log.iter().flatten().any(|r| r.producer_epoch >= max_producer_epoch - 1)
 }
 
 /// The transactional ids with an Ongoing transaction in `state`.
@@ -145,6 +172,9 @@ pub fn check(trace: &Trace, states: &[State], abilities: Abilities) -> Result<Pl
     if !trace.config.guards.fencing {
         return Err((0, Unrealisable::FencingOff));
     }
+    if !trace.config.fixes.off().is_empty() {
+        return Err((0, Unrealisable::FixOff));
+    }
     let protocol = trace.config.protocol;
     if trace.config.broker.verification_round_trip && protocol != eos_model::config::Protocol::Tv1 {
         return Err((0, Unrealisable::VerificationRoundTrip));
@@ -159,6 +189,9 @@ pub fn check(trace: &Trace, states: &[State], abilities: Abilities) -> Result<Pl
         .collect();
     for (i, step) in trace.steps.iter().enumerate() {
         let before = &states[i];
+        if exhausts_small_epoch_space(before, trace.config.broker.max_producer_epoch) {
+            return Err((i + 1, Unrealisable::SmallEpochSpace));
+        }
         if let Some(reason) = never(&step.action, abilities) {
             return Err((i + 1, reason));
         }
@@ -207,8 +240,12 @@ pub fn complete(trace: &Trace, states: &mut Vec<State>) -> Option<Trace> {
 /// The eager scheduler: the model's actions, restricted to realisable ones, with the broker's work
 /// first. While a marker or an acknowledgement is in flight only one such delivery is offered (the
 /// first in the model's order: the broker's internal order cannot be chosen, and every order ends
-/// in the same state), so the harness never has to make the broker wait.
+/// in the same state), so the harness never has to make the broker wait. A state that has exhausted
+/// a small epoch space (a museum scenario's) ends the graph: Kafka's epochs never get there.
 pub fn eager_actions(model: &EosModel, state: &State, actions: &mut Vec<Action>, abilities: Abilities) {
+    if exhausts_small_epoch_space(state, model.config.broker.max_producer_epoch) {
+        return;
+    }
     let mut all = Vec::new();
     model.actions(state, &mut all);
     if let Some(work) = all.iter().find(|a| is_broker_work(a)) {
@@ -266,5 +303,53 @@ mod tests {
         }
         let expiry = Action::PartitionExpireProducer { partition: 0, producer_id: 1000 };
         assert_eq!(never(&expiry, Abilities { restart: true }), Some(Unrealisable::ProducerExpiry));
+    }
+
+    /// A museum scenario with its fix off is never realised; its fixed twin is.
+    #[test]
+    fn fix_off_is_unrealisable() {
+        let fixed = scenario::load("KAFKA-19367").unwrap();
+        let unfixed = fixed.without_fix().unwrap();
+        let model = EosModel::new(fixed.clone());
+        let initial = model.init_states().remove(0);
+        let observation = eos_model::observe::observe(&initial);
+        let trace = |config| Trace::new(config, crate::trace::Origin::Walk, observation.clone(), Vec::new());
+        let states = vec![initial.clone()];
+        assert_eq!(check(&trace(&unfixed), &states, Abilities::default()), Err((0, Unrealisable::FixOff)));
+        assert!(check(&trace(&fixed), &states, Abilities::default()).is_ok());
+    }
+
+    /// The eager graph of a scenario with a small epoch space ends where the space is exhausted
+    /// (which it reaches), and a trace that takes a step from there is refused.
+    #[test]
+    fn small_epoch_space_ends_the_eager_graph() {
+        let config = scenario::load("KAFKA-19367").unwrap();
+        let max = config.broker.max_producer_epoch;
+        let model = EosModel::new(config.clone());
+        let mut seen = std::collections::HashSet::new();
+        let mut queue = std::collections::VecDeque::from(model.init_states());
+        let mut exhausted = None;
+        while let Some(state) = queue.pop_front() {
+            if !seen.insert(state.clone()) || seen.len() > 200_000 {
+                continue;
+            }
+            let mut actions = Vec::new();
+            eager_actions(&model, &state, &mut actions, Abilities::default());
+            if exhausts_small_epoch_space(&state, max) {
+                assert!(actions.is_empty(), "no step from an exhausted epoch space");
+                exhausted.get_or_insert(state);
+                continue;
+            }
+            queue.extend(actions.into_iter().filter_map(|a| model.next_state(&state, a)));
+        }
+        let state = exhausted.expect("the eager graph of KAFKA-19367 reaches the end of its epoch space");
+        let mut all = Vec::new();
+        model.actions(&state, &mut all);
+        let action = all.into_iter().next().expect("the model goes on");
+        let next = model.next_state(&state, action.clone()).unwrap();
+        let step = crate::trace::Step { action, state: eos_model::observe::observe(&next) };
+        let initial = eos_model::observe::observe(&state);
+        let trace = Trace::new(&config, crate::trace::Origin::Walk, initial, vec![step]);
+        assert_eq!(check(&trace, &[state, next], Abilities::default()), Err((1, Unrealisable::SmallEpochSpace)));
     }
 }
