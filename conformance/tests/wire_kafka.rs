@@ -104,8 +104,8 @@ fn apache_kafka_tv1_hangs_a_transaction() {
     }
 }
 
-/// With verification (tv1-verified) the same trace is refused: the late Produce gets
-/// INVALID_TXN_STATE and the LSO advances. The known Kafka divergence replays as known. Coordinator
+/// With verification (tv1-verified) the same trace is refused: the late Produce of the epoch before
+/// the client's bump gets INVALID_PRODUCER_EPOCH and the LSO advances. The known Kafka divergence replays as known. Coordinator
 /// failovers realised as restarts conform. And the harness catches a broker that differs: held to
 /// the tv1 model, this broker diverges at the late Produce.
 #[test]
@@ -116,7 +116,9 @@ fn apache_kafka_tv1_verified_refuses_the_late_produce() {
     let out = eos(&["replay", &trace_file(HANGING_TV1), "--target", &kafka.url, "--protocol", "tv1-verified"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let report = text(&out);
-    assert!(report.contains("→ INVALID_TXN_STATE") && !report.contains("held back"), "{report}");
+    // The Java 4.x client bumps its epoch after the abort (InitProducerId with the expected id): the
+    // verified late Produce of the old epoch is fenced by the coordinator.
+    assert!(report.contains("→ INVALID_PRODUCER_EPOCH") && !report.contains("held back"), "{report}");
 
     let known = kafka_trace("stale-verification-state.tv1-verified.json");
     let out = eos(&["replay", &known, "--target", &kafka.url]);
@@ -142,7 +144,9 @@ fn apache_kafka_tv1_verified_refuses_the_late_produce() {
     match target.replay(&trace, 0) {
         WireOutcome::Diverged(d) => {
             assert_eq!(d.step, trace.steps.len(), "at the late Produce");
-            assert!(d.diffs.iter().any(|f| f.path == "error" && f.right.contains("INVALID_TXN_STATE")), "{d:?}");
+            let fenced =
+                |f: &eos_model::observe::FieldDiff| f.path == "error" && f.right.contains("INVALID_PRODUCER_EPOCH");
+            assert!(d.diffs.iter().any(fenced), "{d:?}");
         }
         other => panic!("the tv1 model's hanging transaction must diverge on a verifying broker: {other:?}"),
     }

@@ -9,6 +9,7 @@ use super::names::Names;
 use super::routes::{Links, Routes};
 use super::versions::Versions;
 use bytes::{Bytes, BytesMut};
+use eos_model::config::ClientVersion;
 use eos_model::message::{Reply, RequestBody};
 use eos_model::types::{ErrorCode, TxnId};
 use kafka_protocol::error::ResponseError;
@@ -147,6 +148,9 @@ pub struct ClientContext<'a> {
     pub member: Option<(&'a str, i32)>,
     /// The produce request timeout.
     pub produce_timeout: Duration,
+    /// Which client the trace's producers are (the request versions that tell the broker which
+    /// errors it knows).
+    pub client: ClientVersion,
 }
 
 impl ClientContext<'_> {
@@ -265,7 +269,7 @@ fn send_once(links: &mut Links, cx: &ClientContext, body: &RequestBody) -> Resul
             r.timeout_ms = millis(cx.produce_timeout);
             r.topic_data = vec![topic];
             let node = cx.routes.leader(&cx.names.out(), i32::from(partition))?;
-            let response = links.to(cx.routes, node)?.call(&r, v.produce)?;
+            let response = links.to(cx.routes, node)?.call(&r, v.produce_of(cx.client))?;
             let answer = response.responses.iter().flat_map(|t| t.partition_responses.iter()).next();
             let answer = answer.ok_or_else(|| WireError::Broker("a Produce response without the partition".into()))?;
             Ok(RawReply { offset: positive(answer.base_offset), ..none(answer.error_code) })
@@ -288,7 +292,7 @@ fn send_once(links: &mut Links, cx: &ClientContext, body: &RequestBody) -> Resul
             r.member_id = member;
             r.topics = vec![topic];
             let node = cx.routes.group_coordinator()?;
-            let response = links.to(cx.routes, node)?.call(&r, v.txn_offset_commit)?;
+            let response = links.to(cx.routes, node)?.call(&r, v.txn_offset_commit_of(cx.client))?;
             let code = response.topics.iter().flat_map(|t| t.partitions.iter()).next().map(|p| p.error_code);
             Ok(none(code.ok_or_else(|| WireError::Broker("a TxnOffsetCommit response without the partition".into()))?))
         }

@@ -384,6 +384,7 @@ impl Run<'_> {
                     transaction_timeout: &timeouts,
                     member: member.map(|m| (m.member_id.as_str(), m.generation)),
                     produce_timeout: self.target.options.request_timeout,
+                    client: self.config.producers.client,
                 };
                 let ready_by = Instant::now() + self.target.options.setup_timeout;
                 let links = &mut self.clients[usize::from(request.from)];

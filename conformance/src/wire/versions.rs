@@ -7,9 +7,9 @@
 //!
 //! | API | tv2 | tv1, tv1-verified | why |
 //! |---|---|---|---|
-//! | Produce | v12 | v3–v10 | v12+ asks the leader to add the partition implicitly (KIP-890 part 2); v13 names topics by id; up to v10 a verification failure is answered `INVALID_TXN_STATE`, as to the pre-KIP-890 clients the model's tv1 modes are |
+//! | Produce | v12 | v11 (Java 4.x client), v3–v10 (legacy client) | v12+ asks the leader to add the partition implicitly (KIP-890 part 2); v13 names topics by id; v11 is answered `TRANSACTION_ABORTABLE` when verification finds no transaction (KIP-1050), up to v10 `INVALID_TXN_STATE`, as the model's `java-4` and `legacy` clients expect |
 //! | EndTxn | v5 | v0–v4 | v5+ bumps the epoch at every EndTxn and returns it |
-//! | TxnOffsetCommit | v5 | v3 | v5+ adds the offsets partition implicitly; v3 carries KIP-447's generation and member, and predates `TRANSACTION_ABORTABLE` |
+//! | TxnOffsetCommit | v5 | v4 (Java 4.x client), v3 (legacy client) | v5+ adds the offsets partition implicitly; v3+ carries KIP-447's generation and member; v4 knows `TRANSACTION_ABORTABLE`, v3 predates it |
 //! | AddPartitionsToTxn | – | v0–v3 | v4+ is the brokers' batched verification request |
 //! | AddOffsetsToTxn | – | v0–v4 | |
 //! | InitProducerId | v3–v5 | v3–v5 | v3+ carries KIP-360's expected producer id and epoch |
@@ -22,6 +22,7 @@
 
 use super::connection::{api_name, Connection};
 use super::error::WireError;
+use eos_model::config::ClientVersion;
 use eos_model::Protocol;
 use kafka_protocol::messages::{
     AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, ApiVersionsRequest, ApiVersionsResponse, CreateTopicsRequest,
@@ -124,6 +125,10 @@ pub struct Versions {
     pub add_offsets_to_txn: Option<i16>,
     pub end_txn: i16,
     pub txn_offset_commit: i16,
+    /// tv1 modes: the Produce of a client that predates KIP-1050 (`client = "legacy"`).
+    pub produce_legacy: i16,
+    /// tv1 modes: the TxnOffsetCommit of a client that predates KIP-1050.
+    pub txn_offset_commit_legacy: i16,
     pub describe_configs: Option<i16>,
     /// Optional: the coordinator's view of each transactional id.
     pub describe_transactions: Option<i16>,
@@ -132,6 +137,22 @@ pub struct Versions {
 }
 
 impl Versions {
+    /// The Produce version of `client`'s requests.
+    pub fn produce_of(&self, client: ClientVersion) -> i16 {
+        match client {
+            ClientVersion::Java4 => self.produce,
+            ClientVersion::Legacy => self.produce_legacy,
+        }
+    }
+
+    /// The TxnOffsetCommit version of `client`'s requests.
+    pub fn txn_offset_commit_of(&self, client: ClientVersion) -> i16 {
+        match client {
+            ClientVersion::Java4 => self.txn_offset_commit,
+            ClientVersion::Legacy => self.txn_offset_commit_legacy,
+        }
+    }
+
     /// The versions to use against a broker offering `table` under `protocol`, or why it cannot be.
     pub fn choose(table: &ApiTable, protocol: Protocol) -> Result<Versions, WireError> {
         let tv2 = protocol == Protocol::Tv2;
@@ -144,9 +165,18 @@ impl Versions {
             )
         } else {
             (
-                table.pick::<ProduceRequest>(3..=10, "the tv1 modes use a pre-KIP-890 Produce")?,
+                table.pick::<ProduceRequest>(11..=11, "the tv1 modes' Java 4.x client uses Produce v11 (KIP-1050)")?,
                 table.pick::<EndTxnRequest>(0..=4, "the tv1 modes use a pre-KIP-890 EndTxn")?,
-                table.pick::<TxnOffsetCommitRequest>(3..=3, "the tv1 modes use KIP-447's TxnOffsetCommit v3")?,
+                table
+                    .pick::<TxnOffsetCommitRequest>(4..=4, "the tv1 modes' Java 4.x client uses TxnOffsetCommit v4")?,
+            )
+        };
+        let (produce_legacy, txn_offset_commit_legacy) = if tv2 {
+            (produce, txn_offset_commit)
+        } else {
+            (
+                table.pick::<ProduceRequest>(3..=10, "the tv1 modes' legacy client uses a pre-KIP-1050 Produce")?,
+                table.pick::<TxnOffsetCommitRequest>(3..=3, "the tv1 modes' legacy client uses TxnOffsetCommit v3")?,
             )
         };
         Ok(Versions {
@@ -171,6 +201,8 @@ impl Versions {
             add_offsets_to_txn: if tv2 { None } else { Some(table.pick::<AddOffsetsToTxnRequest>(0..=4, "")?) },
             end_txn,
             txn_offset_commit,
+            produce_legacy,
+            txn_offset_commit_legacy,
             describe_configs: optional(table.pick::<DescribeConfigsRequest>(1..=i16::MAX, "")),
             describe_transactions: optional(table.pick::<DescribeTransactionsRequest>(0..=i16::MAX, "")),
             describe_producers: optional(table.pick::<DescribeProducersRequest>(0..=i16::MAX, "")),
