@@ -13,6 +13,8 @@ import sys
 REASONS = {
     "fencing-off": "fencing off",
     "fix-off": "fix off",
+    "verification-round-trip": "verification round trip",
+    "producer-expiry": "producer expiry",
     "small-epoch-space": "small epoch space",
     "broker-message-lost": "marker lost",
     "broker-message-duplicated": "marker re-sent",
