@@ -110,10 +110,11 @@ format() {
     tv2) level=2 ;;
     *) level=1 ;;
   esac
+  # A random id may begin with '-': passed as --cluster-id=ID so that it is not taken for an option.
   cluster_id="$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
   # shellcheck disable=SC2086
   "$java" $jvm_opts -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$lib/*" kafka.tools.StorageTool \
-    format -t "$cluster_id" -c "$dir/server.properties" --feature "transaction.version=$level" \
+    format --cluster-id="$cluster_id" -c "$dir/server.properties" --feature "transaction.version=$level" \
     > "$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; die "formatting the KRaft storage in $dir failed"; }
 }
 
