@@ -16,7 +16,8 @@ enum EpochBump {
     Rotate { last_epoch: ProducerEpoch },
     /// Bump to this epoch, remembering `last_epoch`.
     Bump { epoch: ProducerEpoch, last_epoch: ProducerEpoch },
-    /// A retry of a bump that succeeded: answer the current epoch, change nothing.
+    /// A retry of a bump that succeeded: keep the epoch and the last epoch (no bump), but still
+    /// move to Empty, as Kafka's `prepareIncrementProducerEpoch` does in every case.
     Retry,
 }
 
@@ -131,7 +132,7 @@ impl TransactionCoordinator {
         transit.transaction_timeout_ms = timeout_ms;
         transit.next_producer_id = NO_PRODUCER_ID;
         match plan {
-            EpochBump::Retry => return answer(ErrorCode::None, metadata.producer_id, metadata.producer_epoch),
+            EpochBump::Retry => {}
             EpochBump::Bump { epoch, last_epoch } => {
                 assert!(epoch <= self.config().max_producer_epoch, "an exhausted epoch rotates instead");
                 transit.producer_epoch = epoch;

@@ -86,14 +86,18 @@ fn add_partitions_checks_pending_first() {
 
 #[test]
 fn kip360_expected_epoch_paths() {
-    // Proves 4.2 KIP-360: a matching expected epoch bumps, a retry gets the same epoch, a stale one is fenced.
+    // Proves 4.2 KIP-360: a matching expected epoch bumps, a retry gets the same epoch (and Empty), a stale
+    // one is fenced.
     let mut c = coordinator(ProtocolMode::Tv1);
     assert_eq!(init(&mut c, None), (ErrorCode::None, 1000, 0));
     assert_eq!(init(&mut c, Some((1000, 0))), (ErrorCode::None, 1000, 1));
     assert_eq!(c.metadata(&id()).unwrap().last_producer_epoch, 0);
     let records = c.log_records().len();
     assert_eq!(init(&mut c, Some((1000, 0))), (ErrorCode::None, 1000, 1), "a retry of the bump");
-    assert_eq!(c.log_records().len(), records, "a retry changes nothing");
+    // Kafka's prepareIncrementProducerEpoch logs Empty in every case, the retry too (same epochs).
+    assert_eq!(c.log_records().len(), records + 1, "a retry is logged as Empty");
+    let metadata = c.metadata(&id()).unwrap();
+    assert_eq!((metadata.producer_epoch, metadata.last_producer_epoch), (1, 0), "a retry bumps nothing");
     assert_eq!(init(&mut c, None), (ErrorCode::None, 1000, 2));
     assert_eq!(init(&mut c, Some((1000, 0))), (ErrorCode::ProducerFenced, -1, -1));
     assert_eq!(init(&mut c, Some((999, 2))), (ErrorCode::ProducerFenced, -1, -1), "another producer id");
