@@ -34,31 +34,46 @@ LINE_TARGET = 95.0
 BRANCH_TARGET = 90.0
 
 
-def parse_lcov(path):
-    """{relative path: {"lines": {line: count}, "branches": [(line, index, taken)]}} for impl/src files."""
-    files, current = {}, None
-    with open(path) as f:
-        for raw in f:
-            line = raw.strip()
-            if line.startswith("SF:"):
-                name = line[3:]
-                marker = os.sep + os.path.join("impl", "src") + os.sep
-                current = None
-                if marker in name:
-                    current = files.setdefault(name.split(marker, 1)[1], {"lines": {}, "branches": [], "path": name})
-            elif current is None:
-                continue
-            elif line.startswith("DA:"):
-                number, count = line[3:].split(",")[:2]
-                # A line may carry several records (closures, generic instances): it ran if any ran.
-                current["lines"][int(number)] = max(int(count), current["lines"].get(int(number), 0))
-            elif line.startswith("BRDA:"):
-                number, _block, index, taken = line[5:].split(",")
-                current["branches"].append((int(number), int(index), 0 if taken == "-" else int(taken)))
-            elif line == "end_of_record":
-                current = None
+def parse_lcov(paths):
+    """{relative path: {"lines": {line: count}, "branches": [(line, index, taken)]}} for impl/src files.
+
+    Several lcov files (runs of the same build: e.g. the suite, then further scenarios) are united: a line
+    or branch outcome is reached if any run reached it. A line may carry several branch records (one per
+    condition, closure or generic instance); they are matched across files by their order on the line."""
+    files = {}
+    for path in paths:
+        seen = {}  # per file of this lcov: (line, block, index) -> how many records so far
+        current = None
+        with open(path) as f:
+            for raw in f:
+                line = raw.strip()
+                if line.startswith("SF:"):
+                    name = line[3:]
+                    marker = os.sep + os.path.join("impl", "src") + os.sep
+                    current, seen = None, {}
+                    if marker in name:
+                        current = files.setdefault(
+                            name.split(marker, 1)[1], {"lines": {}, "branch_counts": {}, "path": name}
+                        )
+                elif current is None:
+                    continue
+                elif line.startswith("DA:"):
+                    number, count = line[3:].split(",")[:2]
+                    # A line may carry several records (closures, generic instances): it ran if any ran.
+                    current["lines"][int(number)] = max(int(count), current["lines"].get(int(number), 0))
+                elif line.startswith("BRDA:"):
+                    number, block, index, taken = line[5:].split(",")
+                    key = (int(number), int(block), int(index))
+                    ordinal = seen.get(key, 0)
+                    seen[key] = ordinal + 1
+                    counts = current["branch_counts"]
+                    counts[key + (ordinal,)] = max(counts.get(key + (ordinal,), 0), 0 if taken == "-" else int(taken))
+                elif line == "end_of_record":
+                    current = None
     if not files:
-        sys.exit(f"{path}: no impl/src files in this lcov report")
+        sys.exit(f"{', '.join(paths)}: no impl/src files in this lcov report")
+    for data in files.values():
+        data["branches"] = [(n, index, taken) for (n, _block, index, _o), taken in sorted(data.pop("branch_counts").items())]
     return files
 
 
@@ -174,7 +189,7 @@ def group_runs(numbers):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("lcov")
+    parser.add_argument("lcov", nargs="+", help="lcov files of one build, united")
     parser.add_argument("--reasons", required=True)
     parser.add_argument("--errors", help="error-paths.toml: the sites of specs/eos.md §14's error codes")
     parser.add_argument("--command", default="conformance/coverage/run.sh")
