@@ -5,9 +5,9 @@
 # broker.rs) against its targets, and lists every line and branch no trace reaches with the reason from
 # unreachable.toml (a line with no reason fails the run).
 #
-#   conformance/coverage/run.sh                 # the full suite, as `eos conformance` runs it (~6 min)
+#   conformance/coverage/run.sh                 # the full suite, as `eos conformance` runs it (~15 min here: 5 to build, 10 to run)
 #   conformance/coverage/run.sh basic copier    # any `eos conformance` arguments
-#   COVERAGE_WRITE=1 conformance/coverage/run.sh   # also rewrite conformance/coverage/implementation-coverage.md
+#   COVERAGE_WRITE=1 conformance/coverage/run.sh   # also rewrite docs/coverage.md
 #
 # Needs: rustup's llvm-tools component and cargo-llvm-cov (installed here if missing). Branch coverage is
 # an unstable rustc option (-Zcoverage-options=branch), enabled on the stable toolchain with
@@ -29,15 +29,19 @@ out=target/coverage
 mkdir -p "$out"
 cargo llvm-cov clean --workspace
 start=$(date +%s)
+status=0
 cargo llvm-cov run --branch --release -p eos-conformance --bin eos --no-report -- conformance "$@" --out "$out/failures" \
-  > "$out/conformance.txt"
+  > "$out/conformance.txt" || status=$?
 tail -n 3 "$out/conformance.txt" >&2
+# A failing trace still leaves its coverage: report it, then fail.
+[[ $status == 0 ]] || echo "eos conformance failed (exit $status): the figures below are of a failing suite" >&2
 cargo llvm-cov report --branch --release -p eos-broker --lcov --output-path "$out/eos-broker.lcov" 2>/dev/null
 echo "instrumented conformance run and report: $(( $(date +%s) - start )) s" >&2
 
 args=("$out/eos-broker.lcov" --reasons conformance/coverage/unreachable.toml --errors conformance/coverage/error-paths.toml
       --command "conformance/coverage/run.sh $*")
 if [[ "${COVERAGE_WRITE:-0}" == 1 ]]; then
-  args+=(--write conformance/coverage/implementation-coverage.md)
+  args+=(--write docs/coverage.md)
 fi
-python3 conformance/coverage/report.py "${args[@]}"
+python3 conformance/coverage/report.py "${args[@]}" || { report_status=$?; [[ $status != 0 ]] || status=$report_status; }
+exit "$status"

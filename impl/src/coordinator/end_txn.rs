@@ -121,21 +121,23 @@ impl TransactionCoordinator {
             && request.producer_epoch == self.config().max_producer_epoch - 1
     }
 
-    /// Step 2 (specs 4.4): tv1 needs the current epoch; tv2 accepts a retry's older epoch in
-    /// Prepare* / Complete* and the current one for an empty abort.
+    /// Step 3 (specs 4.4): tv1 needs the current epoch; tv2 accepts a retry's older epoch in
+    /// Prepare* / Complete* (in Complete* also a retry across a rotation) and the current one for an
+    /// empty abort.
     fn end_epoch_is_valid(&self, metadata: &TransactionMetadata, request: &EndTxnRequest) -> bool {
         let epoch = i32::from(request.producer_epoch);
         let current = i32::from(metadata.producer_epoch);
         if !self.config().protocol.is_tv2() {
             return epoch == current;
         }
-        if self.is_retry_across_rotation(metadata, request) {
-            return true;
-        }
+        // A retry across a rotation counts as a retry only where a retry is valid: once the rotating
+        // transaction completed. The next producer id's own transaction (Empty, Ongoing) fences it.
         match metadata.state {
             TxnState::Ongoing | TxnState::Empty | TxnState::Dead | TxnState::PrepareEpochFence => epoch == current,
             TxnState::PrepareCommit | TxnState::PrepareAbort => epoch == current - 1,
-            TxnState::CompleteCommit | TxnState::CompleteAbort => epoch == current - 1 || epoch == current,
+            TxnState::CompleteCommit | TxnState::CompleteAbort => {
+                epoch == current - 1 || epoch == current || self.is_retry_across_rotation(metadata, request)
+            }
         }
     }
 

@@ -24,6 +24,11 @@ impl Coordinator {
         };
         let tv2 = fx.config.protocol == Protocol::Tv2;
         if record.producer_id != pid && !(tv2 && retry_on_overflow(fx.config, &record, pid, epoch)) {
+            // TV2: the producer id a completing transaction rotates to is told to wait, not fenced
+            // (Kafka answers a pending transition first: the new id is only in the pending state).
+            if tv2 && record.next_producer_id != NO_PRODUCER_ID && pid == record.next_producer_id {
+                return Reply::error(ErrorCode::ConcurrentTransactions);
+            }
             return Reply::error(ErrorCode::InvalidProducerIdMapping);
         }
         if tv2 {
