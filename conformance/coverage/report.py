@@ -99,9 +99,19 @@ def explained_ranges(entries, relative, source):
         if entry["file"] != relative:
             continue
         starts = [i for i, text in enumerate(source) if entry["from"] in text]
+        if entry.get("block") and len(starts) > 1:
+            sys.exit(f"unreachable.toml: a block's `from` must name one line; `{entry['from']}` names {len(starts)} in {relative}")
         for start in starts:
             end = start
-            if "through" in entry:
+            if entry.get("block"):
+                # The whole block the `from` line opens: through the `}` at the same indentation.
+                indent = len(source[start]) - len(source[start].lstrip())
+                end = next((i for i in range(start + 1, len(source))
+                            if source[i].strip().startswith("}") and len(source[i]) - len(source[i].lstrip()) == indent),
+                           None)
+                if end is None:
+                    sys.exit(f"unreachable.toml: no end of the block opened by `{entry['from']}` in {relative}")
+            elif "through" in entry:
                 end = next((i for i in range(start, len(source)) if entry["through"] in source[i]), None)
                 if end is None:
                     sys.exit(f"unreachable.toml: `{entry['through']}` not found after `{entry['from']}` in {relative}")
@@ -194,6 +204,7 @@ def main():
     parser.add_argument("--errors", help="error-paths.toml: the sites of specs/eos.md §14's error codes")
     parser.add_argument("--command", default="conformance/coverage/run.sh")
     parser.add_argument("--write", help="also write the report (markdown) to this file")
+    parser.add_argument("--history", help="a markdown file appended to the report (earlier figures, planted bugs)")
     args = parser.parse_args()
     files = parse_lcov(args.lcov)
     entries = load_reasons(args.reasons)
@@ -251,6 +262,9 @@ def main():
             out.append(f"| `{site['code']}` | {site['spec']} | {count} | {reason} |")
         out.append("")
 
+    if args.history:
+        with open(args.history) as f:
+            out.append(f.read().rstrip("\n") + "\n")
     out.append("## What no trace reaches in the core, and why\n")
     for relative in sorted(files):
         if module_of(relative) not in CORE:

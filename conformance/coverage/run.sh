@@ -41,7 +41,7 @@ echo "instrumented conformance run and report: $(( $(date +%s) - start )) s" >&2
 args=("$out/eos-broker.lcov" --reasons conformance/coverage/unreachable.toml --errors conformance/coverage/error-paths.toml
       --command "conformance/coverage/run.sh $*")
 if [[ "${COVERAGE_WRITE:-0}" == 1 ]]; then
-  args+=(--write docs/coverage.md)
+  args+=(--write docs/coverage.md --history conformance/coverage/history.md)
 fi
 python3 conformance/coverage/report.py "${args[@]}" || { report_status=$?; [[ $status != 0 ]] || status=$report_status; }
 exit "$status"
