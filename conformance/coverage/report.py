@@ -204,6 +204,7 @@ def main():
     parser.add_argument("--errors", help="error-paths.toml: the sites of specs/eos.md §14's error codes")
     parser.add_argument("--command", default="conformance/coverage/run.sh")
     parser.add_argument("--write", help="also write the report (markdown) to this file")
+    parser.add_argument("--measured-at", help="the commit measured (line numbers below are of its sources)")
     parser.add_argument("--history", help="a markdown file appended to the report (earlier figures, planted bugs)")
     args = parser.parse_args()
     files = parse_lcov(args.lcov)
@@ -223,6 +224,8 @@ def main():
                "release build, branch counters on): the `eos` binary replays the suite against the in-process "
                "cluster; no unit test runs. A *branch* is one outcome (true or false) of an `if`, `while`, "
                "`&&`, `||` or guard condition, as rustc's branch coverage counts them.\n")
+    if args.measured_at:
+        out.append(f"Measured at commit {args.measured_at}; the line numbers below are of its sources.\n")
     out.append("| module | lines | line coverage | branch outcomes | branch coverage |")
     out.append("|---|---:|---:|---:|---:|")
     core = [0, 0, 0, 0]

@@ -39,7 +39,7 @@ cargo llvm-cov report --branch --release -p eos-broker --lcov --output-path "$ou
 echo "instrumented conformance run and report: $(( $(date +%s) - start )) s" >&2
 
 args=("$out/eos-broker.lcov" --reasons conformance/coverage/unreachable.toml --errors conformance/coverage/error-paths.toml
-      --command "conformance/coverage/run.sh $*")
+      --command "conformance/coverage/run.sh $*" --measured-at "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- impl || echo ' with changes to impl/')")
 if [[ "${COVERAGE_WRITE:-0}" == 1 ]]; then
   args+=(--write docs/coverage.md --history conformance/coverage/history.md)
 fi
