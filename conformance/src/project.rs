@@ -33,7 +33,7 @@ fn partition_index(tp: &TopicPartition) -> Result<u8, Untranslatable> {
     }
 }
 
-fn txn_partition(tp: &TopicPartition) -> Result<TxnPartition, Untranslatable> {
+pub(crate) fn txn_partition(tp: &TopicPartition) -> Result<TxnPartition, Untranslatable> {
     if tp.is_group_offsets() {
         Ok(TxnPartition::Offsets)
     } else {

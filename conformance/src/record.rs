@@ -150,7 +150,9 @@ impl Recorder<'_> {
             let allowed = match &timer {
                 Timer::ClientRetry { .. } | Timer::MarkerRetry { .. } => true,
                 Timer::RequestTimeout { .. } => self.budget.duplicates > 0,
-                Timer::MarkerRequestTimeout { .. } => self.budget.marker_duplicates > 0,
+                Timer::MarkerRequestTimeout { transactional_id, target } => {
+                    self.budget.marker_duplicates > 0 && self.marker_undelivered(transactional_id.as_str(), target)
+                }
                 Timer::TransactionTimeout { transactional_id } => {
                     self.budget.timeouts > 0 || self.abandoned(transactional_id.as_str())
                 }
@@ -163,6 +165,23 @@ impl Recorder<'_> {
             ops.push(Op::Failover);
         }
         ops
+    }
+
+    /// The marker of `txn` to `target` is still in flight, not yet delivered. The model re-sends a
+    /// marker only then (specs/eos.md §9, `marker_duplicates`: a marker request that times out while
+    /// its answer is on the way back is not modelled), so the walk fires the timer only then too.
+    fn marker_undelivered(&self, txn: &str, target: &eos_broker::TopicPartition) -> bool {
+        let (Some(txn), Ok(target)) =
+            (txn.strip_prefix("txn-").and_then(|t| t.parse::<u8>().ok()), project::txn_partition(target))
+        else {
+            return false;
+        };
+        self.cluster.in_flight().any(|m| {
+            matches!(
+                project::message(&self.cluster, m),
+                Ok(eos_model::message::Message::Marker(marker)) if marker.txn == txn && marker.target == target
+            )
+        })
     }
 
     /// No live client of `txn` can still end its ongoing transaction.
