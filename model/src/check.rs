@@ -406,8 +406,11 @@ fn wait<C: Checker<EosModel>>(checker: C, watch: &Watch, on_progress: &mut impl 
     let mut pause = Duration::from_millis(1);
     let mut stopped_at: Option<(Instant, usize)> = None;
     let progress = |checker: &C, elapsed| {
-        let unique = checker.unique_state_count();
+        // Checked first: both counts only grow and a state is counted unique before it is checked,
+        // so reading unique second never finds fewer unique than checked states (the other order
+        // could, while the threads run, and made the frontier a spurious 0).
         let checked = watch.first.checked();
+        let unique = checker.unique_state_count();
         Progress {
             unique_states: unique,
             total_states: checker.state_count(),
