@@ -29,6 +29,8 @@ jvm_opts="${EOS_KAFKA_JVM_OPTS:--Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredSto
 start_deadline_s=120
 
 die() { echo "kafka.sh: $*" >&2; exit 2; }
+# shellcheck source=process.sh
+source "$here/process.sh"
 
 fetch() {
   [[ -f "$lib/.complete" ]] && return 0
@@ -42,10 +44,6 @@ fetch() {
   rm -rf "$lib"
   mv "$lib.tmp" "$lib"
   touch "$lib/.complete"
-}
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # server.properties for CONFIG, listening on PORT (clients) and CONTROLLER_PORT (KRaft).
@@ -148,27 +146,14 @@ start() {
   fetch
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
-  [[ -f "$dir/pid" ]] && kill -0 "$(cat "$dir/pid")" 2> /dev/null && die "a broker is already running in $dir"
+  running_in "$dir" && die "a broker is already running in $dir"
   rm -rf "$dir/data"
   write_config "$config" "$dir" "$(free_port)" "$(free_port)"
   format "$config" "$dir"
   launch "$dir"
 }
 
-stop() {
-  local dir="$1" pid waited=0
-  [[ -f "$dir/pid" ]] || return 0
-  pid="$(cat "$dir/pid")"
-  if kill -0 "$pid" 2> /dev/null; then
-    kill -TERM -- "-$pid" 2> /dev/null || kill -TERM "$pid" 2> /dev/null || true
-    while kill -0 "$pid" 2> /dev/null && ((waited < 300)); do
-      sleep 0.1
-      waited=$((waited + 1))
-    done
-    kill -KILL -- "-$pid" 2> /dev/null || kill -KILL "$pid" 2> /dev/null || true
-  fi
-  rm -f "$dir/pid"
-}
+stop() { stop_process_group "$1" 300; }
 
 case "${1:-}" in
   fetch) fetch ;;

@@ -18,6 +18,8 @@ binary="$cache/tansu"
 start_deadline_s=60
 
 die() { echo "tansu.sh: $*" >&2; exit 2; }
+# shellcheck source=process.sh
+source "$here/process.sh"
 
 fetch() {
   [[ -x "$binary" ]] && return 0
@@ -48,8 +50,8 @@ start() {
   fetch
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
-  [[ -f "$dir/pid" ]] && kill -0 "$(cat "$dir/pid")" 2> /dev/null && die "tansu is already running in $dir"
-  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  running_in "$dir" && die "tansu is already running in $dir"
+  port="$(free_port)"
   echo "$port" > "$dir/port"
   setsid "$binary" broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
     --storage-engine memory://tansu/ > "$dir/tansu.log" 2>&1 < /dev/null &
@@ -63,20 +65,7 @@ start() {
   echo "kafka://127.0.0.1:$port"
 }
 
-stop() {
-  local dir="$1" pid waited=0
-  [[ -f "$dir/pid" ]] || return 0
-  pid="$(cat "$dir/pid")"
-  if kill -0 "$pid" 2> /dev/null; then
-    kill -TERM -- "-$pid" 2> /dev/null || kill -TERM "$pid" 2> /dev/null || true
-    while kill -0 "$pid" 2> /dev/null && ((waited < 100)); do
-      sleep 0.1
-      waited=$((waited + 1))
-    done
-    kill -KILL -- "-$pid" 2> /dev/null || kill -KILL "$pid" 2> /dev/null || true
-  fi
-  rm -f "$dir/pid"
-}
+stop() { stop_process_group "$1" 100; }
 
 case "${1:-}" in
   fetch) fetch ;;
