@@ -46,17 +46,8 @@ pub struct Args {
     /// replays up to 40 candidates over the wire).
     #[arg(long, default_value_t = 1)]
     shrink: usize,
-    /// kafka:// target: every request's deadline, in milliseconds.
-    #[arg(long, default_value_t = 10_000)]
-    request_timeout_ms: u64,
-    /// kafka:// target: the transaction timeout of a transactional id that times out in the trace.
-    #[arg(long, default_value_t = 1_000)]
-    transaction_timeout_ms: u64,
-    /// kafka:// target: a shell command that restarts the broker (for a broker this machine runs,
-    /// e.g. `conformance/kafka/kafka.sh restart DIR`): coordinator failovers are then realised as
-    /// restarts, one trace at a time after the others.
-    #[arg(long)]
-    restart_with: Option<String>,
+    #[command(flatten)]
+    wire: super::wire::WireArgs,
     /// kafka:// target, with --restart-with: at most this many traces that fail over, per scenario
     /// and protocol (each restart takes seconds).
     #[arg(long)]
@@ -202,7 +193,7 @@ fn run_wire(args: &Args) -> Result<u8, String> {
             walk_length: args.walk_length,
             seed: args.seed,
             model_discoveries: true,
-            abilities: Abilities { restart: args.restart_with.is_some() },
+            abilities: Abilities { restart: args.wire.restart_with.is_some() },
             max_failover_paths: args.max_failover_traces,
         },
         jobs: args.jobs,
@@ -211,8 +202,7 @@ fn run_wire(args: &Args) -> Result<u8, String> {
         shrink: if args.no_shrink { 0 } else { args.shrink },
         ..WireSuiteOptions::default()
     };
-    let mut wire = super::wire::wire_options(args.request_timeout_ms, args.transaction_timeout_ms);
-    wire.restart = args.restart_with.clone();
+    let wire = args.wire.options();
     super::wire::conformance(&args.target, &configs, args.protocol, &options, &wire, args.json)
 }
 

@@ -20,15 +20,8 @@ pub struct Args {
     /// from the model; the actions must be a path of that protocol's model).
     #[arg(long)]
     protocol: Option<eos_model::Protocol>,
-    /// kafka:// target: every request's deadline, in milliseconds.
-    #[arg(long, default_value_t = 10_000)]
-    request_timeout_ms: u64,
-    /// kafka:// target: the transaction timeout of a transactional id that times out in the trace.
-    #[arg(long, default_value_t = 1_000)]
-    transaction_timeout_ms: u64,
-    /// kafka:// target: a shell command that restarts the broker, to realise coordinator failovers.
-    #[arg(long)]
-    restart_with: Option<String>,
+    #[command(flatten)]
+    wire: super::wire::WireArgs,
     /// Switch on a seeded fault in the implementation.
     #[arg(long)]
     fault: Vec<String>,
@@ -49,8 +42,7 @@ pub fn run(args: Args) -> Result<u8, String> {
         if !args.fault.is_empty() {
             return Err("--fault seeds bugs into eos-broker: it applies to --target inproc only".to_string());
         }
-        let mut wire = super::wire::wire_options(args.request_timeout_ms, args.transaction_timeout_ms);
-        wire.restart = args.restart_with.clone();
+        let wire = args.wire.options();
         println!(
             "replaying {} ({} {}, {} steps) against {}",
             args.trace.display(),

@@ -240,11 +240,30 @@ fn print_partitions(view: &WireView) {
     }
 }
 
-/// The wire options from the command line's millisecond knobs.
-pub fn wire_options(request_timeout_ms: u64, transaction_timeout_ms: u64) -> WireOptions {
-    WireOptions {
-        request_timeout: Duration::from_millis(request_timeout_ms),
-        short_transaction_timeout: Duration::from_millis(transaction_timeout_ms),
-        ..WireOptions::default()
+/// The command line's options of a kafka:// target, shared by `eos conformance` and `eos replay`.
+#[derive(clap::Args)]
+pub struct WireArgs {
+    /// kafka:// target: every request's deadline, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    request_timeout_ms: u64,
+    /// kafka:// target: the transaction timeout of a transactional id that times out in the trace.
+    #[arg(long, default_value_t = 1_000)]
+    transaction_timeout_ms: u64,
+    /// kafka:// target: a shell command that restarts the broker (for a broker this machine runs,
+    /// e.g. `conformance/kafka/kafka.sh restart DIR`): coordinator failovers are then realised as
+    /// restarts, one trace at a time after the others.
+    #[arg(long)]
+    pub restart_with: Option<String>,
+}
+
+impl WireArgs {
+    /// The wire options these arguments ask for.
+    pub fn options(&self) -> WireOptions {
+        WireOptions {
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            short_transaction_timeout: Duration::from_millis(self.transaction_timeout_ms),
+            restart: self.restart_with.clone(),
+            ..WireOptions::default()
+        }
     }
 }
