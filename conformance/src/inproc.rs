@@ -226,6 +226,12 @@ impl InProc {
                     Rejection(format!("eos-broker refuses to expire pid {producer_id} on {tp}: {code}"))
                 })?
             }
+            Action::CoordinatorExpireTransactionalId { txn } => {
+                let id = self.txn_id(*txn);
+                self.cluster.expire_transactional_id(&id).map_err(|code| {
+                    Rejection(format!("eos-broker refuses to expire the transactional id {id}: {code}"))
+                })?
+            }
             Action::GroupCompleteTransaction { .. } => {
                 return Err(Rejection(
                     "eos-broker's group coordinator completes a transaction before it answers its marker \

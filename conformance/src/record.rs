@@ -39,6 +39,7 @@ struct Budget {
     crashes: u8,
     failovers: u8,
     timeouts: u8,
+    transactional_id_expirations: u8,
 }
 
 /// Something the scheduler may do next.
@@ -48,6 +49,8 @@ enum Op {
     Lose(eos_broker::MessageId),
     Fire(Timer),
     Failover,
+    /// The coordinator expires the idle transactional id `txn-N`.
+    ExpireTransactionalId(u8),
 }
 
 enum ClientOp {
@@ -164,6 +167,22 @@ impl Recorder<'_> {
         if self.budget.failovers > 0 {
             ops.push(Op::Failover);
         }
+        if self.budget.transactional_id_expirations > 0 {
+            for txn in 0..self.config.producers.transactional_ids {
+                let idle = self.cluster.describe_transaction(&format!("txn-{txn}").into()).is_some_and(|t| {
+                    t.pending_state.is_none()
+                        && matches!(
+                            t.state,
+                            eos_broker::TxnState::Empty
+                                | eos_broker::TxnState::CompleteCommit
+                                | eos_broker::TxnState::CompleteAbort
+                        )
+                });
+                if idle {
+                    ops.push(Op::ExpireTransactionalId(txn));
+                }
+            }
+        }
         ops
     }
 
@@ -231,6 +250,11 @@ impl Recorder<'_> {
                 self.cluster.coordinator_failover();
                 self.budget.failovers -= 1;
                 Some(Action::CoordinatorFailover)
+            }
+            Op::ExpireTransactionalId(txn) => {
+                self.cluster.expire_transactional_id(&format!("txn-{txn}").into()).ok()?;
+                self.budget.transactional_id_expirations -= 1;
+                Some(Action::CoordinatorExpireTransactionalId { txn })
             }
         }
     }
@@ -355,6 +379,7 @@ pub fn record(config: &Config, seed: u64, steps: usize, faults: Faults) -> Resul
             crashes: f.producer_crashes,
             failovers: f.coordinator_failovers,
             timeouts: f.timeouts,
+            transactional_id_expirations: f.transactional_id_expirations,
         },
     };
     let mut renderings = project::Renderings::default();

@@ -360,6 +360,15 @@ impl Broker {
         log.expire_producer(producer_id)
     }
 
+    /// The coordinator expires an idle transactional id (specs/eos.md §4.5).
+    pub fn expire_transactional_id(
+        &mut self,
+        now_ms: TimestampMs,
+        transactional_id: &crate::types::TransactionalId,
+    ) -> Result<(), ErrorCode> {
+        self.coordinator.expire_transactional_id(now_ms, transactional_id)
+    }
+
     /// A member joins a group (synchronous).
     pub fn join_group(&mut self, group: &str, member_id: &str) -> crate::types::Generation {
         self.group.join(group, member_id)

@@ -291,6 +291,11 @@ pub struct FaultsConfig {
     /// there (`producer.id.expiration.ms`, Kafka's `ProducerStateManager.removeExpiredProducers`).
     #[serde(default)]
     pub producer_expirations: u8,
+    /// Transactional-id expiries: the coordinator expires an idle transactional id (Empty or
+    /// Complete*, nothing pending) to Dead, writes its tombstone and forgets it
+    /// (`transactional.id.expiration.ms`, Kafka's `TransactionStateManager.removeExpiredTransactionalIds`).
+    #[serde(default)]
+    pub transactional_id_expirations: u8,
 }
 
 /// Broker settings that bound the model.
@@ -525,6 +530,7 @@ impl Config {
             ("coordinator_failovers", f.coordinator_failovers),
             ("timeouts", f.timeouts),
             ("producer_expirations", f.producer_expirations),
+            ("transactional_id_expirations", f.transactional_id_expirations),
         ] {
             if value > MAX_FAULTS {
                 return invalid(format!("faults.{name} = {value} exceeds the limit of {MAX_FAULTS}"));

@@ -21,6 +21,7 @@ pub fn actor(action: &Action) -> String {
         Action::CoordinatorRetryMarkers { .. }
         | Action::CoordinatorResendMarker { .. }
         | Action::CoordinatorTimeout { .. }
+        | Action::CoordinatorExpireTransactionalId { .. }
         | Action::CoordinatorFailover => "coordinator".to_string(),
         Action::GroupCompleteTransaction { .. } => "group".to_string(),
         Action::PartitionExpireProducer { partition, .. } => format!("out-{partition}"),
@@ -46,6 +47,9 @@ pub fn action(action: &Action) -> String {
         Action::CoordinatorRetryMarkers { txn } => format!("retry the markers of txn-{txn}"),
         Action::CoordinatorResendMarker { marker } => format!("marker request timed out: re-send {marker}"),
         Action::CoordinatorTimeout { txn } => format!("txn-{txn} timed out: fence and abort"),
+        Action::CoordinatorExpireTransactionalId { txn } => {
+            format!("expire the idle txn-{txn}: Dead, tombstone logged, forgotten")
+        }
         Action::CoordinatorFailover => "failover: reload the transaction log".to_string(),
         Action::GroupCompleteTransaction { producer_id } => {
             format!("complete the answered marker of pid {producer_id}: its offsets now")

@@ -208,6 +208,9 @@ fn draw_action(
             svg.mark(lanes.x(lanes.coordinator()), y, DUPLICATE, &format!("⏱ txn-{txn} timed out"))
         }
         Action::CoordinatorFailover => svg.mark(lanes.x(lanes.coordinator()), y, LOSS, "⟲ failover"),
+        Action::CoordinatorExpireTransactionalId { txn } => {
+            svg.mark(lanes.x(lanes.coordinator()), y, LOSS, &format!("⌛ txn-{txn} expired"))
+        }
         Action::PartitionExpireProducer { partition, producer_id } => {
             let lane = lanes.target(TxnPartition::Data(*partition));
             svg.mark(lanes.x(lane), y, LOSS, &format!("⌛ pid {producer_id} expired"))

@@ -207,6 +207,10 @@ impl Model for EosModel {
             if ongoing && (state.budget.timeouts > 0 || self.is_abandoned(state, txn)) {
                 actions.push(Action::CoordinatorTimeout { txn });
             }
+            if state.budget.transactional_id_expirations > 0 && state.coordinator.may_expire(txn, self.config.protocol)
+            {
+                actions.push(Action::CoordinatorExpireTransactionalId { txn });
+            }
         }
         if state.budget.coordinator_failovers > 0 {
             actions.push(Action::CoordinatorFailover);
@@ -334,6 +338,11 @@ impl EosModel {
             Action::PartitionExpireProducer { partition, producer_id } => {
                 state.budget.producer_expirations = state.budget.producer_expirations.checked_sub(1)?;
                 state.partitions.get_mut(usize::from(partition))?.expire_producer(producer_id)?;
+            }
+            Action::CoordinatorExpireTransactionalId { txn } => {
+                state.budget.transactional_id_expirations = state.budget.transactional_id_expirations.checked_sub(1)?;
+                let fx = &mut Effects { config, history: &mut state.history, outbox };
+                state.coordinator.expire(txn, fx)?;
             }
             Action::CoordinatorFailover => {
                 state.budget.coordinator_failovers = state.budget.coordinator_failovers.checked_sub(1)?;

@@ -26,6 +26,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("verification-round-trip", include_str!("../../specs/scenarios/verification-round-trip.toml")),
     ("producer-expiry", include_str!("../../specs/scenarios/producer-expiry.toml")),
     ("producer-expiry-txn", include_str!("../../specs/scenarios/producer-expiry-txn.toml")),
+    ("transactional-id-expiry", include_str!("../../specs/scenarios/transactional-id-expiry.toml")),
     ("rotation-retries", include_str!("../../specs/scenarios/rotation-retries.toml")),
     ("zombie-rotation", include_str!("../../specs/scenarios/zombie-rotation.toml")),
     ("kip360-rotation", include_str!("../../specs/scenarios/kip360-rotation.toml")),

@@ -29,6 +29,8 @@ pub struct Budget {
     pub timeouts: u8,
     /// Producer-state expiries left.
     pub producer_expirations: u8,
+    /// Transactional-id expiries left.
+    pub transactional_id_expirations: u8,
 }
 
 /// A state of the whole system. (`Default` is the empty value a stand-in is made of, not a state of
@@ -75,6 +77,7 @@ impl State {
                 coordinator_failovers: f.coordinator_failovers,
                 timeouts: f.timeouts,
                 producer_expirations: f.producer_expirations,
+                transactional_id_expirations: f.transactional_id_expirations,
             },
             history: History::default(),
             symmetry: Symmetry::of(config),
@@ -145,6 +148,9 @@ pub enum Action {
     /// The leader of `partition` expires the state of `producer_id`, which has no transaction open
     /// there (`producer.id.expiration.ms`).
     PartitionExpireProducer { partition: PartitionIndex, producer_id: ProducerId },
+    /// The coordinator expires the idle transactional id `txn` (Empty or Complete*, nothing
+    /// pending): Dead, a tombstone logged, the id forgotten (`transactional.id.expiration.ms`).
+    CoordinatorExpireTransactionalId { txn: TxnId },
 }
 
 impl Action {
@@ -168,12 +174,13 @@ impl Action {
             Action::CoordinatorFailover => "CoordinatorFailover",
             Action::GroupCompleteTransaction { .. } => "GroupCompleteTransaction",
             Action::PartitionExpireProducer { .. } => "PartitionExpireProducer",
+            Action::CoordinatorExpireTransactionalId { .. } => "CoordinatorExpireTransactionalId",
         }
     }
 
     /// Every action kind a scenario with all its fixes on can take (GroupCompleteTransaction needs
     /// KAFKA-17507's fix off).
-    pub const KINDS: [&'static str; 16] = [
+    pub const KINDS: [&'static str; 17] = [
         "ProducerStart",
         "ProducerSend",
         "ProducerSendOffsets",
@@ -190,5 +197,6 @@ impl Action {
         "CoordinatorFailover",
         "CoordinatorResendMarker",
         "PartitionExpireProducer",
+        "CoordinatorExpireTransactionalId",
     ];
 }

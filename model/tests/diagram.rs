@@ -57,6 +57,7 @@ fn every_event_is_marked() {
         ("basic", "Deliver", "marker-end="),
         ("KAFKA-19446", "CoordinatorResendMarker", "marker request timeout: re-send"),
         ("producer-expiry", "PartitionExpireProducer", "expired"),
+        ("transactional-id-expiry", "CoordinatorExpireTransactionalId", "txn-0 expired"),
     ];
     let kinds: Vec<&str> = cases.iter().map(|(_, k, _)| *k).collect();
     for kind in Action::KINDS {

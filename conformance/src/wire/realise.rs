@@ -47,6 +47,9 @@ pub enum Unrealisable {
     OverlappingTimeouts,
     /// A leader expires a producer's state: Kafka does so only after `producer.id.expiration.ms`.
     ProducerExpiry,
+    /// The coordinator expires a transactional id: Kafka does so only after
+    /// `transactional.id.expiration.ms` on its hourly expiry scan.
+    TransactionalIdExpiry,
     /// The leader's verification as a round trip of its own messages (`verification_round_trip`):
     /// Kafka's leader verifies inside its Produce handling, out of the harness's reach.
     VerificationRoundTrip,
@@ -79,6 +82,9 @@ impl Unrealisable {
             Unrealisable::ProducerExpiry => {
                 "a leader expires a producer's state, which Kafka does only after producer.id.expiration.ms"
             }
+            Unrealisable::TransactionalIdExpiry => {
+                "the coordinator expires a transactional id, which Kafka does only after transactional.id.expiration.ms"
+            }
             Unrealisable::VerificationRoundTrip => {
                 "the leader's verification is a round trip of the model's own messages; Kafka's happens inside its Produce handling"
             }
@@ -86,7 +92,7 @@ impl Unrealisable {
     }
 
     /// Every reason, in report order.
-    pub const ALL: [Unrealisable; 10] = [
+    pub const ALL: [Unrealisable; 11] = [
         Unrealisable::FencingOff,
         Unrealisable::FixOff,
         Unrealisable::SmallEpochSpace,
@@ -96,6 +102,7 @@ impl Unrealisable {
         Unrealisable::ClientStepBeforeBrokerWork,
         Unrealisable::OverlappingTimeouts,
         Unrealisable::ProducerExpiry,
+        Unrealisable::TransactionalIdExpiry,
         Unrealisable::VerificationRoundTrip,
     ];
 }
@@ -133,6 +140,7 @@ fn never(action: &Action, abilities: Abilities) -> Option<Unrealisable> {
         Action::CoordinatorResendMarker { .. } => Some(Unrealisable::BrokerMessageDuplicated),
         Action::CoordinatorFailover if !abilities.restart => Some(Unrealisable::CoordinatorFailover),
         Action::PartitionExpireProducer { .. } => Some(Unrealisable::ProducerExpiry),
+        Action::CoordinatorExpireTransactionalId { .. } => Some(Unrealisable::TransactionalIdExpiry),
         _ => None,
     }
 }
@@ -303,6 +311,8 @@ mod tests {
         }
         let expiry = Action::PartitionExpireProducer { partition: 0, producer_id: 1000 };
         assert_eq!(never(&expiry, Abilities { restart: true }), Some(Unrealisable::ProducerExpiry));
+        let expiry = Action::CoordinatorExpireTransactionalId { txn: 0 };
+        assert_eq!(never(&expiry, Abilities { restart: true }), Some(Unrealisable::TransactionalIdExpiry));
     }
 
     /// A museum scenario with its fix off is never realised; its fixed twin is.

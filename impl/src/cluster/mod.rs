@@ -22,7 +22,7 @@ use crate::error::{ClientError, ClusterError, ErrorCode};
 use crate::mutation::Faults;
 use crate::protocol::{Endpoint, Message, Outgoing, WriteTxnMarkerRequest};
 use crate::storage::MemoryStorage;
-use crate::types::{ClientId, Offset, ProducerId, Record, TimestampMs, TopicPartition, COPIER_GROUP};
+use crate::types::{ClientId, Offset, ProducerId, Record, TimestampMs, TopicPartition, TransactionalId, COPIER_GROUP};
 
 /// The in-process cluster.
 #[derive(Debug)]
@@ -364,6 +364,12 @@ impl Cluster {
     /// refused for a producer it does not know or that has a transaction open there.
     pub fn expire_producer(&mut self, partition: &TopicPartition, producer_id: ProducerId) -> Result<(), ErrorCode> {
         self.broker.expire_producer(partition, producer_id)
+    }
+
+    /// The coordinator expires the idle `transactional_id` (Dead, tombstone, forgotten: specs/eos.md
+    /// §4.5); refused for an id that is unknown, has a transaction open or a transition pending.
+    pub fn expire_transactional_id(&mut self, transactional_id: &TransactionalId) -> Result<(), ErrorCode> {
+        self.broker.expire_transactional_id(self.now_ms, transactional_id)
     }
 
     /// Coordinator failover: a new coordinator epoch, the transaction log replayed, the markers of

@@ -9,6 +9,7 @@
 
 pub mod add_partitions;
 pub mod end_txn;
+pub mod expiry;
 pub mod init_producer_id;
 pub mod markers;
 pub mod metadata;
@@ -108,8 +109,11 @@ impl TransactionCoordinator {
             tracing::error!(%error, "transaction log unreadable; starting empty");
             BTreeMap::new()
         });
+        // A tombstone (Dead) is the id's expiry: a replay forgets the id, as Kafka's load skips a
+        // key whose last value is null.
         self.transactions = latest
             .values()
+            .filter(|record| record.state != TxnState::Dead)
             .map(|record| (record.transactional_id.clone(), TransactionMetadata::from_record(record)))
             .collect();
         let prepared: Vec<TransactionalId> =

@@ -154,6 +154,27 @@ impl Coordinator {
         self.log[usize::from(txn)] = Some(record);
     }
 
+    /// Whether `txn` may expire: it is idle (Empty or Complete*) with nothing pending (Kafka's
+    /// `TransactionStateManager.removeExpiredTransactionalIds` takes an id whose `pendingState` is
+    /// empty and whose state `isExpirationAllowed`).
+    pub fn may_expire(&self, txn: TxnId, protocol: Protocol) -> bool {
+        self.record(txn).is_some_and(|r| Dead.valid_previous_states(protocol).contains(&r.state))
+    }
+
+    /// Transactional-id expiry (specs/eos.md §4.5): the idle `txn` moves to Dead (Kafka's
+    /// `TransactionMetadata.prepareDead`), its tombstone is logged and the id is forgotten (Kafka
+    /// removes it from the cache once the tombstone is durable; a later load skips the tombstoned
+    /// key). The next InitProducerId starts over with a new producer id; the old one's requests
+    /// find no metadata. `None` if `txn` may not expire.
+    pub fn expire(&mut self, txn: TxnId, fx: &mut Effects) -> Option<()> {
+        if !self.may_expire(txn, fx.config.protocol) {
+            return None;
+        }
+        self.log[usize::from(txn)] = None;
+        self.markers[usize::from(txn)] = PendingMarkers::default();
+        Some(())
+    }
+
     /// The record of `txn`, if it has one.
     pub fn record(&self, txn: TxnId) -> Option<&TxnRecord> {
         self.log[usize::from(txn)].as_ref()

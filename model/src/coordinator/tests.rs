@@ -202,3 +202,30 @@ fn init_producer_id_answers_pending_first() {
     let reply = c.init_producer_id(Some(0), Some((4242, 9)), fx);
     assert_eq!(reply.error, ErrorCode::ConcurrentTransactions);
 }
+
+/// Transactional-id expiry (specs/eos.md §4.5): only an idle id expires; afterwards the old producer
+/// id is unknown, the KIP-360 re-init starts over with a new producer id, and a re-sent copy of that
+/// re-init is fenced.
+#[test]
+fn expired_transactional_id_starts_over() {
+    let (config, mut history, mut outbox) = setup(Protocol::Tv2);
+    let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
+    let mut c = Coordinator::new(&config);
+    assert_eq!(c.expire(0, fx), None, "an unknown id does not expire");
+    c.init_producer_id(Some(0), None, fx);
+    assert_eq!(c.add_partition(0, 1000, 0, TxnPartition::Data(0), ATTEMPT, fx), ErrorCode::None);
+    assert_eq!(c.expire(0, fx), None, "an Ongoing id does not expire");
+    c.end_txn(0, 1000, 0, false, ATTEMPT, fx);
+    assert_eq!(c.expire(0, fx), None, "a PrepareAbort id does not expire");
+    c.markers[0] = PendingMarkers::default();
+    c.log[0] = Some(TxnRecord { state: CompleteAbort, partitions: IndexSet::new(), ..*c.record(0).unwrap() });
+    assert_eq!(c.expire(0, fx), Some(()));
+    assert_eq!(c.record(0), None, "forgotten");
+    assert_eq!(c.add_partition(0, 1000, 1, TxnPartition::Data(0), ATTEMPT, fx), ErrorCode::InvalidProducerIdMapping);
+    assert_eq!(c.end_txn(0, 1000, 1, false, ATTEMPT, fx).error, ErrorCode::InvalidProducerIdMapping);
+    let reinit = c.init_producer_id(Some(0), Some((1000, 1)), fx);
+    assert_eq!((reinit.error, reinit.producer_id, reinit.epoch), (ErrorCode::None, Some(1001), Some(0)));
+    let resent = c.init_producer_id(Some(0), Some((1000, 1)), fx);
+    assert_eq!(resent.error, ErrorCode::ProducerFenced, "the re-sent re-init names an unknown producer id");
+    assert!(fx.history.violations.is_empty());
+}

@@ -621,6 +621,7 @@ impl Encode for Budget {
             coordinator_failovers,
             timeouts,
             producer_expirations,
+            transactional_id_expirations,
         } = *self;
         pack!(
             e,
@@ -631,7 +632,8 @@ impl Encode for Budget {
                 (producer_crashes, 8),
                 (coordinator_failovers, 8),
                 (timeouts, 8),
-                (producer_expirations, 8)
+                (producer_expirations, 8),
+                (transactional_id_expirations, 8)
             ]
         )
     }

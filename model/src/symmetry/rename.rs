@@ -323,6 +323,9 @@ impl Rename for Action {
             Action::CoordinatorRetryMarkers { txn } => Action::CoordinatorRetryMarkers { txn: r.txn(*txn) },
             Action::CoordinatorResendMarker { marker } => Action::CoordinatorResendMarker { marker: marker.rename(r) },
             Action::CoordinatorTimeout { txn } => Action::CoordinatorTimeout { txn: r.txn(*txn) },
+            Action::CoordinatorExpireTransactionalId { txn } => {
+                Action::CoordinatorExpireTransactionalId { txn: r.txn(*txn) }
+            }
             Action::CoordinatorFailover => Action::CoordinatorFailover,
             Action::GroupCompleteTransaction { producer_id } => {
                 Action::GroupCompleteTransaction { producer_id: *producer_id }

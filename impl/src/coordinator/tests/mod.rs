@@ -2,6 +2,7 @@
 //! request family, sharing these helpers.
 
 mod end_txn;
+mod expiry;
 mod init_and_add;
 mod markers_and_failover;
 
