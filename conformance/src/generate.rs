@@ -7,6 +7,16 @@ use eos_model::{Action, Config, EosModel};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use stateright::Model;
+use std::sync::Arc;
+
+/// Which of the model's enabled actions a generator may take in a state (all of them, or a subset such
+/// as the wire target's eager scheduler); shared by the corpus's enumeration and its walks.
+pub type Scheduler = Arc<dyn Fn(&EosModel, &eos_model::State, &mut Vec<Action>) + Send + Sync>;
+
+/// The scheduler that offers every enabled action of the model.
+pub fn every_action() -> Scheduler {
+    Arc::new(|model: &EosModel, state: &eos_model::State, actions: &mut Vec<Action>| model.actions(state, actions))
+}
 
 /// Every discovery of an exhaustive check of `config`: a counterexample per violated property and an
 /// example per reached `sometimes` property.
@@ -27,7 +37,7 @@ pub fn discoveries(config: &Config) -> Vec<Trace> {
 /// enabled actions with a ChaCha8 generator seeded with `seed` (the same seed gives the same walk on
 /// every machine). It stops early at a state where nothing can happen.
 pub fn walk(config: &Config, seed: u64, length: usize) -> Trace {
-    walk_with(config, seed, length, |model, state, actions| model.actions(state, actions))
+    walk_with(config, seed, length, &*every_action())
 }
 
 /// [`walk`] choosing among the actions `scheduler` offers in each state (a subset of the model's).

@@ -5,7 +5,7 @@
 
 use crate::coverage::{Coverage, CoverageReport};
 use crate::enumerate::{Graph, GraphPath};
-use crate::generate;
+use crate::generate::{self, Scheduler};
 use crate::replay::{replay_covering, Outcome};
 use crate::shrink;
 use crate::trace::{Origin, Trace};
@@ -135,23 +135,44 @@ pub struct NamedTrace {
 /// The traces of the suite for one scenario and protocol, made one at a time as they are replayed:
 /// an enumeration of a large graph has millions of steps, and a trace holds an observation per step,
 /// so only the checker's discoveries are kept whole; enumerated traces are kept as paths through the
-/// graph and walks as their seeds.
+/// graph and walks as their seeds. The wire suite's corpus is one too, made by
+/// [`crate::wire::corpus::corpus`] over its eager scheduler.
 pub struct Corpus {
     config: Config,
     base: String,
     discoveries: Vec<NamedTrace>,
     /// The state graph, if it was enumerated.
     pub graph: Option<Graph>,
-    paths: Vec<GraphPath>,
-    walks: std::ops::Range<u64>,
-    walk_length: usize,
+    /// The enumerated paths replayed, each with its number in the whole enumeration (a budget may
+    /// keep only some).
+    paths: Vec<(usize, GraphPath)>,
+    walks: Walks,
+    /// The actions the graph was explored with, and the walks take.
+    scheduler: Scheduler,
+}
+
+/// The random walks of a corpus: `count` of them, seeded `first_seed`, `first_seed + 1`, …, of at most
+/// `length` steps each.
+#[derive(Clone, Copy, Debug)]
+pub struct Walks {
+    /// Seed of the first walk.
+    pub first_seed: u64,
+    /// How many walks.
+    pub count: usize,
+    /// Steps per walk at most.
+    pub length: usize,
+}
+
+/// `SCENARIO.PROTOCOL`, the prefix of every trace name of `config`'s corpus.
+pub fn trace_base(config: &Config) -> String {
+    format!("{}.{}", config.name, config.protocol)
 }
 
 impl Corpus {
     /// The suite's traces for `config`: the checker's discoveries, an edge-covering enumeration if
     /// the graph has at most `options.enumerate_limit` states, and `options.walks` random walks.
     pub fn new(config: &Config, options: &SuiteOptions) -> Corpus {
-        let base = format!("{}.{}", config.name, config.protocol);
+        let base = trace_base(config);
         // A scenario whose counterexamples are expected to depart from the implementation (a bug's
         // fix the implementation does not have as a switch) is judged by its counterexamples alone:
         // every other path of it may take the step the implementation cannot follow.
@@ -166,7 +187,7 @@ impl Corpus {
             .collect();
         let enumerate = options.enumerate_limit > 0 && !only_counterexamples;
         let graph = enumerate.then(|| Graph::explore(config, options.enumerate_limit).ok()).flatten();
-        let paths = graph.as_ref().map_or(Vec::new(), Graph::covering_paths);
+        let paths = graph.as_ref().map_or(Vec::new(), Graph::covering_paths).into_iter().enumerate().collect();
         let walks = if only_counterexamples {
             0
         } else if graph.is_some() || options.enumerate_limit == 0 {
@@ -174,15 +195,21 @@ impl Corpus {
         } else {
             options.large_walks
         };
-        Corpus {
-            config: config.clone(),
-            base,
-            discoveries,
-            graph,
-            paths,
-            walks: options.seed..options.seed + walks as u64,
-            walk_length: options.walk_length,
-        }
+        let walks = Walks { first_seed: options.seed, count: walks, length: options.walk_length };
+        Corpus::from_parts(config, discoveries, graph, paths, walks, generate::every_action())
+    }
+
+    /// A corpus of `config` of the traces a caller chose: `discoveries` kept whole, numbered `paths`
+    /// through `graph` (explored with `scheduler`), and `walks` taking the actions `scheduler` offers.
+    pub fn from_parts(
+        config: &Config,
+        discoveries: Vec<NamedTrace>,
+        graph: Option<Graph>,
+        paths: Vec<(usize, GraphPath)>,
+        walks: Walks,
+        scheduler: Scheduler,
+    ) -> Corpus {
+        Corpus { config: config.clone(), base: trace_base(config), discoveries, graph, paths, walks, scheduler }
     }
 
     /// The scenario (under its protocol).
@@ -192,7 +219,7 @@ impl Corpus {
 
     /// How many traces.
     pub fn len(&self) -> usize {
-        self.discoveries.len() + self.paths.len() + self.walks.clone().count()
+        self.discoveries.len() + self.paths.len() + self.walks.count
     }
 
     /// Whether there are none.
@@ -203,14 +230,15 @@ impl Corpus {
     /// The traces, each made when the iterator reaches it.
     pub fn iter(&self) -> impl Iterator<Item = Cow<'_, NamedTrace>> + '_ {
         let discoveries = self.discoveries.iter().map(Cow::Borrowed);
-        let enumeration = self.paths.iter().enumerate().map(|(i, path)| {
+        let enumeration = self.paths.iter().map(|(i, path)| {
             let graph = self.graph.as_ref().expect("paths come from the graph");
             Cow::Owned(NamedTrace { name: format!("{}.enumeration.{i}", self.base), trace: graph.trace(path) })
         });
-        let walks = self.walks.clone().map(|seed| {
+        let Walks { first_seed, count, length } = self.walks;
+        let walks = (first_seed..first_seed + count as u64).map(move |seed| {
             Cow::Owned(NamedTrace {
                 name: format!("{}.walk.{seed}", self.base),
-                trace: generate::walk(&self.config, seed, self.walk_length),
+                trace: generate::walk_with(&self.config, seed, length, &*self.scheduler),
             })
         });
         discoveries.chain(enumeration).chain(walks)

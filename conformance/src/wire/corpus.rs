@@ -6,13 +6,12 @@
 
 use super::realise::{eager_actions, Abilities};
 use crate::enumerate::{Graph, GraphPath};
-use crate::generate;
-use crate::suite::NamedTrace;
+use crate::generate::{self, Scheduler};
+use crate::suite::{trace_base, Corpus, NamedTrace, Walks};
 use crate::trace::{Origin, Trace};
-use eos_model::properties;
-use eos_model::Config;
+use eos_model::{properties, Action, Config, EosModel, State};
 use stateright::Expectation;
-use std::borrow::Cow;
+use std::sync::Arc;
 
 /// How many traces of a scenario and protocol, and which.
 #[derive(Clone, Debug)]
@@ -51,104 +50,45 @@ impl Default for CorpusOptions {
     }
 }
 
-/// The traces, made one at a time as they are replayed.
-pub struct WireCorpus {
-    config: Config,
-    base: String,
-    discoveries: Vec<NamedTrace>,
-    /// The eager state graph, if it was enumerated.
-    pub graph: Option<Graph>,
-    paths: Vec<(usize, GraphPath)>,
-    walks: std::ops::Range<u64>,
-    walk_length: usize,
-    abilities: Abilities,
-}
-
-impl WireCorpus {
-    /// The corpus of `config` (under its protocol).
-    pub fn new(config: &Config, options: &CorpusOptions) -> WireCorpus {
-        let base = format!("{}.{}", config.name, config.protocol);
-        let abilities = options.abilities;
-        let scheduler = move |m: &eos_model::EosModel, s: &eos_model::State, a: &mut Vec<eos_model::Action>| {
-            eager_actions(m, s, a, abilities)
-        };
-        let graph = (options.enumerate_limit > 0)
-            .then(|| Graph::explore_with(config, options.enumerate_limit, scheduler).ok())
-            .flatten();
-        let mut discoveries = graph.as_ref().map_or(Vec::new(), |g| eager_discoveries(g, &base));
-        if options.model_discoveries {
-            discoveries.extend(generate::discoveries(config).into_iter().map(|t| {
-                let origin = if t.origin == Origin::Counterexample { "counterexample" } else { "example" };
-                let property = t.property.clone().unwrap_or_default();
-                NamedTrace { name: format!("{base}.model-{origin}.{property}"), trace: t }
-            }));
-        }
-        let budget = options.max_traces.map(|m| m.saturating_sub(discoveries.len()));
-        let all_paths = graph.as_ref().map_or(Vec::new(), Graph::covering_paths);
-        let paths = match (graph.as_ref(), options.max_failover_paths) {
-            (Some(g), Some(max)) => {
-                // The budget goes to paths without a restart first; those with one get their own.
-                let restarts = |path: &GraphPath| {
-                    path.iter().any(|(state, edge)| g.edges[*state][*edge].0 == eos_model::Action::CoordinatorFailover)
-                };
-                let numbered: Vec<(usize, GraphPath)> = all_paths.into_iter().enumerate().collect();
-                let (failing_over, others): (Vec<_>, Vec<_>) = numbered.into_iter().partition(|(_, p)| restarts(p));
-                let failing_over = spread_numbered(failing_over, Some(max));
-                let others = spread_numbered(others, budget.map(|b| b.saturating_sub(failing_over.len())));
-                let mut paths = [others, failing_over].concat();
-                paths.sort_by_key(|(i, _)| *i);
-                paths
-            }
-            _ => spread(all_paths, budget),
-        };
-        let walks = if graph.is_some() { options.walks } else { options.walks.max(budget.unwrap_or(options.walks)) };
-        let walks = budget.map_or(walks, |b| walks.min(b.saturating_sub(paths.len())));
-        WireCorpus {
-            config: config.clone(),
-            base,
-            discoveries,
-            graph,
-            paths,
-            walks: options.seed..options.seed + walks as u64,
-            walk_length: options.walk_length,
-            abilities,
-        }
+/// The wire corpus of `config` (under its protocol): the suite's [`Corpus`] over the eager scheduler.
+pub fn corpus(config: &Config, options: &CorpusOptions) -> Corpus {
+    let base = trace_base(config);
+    let abilities = options.abilities;
+    let scheduler: Scheduler =
+        Arc::new(move |m: &EosModel, s: &State, a: &mut Vec<Action>| eager_actions(m, s, a, abilities));
+    let graph = (options.enumerate_limit > 0)
+        .then(|| Graph::explore_with(config, options.enumerate_limit, &*scheduler).ok())
+        .flatten();
+    let mut discoveries = graph.as_ref().map_or(Vec::new(), |g| eager_discoveries(g, &base));
+    if options.model_discoveries {
+        discoveries.extend(generate::discoveries(config).into_iter().map(|t| {
+            let origin = if t.origin == Origin::Counterexample { "counterexample" } else { "example" };
+            let property = t.property.clone().unwrap_or_default();
+            NamedTrace { name: format!("{base}.model-{origin}.{property}"), trace: t }
+        }));
     }
-
-    /// The scenario (under its protocol).
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// How many traces.
-    pub fn len(&self) -> usize {
-        self.discoveries.len() + self.paths.len() + self.walks.clone().count()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The traces, each made when the iterator reaches it.
-    pub fn iter(&self) -> impl Iterator<Item = Cow<'_, NamedTrace>> + '_ {
-        let discoveries = self.discoveries.iter().map(Cow::Borrowed);
-        let enumeration = self.paths.iter().map(|(i, path)| {
-            let graph = self.graph.as_ref().expect("paths come from the graph");
-            Cow::Owned(NamedTrace { name: format!("{}.enumeration.{i}", self.base), trace: graph.trace(path) })
-        });
-        let abilities = self.abilities;
-        let walks = self.walks.clone().map(move |seed| {
-            let scheduler = move |m: &eos_model::EosModel, s: &eos_model::State, a: &mut Vec<eos_model::Action>| {
-                eager_actions(m, s, a, abilities)
+    let budget = options.max_traces.map(|m| m.saturating_sub(discoveries.len()));
+    let all_paths = graph.as_ref().map_or(Vec::new(), Graph::covering_paths);
+    let paths = match (graph.as_ref(), options.max_failover_paths) {
+        (Some(g), Some(max)) => {
+            // The budget goes to paths without a restart first; those with one get their own.
+            let restarts = |path: &GraphPath| {
+                path.iter().any(|(state, edge)| g.edges[*state][*edge].0 == Action::CoordinatorFailover)
             };
-            Cow::Owned(NamedTrace {
-                name: format!("{}.walk.{seed}", self.base),
-                trace: generate::walk_with(&self.config, seed, self.walk_length, scheduler),
-            })
-        });
-        discoveries.chain(enumeration).chain(walks)
-    }
+            let numbered: Vec<(usize, GraphPath)> = all_paths.into_iter().enumerate().collect();
+            let (failing_over, others): (Vec<_>, Vec<_>) = numbered.into_iter().partition(|(_, p)| restarts(p));
+            let failing_over = spread_numbered(failing_over, Some(max));
+            let others = spread_numbered(others, budget.map(|b| b.saturating_sub(failing_over.len())));
+            let mut paths = [others, failing_over].concat();
+            paths.sort_by_key(|(i, _)| *i);
+            paths
+        }
+        _ => spread(all_paths, budget),
+    };
+    let walks = if graph.is_some() { options.walks } else { options.walks.max(budget.unwrap_or(options.walks)) };
+    let walks = budget.map_or(walks, |b| walks.min(b.saturating_sub(paths.len())));
+    let walks = Walks { first_seed: options.seed, count: walks, length: options.walk_length };
+    Corpus::from_parts(config, discoveries, graph, paths, walks, scheduler)
 }
 
 /// `paths` numbered, thinned to `budget` evenly over the enumeration when there are more.
@@ -199,7 +139,7 @@ mod tests {
         let options = CorpusOptions { model_discoveries: false, walks: 0, ..CorpusOptions::default() };
         let config = scenario::load("hanging-txn").unwrap();
         let names = |p: Protocol| -> Vec<String> {
-            WireCorpus::new(&config.with_protocol(p), &options).iter().map(|t| t.name.clone()).collect()
+            corpus(&config.with_protocol(p), &options).iter().map(|t| t.name.clone()).collect()
         };
         let tv1 = names(Protocol::Tv1);
         assert!(tv1.contains(&"hanging-txn.tv1.realisable-counterexample.no_hanging_transaction".to_string()));
@@ -211,7 +151,7 @@ mod tests {
     fn budget_spreads_the_enumeration() {
         let config = scenario::load("basic").unwrap();
         let options = CorpusOptions { max_traces: Some(40), model_discoveries: false, ..CorpusOptions::default() };
-        let corpus = WireCorpus::new(&config, &options);
+        let corpus = corpus(&config, &options);
         assert_eq!(corpus.len(), 40);
         let numbers: Vec<usize> =
             corpus.iter().filter_map(|t| t.name.rsplit_once("enumeration.").map(|(_, n)| n.parse().unwrap())).collect();

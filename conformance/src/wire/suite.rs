@@ -3,7 +3,7 @@
 //! transactional ids and group), counted as realised or skipped (with the reason), conforming or
 //! diverging, with counterexamples triaged and divergences shrunk and saved as in-process ones are.
 
-use super::corpus::{CorpusOptions, WireCorpus};
+use super::corpus::{self, CorpusOptions};
 use super::realise::{self, Unrealisable};
 use super::replay::{WireOutcome, WireTarget};
 use crate::coverage::{Coverage, CoverageReport};
@@ -115,7 +115,7 @@ pub const DETAILED_FAILURES: usize = 5;
 /// traces across the whole run, so every trace gets fresh names.
 pub fn run(target: &WireTarget, config: &Config, options: &WireSuiteOptions, next_index: &AtomicUsize) -> WireReport {
     let start = Instant::now();
-    let corpus = WireCorpus::new(config, &options.corpus);
+    let corpus = corpus::corpus(config, &options.corpus);
     let mut report = WireReport {
         scenario: config.name.clone(),
         protocol: config.protocol.to_string(),
