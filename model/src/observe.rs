@@ -42,6 +42,18 @@ pub struct TransactionView {
     /// none).
     #[serde(default)]
     pub last_producer_epoch: Option<Epoch>,
+    /// The producer id before the last rotation (-1 if none): it decides whether a KIP-360 retry of
+    /// the old id is still recognised.
+    #[serde(default)]
+    pub previous_producer_id: Option<ProducerId>,
+    /// tv2: the producer id a Prepare* transaction rotates to when it completes (-1 if none): the next
+    /// id EndTxn answers, and the one whose EndTxn the coordinator accepts during the rotation.
+    #[serde(default)]
+    pub next_producer_id: Option<ProducerId>,
+    /// The target of a transition prepared but not yet completed. The model's appends complete in the
+    /// step that prepares them, so it has none after a step; the implementation must not either.
+    #[serde(default)]
+    pub pending_state: Option<String>,
     /// The logged partition set.
     pub partitions: Vec<String>,
     /// Markers not yet acknowledged.
@@ -160,6 +172,9 @@ pub fn observe(state: &State) -> Observation {
             producer_id: record.as_ref().map(|r| r.producer_id),
             producer_epoch: record.as_ref().map(|r| r.producer_epoch),
             last_producer_epoch: record.as_ref().map(|r| r.last_producer_epoch),
+            previous_producer_id: record.as_ref().map(|r| r.previous_producer_id),
+            next_producer_id: record.as_ref().map(|r| r.next_producer_id),
+            pending_state: None,
             partitions: record.as_ref().map_or(Vec::new(), |r| r.partitions.iter().map(|p| p.to_string()).collect()),
             pending_markers: markers.pending.iter().map(|p| p.to_string()).collect(),
             failed_markers: markers.failed.iter().map(|p| p.to_string()).collect(),
