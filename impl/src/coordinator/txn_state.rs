@@ -76,11 +76,6 @@ impl TxnState {
         matches!(self, PrepareCommit | PrepareAbort)
     }
 
-    /// CompleteCommit or CompleteAbort.
-    pub fn is_complete(self) -> bool {
-        matches!(self, CompleteCommit | CompleteAbort)
-    }
-
     /// Kafka's name of the state.
     pub fn name(self) -> &'static str {
         match self {

@@ -75,11 +75,6 @@ impl GroupCoordinator {
         self.groups.get(group)
     }
 
-    /// Every group.
-    pub fn groups(&self) -> &BTreeMap<String, GroupState> {
-        &self.groups
-    }
-
     /// The offsets partition.
     pub fn offsets_log(&self) -> &PartitionLog {
         &self.offsets_log
