@@ -327,3 +327,23 @@ fn unexpected_violations_are_called_out() {
     assert_eq!(report["unexpected_violations"], serde_json::json!(["no_hanging_transaction", "lso_advances"]));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--reduction` checks fewer states of `basic` with the same verdicts, and says so in the JSON report.
+#[test]
+fn reduction_flag_checks_fewer_states_with_the_same_verdicts() {
+    let report = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["check", "basic", "--threads", "1", "--progress", "none", "--json"];
+        args.extend_from_slice(extra);
+        let out = eos(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+        serde_json::from_str(&stdout(&out)).expect("JSON on stdout")
+    };
+    let (full, reduced) = (report(&[]), report(&["--reduction"]));
+    assert_eq!((&full["reduction"], &reduced["reduction"]), (&serde_json::json!(false), &serde_json::json!(true)));
+    assert!(reduced["unique_states"].as_u64() < full["unique_states"].as_u64());
+    let verdicts = |r: &serde_json::Value| -> Vec<(String, String)> {
+        let properties = r["properties"].as_array().expect("properties");
+        properties.iter().map(|p| (p["name"].to_string(), p["verdict"].to_string())).collect()
+    };
+    assert_eq!(verdicts(&reduced), verdicts(&full));
+}

@@ -49,6 +49,8 @@ pub struct CheckOptions {
     pub threads: usize,
     /// Symmetry reduction (DFS and simulation only; stateright ignores it for BFS).
     pub symmetry: bool,
+    /// Partial-order reduction ([`crate::reduction`]): fewer states, the same verdicts.
+    pub reduction: bool,
     /// Explore at most this many steps deep (None: unbounded); at most [`MAX_DEPTH_LIMIT`].
     pub max_depth: Option<usize>,
     /// Give up after this long (None: never; simulation defaults to 10 s).
@@ -63,6 +65,7 @@ impl Default for CheckOptions {
             strategy: Strategy::Dfs,
             threads: 1,
             symmetry: true,
+            reduction: false,
             max_depth: None,
             timeout: None,
             stop: StopHandle::default(),
@@ -224,6 +227,8 @@ pub struct CheckReport {
     pub threads: usize,
     /// Whether symmetry reduction was on.
     pub symmetry: bool,
+    /// Whether partial-order reduction was on.
+    pub reduction: bool,
     /// Unique states generated (representatives, with symmetry).
     pub unique_states: usize,
     /// States checked (properties evaluated, successors generated).
@@ -282,7 +287,12 @@ impl CheckReport {
 pub fn run(config: &Config, options: &CheckOptions, mut on_progress: impl FnMut(Progress)) -> CheckReport {
     let plain = EosModel::new(config.clone());
     let first = Arc::new(FirstDiscoveries::new(&plain.properties()));
-    let model = EosModel { stop: options.stop.flag.clone(), first_discoveries: Some(first.clone()), ..plain.clone() };
+    let model = EosModel {
+        stop: options.stop.flag.clone(),
+        first_discoveries: Some(first.clone()),
+        reduction: options.reduction,
+        ..plain.clone()
+    };
     let start = Instant::now();
     let threads = if options.strategy == Strategy::Bfs { 1 } else { options.threads.max(1) };
     let mut builder = model.clone().checker().threads(threads);
@@ -331,6 +341,7 @@ pub fn run(config: &Config, options: &CheckOptions, mut on_progress: impl FnMut(
         strategy: options.strategy,
         threads,
         symmetry: options.symmetry && options.strategy != Strategy::Bfs,
+        reduction: options.reduction,
         unique_states: finished.unique,
         checked_states: first.checked(),
         total_states: finished.total,

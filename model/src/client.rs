@@ -70,7 +70,7 @@ pub enum RequestStatus {
 
 /// Whether a tv1 client bumps its epoch after every failed batch (Java 4.x's `epochBumpRequired` with a
 /// coordinator that supports KIP-360's bump; TV2 clients leave the bump to EndTxn).
-fn bumps_after_any_failed_batch(config: &Config) -> bool {
+pub(crate) fn bumps_after_any_failed_batch(config: &Config) -> bool {
     config.producers.client == ClientVersion::Java4 && config.protocol.explicit_add()
 }
 

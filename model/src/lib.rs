@@ -29,6 +29,7 @@ pub mod model;
 pub mod observe;
 pub mod partition;
 pub mod properties;
+pub mod reduction;
 pub mod scenario;
 pub mod shared;
 pub mod state;

@@ -25,12 +25,16 @@ pub struct EosModel {
     /// Set while a check runs: keeps each property's first discovery (see [`crate::discovery`]).
     /// Unset in the explorer, whose property statuses must be the plain ones.
     pub first_discoveries: Option<Arc<crate::discovery::FirstDiscoveries>>,
+    /// Explore only an ample set of actions where [`crate::reduction`] finds one (a partial-order
+    /// reduction that keeps every verdict). Off in [`EosModel::new`]: conformance, replay and the
+    /// explorer see every edge of the model.
+    pub reduction: bool,
 }
 
 impl EosModel {
     /// The model of `config`.
     pub fn new(config: Config) -> EosModel {
-        EosModel { config, stop: Arc::new(AtomicBool::new(false)), first_discoveries: None }
+        EosModel { config, stop: Arc::new(AtomicBool::new(false)), first_discoveries: None, reduction: false }
     }
 
     fn may_start(&self, state: &State, producer: ProducerIndex) -> bool {
@@ -153,7 +157,7 @@ impl EosModel {
             return false;
         }
         let mut actions = Vec::new();
-        self.actions(state, &mut actions);
+        self.enabled_actions(state, &mut actions);
         let (deliveries, others): (Vec<&Action>, Vec<&Action>) =
             actions.iter().partition(|a| matches!(a, Action::Deliver { message: Message::Request(_) }));
         others.iter().all(|a| self.is_stutter(state, a) || self.is_retry_loop_step(state, a))
@@ -166,17 +170,10 @@ impl EosModel {
         let c = &state.clients[usize::from(producer)];
         c.phase.is_alive() && !(c.phase == Phase::Ready && c.script_done(&self.config))
     }
-}
 
-impl Model for EosModel {
-    type State = State;
-    type Action = Action;
-
-    fn init_states(&self) -> Vec<State> {
-        vec![State::initial(&self.config)]
-    }
-
-    fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+    /// Every enabled action (the model's full transition relation; [`Model::actions`] may explore an
+    /// ample subset of these, see [`crate::reduction`]).
+    pub fn enabled_actions(&self, state: &State, actions: &mut Vec<Action>) {
         for producer in 0..self.config.producer_count() {
             self.client_actions(state, producer, actions);
         }
@@ -229,6 +226,22 @@ impl Model for EosModel {
             }
         }
     }
+}
+
+impl Model for EosModel {
+    type State = State;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<State> {
+        vec![State::initial(&self.config)]
+    }
+
+    fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        match self.reduction.then(|| crate::reduction::ample(self, state)).flatten() {
+            Some(ample) => actions.extend(ample),
+            None => self.enabled_actions(state, actions),
+        }
+    }
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
         let mut state = last.clone();
@@ -248,7 +261,6 @@ impl Model for EosModel {
     fn within_boundary(&self, _: &State) -> bool {
         !self.stop.load(Ordering::Relaxed)
     }
-
     fn properties(&self) -> Vec<Property<Self>> {
         let properties = properties::applicable(&self.config);
         match self.first_discoveries {
