@@ -47,6 +47,7 @@ pub fn cluster_config(config: &Config, faults: Faults) -> ClusterConfig {
                 ClientVersion::Legacy => eos_broker::client::ClientVersion::Legacy,
             },
             streams: config.producers.streams,
+            max_in_flight: config.producers.max_in_flight,
             ..ClientConfig::default()
         })
         .collect();
@@ -87,6 +88,7 @@ pub fn implements_fix(fix: &str) -> bool {
             | "kafka_20785"
             | "kafka_14884"
             | "kafka_19690"
+            | "redpanda_3039"
     )
 }
 
@@ -102,6 +104,7 @@ fn fixes(fixes: &eos_model::config::Fixes) -> eos_broker::config::Fixes {
         kafka_20785: fixes.kafka_20785,
         kafka_14884: fixes.kafka_14884,
         kafka_19690: fixes.kafka_19690,
+        redpanda_3039: fixes.redpanda_3039,
     }
 }
 

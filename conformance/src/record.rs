@@ -25,9 +25,17 @@ use rand_chacha::ChaCha8Rng;
 #[derive(Clone, Debug, Default)]
 struct App {
     attempt: u8,
+    /// The partition of every batch sent in this attempt.
     sent: Vec<u8>,
     offsets_handed: bool,
     last_phase: Option<Phase>,
+}
+
+impl App {
+    /// Batches sent to `partition` in this attempt.
+    fn batches_sent(&self, partition: u8) -> u8 {
+        self.sent.iter().filter(|p| **p == partition).count() as u8
+    }
 }
 
 /// The fault budgets left (the scenario's).
@@ -87,11 +95,32 @@ impl Recorder<'_> {
     fn script_done(&self, i: usize) -> bool {
         let app = &self.apps[i];
         if !self.config.producers.transactional {
-            return app.sent.len() == usize::from(self.config.partitions_per_transaction());
+            return self.script_partitions(i).iter().all(|p| self.all_batches_sent(i, *p));
         }
         let position = self.cluster.client(ClientId(i)).map(|c| c.position()).unwrap_or(0);
         let out_of_input = self.config.copier.as_ref().is_some_and(|c| position >= i64::from(c.input_records));
         out_of_input || app.attempt >= self.config.producers.transactions
+    }
+
+    fn all_batches_sent(&self, i: usize, partition: u8) -> bool {
+        self.apps[i].batches_sent(partition) >= self.config.producers.batches_per_partition
+    }
+
+    /// Whether the application may hand client `i` its next batch for `partition`: as the model's
+    /// script (`Client::can_send`), a later batch waits for the partition's AddPartitionsToTxn, a free
+    /// in-flight slot, and for no batch of the partition to wait for a retry.
+    fn may_send_batch(&self, i: usize, partition: u8) -> bool {
+        let Ok(client) = self.cluster.client(ClientId(i)) else { return false };
+        let to_partition = |m: &eos_broker::protocol::Message| match m {
+            eos_broker::protocol::Message::Produce(r) => r.partition.partition == i32::from(partition),
+            eos_broker::protocol::Message::AddPartitionsToTxn(r) => r.partition.partition == i32::from(partition),
+            _ => false,
+        };
+        let pending: Vec<_> = client.outstanding().filter(|r| to_partition(&r.message)).collect();
+        let first = self.apps[i].batches_sent(partition) == 0;
+        first
+            || (pending.iter().all(|r| !r.failed && matches!(r.message, eos_broker::protocol::Message::Produce(_)))
+                && pending.len() < usize::from(self.config.producers.max_in_flight))
     }
 
     fn may_start(&self, i: usize) -> bool {
@@ -110,7 +139,7 @@ impl Recorder<'_> {
         }
         if ready && !self.script_done(i) {
             for partition in self.script_partitions(i) {
-                if !app.sent.contains(&partition) {
+                if !self.all_batches_sent(i, partition) && self.may_send_batch(i, partition) {
                     ops.push(Op::Client(i, ClientOp::Send(partition)));
                 }
             }
@@ -121,7 +150,7 @@ impl Recorder<'_> {
         if phase == Phase::FetchingOffsets {
             ops.push(Op::Client(i, ClientOp::FetchOffsets));
         }
-        let script_sent = self.script_partitions(i).iter().all(|p| app.sent.contains(p));
+        let script_sent = self.script_partitions(i).iter().all(|p| self.all_batches_sent(i, *p));
         let offsets_ready = !self.config.is_copier() || app.offsets_handed;
         if phase == Phase::InTransaction && script_sent && offsets_ready {
             ops.push(Op::Client(i, ClientOp::Commit));
@@ -151,7 +180,10 @@ impl Recorder<'_> {
         }
         for (timer, _) in self.cluster.timers() {
             let allowed = match &timer {
-                Timer::ClientRetry { .. } | Timer::MarkerRetry { .. } => true,
+                // A retry that would re-send nothing (every failed batch waits for an earlier one) is
+                // no model action.
+                Timer::ClientRetry { client } => self.cluster.client(*client).is_ok_and(|c| c.has_retriable_requests()),
+                Timer::MarkerRetry { .. } => true,
                 Timer::RequestTimeout { .. } => self.budget.duplicates > 0,
                 Timer::MarkerRequestTimeout { transactional_id, target } => {
                     self.budget.marker_duplicates > 0 && self.marker_undelivered(transactional_id.as_str(), target)
@@ -225,7 +257,8 @@ impl Recorder<'_> {
             let position = self.cluster.client(ClientId(i)).map(|c| c.position()).unwrap_or(0);
             Value::Copied { input: u8::try_from(position).expect("small input") }
         } else {
-            Value::Produced { attempt: Attempt { producer: i as u8, index: self.apps[i].attempt }, partition }
+            let attempt = Attempt { producer: i as u8, index: self.apps[i].attempt };
+            Value::Produced { attempt, partition, batch: self.apps[i].batches_sent(partition) }
         }
     }
 

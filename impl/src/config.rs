@@ -108,6 +108,9 @@ pub struct Fixes {
     /// A verified batch's epoch is checked before its verification guard (INVALID_PRODUCER_EPOCH for
     /// a producer fenced meanwhile, not INVALID_TXN_STATE).
     pub kafka_19690: bool,
+    /// Another broker's bug (redpanda-data/redpanda#3039): off, the leader keeps no duplicate window,
+    /// so a retried batch older than the producer's last is answered OUT_OF_ORDER_SEQUENCE_NUMBER.
+    pub redpanda_3039: bool,
 }
 
 impl Default for Fixes {
@@ -122,6 +125,7 @@ impl Default for Fixes {
             kafka_20785: true,
             kafka_14884: true,
             kafka_19690: true,
+            redpanda_3039: true,
         }
     }
 }

@@ -1,8 +1,9 @@
 //! A producer instance: the transaction manager and its script (specs/eos.md §7).
 //!
 //! Phases follow Java's `TransactionManager`. The script is fixed by the scenario: attempt k writes
-//! one record to each of its partitions (in any order); the copier reads input `position`, writes it
-//! to `out-{position mod partitions}` and sends offset `position + 1`.
+//! `batches_per_partition` batches (one record each) to each of its partitions (partitions in any
+//! order, a partition's batches in order, at most `max_in_flight` of them unanswered); the copier reads
+//! input `position`, writes it to `out-{position mod partitions}` and sends offset `position + 1`.
 
 use crate::collections::{IndexSet, SmallMap};
 use crate::config::{ClientVersion, Config};
@@ -85,14 +86,18 @@ pub struct Client {
     pub epoch: Epoch,
     /// Attempts finished so far (the current attempt's index).
     pub attempt: u8,
-    /// Partitions already written (or held for AddPartitionsToTxn) in this attempt.
-    pub sent: IndexSet<PartitionIndex>,
+    /// Batches already written (or held for AddPartitionsToTxn) per partition in this attempt.
+    pub sent: SmallMap<PartitionIndex, u8>,
     /// tv1 modes: partitions acknowledged by AddPartitionsToTxn / AddOffsetsToTxn in this attempt.
     pub added: IndexSet<TxnPartition>,
     /// Copier: the offsets of this attempt.
     pub offsets: OffsetsProgress,
     /// Next sequence per partition, for the current epoch.
     pub next_sequence: SmallMap<PartitionIndex, Sequence>,
+    /// Pipelining (`max_in_flight` > 1): the highest sequence acknowledged per partition in the current
+    /// epoch (Java's `lastAckedSequence`). Not kept with one Produce in flight per partition, where
+    /// acknowledgements come in sequence order and it would only split states.
+    pub last_acked: SmallMap<PartitionIndex, Sequence>,
     /// Requests awaiting a response.
     pub awaiting: SmallMap<Request, RequestStatus>,
     /// KIP-360: bump the epoch with InitProducerId before the next transaction.
@@ -130,10 +135,11 @@ impl Default for Client {
             producer_id: None,
             epoch: NO_EPOCH,
             attempt: 0,
-            sent: IndexSet::new(),
+            sent: SmallMap::new(),
             added: IndexSet::new(),
             offsets: OffsetsProgress::NotSent,
             next_sequence: SmallMap::new(),
+            last_acked: SmallMap::new(),
             awaiting: SmallMap::new(),
             needs_epoch_bump: false,
             skip_end_txn: false,
@@ -159,7 +165,7 @@ impl Client {
     /// Whether the script has nothing left to do.
     pub fn script_done(&self, config: &Config) -> bool {
         if !config.producers.transactional {
-            return self.sent.len() == usize::from(config.partitions_per_transaction());
+            return self.script_partitions(config).iter().all(|p| self.all_batches_sent(config, p));
         }
         let out_of_input = config.copier.as_ref().is_some_and(|c| self.position >= c.input_records);
         out_of_input || self.attempt >= config.producers.transactions
@@ -174,17 +180,34 @@ impl Client {
         }
     }
 
-    fn value(&self, cx: &ClientContext, partition: PartitionIndex) -> Value {
-        self.value_for(cx.config, cx.me, partition)
+    /// Batches written to `partition` in this attempt.
+    pub fn batches_sent(&self, partition: PartitionIndex) -> u8 {
+        self.sent.get(&partition).copied().unwrap_or(0)
     }
 
-    /// The value instance `me` writes to `partition` in its current attempt (the script's record).
+    fn all_batches_sent(&self, config: &Config, partition: PartitionIndex) -> bool {
+        self.batches_sent(partition) >= config.producers.batches_per_partition
+    }
+
+    /// The value instance `me` writes next to `partition` in its current attempt (the script's record).
     pub fn value_for(&self, config: &Config, me: ProducerIndex, partition: PartitionIndex) -> Value {
+        self.value_of_batch(config, me, partition, self.batches_sent(partition))
+    }
+
+    /// The value of batch `batch` of the current attempt to `partition`.
+    fn value_of_batch(&self, config: &Config, me: ProducerIndex, partition: PartitionIndex, batch: u8) -> Value {
         if config.is_copier() {
             Value::Copied { input: self.position }
         } else {
-            Value::Produced { attempt: Attempt { producer: me, index: self.attempt }, partition }
+            Value::Produced { attempt: Attempt { producer: me, index: self.attempt }, partition, batch }
         }
+    }
+
+    /// The unanswered Produce requests to `partition` (in flight or failed and waiting for a retry).
+    fn produces_to(&self, partition: PartitionIndex) -> impl Iterator<Item = (&Request, &RequestStatus)> {
+        self.awaiting
+            .iter()
+            .filter(move |(r, _)| matches!(r.body, RequestBody::Produce { partition: p, .. } if p == partition))
     }
 
     /// Start: (copier: join the group) then InitProducerId; without idempotence, ready at once.
@@ -203,12 +226,20 @@ impl Client {
         self.request(cx, RequestBody::InitProducerId { txn, expected: None });
     }
 
-    /// Whether the script lets it write to `partition` now.
+    /// Whether the script lets it write (its next batch) to `partition` now. A later batch waits for
+    /// the partition to be added (tv1 modes), for a free in-flight slot (`max_in_flight`), and while an
+    /// earlier batch waits to be retried: Java's `RecordAccumulator.shouldStopDrainBatchesForPartition`
+    /// drains a retried batch before any new one.
     pub fn can_send(&self, config: &Config, partition: PartitionIndex) -> bool {
+        let first = self.batches_sent(partition) == 0;
+        let explicit_add = config.producers.transactional && config.protocol.explicit_add();
         matches!(self.phase, Phase::Ready | Phase::InTransaction)
             && !self.script_done(config)
             && self.script_partitions(config).contains(&partition)
-            && !self.sent.contains(&partition)
+            && !self.all_batches_sent(config, partition)
+            && (first || !explicit_add || self.added.contains(&TxnPartition::Data(partition)))
+            && self.produces_to(partition).count() < usize::from(config.producers.max_in_flight)
+            && self.produces_to(partition).all(|(_, s)| *s == RequestStatus::InFlight)
     }
 
     fn begin(&mut self, config: &Config) {
@@ -217,21 +248,24 @@ impl Client {
         }
     }
 
-    /// Send one record to `partition` (tv1 modes: after AddPartitionsToTxn).
+    /// Send the next batch (one record) to `partition` (tv1 modes: the first after AddPartitionsToTxn).
     pub fn send(&mut self, cx: &mut ClientContext, partition: PartitionIndex) {
         self.begin(cx.config);
-        self.sent.insert(partition);
+        let value = self.value_for(cx.config, cx.me, partition);
+        *self.sent.get_or_insert_with(partition, || 0) += 1;
         let target = TxnPartition::Data(partition);
         match (self.txn(cx), self.producer_id) {
             (Some(txn), Some(producer_id)) if cx.config.protocol.explicit_add() && !self.added.contains(&target) => {
                 let epoch = self.epoch;
                 self.request(cx, RequestBody::AddPartitionsToTxn { txn, producer_id, epoch, partition });
             }
-            _ => self.send_produce(cx, partition),
+            _ => self.send_produce(cx, partition, value),
         }
     }
 
-    fn send_produce(&mut self, cx: &mut ClientContext, partition: PartitionIndex) {
+    /// A Produce of `value` with the partition's next sequence: the sequence is assigned at send
+    /// (Java's `Sender` sets it when it drains the batch) and kept by every retry.
+    fn send_produce(&mut self, cx: &mut ClientContext, partition: PartitionIndex, value: Value) {
         let sequence = if cx.config.guards.idempotence {
             let next = self.next_sequence.get_or_insert_with(partition, || 0);
             *next += 1;
@@ -245,7 +279,7 @@ impl Client {
             producer_id: self.producer_id,
             epoch: self.epoch,
             sequence,
-            value: self.value(cx, partition),
+            value,
         };
         self.request(cx, body);
     }
@@ -301,7 +335,7 @@ impl Client {
         let offsets_done =
             !config.is_copier() || matches!(self.offsets, OffsetsProgress::Acknowledged | OffsetsProgress::Deferred);
         self.phase == Phase::InTransaction
-            && self.script_partitions(config).is_subset(&self.sent)
+            && self.script_partitions(config).iter().all(|p| self.all_batches_sent(config, p))
             && offsets_done
             && !self.outstanding_blocks_commit()
     }
@@ -389,13 +423,40 @@ impl Client {
         }
     }
 
-    /// The retry tick: re-send every failed request.
+    /// Whether an unanswered Produce of the same partition, producer id and epoch as `request` has a
+    /// lower sequence: an earlier batch still unresolved (Java's `TxnPartitionMap`: it is in flight or
+    /// waits for its retry, and `lastAckedSequence` is below it).
+    fn has_earlier_unresolved(&self, request: &Request) -> bool {
+        let RequestBody::Produce { partition, producer_id, epoch, sequence, .. } = request.body else { return false };
+        self.awaiting.keys().any(|r| {
+            matches!(r.body, RequestBody::Produce { partition: p, producer_id: pid, epoch: e, sequence: s, .. }
+                if (p, pid, e) == (partition, producer_id, epoch) && s < sequence)
+        })
+    }
+
+    /// Whether the Produce `request` carries the sequence right after the last acknowledged one of its
+    /// partition (Java's `isNextSequence`). With one Produce in flight per partition every earlier
+    /// batch was answered before it was sent, so it always is.
+    fn is_next_sequence(&self, config: &Config, request: &Request) -> bool {
+        let RequestBody::Produce { partition, sequence, .. } = request.body else { return true };
+        config.producers.max_in_flight == 1 || sequence == self.last_acked.get(&partition).map_or(0, |last| last + 1)
+    }
+
+    /// Whether the retry tick re-sends `request` now: it failed, and (a Produce) no earlier batch of
+    /// its partition is unresolved, since Java re-sends a partition's batches in sequence order
+    /// (`RecordAccumulator.shouldStopDrainBatchesForPartition`: a retried batch goes only when it is
+    /// the first in flight, `TransactionManager.firstInFlightSequence`).
+    fn retries_now(&self, request: &Request, status: RequestStatus) -> bool {
+        status == RequestStatus::Failed && !self.has_earlier_unresolved(request)
+    }
+
+    /// The retry tick: re-send every failed request that may go now.
     pub fn retry(&mut self, outbox: &mut Vec<Message>) {
-        for (request, status) in self.awaiting.iter_mut() {
-            if *status == RequestStatus::Failed {
-                *status = RequestStatus::InFlight;
-                outbox.push(Message::Request(*request));
-            }
+        let due: Vec<Request> =
+            self.awaiting.iter().filter(|(r, s)| self.retries_now(r, **s)).map(|(r, _)| *r).collect();
+        for request in due {
+            self.awaiting.insert(request, RequestStatus::InFlight);
+            outbox.push(Message::Request(request));
         }
     }
 
@@ -412,9 +473,9 @@ impl Client {
         Some(())
     }
 
-    /// Whether some request failed and waits for the retry tick.
+    /// Whether some request failed and the retry tick would re-send it now.
     pub fn has_failed_requests(&self) -> bool {
-        self.awaiting.values().any(|s| *s == RequestStatus::Failed)
+        self.awaiting.iter().any(|(r, s)| self.retries_now(r, *s))
     }
 
     /// A request or its response was lost.
@@ -473,6 +534,35 @@ impl Client {
         }
     }
 
+    /// Java's idempotent epoch bump after a sequence gap: the epoch goes up by one locally (no
+    /// request), and the unanswered batches, `failed` among them, get sequences from 0 in their order
+    /// under the new epoch and wait for the retry tick (`TxnPartitionMap.startSequencesAtBeginning`);
+    /// answers to their earlier sends are ignored. At epoch 32767 Java asks for a new producer id
+    /// instead; the model's idempotent producers never get there, so it fails then.
+    fn bump_idempotent_epoch(&mut self, failed: Request) {
+        let Some(epoch) = self.epoch.checked_add(1) else {
+            return self.fatal(ErrorCode::OutOfOrderSequenceNumber);
+        };
+        self.epoch = epoch;
+        self.next_sequence.clear();
+        self.last_acked.clear();
+        let mut batches: Vec<Request> = self.awaiting.keys().copied().collect();
+        batches.push(failed);
+        batches.sort_by_key(|r| match r.body {
+            RequestBody::Produce { partition, sequence, .. } => (partition, sequence),
+            _ => (PartitionIndex::MAX, Sequence::MAX),
+        });
+        for old in batches {
+            let RequestBody::Produce { partition, txn, producer_id, value, .. } = old.body else { continue };
+            self.awaiting.remove(&old);
+            let next = self.next_sequence.get_or_insert_with(partition, || 0);
+            let sequence = *next;
+            *next += 1;
+            let body = RequestBody::Produce { partition, txn, producer_id, epoch, sequence, value };
+            self.awaiting.insert(Request { send: 0, body, ..old }, RequestStatus::Failed);
+        }
+    }
+
     /// A response arrives for `request` (ignored unless it is awaited).
     pub fn on_response(&mut self, cx: &mut ClientContext, request: Request, reply: Reply) {
         if !self.phase.is_alive() || self.awaiting.remove(&request).is_none() {
@@ -489,18 +579,27 @@ impl Client {
                 self.producer_id = reply.producer_id;
                 self.epoch = reply.epoch.expect("a granted InitProducerId has an epoch");
                 self.next_sequence.clear();
+                self.last_acked.clear();
                 self.needs_epoch_bump = false;
                 self.phase = if cx.config.is_copier() { Phase::FetchingOffsets } else { Phase::Ready };
             }
             RequestBody::AddPartitionsToTxn { partition, .. } if ok => {
                 self.added.insert(TxnPartition::Data(partition));
-                self.send_produce(cx, partition);
+                // Only the first batch waits for the add (later ones are sent after it).
+                let value = self.value_of_batch(cx.config, cx.me, partition, 0);
+                self.send_produce(cx, partition, value);
             }
             RequestBody::AddOffsetsToTxn { .. } if ok => {
                 self.added.insert(TxnPartition::Offsets);
                 self.send_txn_offset_commit(cx);
             }
-            RequestBody::Produce { .. } | RequestBody::TxnOffsetCommit { .. } if ok => {
+            RequestBody::Produce { partition, sequence, .. } if ok => {
+                if cx.config.producers.max_in_flight > 1 {
+                    let last = self.last_acked.get_or_insert_with(partition, || sequence);
+                    *last = (*last).max(sequence);
+                }
+            }
+            RequestBody::TxnOffsetCommit { .. } if ok => {
                 if matches!(request.body, RequestBody::TxnOffsetCommit { .. }) {
                     self.offsets = OffsetsProgress::Acknowledged;
                 }
@@ -515,6 +614,23 @@ impl Client {
                 | (_, ClientVersion::Legacy) => self.abortable(cx, reply.error),
                 (error, ClientVersion::Java4) => self.fatal(error),
             },
+            // Java's `TransactionManager.canRetry`: OUT_OF_ORDER_SEQUENCE_NUMBER is retried when the
+            // batch is not the next sequence after the last acknowledged one: the gap may be an
+            // earlier batch, still on its way.
+            RequestBody::Produce { .. }
+                if reply.error == ErrorCode::OutOfOrderSequenceNumber
+                    && !self.is_next_sequence(cx.config, &request) =>
+            {
+                self.awaiting.insert(request, RequestStatus::Failed);
+            }
+            // An idempotent (non-transactional) Java producer retries a real gap too, after bumping its
+            // epoch locally (`requestIdempotentEpochBumpForPartition`, `bumpIdempotentProducerEpoch`).
+            RequestBody::Produce { txn: None, producer_id: Some(_), .. }
+                if reply.error == ErrorCode::OutOfOrderSequenceNumber
+                    && cx.config.producers.client == ClientVersion::Java4 =>
+            {
+                self.bump_idempotent_epoch(request)
+            }
             // Kafka Streams: INVALID_TXN_STATE is fatal (KAFKA-19690's symptom).
             RequestBody::Produce { txn: Some(_), .. }
                 if cx.config.producers.streams && reply.error == ErrorCode::InvalidTxnState =>
@@ -541,6 +657,7 @@ impl Client {
                     self.producer_id = reply.producer_id;
                     self.epoch = reply.epoch.expect("a successful EndTxn has an epoch");
                     self.next_sequence.clear();
+                    self.last_acked.clear();
                 }
                 self.end_attempt(cx, commit);
             }

@@ -18,6 +18,11 @@ pub const MAX_PARTITIONS: u8 = 4;
 pub const MAX_TRANSACTIONS: u8 = 6;
 /// See [`MAX_PRODUCERS`].
 pub const MAX_FAULTS: u8 = 6;
+/// See [`MAX_PRODUCERS`].
+pub const MAX_BATCHES_PER_PARTITION: u8 = 4;
+/// Kafka's bound on `max.in.flight.requests.per.connection` for an idempotent producer: the leader
+/// remembers the last five batches of each producer (KAFKA-17927).
+pub const MAX_IN_FLIGHT: u8 = 5;
 
 /// The transaction protocol (specs/eos.md §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -122,6 +127,15 @@ pub struct ProducersConfig {
     /// fatal (an INVALID_PRODUCER_EPOCH means the task migrated: it closes the producer cleanly).
     #[serde(default)]
     pub streams: bool,
+    /// Batches each attempt writes to each of its partitions, each a Produce with its own sequence
+    /// (pipelined batches; 1: one record per partition).
+    #[serde(default = "one")]
+    pub batches_per_partition: u8,
+    /// Produce requests a producer may have in flight per partition (Java's
+    /// `max.in.flight.requests.per.connection`, at most 5 with idempotence). Only matters with more
+    /// than one batch per partition.
+    #[serde(default = "one")]
+    pub max_in_flight: u8,
 }
 
 /// The client behaviour the producers follow (specs/eos.md §7).
@@ -184,6 +198,13 @@ pub struct Fixes {
     /// fenced meanwhile gets INVALID_PRODUCER_EPOCH (off: the guard first, INVALID_TXN_STATE).
     #[serde(default = "yes")]
     pub kafka_19690: bool,
+    /// Another broker's bug: Redpanda before 21.11 kept no duplicate window, so a retried batch that
+    /// was already appended, but is not the producer's last one, was answered
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER, which a Java idempotent producer answers with an epoch bump and
+    /// a re-send (redpanda-data/redpanda#3039, fixed by the five-batch window of #3077). Off: the
+    /// leader looks no batch up in the window.
+    #[serde(default = "yes")]
+    pub redpanda_3039: bool,
 }
 
 impl Default for Fixes {
@@ -199,6 +220,7 @@ impl Default for Fixes {
             kafka_17507: true,
             kafka_14884: true,
             kafka_19690: true,
+            redpanda_3039: true,
         }
     }
 }
@@ -216,6 +238,7 @@ impl Fixes {
         "kafka_17507",
         "kafka_14884",
         "kafka_19690",
+        "redpanda_3039",
     ];
 
     /// The switch named `name`, for the museum.
@@ -231,6 +254,7 @@ impl Fixes {
             "kafka_17507" => &mut self.kafka_17507,
             "kafka_14884" => &mut self.kafka_14884,
             "kafka_19690" => &mut self.kafka_19690,
+            "redpanda_3039" => &mut self.redpanda_3039,
             _ => return None,
         })
     }
@@ -515,6 +539,14 @@ impl Config {
         if p.transactions == 0 || p.transactions > MAX_TRANSACTIONS {
             return invalid(format!("producers.transactions must be in 1..={MAX_TRANSACTIONS}"));
         }
+        if p.batches_per_partition == 0 || p.batches_per_partition > MAX_BATCHES_PER_PARTITION {
+            return invalid(format!("producers.batches_per_partition must be in 1..={MAX_BATCHES_PER_PARTITION}"));
+        }
+        if p.max_in_flight == 0 || p.max_in_flight > MAX_IN_FLIGHT {
+            return invalid(format!(
+                "producers.max_in_flight must be in 1..={MAX_IN_FLIGHT} (Kafka's bound with idempotence)"
+            ));
+        }
         if self.partitions.count == 0 || self.partitions.count > MAX_PARTITIONS {
             return invalid(format!("partitions.count must be in 1..={MAX_PARTITIONS}"));
         }
@@ -555,6 +587,11 @@ impl Config {
             }
             if p.transactional_ids != 1 {
                 return invalid("the copier uses one transactional id (producers.transactional_ids = 1)".into());
+            }
+            if p.batches_per_partition != 1 {
+                return invalid(
+                    "the copier writes one record per input record (producers.batches_per_partition = 1)".into(),
+                );
             }
         } else if !self.guards.offsets_in_transaction {
             return invalid("guards.offsets_in_transaction only applies to copier scenarios".into());

@@ -254,7 +254,12 @@ impl PartitionState {
             return (ErrorCode::None, Some(self.append(data)));
         };
         let entry = self.producers.get(&pid);
-        if let Some(entry) = entry.filter(|e| e.epoch == epoch) {
+        // A batch among the producer's last five of this epoch is a duplicate: answered with its
+        // original offset and not appended again (`ProducerStateEntry.findDuplicateBatch`; Kafka's
+        // broker answers NONE, the client's DUPLICATE_SEQUENCE_NUMBER handling is the same success).
+        // Without the window (redpanda_3039 off) only the in-sequence check below remains.
+        let window = config.fixes.redpanda_3039;
+        if let Some(entry) = entry.filter(|e| window && e.epoch == epoch) {
             if let Some(offset) = entry.batches.find(sequence) {
                 return (ErrorCode::None, Some(offset));
             }
@@ -402,7 +407,7 @@ mod tests {
 
     fn request(pid: ProducerId, epoch: Epoch, sequence: Sequence, transactional: bool) -> ProduceRequest {
         let attempt = Attempt { producer: 0, index: 0 };
-        let value = Value::Produced { attempt, partition: 0 };
+        let value = Value::Produced { attempt, partition: 0, batch: 0 };
         ProduceRequest { producer_id: Some(pid), epoch, sequence, transactional, value, attempt, guard: None }
     }
 

@@ -31,6 +31,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("zombie-rotation", include_str!("../../specs/scenarios/zombie-rotation.toml")),
     ("kip360-rotation", include_str!("../../specs/scenarios/kip360-rotation.toml")),
     ("six-transactions", include_str!("../../specs/scenarios/six-transactions.toml")),
+    ("pipelined", include_str!("../../specs/scenarios/pipelined.toml")),
 ];
 
 /// (name, TOML) of every scenario of the bug museum (`specs/scenarios/bugs/`): one real bug each, the

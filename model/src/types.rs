@@ -75,12 +75,17 @@ impl fmt::Display for Attempt {
 /// A record's value: what the application wrote. Rendered (and serialised) as in specs/eos.md §1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, SerializeDisplay, DeserializeFromStr)]
 pub enum Value {
-    /// `p{producer}-t{attempt}-o{partition}`: written by a plain transactional producer.
+    /// `p{producer}-t{attempt}-o{partition}` (its first batch there) or
+    /// `p{producer}-t{attempt}-o{partition}-b{batch}` (a later batch of a pipelined attempt): written by
+    /// a plain transactional or idempotent producer.
     Produced {
         /// The producer instance and attempt.
         attempt: Attempt,
         /// The partition it was written to.
         partition: PartitionIndex,
+        /// Which of the attempt's batches to that partition (0 for the first; see
+        /// `producers.batches_per_partition`).
+        batch: u8,
     },
     /// `in-{input}`: the copier's output for input record `input`.
     Copied {
@@ -92,7 +97,8 @@ pub enum Value {
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Value::Produced { attempt, partition } => write!(f, "{attempt}-o{partition}"),
+            Value::Produced { attempt, partition, batch: 0 } => write!(f, "{attempt}-o{partition}"),
+            Value::Produced { attempt, partition, batch } => write!(f, "{attempt}-o{partition}-b{batch}"),
             Value::Copied { input } => write!(f, "in-{input}"),
         }
     }
@@ -118,18 +124,23 @@ impl fmt::Display for TxnPartition {
 
 impl FromStr for Value {
     type Err = String;
-    /// Parses `p{i}-t{k}-o{p}` or `in-{n}`.
+    /// Parses `p{i}-t{k}-o{p}`, `p{i}-t{k}-o{p}-b{b}` or `in-{n}`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("not an eos record value: `{s}` (expected p<i>-t<k>-o<p> or in-<n>)");
+        let bad = || format!("not an eos record value: `{s}` (expected p<i>-t<k>-o<p>[-b<b>] or in-<n>)");
         if let Some(input) = s.strip_prefix("in-") {
             return input.parse().map(|input| Value::Copied { input }).map_err(|_| bad());
         }
         let parts: Vec<&str> = s.split('-').collect();
-        let [p, t, o] = parts.as_slice() else { return Err(bad()) };
         let number = |part: &str, prefix: char| part.strip_prefix(prefix).and_then(|n| n.parse::<u8>().ok());
-        match (number(p, 'p'), number(t, 't'), number(o, 'o')) {
-            (Some(producer), Some(index), Some(partition)) => {
-                Ok(Value::Produced { attempt: Attempt { producer, index }, partition })
+        let (p, t, o, batch) = match parts.as_slice() {
+            [p, t, o] => (p, t, o, Some(0)),
+            // A first batch is never spelled with `-b0`, so every value has one spelling.
+            [p, t, o, b] => (p, t, o, number(b, 'b').filter(|b| *b > 0)),
+            _ => return Err(bad()),
+        };
+        match (number(p, 'p'), number(t, 't'), number(o, 'o'), batch) {
+            (Some(producer), Some(index), Some(partition), Some(batch)) => {
+                Ok(Value::Produced { attempt: Attempt { producer, index }, partition, batch })
             }
             _ => Err(bad()),
         }
@@ -254,13 +265,15 @@ mod tests {
     #[test]
     fn values_render_as_specified() {
         let attempt = Attempt { producer: 1, index: 2 };
-        assert_eq!(Value::Produced { attempt, partition: 0 }.to_string(), "p1-t2-o0");
+        assert_eq!(Value::Produced { attempt, partition: 0, batch: 0 }.to_string(), "p1-t2-o0");
+        assert_eq!(Value::Produced { attempt, partition: 0, batch: 1 }.to_string(), "p1-t2-o0-b1");
         assert_eq!(Value::Copied { input: 3 }.to_string(), "in-3");
         assert_eq!(TxnPartition::Offsets.to_string(), "__consumer_offsets-0");
-        for text in ["p1-t2-o0", "in-3"] {
+        for text in ["p1-t2-o0", "p1-t2-o0-b1", "in-3"] {
             assert_eq!(text.parse::<Value>().unwrap().to_string(), text);
         }
         assert!("p1-t2".parse::<Value>().is_err());
+        assert!("p1-t2-o0-b0".parse::<Value>().is_err(), "a first batch has one spelling");
         assert_eq!("out-2".parse::<TxnPartition>(), Ok(TxnPartition::Data(2)));
     }
 }

@@ -54,7 +54,10 @@ fn late_produce_commits_an_aborted_record() {
             LogEntry::Control { .. } => None,
         })
         .collect();
-    assert!(visible.contains(&Value::Produced { attempt: first, partition: 0 }), "aborted record visible: {visible:?}");
+    assert!(
+        visible.contains(&Value::Produced { attempt: first, partition: 0, batch: 0 }),
+        "aborted record visible: {visible:?}"
+    );
 }
 
 /// C: an EndTxn(commit) sent by the first attempt (a retry copy) ends the second attempt's transaction.

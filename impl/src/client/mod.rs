@@ -88,6 +88,10 @@ pub struct ClientConfig {
     /// The client runs under Kafka Streams, which treats a Produce answered INVALID_TXN_STATE as
     /// fatal (KAFKA-19690's symptom).
     pub streams: bool,
+    /// `max.in.flight.requests.per.connection`: how many batches per partition the application
+    /// pipelines. Above 1 the client tracks the last acknowledged sequence per partition, and an
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER for a batch that is not the next one is retried (specs 7).
+    pub max_in_flight: u8,
 }
 
 /// The client behaviour (specs/eos.md section 7).
@@ -120,6 +124,7 @@ impl Default for ClientConfig {
             protocol: ProtocolMode::Tv2,
             version: ClientVersion::Java4,
             streams: false,
+            max_in_flight: 1,
         }
     }
 }

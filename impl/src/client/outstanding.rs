@@ -87,11 +87,59 @@ impl Outstanding {
         }
     }
 
-    /// Every failed request, now in flight again (the retry timer); their request timeouts restart
-    /// unless `restart_timers` is off (a seeded fault).
+    /// Whether an outstanding Produce of the same partition, producer id and epoch as `message` has a
+    /// lower sequence: an earlier batch still unresolved (Java's `TxnPartitionMap`).
+    pub fn has_earlier_unresolved(&self, message: &Message) -> bool {
+        let Message::Produce(batch) = message else { return false };
+        self.requests.values().any(|r| match &r.message {
+            Message::Produce(other) => {
+                (&other.partition, other.producer_id, other.producer_epoch)
+                    == (&batch.partition, batch.producer_id, batch.producer_epoch)
+                    && other.sequence < batch.sequence
+            }
+            _ => false,
+        })
+    }
+
+    /// Whether the retry timer re-sends `request` now: it failed and (a Produce) no earlier batch of
+    /// its partition is unresolved, since Java re-sends a partition's batches in sequence order
+    /// (`RecordAccumulator.shouldStopDrainBatchesForPartition`, `firstInFlightSequence`).
+    pub fn retries_now(&self, request: &OutstandingRequest) -> bool {
+        request.failed && !self.has_earlier_unresolved(&request.message)
+    }
+
+    /// Whether the retry timer would re-send anything now.
+    pub fn has_retriable(&self) -> bool {
+        self.requests.values().any(|r| self.retries_now(r))
+    }
+
+    /// Puts a request back under its own id as failed: it waits for the retry timer (a retriable
+    /// Produce error).
+    pub fn reinsert_failed(&mut self, request: OutstandingRequest, now_ms: TimestampMs) {
+        let id = request.id;
+        self.requests.insert(id, OutstandingRequest { failed: true, failed_at_ms: Some(now_ms), ..request });
+    }
+
+    /// Removes and returns every outstanding Produce, oldest first.
+    pub fn take_produces(&mut self) -> Vec<OutstandingRequest> {
+        let ids: Vec<RequestId> =
+            self.requests.values().filter(|r| matches!(r.message, Message::Produce(_))).map(|r| r.id).collect();
+        ids.into_iter().filter_map(|id| self.requests.remove(&id)).collect()
+    }
+
+    /// Records a new request that waits for the retry timer before its first send.
+    pub fn insert_failed(&mut self, message: Message, now_ms: TimestampMs) -> RequestId {
+        let id = self.insert(message, now_ms);
+        self.fail(id, now_ms);
+        id
+    }
+
+    /// Every failed request that may go now, in flight again (the retry timer); their request
+    /// timeouts restart unless `restart_timers` is off (a seeded fault).
     pub fn retry_failed(&mut self, now_ms: TimestampMs, restart_timers: bool) -> Vec<ClientRequest> {
+        let due: Vec<RequestId> = self.requests.values().filter(|r| self.retries_now(r)).map(|r| r.id).collect();
         let mut resent = Vec::new();
-        for request in self.requests.values_mut().filter(|r| r.failed) {
+        for request in self.requests.values_mut().filter(|r| due.contains(&r.id)) {
             request.failed = false;
             request.failed_at_ms = None;
             if restart_timers {

@@ -4,12 +4,12 @@
 //! A response is matched to its request by correlation id; one that answers no outstanding
 //! request is ignored.
 
-use super::outstanding::{ClientRequest, RequestId};
+use super::outstanding::{ClientRequest, OutstandingRequest, RequestId};
 use super::transaction_manager::{OffsetsState, TransactionManager, TransactionProgress};
 use super::{ClientRole, ClientVersion, Phase};
 use crate::config::ProtocolMode;
 use crate::error::ErrorCode;
-use crate::protocol::{EndTxnResponse, Message, OffsetCommitRequest, ProduceResponse};
+use crate::protocol::{EndTxnResponse, Message, OffsetCommitRequest, ProduceRequest, ProduceResponse};
 use crate::types::{TimestampMs, TopicPartition, COPIER_GROUP};
 
 impl TransactionManager {
@@ -60,7 +60,7 @@ impl TransactionManager {
                 (ErrorCode::InvalidProducerIdMapping, _) => self.producer_id_mapping_lost(),
                 _ => self.fatal(),
             },
-            Message::ProduceResponse(r) => self.on_produce(r),
+            Message::ProduceResponse(r) => self.on_produce(now_ms, request, r),
             Message::TxnOffsetCommitResponse(_) => match (error, self.transaction.offsets) {
                 (ErrorCode::None, Some(OffsetsState::Committing(offset))) => {
                     self.transaction.offsets = Some(OffsetsState::Acknowledged(offset));
@@ -156,9 +156,34 @@ impl TransactionManager {
         }
     }
 
-    fn on_produce(&mut self, response: &ProduceResponse) {
+    /// Whether the Produce `message` carries the sequence right after the last acknowledged one of its
+    /// partition (Java's `isNextSequence`); without pipelining every earlier batch was answered first.
+    fn is_next_sequence(&self, message: &Message) -> bool {
+        let Message::Produce(batch) = message else { return true };
+        self.config.max_in_flight <= 1 || batch.sequence == self.last_acked.get(&batch.partition).map_or(0, |s| s + 1)
+    }
+
+    fn on_produce(&mut self, now_ms: TimestampMs, request: OutstandingRequest, response: &ProduceResponse) {
         match response.error {
-            ErrorCode::None => {}
+            ErrorCode::None => {
+                if let Message::Produce(batch) = &request.message {
+                    if self.config.max_in_flight > 1 {
+                        let last = self.last_acked.entry(batch.partition.clone()).or_insert(batch.sequence);
+                        *last = (*last).max(batch.sequence);
+                    }
+                }
+            }
+            // Java's `TransactionManager.canRetry`: retried when the batch is not the next sequence
+            // after the last acknowledged (the gap may be an earlier batch, still on its way).
+            ErrorCode::OutOfOrderSequenceNumber if !self.is_next_sequence(&request.message) => {
+                self.outstanding.reinsert_failed(request, now_ms)
+            }
+            // An idempotent Java producer retries a real gap too, after a local epoch bump.
+            ErrorCode::OutOfOrderSequenceNumber
+                if !self.is_transactional() && self.config.version == ClientVersion::Java4 =>
+            {
+                self.bump_idempotent_epoch(now_ms, request)
+            }
             ErrorCode::InvalidTxnState if self.config.streams => self.fatal(),
             ErrorCode::InvalidProducerEpoch
             | ErrorCode::OutOfOrderSequenceNumber
@@ -166,6 +191,36 @@ impl TransactionManager {
             | ErrorCode::InvalidProducerIdMapping
             | ErrorCode::TransactionAbortable => self.abortable(response.error),
             _ => self.fatal(),
+        }
+    }
+
+    /// Java's `bumpIdempotentProducerEpoch` after a sequence gap: the epoch goes up by one locally,
+    /// and the outstanding batches, `failed` among them, get sequences from 0 in their order under
+    /// the new epoch (`TxnPartitionMap.startSequencesAtBeginning`) and wait for the retry timer;
+    /// answers to their earlier sends are ignored. At epoch 32767 Java would ask for a new producer
+    /// id; eos's client fails instead.
+    fn bump_idempotent_epoch(&mut self, now_ms: TimestampMs, failed: OutstandingRequest) {
+        let Some(epoch) = self.producer_epoch.checked_add(1) else {
+            self.fatal();
+            return;
+        };
+        self.producer_epoch = epoch;
+        self.sequences.clear();
+        self.last_acked.clear();
+        let mut batches: Vec<ProduceRequest> = std::iter::once(failed)
+            .chain(self.outstanding.take_produces())
+            .filter_map(|r| match r.message {
+                Message::Produce(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        batches.sort_by(|a, b| (&a.partition, a.sequence).cmp(&(&b.partition, b.sequence)));
+        for batch in batches {
+            let next = self.sequences.entry(batch.partition.clone()).or_insert(0);
+            let sequence = *next;
+            *next += 1;
+            let message = Message::Produce(ProduceRequest { producer_epoch: epoch, sequence, ..batch });
+            self.outstanding.insert_failed(message, now_ms);
         }
     }
 

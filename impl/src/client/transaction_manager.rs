@@ -55,6 +55,9 @@ pub struct TransactionManager {
     pub(crate) producer_id: ProducerId,
     pub(crate) producer_epoch: ProducerEpoch,
     pub(crate) sequences: BTreeMap<TopicPartition, Sequence>,
+    /// Pipelining (`max_in_flight` > 1): the highest sequence acknowledged per partition in the
+    /// current epoch (Java's `lastAckedSequence`).
+    pub(crate) last_acked: BTreeMap<TopicPartition, Sequence>,
     pub(crate) transaction: TransactionProgress,
     pub(crate) outstanding: Outstanding,
     /// KIP-360: an abort must be followed by InitProducerId with the current (pid, epoch).
@@ -79,6 +82,7 @@ impl TransactionManager {
             producer_id: NO_PRODUCER_ID,
             producer_epoch: NO_PRODUCER_EPOCH,
             sequences: BTreeMap::new(),
+            last_acked: BTreeMap::new(),
             transaction: TransactionProgress::default(),
             outstanding: Outstanding::default(),
             epoch_bump_required: false,
@@ -217,6 +221,7 @@ impl TransactionManager {
     pub(crate) fn adopt(&mut self, producer_id: ProducerId, producer_epoch: ProducerEpoch) {
         if (producer_id, producer_epoch) != (self.producer_id, self.producer_epoch) {
             self.sequences.clear();
+            self.last_acked.clear();
         }
         self.producer_id = producer_id;
         self.producer_epoch = producer_epoch;
@@ -465,6 +470,12 @@ impl TransactionManager {
     /// flight (a duplicate).
     pub fn request_timeout(&mut self, now_ms: TimestampMs, request: RequestId) -> Option<ClientRequest> {
         self.outstanding.resend(request, now_ms)
+    }
+
+    /// Whether the retry timer would re-send a request now (a failed Produce waits while an earlier
+    /// batch of its partition is unresolved).
+    pub fn has_retriable_requests(&self) -> bool {
+        self.outstanding.has_retriable()
     }
 
     /// The earliest failure among outstanding requests (the retry timer's base).

@@ -152,6 +152,7 @@ impl PartitionLog {
             strict_tv2_markers: self.fixes.kafka_19446,
             idempotent_marker_retry: self.fixes.kafka_19999,
             epoch_before_guard: self.fixes.kafka_19690,
+            duplicate_window: self.fixes.redpanda_3039,
         }
     }
 

@@ -115,7 +115,8 @@ pub enum AppendDecision {
     },
 }
 
-/// The epoch checks that apply (the `fencing` guard and fault 1 switch them off).
+/// The epoch checks that apply (the `fencing` guard and fault 1 switch them off), and whether the
+/// duplicate window is consulted.
 #[derive(Clone, Copy, Debug)]
 pub struct EpochChecks {
     /// Compare producer epochs at all.
@@ -127,6 +128,9 @@ pub struct EpochChecks {
     pub idempotent_marker_retry: bool,
     /// KAFKA-19690: a batch's epoch is checked before its verification guard.
     pub epoch_before_guard: bool,
+    /// redpanda-data/redpanda#3039's fix: a batch among the producer's last five is a duplicate
+    /// (off: no window, only the in-sequence check, so an older retry is OUT_OF_ORDER_SEQUENCE_NUMBER).
+    pub duplicate_window: bool,
 }
 
 /// Every producer entry of one partition.
@@ -263,7 +267,7 @@ pub fn check_data_batch(
         return Ok(AppendDecision::Append);
     };
     // Step 3: duplicate.
-    if origin == AppendOrigin::Client && entry.producer_epoch == batch.producer_epoch {
+    if origin == AppendOrigin::Client && epochs.duplicate_window && entry.producer_epoch == batch.producer_epoch {
         if let Some(original) = entry.find_duplicate(batch.first_sequence, batch.last_sequence) {
             // fault: AcceptDuplicateBatch (the retry is appended again)
             if faults.has(Fault::AcceptDuplicateBatch) {
@@ -332,6 +336,7 @@ mod tests {
         strict_tv2_markers: true,
         idempotent_marker_retry: true,
         epoch_before_guard: true,
+        duplicate_window: true,
     };
 
     fn check(state: &ProducerStateManager, batch: &BatchHeader) -> Result<AppendDecision, ErrorCode> {

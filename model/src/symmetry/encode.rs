@@ -183,12 +183,13 @@ fn option_attempt(a: Option<Attempt>, r: &Renaming) -> u32 {
     a.map_or(0, |a| 1 | u32::from(attempt(a, r)) << 1)
 }
 
-/// A renamed record value: 25 bits.
+/// A renamed record value: 28 bits.
 #[inline(always)]
 fn value(v: Value, r: &Renaming) -> u32 {
     match v {
-        Value::Produced { attempt: a, partition } => {
-            u32::from(attempt(a, r)) << 1 | u32::from(r.partition(partition)) << 17
+        Value::Produced { attempt: a, partition, batch } => {
+            debug_assert!(batch < 8, "batch {batch} outside the model's limits");
+            u32::from(attempt(a, r)) << 1 | u32::from(r.partition(partition)) << 17 | u32::from(batch) << 25
         }
         Value::Copied { input } => 1 | u32::from(input) << 1,
     }
@@ -275,7 +276,7 @@ impl Encode for RequestBody {
                     (epoch(ep), 16),
                     (option_int(producer_id), 33),
                     (int32(sequence), 32),
-                    (value(v, r), 25),
+                    (value(v, r), 28),
                 ]
             ),
             RequestBody::TxnOffsetCommit { txn, producer_id, epoch: ep, generation, offset } => pack!(
@@ -378,7 +379,7 @@ impl Encode for LogEntry {
                     (epoch(ep), 16),
                     (option_int(producer_id), 33),
                     (int32(sequence), 32),
-                    (value(v, r), 25),
+                    (value(v, r), 28),
                     (attempt(a, r), 16),
                 ]
             ),
@@ -443,6 +444,7 @@ impl Encode for Client {
             added,
             offsets,
             next_sequence,
+            last_acked,
             awaiting,
             needs_epoch_bump,
             position,
@@ -451,7 +453,6 @@ impl Encode for Client {
             skip_end_txn,
             fatal_by_fence,
         } = self;
-        let sent = if r.renames_partitions() { sent.map(|p| r.partition(p)) } else { *sent };
         pack!(
             e,
             [
@@ -466,11 +467,12 @@ impl Encode for Client {
                 (epoch(*ep), 16),
                 (option_int(*producer_id), 33),
                 (int32(*generation), 32),
-                (set(sent), 32),
                 (set(txn_partitions(*added, r)), 32),
             ]
         );
+        e.multiset(sent.iter(), r, |(p, n), r, e| pack!(e, [(r.partition(**p), 8), (**n, 8)]));
         e.multiset(next_sequence.iter(), r, |(p, s), r, e| pack!(e, [(r.partition(**p), 8), (int32(**s), 32)]));
+        e.multiset(last_acked.iter(), r, |(p, s), r, e| pack!(e, [(r.partition(**p), 8), (int32(**s), 32)]));
         e.multiset(awaiting.iter(), r, |(request, status), r, e| {
             e.word(**status as u64);
             request.encode(r, e);

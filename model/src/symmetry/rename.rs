@@ -43,8 +43,8 @@ impl Rename for Attempt {
 impl Rename for Value {
     fn rename(&self, r: &Renaming) -> Self {
         match self {
-            Value::Produced { attempt, partition } => {
-                Value::Produced { attempt: attempt.rename(r), partition: r.partition(*partition) }
+            Value::Produced { attempt, partition, batch } => {
+                Value::Produced { attempt: attempt.rename(r), partition: r.partition(*partition), batch: *batch }
             }
             Value::Copied { .. } => *self,
         }
@@ -239,6 +239,7 @@ impl Rename for Client {
             added,
             offsets,
             next_sequence,
+            last_acked,
             awaiting,
             needs_epoch_bump,
             position,
@@ -252,10 +253,11 @@ impl Rename for Client {
             producer_id: *producer_id,
             epoch: *epoch,
             attempt: *attempt,
-            sent: sent.map(|p| r.partition(p)),
+            sent: sent.iter().map(|(p, n)| (r.partition(*p), *n)).collect(),
             added: added.rename(r),
             offsets: *offsets,
             next_sequence: next_sequence.iter().map(|(p, s)| (r.partition(*p), *s)).collect(),
+            last_acked: last_acked.iter().map(|(p, s)| (r.partition(*p), *s)).collect(),
             awaiting: awaiting.iter().map(|(req, s)| (req.rename(r), *s)).collect(),
             needs_epoch_bump: *needs_epoch_bump,
             position: *position,
