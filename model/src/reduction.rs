@@ -12,7 +12,9 @@
 //! Call it `D` (deliver) and `L` (lose). Why exploring `{D}` (or `{D, L}`) alone keeps every verdict,
 //! under the conditions [`ample`] checks (no duplicates left to inject, at most one loss left and,
 //! with one, no failed request of the client; not a Java 4.x client under tv1, whose abort reads
-//! which batches are outstanding):
+//! which batches are outstanding; no pipelined batches, whose acknowledgements the client reads: its
+//! last acknowledged sequence decides whether an OUT_OF_ORDER_SEQUENCE_NUMBER is retried, and an
+//! unanswered earlier batch holds back a retry):
 //!
 //! 1. *Independence.* `D` touches one key of one client's `awaiting` and one message of the network.
 //!    No other action reads that key's presence except through `awaiting.clear()` (commutes with its
@@ -50,7 +52,12 @@ use crate::types::ErrorCode;
 /// changes nothing the properties read is in flight (see the module documentation).
 pub fn ample(model: &EosModel, state: &State) -> Option<Vec<Action>> {
     let budget = &state.budget;
-    if budget.duplicates > 0 || budget.losses > 1 || crate::client::bumps_after_any_failed_batch(&model.config) {
+    let pipelined = model.config.producers.batches_per_partition > 1 || model.config.producers.max_in_flight > 1;
+    if budget.duplicates > 0
+        || budget.losses > 1
+        || pipelined
+        || crate::client::bumps_after_any_failed_batch(&model.config)
+    {
         return None;
     }
     let message = state.network.keys().find(|m| is_silent_acknowledgement(state, m))?;
