@@ -89,6 +89,7 @@ pub fn implements_fix(fix: &str) -> bool {
             | "kafka_14884"
             | "kafka_19690"
             | "redpanda_3039"
+            | "kafka_18202"
     )
 }
 
@@ -105,6 +106,7 @@ fn fixes(fixes: &eos_model::config::Fixes) -> eos_broker::config::Fixes {
         kafka_14884: fixes.kafka_14884,
         kafka_19690: fixes.kafka_19690,
         redpanda_3039: fixes.redpanda_3039,
+        kafka_18202: fixes.kafka_18202,
     }
 }
 

@@ -50,7 +50,8 @@ impl Broker {
                 config.fencing,
                 config.faults,
             )
-            .with_fixes(config.fixes);
+            .with_fixes(config.fixes)
+            .with_transactions_v2(config.protocol == ProtocolMode::Tv2);
             logs.insert(partition, log);
         }
         let offsets = TopicPartition::group_offsets(crate::types::COPIER_GROUP);

@@ -111,6 +111,9 @@ pub struct Fixes {
     /// Another broker's bug (redpanda-data/redpanda#3039): off, the leader keeps no duplicate window,
     /// so a retried batch older than the producer's last is answered OUT_OF_ORDER_SEQUENCE_NUMBER.
     pub redpanda_3039: bool,
+    /// Transactions V2: a verified transactional batch from a producer the leader holds no batch of
+    /// must start at sequence 0 (KAFKA-18202).
+    pub kafka_18202: bool,
 }
 
 impl Default for Fixes {
@@ -126,6 +129,7 @@ impl Default for Fixes {
             kafka_14884: true,
             kafka_19690: true,
             redpanda_3039: true,
+            kafka_18202: true,
         }
     }
 }

@@ -205,6 +205,11 @@ pub struct Fixes {
     /// leader looks no batch up in the window.
     #[serde(default = "yes")]
     pub redpanda_3039: bool,
+    /// Under transactions V2 a transactional batch that the leader verifies, from a producer it holds
+    /// no batch of, must start at sequence 0 (KAFKA-18202, `ProducerAppendInfo.checkSequence`). Off:
+    /// any first sequence is accepted, as under V1, so a pipelined later batch can overtake the first.
+    #[serde(default = "yes")]
+    pub kafka_18202: bool,
 }
 
 impl Default for Fixes {
@@ -221,6 +226,7 @@ impl Default for Fixes {
             kafka_14884: true,
             kafka_19690: true,
             redpanda_3039: true,
+            kafka_18202: true,
         }
     }
 }
@@ -239,6 +245,7 @@ impl Fixes {
         "kafka_14884",
         "kafka_19690",
         "redpanda_3039",
+        "kafka_18202",
     ];
 
     /// The switch named `name`, for the museum.
@@ -255,6 +262,7 @@ impl Fixes {
             "kafka_14884" => &mut self.kafka_14884,
             "kafka_19690" => &mut self.kafka_19690,
             "redpanda_3039" => &mut self.redpanda_3039,
+            "kafka_18202" => &mut self.kafka_18202,
             _ => return None,
         })
     }

@@ -2,7 +2,7 @@
 //! control records, the last stable offset, the aborted-transaction index, and the two reader views.
 
 use crate::collections::{IndexSet, InlineVec, SmallMap};
-use crate::config::Config;
+use crate::config::{Config, Protocol};
 use crate::message::Marker;
 use crate::types::*;
 
@@ -274,6 +274,18 @@ impl PartitionState {
         if misses_verification {
             return (ErrorCode::InvalidTxnState, None);
         }
+        // KAFKA-18202 (transactions V2): a transactional batch the leader verifies must start at
+        // sequence 0 when the leader holds no batch of its producer (`ProducerAppendInfo.checkSequence`:
+        // a verification entry that supports epoch bumps and an empty producer entry).
+        let holds_no_batch = entry.is_none_or(|e| e.batches.last().is_none());
+        if config.fixes.kafka_18202
+            && config.protocol == Protocol::Tv2
+            && transactional
+            && holds_no_batch
+            && sequence != 0
+        {
+            return (ErrorCode::OutOfOrderSequenceNumber, None);
+        }
         if let Some(entry) = entry {
             let in_sequence = if epoch != entry.epoch {
                 sequence == 0
@@ -444,6 +456,26 @@ mod tests {
         assert_eq!(p.produce(&config(), request(1000, 2, 3, false)).0, ErrorCode::OutOfOrderSequenceNumber);
         assert_eq!(p.produce(&config(), request(1000, 2, 0, false)).0, ErrorCode::None);
         assert_eq!(p.high_watermark(), 2);
+    }
+
+    /// KAFKA-18202: under transactions V2 a transactional batch from a producer the leader holds no
+    /// batch of must start at sequence 0; under V1, and with the fix off, any first sequence goes.
+    #[test]
+    fn tv2_first_transactional_batch_starts_at_zero() {
+        let mut tv2 = config();
+        tv2.protocol = Protocol::Tv2;
+        let mut p = PartitionState::default();
+        assert_eq!(p.produce(&tv2, request(1000, 0, 1, true)).0, ErrorCode::OutOfOrderSequenceNumber);
+        assert_eq!(p.produce(&tv2, request(1000, 0, 1, false)).0, ErrorCode::None, "idempotent only: no rule");
+        let mut q = PartitionState::default();
+        assert_eq!(q.produce(&tv2, request(1000, 0, 0, true)), (ErrorCode::None, Some(0)));
+        assert_eq!(q.produce(&tv2, request(1000, 0, 1, true)), (ErrorCode::None, Some(1)));
+        let mut tv1 = config();
+        tv1.protocol = Protocol::Tv1;
+        assert_eq!(PartitionState::default().produce(&tv1, request(1000, 0, 1, true)).0, ErrorCode::None);
+        let mut unfixed = tv2.clone();
+        unfixed.fixes.kafka_18202 = false;
+        assert_eq!(PartitionState::default().produce(&unfixed, request(1000, 0, 1, true)).0, ErrorCode::None);
     }
 
     /// The LSO stops at an open transaction; an ABORT marker indexes it and read_committed drops it.

@@ -98,6 +98,9 @@ pub struct PartitionLog {
     /// Guards handed out so far (a new verification takes the next one).
     guards_issued: u64,
     fencing: bool,
+    /// Whether producers here use transactions V2 (KAFKA-18202's rule needs it: Kafka reads it from the
+    /// verification entry, `VerificationStateEntry.supportsEpochBump`).
+    transactions_v2: bool,
     fixes: Fixes,
     faults: Faults,
 }
@@ -123,9 +126,16 @@ impl PartitionLog {
             verification_guards: BTreeMap::new(),
             guards_issued: 0,
             fencing,
+            transactions_v2: false,
             fixes: Fixes::default(),
             faults,
         }
+    }
+
+    /// The same partition, its producers on transactions V2 or not (default: not).
+    pub fn with_transactions_v2(mut self, transactions_v2: bool) -> Self {
+        self.transactions_v2 = transactions_v2;
+        self
     }
 
     /// The same partition with Kafka's fixes as given (all on by default).
@@ -153,6 +163,7 @@ impl PartitionLog {
             idempotent_marker_retry: self.fixes.kafka_19999,
             epoch_before_guard: self.fixes.kafka_19690,
             duplicate_window: self.fixes.redpanda_3039,
+            first_sequence_zero: self.transactions_v2 && self.fixes.kafka_18202,
         }
     }
 

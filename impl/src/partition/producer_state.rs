@@ -131,6 +131,9 @@ pub struct EpochChecks {
     /// redpanda-data/redpanda#3039's fix: a batch among the producer's last five is a duplicate
     /// (off: no window, only the in-sequence check, so an older retry is OUT_OF_ORDER_SEQUENCE_NUMBER).
     pub duplicate_window: bool,
+    /// KAFKA-18202 (transactions V2 only): a transactional batch from a producer this leader holds no
+    /// batch of must start at sequence 0.
+    pub first_sequence_zero: bool,
 }
 
 /// Every producer entry of one partition.
@@ -263,7 +266,11 @@ pub fn check_data_batch(
         if !verified {
             return Err(ErrorCode::InvalidTxnState);
         }
-        // A producer never seen: any sequence is accepted (step 5).
+        // A producer never seen: any sequence is accepted (step 5), but under transactions V2 a
+        // transactional batch must start at 0 (KAFKA-18202).
+        if epochs.first_sequence_zero && batch.is_transactional && batch.first_sequence != 0 {
+            return Err(ErrorCode::OutOfOrderSequenceNumber);
+        }
         return Ok(AppendDecision::Append);
     };
     // Step 3: duplicate.
@@ -289,8 +296,12 @@ pub fn check_data_batch(
     if !verified {
         return Err(ErrorCode::InvalidTxnState);
     }
-    // Step 5: sequence.
+    // Step 5: sequence (KAFKA-18202 first: no batch of the producer held here, transactions V2).
     if origin == AppendOrigin::Client {
+        if epochs.first_sequence_zero && batch.is_transactional && entry.batches.is_empty() && batch.first_sequence != 0
+        {
+            return Err(ErrorCode::OutOfOrderSequenceNumber);
+        }
         check_sequence(entry, batch)?;
     }
     // Step 6: a non-transactional batch inside an open transaction.
@@ -337,6 +348,7 @@ mod tests {
         idempotent_marker_retry: true,
         epoch_before_guard: true,
         duplicate_window: true,
+        first_sequence_zero: false,
     };
 
     fn check(state: &ProducerStateManager, batch: &BatchHeader) -> Result<AppendDecision, ErrorCode> {
@@ -356,6 +368,22 @@ mod tests {
         assert_eq!(check(&state, &header(0, 2, false)), Ok(AppendDecision::Duplicate { first_offset: 20 }));
         // Sequence 1 fell out of the ring: it is now simply out of order.
         assert_eq!(check(&state, &header(0, 1, false)), Err(ErrorCode::OutOfOrderSequenceNumber));
+    }
+
+    #[test]
+    fn tv2_transactional_batch_with_no_batch_held_starts_at_zero() {
+        // Proves KAFKA-18202's rule: only with the check on, only for transactional batches, and only
+        // while the leader holds no batch of the producer.
+        let tv2 = EpochChecks { first_sequence_zero: true, ..ON };
+        let mut state = ProducerStateManager::default();
+        let check_tv2 = |state: &ProducerStateManager, batch: &BatchHeader| {
+            state.check_data_batch(batch, AppendOrigin::Client, tv2, Faults::none())
+        };
+        assert_eq!(check_tv2(&state, &header(0, 1, true)), Err(ErrorCode::OutOfOrderSequenceNumber));
+        assert_eq!(check_tv2(&state, &header(0, 1, false)), Ok(AppendDecision::Append));
+        assert_eq!(check(&state, &header(0, 1, true)), Ok(AppendDecision::Append), "V1: any first sequence");
+        state.update_after_data(&header(0, 0, true), 0);
+        assert_eq!(check_tv2(&state, &header(0, 1, true)), Ok(AppendDecision::Append));
     }
 
     #[test]
