@@ -210,6 +210,19 @@ impl Client {
             .filter(move |(r, _)| matches!(r.body, RequestBody::Produce { partition: p, .. } if p == partition))
     }
 
+    /// Whether `partition` has fewer than `max_in_flight` unanswered Produces, none of them waiting for
+    /// a retry (one pass over `awaiting`: this runs for every partition of every state).
+    fn has_free_in_flight_slot(&self, config: &Config, partition: PartitionIndex) -> bool {
+        let mut unanswered = 0;
+        for (_, status) in self.produces_to(partition) {
+            if *status != RequestStatus::InFlight {
+                return false;
+            }
+            unanswered += 1;
+        }
+        unanswered < usize::from(config.producers.max_in_flight)
+    }
+
     /// Start: (copier: join the group) then InitProducerId; without idempotence, ready at once.
     pub fn start(&mut self, cx: &mut ClientContext, group: &mut GroupState) {
         assert_eq!(self.phase, Phase::Uninitialized, "an instance starts once");
@@ -238,8 +251,7 @@ impl Client {
             && self.script_partitions(config).contains(&partition)
             && !self.all_batches_sent(config, partition)
             && (first || !explicit_add || self.added.contains(&TxnPartition::Data(partition)))
-            && self.produces_to(partition).count() < usize::from(config.producers.max_in_flight)
-            && self.produces_to(partition).all(|(_, s)| *s == RequestStatus::InFlight)
+            && self.has_free_in_flight_slot(config, partition)
     }
 
     fn begin(&mut self, config: &Config) {

@@ -87,6 +87,11 @@ impl BatchWindow {
         self.len.checked_sub(1).map(|i| self.batches[usize::from(i)])
     }
 
+    /// Whether it holds no batch (Kafka's `ProducerStateEntry.isEmpty`).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Forgets every batch (a new epoch).
     pub fn clear(&mut self) {
         *self = BatchWindow::default();
@@ -277,7 +282,7 @@ impl PartitionState {
         // KAFKA-18202 (transactions V2): a transactional batch the leader verifies must start at
         // sequence 0 when the leader holds no batch of its producer (`ProducerAppendInfo.checkSequence`:
         // a verification entry that supports epoch bumps and an empty producer entry).
-        let holds_no_batch = entry.is_none_or(|e| e.batches.last().is_none());
+        let holds_no_batch = entry.is_none_or(|e| e.batches.is_empty());
         if config.fixes.kafka_18202
             && config.protocol == Protocol::Tv2
             && transactional

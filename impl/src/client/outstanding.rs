@@ -139,7 +139,8 @@ impl Outstanding {
     pub fn retry_failed(&mut self, now_ms: TimestampMs, restart_timers: bool) -> Vec<ClientRequest> {
         let due: Vec<RequestId> = self.requests.values().filter(|r| self.retries_now(r)).map(|r| r.id).collect();
         let mut resent = Vec::new();
-        for request in self.requests.values_mut().filter(|r| due.contains(&r.id)) {
+        for id in due {
+            let request = self.requests.get_mut(&id).expect("collected from the map above");
             request.failed = false;
             request.failed_at_ms = None;
             if restart_timers {
