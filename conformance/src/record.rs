@@ -173,7 +173,9 @@ impl Recorder<'_> {
             self.client_ops(i, &mut ops);
         }
         for m in self.cluster.in_flight() {
-            ops.push(Op::Deliver(m.id));
+            if !self.overtakes_earlier_batch(m) {
+                ops.push(Op::Deliver(m.id));
+            }
             if self.budget.losses > 0 {
                 ops.push(Op::Lose(m.id));
             }
@@ -216,6 +218,27 @@ impl Recorder<'_> {
             }
         }
         ops
+    }
+
+    /// Whether delivering `m` would let a pipelined batch overtake an earlier batch of its partition
+    /// that its client still awaits (an outstanding request, not failed) and that is still on its way:
+    /// the model delivers a connection's batches in order (specs/eos.md §9), so the walk does too.
+    fn overtakes_earlier_batch(&self, m: &eos_broker::InFlight) -> bool {
+        let (eos_broker::Endpoint::Client(client), Some(_)) = (&m.source, m.correlation) else { return false };
+        if self.config.producers.max_in_flight <= 1 {
+            return false;
+        }
+        let Ok(eos_model::message::Message::Request(request)) = project::message(&self.cluster, m) else {
+            return false;
+        };
+        let Ok(c) = self.cluster.client(*client) else { return false };
+        let awaited = |id| c.outstanding().any(|r| r.id == id && !r.failed);
+        self.cluster.in_flight().any(|earlier| {
+            earlier.source == m.source
+                && earlier.correlation.is_some_and(awaited)
+                && matches!(project::message(&self.cluster, earlier),
+                    Ok(eos_model::message::Message::Request(e)) if e.is_earlier_batch_than(&request))
+        })
     }
 
     /// The marker of `txn` to `target` is still in flight, not yet delivered. The model re-sends a

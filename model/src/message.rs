@@ -188,6 +188,16 @@ impl Request {
             _ => None,
         }
     }
+
+    /// Whether `self` is a batch its producer instance sent to the leader before `later` on the same
+    /// connection: a Produce of the same instance, partition, producer id and epoch with a lower
+    /// sequence (specs/eos.md §9: a leader takes one connection's requests in the order they were sent).
+    pub fn is_earlier_batch_than(&self, later: &Request) -> bool {
+        let RequestBody::Produce { partition, producer_id, epoch, sequence, .. } = self.body else { return false };
+        self.from == later.from
+            && matches!(later.body, RequestBody::Produce { partition: p, producer_id: pid, epoch: e, sequence: s, .. }
+                if (p, pid, e) == (partition, producer_id, epoch) && sequence < s)
+    }
 }
 
 impl fmt::Display for RequestBody {

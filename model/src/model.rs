@@ -171,6 +171,28 @@ impl EosModel {
         c.phase.is_alive() && !(c.phase == Phase::Ready && c.script_done(&self.config))
     }
 
+    /// Whether delivering `message` would let a pipelined batch overtake an earlier batch of its
+    /// partition that its producer still awaits and that is still on its way to the leader. Kafka's
+    /// leader takes a connection's requests in the order they were sent, one at a time
+    /// (`SocketServer`'s processor mutes a channel until its response is sent), and Java's client
+    /// answers a request timeout by closing the connection, which fails every request in flight on it
+    /// (`NetworkClient.handleTimedOutRequests`, `cancelInFlightRequests`): a batch overtakes an earlier
+    /// one only when that one was lost (specs/eos.md §9). A copy the client no longer awaits (the
+    /// original of a request-timeout re-send) holds nothing back: it stands for a request the broker
+    /// processes late. Only pipelined scenarios (`max_in_flight` > 1) have two batches of a partition
+    /// in flight at once.
+    fn overtakes_earlier_batch(&self, state: &State, message: &Message) -> bool {
+        let Message::Request(request) = message else { return false };
+        if self.config.producers.max_in_flight <= 1 || request.produce_partition().is_none() {
+            return false;
+        }
+        state.clients[usize::from(request.from)].awaiting.iter().any(|(earlier, status)| {
+            *status == RequestStatus::InFlight
+                && earlier.is_earlier_batch_than(request)
+                && state.network.contains_key(&Message::Request(*earlier))
+        })
+    }
+
     /// Every enabled action (the model's full transition relation; [`Model::actions`] may explore an
     /// ample subset of these, see [`crate::reduction`]).
     pub fn enabled_actions(&self, state: &State, actions: &mut Vec<Action>) {
@@ -178,7 +200,9 @@ impl EosModel {
             self.client_actions(state, producer, actions);
         }
         for message in state.network.keys() {
-            actions.push(Action::Deliver { message: *message });
+            if !self.overtakes_earlier_batch(state, message) {
+                actions.push(Action::Deliver { message: *message });
+            }
         }
         if state.budget.losses > 0 {
             for message in state.network.keys() {
@@ -362,7 +386,7 @@ impl EosModel {
                 state.coordinator.failover(fx);
             }
             Action::Deliver { message } => {
-                if !state.take(&message) {
+                if self.overtakes_earlier_batch(state, &message) || !state.take(&message) {
                     return None;
                 }
                 self.deliver(state, message, outbox);

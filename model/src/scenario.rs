@@ -50,6 +50,7 @@ pub const MUSEUM: &[(&str, &str)] = &[
     ("KAFKA-17507", include_str!("../../specs/scenarios/bugs/KAFKA-17507.toml")),
     ("KAFKA-14884", include_str!("../../specs/scenarios/bugs/KAFKA-14884.toml")),
     ("KAFKA-19690", include_str!("../../specs/scenarios/bugs/KAFKA-19690.toml")),
+    ("REDPANDA-3039", include_str!("../../specs/scenarios/bugs/REDPANDA-3039.toml")),
 ];
 
 /// (name, TOML) of the large scenarios (`specs/scenarios/large/`): one size up from `happy`, exhaustive
