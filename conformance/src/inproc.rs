@@ -90,6 +90,7 @@ pub fn implements_fix(fix: &str) -> bool {
             | "kafka_19690"
             | "redpanda_3039"
             | "kafka_18202"
+            | "kafka_5351"
     )
 }
 
@@ -107,6 +108,7 @@ fn fixes(fixes: &eos_model::config::Fixes) -> eos_broker::config::Fixes {
         kafka_19690: fixes.kafka_19690,
         redpanda_3039: fixes.redpanda_3039,
         kafka_18202: fixes.kafka_18202,
+        kafka_5351: fixes.kafka_5351,
     }
 }
 
@@ -202,6 +204,14 @@ impl InProc {
                 let id = self.linked(message)?;
                 self.links.remove(&id);
                 self.cluster.deliver(id)?;
+            }
+            Action::CoordinatorAppendFails { request } => {
+                let message = eos_model::message::Message::Request(*request);
+                let id = self.linked(&message)?;
+                self.links.remove(&id);
+                if !self.cluster.deliver_with_failed_append(id)? {
+                    return Err(Rejection(format!("eos-broker appends nothing to its transaction log for {message}")));
+                }
             }
             Action::Lose { message } => {
                 let id = self.linked(message)?;

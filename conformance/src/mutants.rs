@@ -28,6 +28,7 @@ pub fn fault_name(fault: Fault) -> &'static str {
         Fault::ClientRetryBackoffFromSend => "client-retry-backoff-from-send",
         Fault::RetryKeepsRequestTimer => "retry-keeps-request-timer",
         Fault::MarkerRetryWithoutBackoff => "marker-retry-without-backoff",
+        Fault::AppendFailureKeepsPending => "append-failure-keeps-pending",
     }
 }
 

@@ -48,6 +48,7 @@ struct Budget {
     failovers: u8,
     timeouts: u8,
     transactional_id_expirations: u8,
+    txn_log_append_failures: u8,
 }
 
 /// Something the scheduler may do next.
@@ -55,6 +56,8 @@ enum Op {
     Client(usize, ClientOp),
     Deliver(eos_broker::MessageId),
     Lose(eos_broker::MessageId),
+    /// Deliver a client's coordinator request with the transaction-log append it prepares failing.
+    DeliverFailingAppend(eos_broker::MessageId),
     Fire(Timer),
     Failover,
     /// The coordinator expires the idle transactional id `txn-N`.
@@ -179,6 +182,9 @@ impl Recorder<'_> {
             if self.budget.losses > 0 {
                 ops.push(Op::Lose(m.id));
             }
+            if self.budget.txn_log_append_failures > 0 && appends_to_transaction_log(&self.cluster, m) {
+                ops.push(Op::DeliverFailingAppend(m.id));
+            }
         }
         for (timer, _) in self.cluster.timers() {
             let allowed = match &timer {
@@ -301,6 +307,16 @@ impl Recorder<'_> {
                 self.budget.losses -= 1;
                 Some(Action::Lose { message })
             }
+            Op::DeliverFailingAppend(id) => {
+                let message = project::message(&self.cluster, self.cluster.message(id)?).ok()?;
+                // A request that prepares nothing to append is delivered all the same.
+                if !self.cluster.deliver_with_failed_append(id).ok()? {
+                    return Some(Action::Deliver { message });
+                }
+                let eos_model::message::Message::Request(request) = message else { return None };
+                self.budget.txn_log_append_failures -= 1;
+                Some(Action::CoordinatorAppendFails { request })
+            }
             Op::Fire(timer) => self.fire(timer),
             Op::Failover => {
                 self.cluster.coordinator_failover();
@@ -407,6 +423,22 @@ impl Recorder<'_> {
     }
 }
 
+/// Whether `m` is a client's coordinator request whose transition the coordinator appends to its
+/// transaction log (InitProducerId of a transactional id, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn).
+fn appends_to_transaction_log(cluster: &Cluster, m: &eos_broker::InFlight) -> bool {
+    use eos_model::message::{Message, RequestBody};
+    matches!(
+        project::message(cluster, m),
+        Ok(Message::Request(Request {
+            body: RequestBody::InitProducerId { txn: Some(_), .. }
+                | RequestBody::AddPartitionsToTxn { .. }
+                | RequestBody::AddOffsetsToTxn { .. }
+                | RequestBody::EndTxn { .. },
+            ..
+        }))
+    )
+}
+
 fn client_action(producer: u8, op: &ClientOp) -> Option<Action> {
     Some(match op {
         ClientOp::Start => Action::ProducerStart { producer },
@@ -436,6 +468,7 @@ pub fn record(config: &Config, seed: u64, steps: usize, faults: Faults) -> Resul
             failovers: f.coordinator_failovers,
             timeouts: f.timeouts,
             transactional_id_expirations: f.transactional_id_expirations,
+            txn_log_append_failures: f.txn_log_append_failures,
         },
     };
     let mut renderings = project::Renderings::default();

@@ -370,6 +370,21 @@ impl Broker {
         self.coordinator.expire_transactional_id(now_ms, transactional_id)
     }
 
+    /// Arms a failure of the coordinator's next transaction-log append (specs/eos.md §4.5).
+    pub fn fail_next_txn_log_append(&mut self) {
+        self.coordinator.fail_next_append(true);
+    }
+
+    /// Disarms an append failure that did not happen.
+    pub fn disarm_txn_log_append_failure(&mut self) {
+        self.coordinator.fail_next_append(false);
+    }
+
+    /// Whether an armed transaction-log append failure has not happened yet.
+    pub fn txn_log_append_failure_armed(&self) -> bool {
+        self.coordinator.append_failure_armed()
+    }
+
     /// A member joins a group (synchronous).
     pub fn join_group(&mut self, group: &str, member_id: &str) -> crate::types::Generation {
         self.group.join(group, member_id)

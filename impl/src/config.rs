@@ -114,6 +114,8 @@ pub struct Fixes {
     /// Transactions V2: a verified transactional batch from a producer the leader holds no batch of
     /// must start at sequence 0 (KAFKA-18202).
     pub kafka_18202: bool,
+    /// A transaction-log append that fails clears the prepared transition (off: it stays pending).
+    pub kafka_5351: bool,
 }
 
 impl Default for Fixes {
@@ -130,6 +132,7 @@ impl Default for Fixes {
             kafka_19690: true,
             redpanda_3039: true,
             kafka_18202: true,
+            kafka_5351: true,
         }
     }
 }

@@ -52,11 +52,14 @@ pub enum Fault {
     /// (16) Timing: the coordinator re-sends a failed marker at once, without the marker-retry
     /// backoff.
     MarkerRetryWithoutBackoff,
+    /// (17) A transaction-log append that fails leaves its prepared transition pending (KAFKA-5351's
+    /// bug): every later request of the id is answered CONCURRENT_TRANSACTIONS until a failover.
+    AppendFailureKeepsPending,
 }
 
 impl Fault {
     /// Every fault, in the order of the list above.
-    pub const ALL: [Fault; 16] = [
+    pub const ALL: [Fault; 17] = [
         Fault::SkipPartitionEpochCheck,
         Fault::ForgetAbortedIndex,
         Fault::CommitPendingOffsetsOnAbort,
@@ -73,6 +76,7 @@ impl Fault {
         Fault::ClientRetryBackoffFromSend,
         Fault::RetryKeepsRequestTimer,
         Fault::MarkerRetryWithoutBackoff,
+        Fault::AppendFailureKeepsPending,
     ];
 }
 

@@ -580,7 +580,9 @@ impl Client {
         if !self.phase.is_alive() || self.awaiting.remove(&request).is_none() {
             return;
         }
-        if reply.error == ErrorCode::ConcurrentTransactions {
+        // Retriable, re-sent at once: CONCURRENT_TRANSACTIONS, and COORDINATOR_NOT_AVAILABLE (a failed
+        // transaction-log append; Java's handlers look the coordinator up again and re-enqueue).
+        if matches!(reply.error, ErrorCode::ConcurrentTransactions | ErrorCode::CoordinatorNotAvailable) {
             self.awaiting.insert(request, RequestStatus::InFlight);
             cx.outbox.push(Message::Request(request));
             return;

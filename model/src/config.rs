@@ -210,6 +210,10 @@ pub struct Fixes {
     /// any first sequence is accepted, as under V1, so a pipelined later batch can overtake the first.
     #[serde(default = "yes")]
     pub kafka_18202: bool,
+    /// A transaction-log append that fails clears the prepared transition (off: it stays pending, so
+    /// every later request of the id is answered CONCURRENT_TRANSACTIONS for good).
+    #[serde(default = "yes")]
+    pub kafka_5351: bool,
 }
 
 impl Default for Fixes {
@@ -227,6 +231,7 @@ impl Default for Fixes {
             kafka_19690: true,
             redpanda_3039: true,
             kafka_18202: true,
+            kafka_5351: true,
         }
     }
 }
@@ -246,6 +251,7 @@ impl Fixes {
         "kafka_19690",
         "redpanda_3039",
         "kafka_18202",
+        "kafka_5351",
     ];
 
     /// The switch named `name`, for the museum.
@@ -263,6 +269,7 @@ impl Fixes {
             "kafka_19690" => &mut self.kafka_19690,
             "redpanda_3039" => &mut self.redpanda_3039,
             "kafka_18202" => &mut self.kafka_18202,
+            "kafka_5351" => &mut self.kafka_5351,
             _ => return None,
         })
     }
@@ -328,6 +335,10 @@ pub struct FaultsConfig {
     /// (`transactional.id.expiration.ms`, Kafka's `TransactionStateManager.removeExpiredTransactionalIds`).
     #[serde(default)]
     pub transactional_id_expirations: u8,
+    /// Transaction-log append failures: the coordinator's append of the transition a client request
+    /// prepares fails (Kafka's `appendTransactionToLog` callback maps it to COORDINATOR_NOT_AVAILABLE).
+    #[serde(default)]
+    pub txn_log_append_failures: u8,
 }
 
 /// Broker settings that bound the model.
@@ -571,6 +582,7 @@ impl Config {
             ("timeouts", f.timeouts),
             ("producer_expirations", f.producer_expirations),
             ("transactional_id_expirations", f.transactional_id_expirations),
+            ("txn_log_append_failures", f.txn_log_append_failures),
         ] {
             if value > MAX_FAULTS {
                 return invalid(format!("faults.{name} = {value} exceeds the limit of {MAX_FAULTS}"));

@@ -17,7 +17,7 @@ pub fn actor(action: &Action) -> String {
         | Action::ProducerRetry { producer }
         | Action::ProducerRequestTimeout { producer, .. }
         | Action::ProducerCrash { producer } => format!("producer-{producer}"),
-        Action::Deliver { .. } | Action::Lose { .. } => "network".to_string(),
+        Action::Deliver { .. } | Action::Lose { .. } | Action::CoordinatorAppendFails { .. } => "network".to_string(),
         Action::CoordinatorRetryMarkers { .. }
         | Action::CoordinatorResendMarker { .. }
         | Action::CoordinatorTimeout { .. }
@@ -43,6 +43,9 @@ pub fn action(action: &Action) -> String {
         }
         Action::ProducerCrash { .. } => "crash".to_string(),
         Action::Deliver { message } => format!("deliver {message}"),
+        Action::CoordinatorAppendFails { request } => {
+            format!("deliver {}, whose transaction-log append fails", crate::message::Message::Request(*request))
+        }
         Action::Lose { message } => format!("lose {message}"),
         Action::CoordinatorRetryMarkers { txn } => format!("retry the markers of txn-{txn}"),
         Action::CoordinatorResendMarker { marker } => format!("marker request timed out: re-send {marker}"),

@@ -159,6 +159,7 @@ fn first_violation(model: &EosModel, steps: &[(State, Option<Action>)]) -> Optio
 fn sent(before: &State, action: &Action, after: &State) -> Vec<Message> {
     let taken = match action {
         Action::Deliver { message } | Action::Lose { message } => Some(*message),
+        Action::CoordinatorAppendFails { request } => Some(Message::Request(*request)),
         _ => None,
     };
     let mut out = Vec::new();
@@ -208,6 +209,11 @@ fn draw_action(
             svg.mark(lanes.x(lanes.coordinator()), y, DUPLICATE, &format!("⏱ txn-{txn} timed out"))
         }
         Action::CoordinatorFailover => svg.mark(lanes.x(lanes.coordinator()), y, LOSS, "⟲ failover"),
+        Action::CoordinatorAppendFails { request } => {
+            let delivery = Action::Deliver { message: Message::Request(*request) };
+            draw_action(svg, lanes, in_flight, &delivery, row, y);
+            svg.mark(lanes.x(lanes.coordinator()), y, LOSS, "✕ log append failed")
+        }
         Action::CoordinatorExpireTransactionalId { txn } => {
             svg.mark(lanes.x(lanes.coordinator()), y, LOSS, &format!("⌛ txn-{txn} expired"))
         }

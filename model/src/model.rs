@@ -2,7 +2,7 @@
 
 use crate::client::{ClientContext, Phase, RequestStatus};
 use crate::config::{ClientVersion, Config, Protocol, Restart};
-use crate::coordinator::{Effects, TxnState};
+use crate::coordinator::{Effects, TxnRecord, TxnState};
 use crate::history::Violation;
 use crate::message::{Message, Reply, Request, RequestBody};
 use crate::partition::ProduceRequest;
@@ -204,6 +204,15 @@ impl EosModel {
                 actions.push(Action::Deliver { message: *message });
             }
         }
+        if state.budget.txn_log_append_failures > 0 {
+            for message in state.network.keys() {
+                if let Message::Request(request) = message {
+                    if appended_transition(request).is_some_and(|(txn, _)| self.would_append(state, request, txn)) {
+                        actions.push(Action::CoordinatorAppendFails { request: *request });
+                    }
+                }
+            }
+        }
         if state.budget.losses > 0 {
             for message in state.network.keys() {
                 if !matches!(message, Message::Verify { .. } | Message::VerifyResponse { .. }) {
@@ -224,7 +233,9 @@ impl EosModel {
             if state.coordinator.has_failed_markers(txn) {
                 actions.push(Action::CoordinatorRetryMarkers { txn });
             }
-            let ongoing = state.coordinator.record(txn).is_some_and(|r| r.state == TxnState::Ongoing);
+            // Kafka's `timedOutTransactions` skips an id with a pending transition.
+            let ongoing = state.coordinator.record(txn).is_some_and(|r| r.state == TxnState::Ongoing)
+                && !state.coordinator.pending(txn);
             if ongoing && (state.budget.timeouts > 0 || self.is_abandoned(state, txn)) {
                 actions.push(Action::CoordinatorTimeout { txn });
             }
@@ -391,6 +402,16 @@ impl EosModel {
                 }
                 self.deliver(state, message, outbox);
             }
+            Action::CoordinatorAppendFails { request } => {
+                state.budget.txn_log_append_failures = state.budget.txn_log_append_failures.checked_sub(1)?;
+                let (txn, target) = appended_transition(&request)?;
+                if !state.take(&Message::Request(request)) || !self.would_append(state, &request, txn) {
+                    return None;
+                }
+                let fx = &mut Effects { config, history: &mut state.history, outbox };
+                let reply = state.coordinator.append_failed(txn, target, fx);
+                outbox.push(Message::Response { request, reply });
+            }
             Action::Lose { message } => {
                 state.budget.losses = state.budget.losses.checked_sub(1)?;
                 if matches!(message, Message::Verify { .. } | Message::VerifyResponse { .. }) || !state.take(&message) {
@@ -464,6 +485,19 @@ impl EosModel {
                 state.coordinator.on_marker_response(&marker, error, fx);
             }
         }
+    }
+
+    /// Whether the coordinator request `request` of `txn` prepares a transition that it appends to
+    /// the transaction log (tried on a copy: the record changes beyond its ghost members). A fence
+    /// (InitProducerId meeting an Ongoing transaction) is left out: its failed append is Kafka's
+    /// `hasFailedEpochFence` path, not modelled.
+    fn would_append(&self, state: &State, request: &Request, txn: TxnId) -> bool {
+        let durable = |s: &State| s.coordinator.record(txn).map(|r| TxnRecord { members: Default::default(), ..*r });
+        let fence = matches!(request.body, RequestBody::InitProducerId { .. })
+            && state.coordinator.record(txn).is_some_and(|r| r.state == TxnState::Ongoing);
+        let mut probe = state.clone();
+        self.handle_coordinator_request(&mut probe, request, &mut Vec::new());
+        !fence && durable(&probe) != durable(state)
     }
 
     /// Whether the leader's verification (tv1-verified) or implicit add (tv2) is a round trip.
@@ -625,5 +659,21 @@ impl EosModel {
             other => other,
         };
         (error != ErrorCode::None).then_some(error)
+    }
+}
+
+/// The transactional id whose transaction log a client's coordinator request may append to, and the
+/// state its transition moves to (InitProducerId of a transactional id: Empty; AddPartitionsToTxn and
+/// AddOffsetsToTxn: Ongoing; EndTxn: Prepare*, an empty tv2 abort's first transition included).
+fn appended_transition(request: &Request) -> Option<(TxnId, TxnState)> {
+    match request.body {
+        RequestBody::InitProducerId { txn, .. } => txn.map(|txn| (txn, TxnState::Empty)),
+        RequestBody::AddPartitionsToTxn { txn, .. } | RequestBody::AddOffsetsToTxn { txn, .. } => {
+            Some((txn, TxnState::Ongoing))
+        }
+        RequestBody::EndTxn { txn, commit, .. } => {
+            Some((txn, if commit { TxnState::PrepareCommit } else { TxnState::PrepareAbort }))
+        }
+        _ => None,
     }
 }

@@ -50,8 +50,9 @@ pub struct TransactionView {
     /// id EndTxn answers, and the one whose EndTxn the coordinator accepts during the rotation.
     #[serde(default)]
     pub next_producer_id: Option<ProducerId>,
-    /// The target of a transition prepared but not yet completed. The model's appends complete in the
-    /// step that prepares them, so it has none after a step; the implementation must not either.
+    /// The target of a transition prepared but not yet completed (Kafka's `pendingState`; a Prepare*
+    /// state's Complete* is not shown). The model's appends complete in the step that prepares them,
+    /// so only a transition whose failed append was never cleared (KAFKA-5351 unfixed) shows here.
     #[serde(default)]
     pub pending_state: Option<String>,
     /// The logged partition set.
@@ -174,7 +175,7 @@ pub fn observe(state: &State) -> Observation {
             last_producer_epoch: record.as_ref().map(|r| r.last_producer_epoch),
             previous_producer_id: record.as_ref().map(|r| r.previous_producer_id),
             next_producer_id: record.as_ref().map(|r| r.next_producer_id),
-            pending_state: None,
+            pending_state: coordinator.pending_states[t].map(|s| format!("{s:?}")),
             partitions: record.as_ref().map_or(Vec::new(), |r| r.partitions.iter().map(|p| p.to_string()).collect()),
             pending_markers: markers.pending.iter().map(|p| p.to_string()).collect(),
             failed_markers: markers.failed.iter().map(|p| p.to_string()).collect(),

@@ -27,6 +27,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("producer-expiry", include_str!("../../specs/scenarios/producer-expiry.toml")),
     ("producer-expiry-txn", include_str!("../../specs/scenarios/producer-expiry-txn.toml")),
     ("transactional-id-expiry", include_str!("../../specs/scenarios/transactional-id-expiry.toml")),
+    ("coordinator-append-failure", include_str!("../../specs/scenarios/coordinator-append-failure.toml")),
     ("rotation-retries", include_str!("../../specs/scenarios/rotation-retries.toml")),
     ("zombie-rotation", include_str!("../../specs/scenarios/zombie-rotation.toml")),
     ("kip360-rotation", include_str!("../../specs/scenarios/kip360-rotation.toml")),
@@ -51,6 +52,7 @@ pub const MUSEUM: &[(&str, &str)] = &[
     ("KAFKA-14884", include_str!("../../specs/scenarios/bugs/KAFKA-14884.toml")),
     ("KAFKA-19690", include_str!("../../specs/scenarios/bugs/KAFKA-19690.toml")),
     ("REDPANDA-3039", include_str!("../../specs/scenarios/bugs/REDPANDA-3039.toml")),
+    ("KAFKA-5351", include_str!("../../specs/scenarios/bugs/KAFKA-5351.toml")),
 ];
 
 /// (name, TOML) of the large scenarios (`specs/scenarios/large/`): one size up from `happy`, exhaustive

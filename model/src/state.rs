@@ -31,6 +31,8 @@ pub struct Budget {
     pub producer_expirations: u8,
     /// Transactional-id expiries left.
     pub transactional_id_expirations: u8,
+    /// Transaction-log append failures left.
+    pub txn_log_append_failures: u8,
 }
 
 /// A state of the whole system. (`Default` is the empty value a stand-in is made of, not a state of
@@ -78,6 +80,7 @@ impl State {
                 timeouts: f.timeouts,
                 producer_expirations: f.producer_expirations,
                 transactional_id_expirations: f.transactional_id_expirations,
+                txn_log_append_failures: f.txn_log_append_failures,
             },
             history: History::default(),
             symmetry: Symmetry::of(config),
@@ -151,6 +154,9 @@ pub enum Action {
     /// The coordinator expires the idle transactional id `txn` (Empty or Complete*, nothing
     /// pending): Dead, a tombstone logged, the id forgotten (`transactional.id.expiration.ms`).
     CoordinatorExpireTransactionalId { txn: TxnId },
+    /// The network delivers the coordinator request `request`, and the transaction-log append of the
+    /// transition it prepares fails: the client is answered COORDINATOR_NOT_AVAILABLE.
+    CoordinatorAppendFails { request: Request },
 }
 
 impl Action {
@@ -175,12 +181,13 @@ impl Action {
             Action::GroupCompleteTransaction { .. } => "GroupCompleteTransaction",
             Action::PartitionExpireProducer { .. } => "PartitionExpireProducer",
             Action::CoordinatorExpireTransactionalId { .. } => "CoordinatorExpireTransactionalId",
+            Action::CoordinatorAppendFails { .. } => "CoordinatorAppendFails",
         }
     }
 
     /// Every action kind a scenario with all its fixes on can take (GroupCompleteTransaction needs
     /// KAFKA-17507's fix off).
-    pub const KINDS: [&'static str; 17] = [
+    pub const KINDS: [&'static str; 18] = [
         "ProducerStart",
         "ProducerSend",
         "ProducerSendOffsets",
@@ -198,5 +205,6 @@ impl Action {
         "CoordinatorResendMarker",
         "PartitionExpireProducer",
         "CoordinatorExpireTransactionalId",
+        "CoordinatorAppendFails",
     ];
 }

@@ -178,6 +178,7 @@ pub enum ErrorCode {
     UnstableOffsetCommit,
     ProducerFenced,
     TransactionAbortable,
+    CoordinatorNotAvailable,
 }
 
 impl ErrorCode {
@@ -185,6 +186,7 @@ impl ErrorCode {
     pub fn code(self) -> i16 {
         match self {
             ErrorCode::None => 0,
+            ErrorCode::CoordinatorNotAvailable => 15,
             ErrorCode::IllegalGeneration => 22,
             ErrorCode::UnknownMemberId => 25,
             ErrorCode::OutOfOrderSequenceNumber => 45,
@@ -216,6 +218,7 @@ impl ErrorCode {
             ErrorCode::UnstableOffsetCommit => "UNSTABLE_OFFSET_COMMIT",
             ErrorCode::ProducerFenced => "PRODUCER_FENCED",
             ErrorCode::TransactionAbortable => "TRANSACTION_ABORTABLE",
+            ErrorCode::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
         }
     }
 
@@ -226,8 +229,9 @@ impl ErrorCode {
 }
 
 /// Every error code eos uses, in code order.
-pub const ALL_ERROR_CODES: [ErrorCode; 13] = [
+pub const ALL_ERROR_CODES: [ErrorCode; 14] = [
     ErrorCode::None,
+    ErrorCode::CoordinatorNotAvailable,
     ErrorCode::IllegalGeneration,
     ErrorCode::UnknownMemberId,
     ErrorCode::OutOfOrderSequenceNumber,

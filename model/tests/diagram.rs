@@ -58,6 +58,7 @@ fn every_event_is_marked() {
         ("KAFKA-19446", "CoordinatorResendMarker", "marker request timeout: re-send"),
         ("producer-expiry", "PartitionExpireProducer", "expired"),
         ("transactional-id-expiry", "CoordinatorExpireTransactionalId", "txn-0 expired"),
+        ("coordinator-append-failure", "CoordinatorAppendFails", "log append failed"),
     ];
     let kinds: Vec<&str> = cases.iter().map(|(_, k, _)| *k).collect();
     for kind in Action::KINDS {

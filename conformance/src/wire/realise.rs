@@ -50,6 +50,8 @@ pub enum Unrealisable {
     /// The coordinator expires a transactional id: Kafka does so only after
     /// `transactional.id.expiration.ms` on its hourly expiry scan.
     TransactionalIdExpiry,
+    /// The coordinator's transaction-log append fails: Kafka's cannot be made to fail on demand.
+    TxnLogAppendFailure,
     /// The leader's verification as a round trip of its own messages (`verification_round_trip`):
     /// Kafka's leader verifies inside its Produce handling, out of the harness's reach.
     VerificationRoundTrip,
@@ -82,6 +84,9 @@ impl Unrealisable {
             Unrealisable::ProducerExpiry => {
                 "a leader expires a producer's state, which Kafka does only after producer.id.expiration.ms"
             }
+            Unrealisable::TxnLogAppendFailure => {
+                "the coordinator's transaction-log append fails, which the harness cannot make Kafka's do on demand"
+            }
             Unrealisable::TransactionalIdExpiry => {
                 "the coordinator expires a transactional id, which Kafka does only after transactional.id.expiration.ms"
             }
@@ -92,7 +97,7 @@ impl Unrealisable {
     }
 
     /// Every reason, in report order.
-    pub const ALL: [Unrealisable; 11] = [
+    pub const ALL: [Unrealisable; 12] = [
         Unrealisable::FencingOff,
         Unrealisable::FixOff,
         Unrealisable::SmallEpochSpace,
@@ -103,6 +108,7 @@ impl Unrealisable {
         Unrealisable::OverlappingTimeouts,
         Unrealisable::ProducerExpiry,
         Unrealisable::TransactionalIdExpiry,
+        Unrealisable::TxnLogAppendFailure,
         Unrealisable::VerificationRoundTrip,
     ];
 }
@@ -141,6 +147,7 @@ fn never(action: &Action, abilities: Abilities) -> Option<Unrealisable> {
         Action::CoordinatorFailover if !abilities.restart => Some(Unrealisable::CoordinatorFailover),
         Action::PartitionExpireProducer { .. } => Some(Unrealisable::ProducerExpiry),
         Action::CoordinatorExpireTransactionalId { .. } => Some(Unrealisable::TransactionalIdExpiry),
+        Action::CoordinatorAppendFails { .. } => Some(Unrealisable::TxnLogAppendFailure),
         _ => None,
     }
 }

@@ -35,8 +35,9 @@ impl TransactionManager {
         if !error.is_none() {
             self.last_error = Some(error);
         }
-        if error == ErrorCode::ConcurrentTransactions {
-            // Retriable for every request (specs 7, as Java's client): re-send it at once.
+        if matches!(error, ErrorCode::ConcurrentTransactions | ErrorCode::CoordinatorNotAvailable) {
+            // Retriable for every request (specs 7, as Java's client): re-send it at once. A failed
+            // transaction-log append answers COORDINATOR_NOT_AVAILABLE (specs 4.5).
             self.resend_request(now_ms, request, &mut out);
             return out;
         }

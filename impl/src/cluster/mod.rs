@@ -372,6 +372,19 @@ impl Cluster {
         self.broker.expire_transactional_id(self.now_ms, transactional_id)
     }
 
+    /// Delivers the coordinator request `id` with its transaction-log append failing (specs/eos.md
+    /// §4.5, fault `txn_log_append_failures`). Refused if the request prepares no transition to
+    /// append (nothing failed): `Ok(false)`, with the request delivered all the same.
+    pub fn deliver_with_failed_append(&mut self, id: MessageId) -> Result<bool, ClusterError> {
+        self.broker.fail_next_txn_log_append();
+        let delivered = self.deliver(id);
+        let failed = !self.broker.txn_log_append_failure_armed();
+        if !failed {
+            self.broker.disarm_txn_log_append_failure();
+        }
+        delivered.map(|_| failed)
+    }
+
     /// Coordinator failover: a new coordinator epoch, the transaction log replayed, the markers of
     /// Prepare* transactions re-sent. Requests in flight to the coordinator reach the new one.
     pub fn coordinator_failover(&mut self) -> Sent {

@@ -46,6 +46,9 @@ pub struct TransactionCoordinator {
     transactions: BTreeMap<TransactionalId, TransactionMetadata>,
     log: TransactionLog,
     producer_ids: ProducerIdManager,
+    /// The next transition's log append fails (armed by [`Self::fail_next_append`]; testing and the
+    /// conformance harness's `txn_log_append_failures` fault).
+    fail_next_append: bool,
 }
 
 /// A transactional id as describe-transactions and specs section 11 show it.
@@ -89,6 +92,7 @@ impl TransactionCoordinator {
             transactions: BTreeMap::new(),
             log: TransactionLog::new(storage),
             producer_ids,
+            fail_next_append: false,
         }
     }
 
@@ -185,20 +189,40 @@ impl TransactionCoordinator {
         })
     }
 
+    /// Arms a failure of the next transition's log append (specs 4.5, fault
+    /// `txn_log_append_failures`): like a replica manager's NOT_ENOUGH_REPLICAS, which Kafka's
+    /// `appendTransactionToLog` answers COORDINATOR_NOT_AVAILABLE.
+    pub fn fail_next_append(&mut self, armed: bool) {
+        self.fail_next_append = armed;
+    }
+
+    /// Whether an armed append failure is still waiting for a transition.
+    pub fn append_failure_armed(&self) -> bool {
+        self.fail_next_append
+    }
+
     /// Prepares, appends and completes one transition (specs 4.1). A failed append drops the
-    /// pending transition and answers COORDINATOR_NOT_AVAILABLE.
+    /// pending transition (KAFKA-5351) and answers COORDINATOR_NOT_AVAILABLE.
     pub(crate) fn transition(&mut self, transit: TxnLogRecord) -> Result<(), ErrorCode> {
-        let Self { config, transactions, log, .. } = self;
+        let Self { config, transactions, log, fail_next_append, .. } = self;
         let metadata = transactions.get_mut(&transit.transactional_id).expect("transitions are of known ids");
         metadata.prepare_transition(&transit, config.protocol, config.faults);
-        match log.append(transit.clone()) {
+        let appended = if std::mem::take(fail_next_append) {
+            Err(crate::storage::StorageError("injected append failure".to_string()))
+        } else {
+            log.append(transit.clone())
+        };
+        match appended {
             Ok(_) => {
                 metadata.complete_transition(transit);
                 Ok(())
             }
             Err(error) => {
                 tracing::warn!(%error, id = %transit.transactional_id, "transaction log append failed");
-                metadata.abort_transition();
+                // fault: AppendFailureKeepsPending (the seeded mutant of the bug KAFKA-5351 fixed)
+                if config.fixes.kafka_5351 && !config.faults.has(Fault::AppendFailureKeepsPending) {
+                    metadata.abort_transition();
+                }
                 Err(ErrorCode::CoordinatorNotAvailable)
             }
         }

@@ -25,7 +25,9 @@ impl TransactionCoordinator {
     pub fn timers(&self) -> Vec<(CoordinatorTimer, TimestampMs)> {
         let mut timers = Vec::new();
         for (id, metadata) in self.transactions() {
-            if metadata.state == TxnState::Ongoing && metadata.pending_state.is_none() {
+            // Armed while Ongoing; a firing while a transition is pending (a failed append left it,
+            // without KAFKA-5351's fix) does nothing, as Kafka's `timedOutTransactions` skips it.
+            if metadata.state == TxnState::Ongoing {
                 let deadline = metadata.txn_start_timestamp + i64::from(metadata.transaction_timeout_ms);
                 timers.push((CoordinatorTimer::TransactionTimeout(id.clone()), deadline));
             }

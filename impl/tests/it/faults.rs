@@ -254,10 +254,24 @@ fn fault_11_offset_fetch_ignores_pending() {
 }
 
 #[test]
+fn append_failure_keeps_pending() {
+    // Proves the fault: an AddPartitionsToTxn whose transaction-log append fails leaves its Ongoing
+    // transition pending (the bug KAFKA-5351 fixed) instead of clearing it.
+    let (correct, faulty) = compare(Fault::AppendFailureKeepsPending, |fault| {
+        let mut c = started(ProtocolMode::Tv1, fault);
+        c.send(C0, 0, "v").unwrap();
+        let add = find(&c, |m| m.message.kind() == "AddPartitionsToTxn").unwrap();
+        assert!(c.deliver_with_failed_append(add).unwrap(), "the add prepares a transition to append");
+        c.describe_transaction(&"txn-0".into()).unwrap().pending_state
+    });
+    assert_eq!((correct, faulty), (None, Some(TxnState::Ongoing)));
+}
+
+#[test]
 fn faults_are_off_by_default_and_serialise_by_name() {
     // Proves the default configuration has no fault and fault names round-trip through serde.
     assert_eq!(ClusterConfig::default().faults, Faults::none());
-    assert_eq!(Fault::ALL.len(), 16);
+    assert_eq!(Fault::ALL.len(), 17);
     let all: Faults = Fault::ALL.to_vec().into();
     let json = serde_json::to_string(&all).unwrap();
     assert!(json.contains("skip-partition-epoch-check"));

@@ -61,7 +61,7 @@ impl Coordinator {
         fx: &mut Effects,
     ) -> Reply {
         let fixes = &fx.config.fixes;
-        let pending = record.state.is_prepare();
+        let pending = self.pending(txn);
         // KAFKA-18464: the pending transition first, so a producer's next EndTxn (an empty abort at
         // the bumped epoch) waits for the previous transaction instead of fencing itself.
         if pending && fixes.kafka_18464 {
@@ -241,6 +241,11 @@ impl Coordinator {
         for txn in 0..self.log.len() {
             let txn = TxnId::try_from(txn).expect("few transactional ids");
             self.markers[usize::from(txn)] = PendingMarkers::default();
+            self.pending_states[usize::from(txn)] = None;
+            if self.record(txn).is_some_and(|r| r.producer_epoch == NO_EPOCH) {
+                // Metadata whose first InitProducerId was never logged lived in memory only.
+                self.log[usize::from(txn)] = None;
+            }
             if self.record(txn).is_some_and(|r| r.state.is_prepare()) {
                 fx.history.milestones.insert(Milestone::FailoverResumedPrepare(txn));
                 self.send_all_markers(txn, fx);

@@ -106,6 +106,11 @@ pub struct Coordinator {
     pub markers: InlineVec<PendingMarkers, 4>,
     /// The next producer id to hand out.
     pub next_producer_id: ProducerId,
+    /// In memory: per transactional id, the target state of a prepared transition that is not
+    /// complete (Kafka's `TransactionMetadata.pendingState`). The model's appends complete in the
+    /// step that prepares them, so only a transition whose failed append was never cleared (without
+    /// KAFKA-5351's fix) stays here: the id counts as pending until a failover.
+    pub pending_states: InlineVec<Option<TxnState>, 4>,
 }
 
 /// Where a coordinator step puts its effects.
@@ -127,6 +132,7 @@ impl Coordinator {
             log: InlineVec::from_elem(None, ids),
             markers: InlineVec::from_elem(PendingMarkers::default(), ids),
             next_producer_id: FIRST_PRODUCER_ID,
+            pending_states: InlineVec::from_elem(None, ids),
         }
     }
 
@@ -154,11 +160,50 @@ impl Coordinator {
         self.log[usize::from(txn)] = Some(record);
     }
 
+    /// Metadata for a transactional id InitProducerId meets for the first time: a new producer id, no
+    /// epoch yet, Empty (Kafka's `handleInitProducerId` puts it in its cache before the append).
+    fn fresh_metadata(&mut self) -> TxnRecord {
+        TxnRecord {
+            producer_id: self.allocate_producer_id(),
+            producer_epoch: NO_EPOCH,
+            last_producer_epoch: NO_EPOCH,
+            previous_producer_id: NO_PRODUCER_ID,
+            next_producer_id: NO_PRODUCER_ID,
+            state: Empty,
+            partitions: IndexSet::new(),
+            members: IndexSet::new(),
+        }
+    }
+
+    /// Whether `txn` has a pending transition: a Prepare* state (Kafka keeps Complete* pending while
+    /// the markers are sent) or a transition whose failed append was never cleared (KAFKA-5351).
+    pub fn pending(&self, txn: TxnId) -> bool {
+        self.record(txn).is_some_and(|r| r.state.is_prepare()) || self.pending_states[usize::from(txn)].is_some()
+    }
+
+    /// The transaction-log append of the transition a request prepared failed (specs/eos.md §4.5):
+    /// Kafka's `appendTransactionToLog` callback resets the pending state (KAFKA-5351) and the request
+    /// is answered COORDINATOR_NOT_AVAILABLE; before the fix the pending state stayed.
+    /// An id InitProducerId met for the first time keeps the fresh metadata it was given, in memory
+    /// only (a failover forgets it).
+    pub fn append_failed(&mut self, txn: TxnId, target: TxnState, fx: &Effects) -> Reply {
+        if target == Empty && self.record(txn).is_none() {
+            self.log[usize::from(txn)] = Some(self.fresh_metadata());
+        }
+        if !fx.config.fixes.kafka_5351 {
+            self.pending_states[usize::from(txn)] = Some(target);
+        }
+        Reply::error(ErrorCode::CoordinatorNotAvailable)
+    }
+
     /// Whether `txn` may expire: it is idle (Empty or Complete*) with nothing pending (Kafka's
     /// `TransactionStateManager.removeExpiredTransactionalIds` takes an id whose `pendingState` is
     /// empty and whose state `isExpirationAllowed`).
     pub fn may_expire(&self, txn: TxnId, protocol: Protocol) -> bool {
-        self.record(txn).is_some_and(|r| Dead.valid_previous_states(protocol).contains(&r.state))
+        self.pending_states[usize::from(txn)].is_none()
+            && self.record(txn).is_some_and(|r| {
+                r.producer_epoch != NO_EPOCH && Dead.valid_previous_states(protocol).contains(&r.state)
+            })
     }
 
     /// Transactional-id expiry (specs/eos.md §4.5): the idle `txn` moves to Dead (Kafka's
@@ -193,19 +238,10 @@ impl Coordinator {
         };
         let record = match self.record(txn) {
             Some(record) => *record,
-            None => TxnRecord {
-                producer_id: self.allocate_producer_id(),
-                producer_epoch: NO_EPOCH,
-                last_producer_epoch: NO_EPOCH,
-                previous_producer_id: NO_PRODUCER_ID,
-                next_producer_id: NO_PRODUCER_ID,
-                state: Empty,
-                partitions: IndexSet::new(),
-                members: IndexSet::new(),
-            },
+            None => self.fresh_metadata(),
         };
         // A pending transition first (Kafka keeps Complete* pending while a Prepare* sends its markers).
-        if record.state.is_prepare() {
+        if record.state.is_prepare() || self.pending_states[usize::from(txn)].is_some() {
             return Reply::error(ErrorCode::ConcurrentTransactions);
         }
         if let Some((pid, _)) = expected {
@@ -329,7 +365,7 @@ impl Coordinator {
     ) -> ErrorCode {
         // KAFKA-18660: a pending transition is answered first, so a producer that starts its next
         // transaction under a rotated producer id is told to wait rather than fenced.
-        let pending = self.record(txn).is_some_and(|r| r.state.is_prepare());
+        let pending = self.pending(txn);
         if pending && fx.config.fixes.kafka_18660 {
             return ErrorCode::ConcurrentTransactions;
         }
@@ -337,8 +373,11 @@ impl Coordinator {
             return error;
         }
         let record = *self.record(txn).expect("checked above");
+        if pending {
+            return ErrorCode::ConcurrentTransactions;
+        }
         match record.state {
-            PrepareCommit | PrepareAbort => ErrorCode::ConcurrentTransactions,
+            PrepareCommit | PrepareAbort => unreachable!("pending, answered above"),
             Ongoing if record.partitions.contains(&target) => {
                 if !record.members.contains(&attempt) {
                     let mut new = record;

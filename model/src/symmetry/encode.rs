@@ -499,6 +499,7 @@ pub fn blind_entry(entry: &LogEntry) -> u64 {
 pub fn encode_transaction(coordinator: &Coordinator, txn: TxnId, r: &Renaming, e: &mut Encoder) {
     let t = usize::from(txn);
     let PendingMarkers { pending, failed } = coordinator.markers[t];
+    pack!(e, [(coordinator.pending_states[t].map_or(0, |s| s as u8 + 1), 8)]);
     let (pending, failed) = (set(txn_partitions(pending, r)), set(txn_partitions(failed, r)));
     match coordinator.log[t] {
         None => pack!(e, [(false, 1), (pending, 32), (failed, 32)]),
@@ -533,7 +534,7 @@ pub fn encode_transaction(coordinator: &Coordinator, txn: TxnId, r: &Renaming, e
 
 impl Encode for Coordinator {
     fn encode(&self, r: &Renaming, e: &mut Encoder) {
-        let Coordinator { coordinator_epoch, log, markers, next_producer_id } = self;
+        let Coordinator { coordinator_epoch, log, markers, next_producer_id, pending_states: _ } = self;
         debug_assert_eq!(log.len(), markers.len());
         pack!(e, [(int32(*coordinator_epoch), 32), (int(*next_producer_id), 32)]);
         e.count(log.len());
@@ -624,6 +625,7 @@ impl Encode for Budget {
             timeouts,
             producer_expirations,
             transactional_id_expirations,
+            txn_log_append_failures,
         } = *self;
         pack!(
             e,
@@ -635,7 +637,8 @@ impl Encode for Budget {
                 (coordinator_failovers, 8),
                 (timeouts, 8),
                 (producer_expirations, 8),
-                (transactional_id_expirations, 8)
+                (transactional_id_expirations, 8),
+                (txn_log_append_failures, 8)
             ]
         )
     }

@@ -200,12 +200,13 @@ impl Rename for PendingMarkers {
 
 impl Rename for Coordinator {
     fn rename(&self, r: &Renaming) -> Self {
-        let Coordinator { coordinator_epoch, log, markers, next_producer_id } = self;
+        let Coordinator { coordinator_epoch, log, markers, next_producer_id, pending_states } = self;
         Coordinator {
             coordinator_epoch: *coordinator_epoch,
             log: place(log, |t| r.txn(t)).map(|record| record.rename(r)).collect(),
             markers: place(markers, |t| r.txn(t)).map(|m| m.rename(r)).collect(),
             next_producer_id: *next_producer_id,
+            pending_states: place(pending_states, |t| r.txn(t)).collect(),
         }
     }
 }
@@ -322,6 +323,7 @@ impl Rename for Action {
             Action::ProducerCrash { producer } => Action::ProducerCrash { producer: r.producer(*producer) },
             Action::Deliver { message } => Action::Deliver { message: message.rename(r) },
             Action::Lose { message } => Action::Lose { message: message.rename(r) },
+            Action::CoordinatorAppendFails { request } => Action::CoordinatorAppendFails { request: request.rename(r) },
             Action::CoordinatorRetryMarkers { txn } => Action::CoordinatorRetryMarkers { txn: r.txn(*txn) },
             Action::CoordinatorResendMarker { marker } => Action::CoordinatorResendMarker { marker: marker.rename(r) },
             Action::CoordinatorTimeout { txn } => Action::CoordinatorTimeout { txn: r.txn(*txn) },
