@@ -60,7 +60,9 @@ impl EosModel {
         })
     }
 
-    fn client_actions(&self, state: &State, producer: ProducerIndex, actions: &mut Vec<Action>) {
+    /// The enabled actions of producer instance `producer` itself (its calls, retry tick, timeouts and
+    /// crash), without the network's deliveries to it.
+    pub(crate) fn client_actions(&self, state: &State, producer: ProducerIndex, actions: &mut Vec<Action>) {
         let c = &state.clients[usize::from(producer)];
         let config = &self.config;
         if c.phase == Phase::Uninitialized && self.may_start(state, producer) {
