@@ -34,12 +34,13 @@
 //!      the coordinator's timeout of an abandoned transaction (which reads whether the client is
 //!      still in it: excluded while enabled, and it cannot become enabled on an outside path, since
 //!      with one instance per id and no failover only the client's own requests move its record into
-//!      or out of Ongoing), the start of a later instance after a crash and the InitProducerId fence
-//!      check of an awaited request (neither exists in these scenarios, or with none of the client's
-//!      requests in flight). No outside action can send the client anything, since only its
-//!      requests, none of which a broker holds, would be answered; so no outside path has an action
-//!      of the client at all. The client's actions write only the client, the network (messages of
-//!      their own) and the ghost `acknowledged` (keyed by the client's own attempts).
+//!      or out of Ongoing), the start of a later instance after a crash, the InitProducerId fence
+//!      check of an awaited request and the pipelined-batch order of a Produce's delivery (none of
+//!      these reads the client while none of its requests is in flight). No outside action can send
+//!      the client anything, since only its requests, none of which a broker holds, would be
+//!      answered; so no outside path has an action of the client at all. The client's actions write
+//!      only the client, the network (messages of their own) and the ghost `acknowledged` (keyed by
+//!      the client's own attempts).
 //!    - Transaction turn: the id's record and pending markers are touched only by its client's
 //!      requests (none in flight, and the client's own actions are in `A` or it has none), by the
 //!      answers to its markers (a marker in flight is excluded, and only the coordinator's side of
