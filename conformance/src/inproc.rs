@@ -91,6 +91,7 @@ pub fn implements_fix(fix: &str) -> bool {
             | "redpanda_3039"
             | "kafka_18202"
             | "kafka_5351"
+            | "kafka_14920"
     )
 }
 
@@ -109,6 +110,7 @@ fn fixes(fixes: &eos_model::config::Fixes) -> eos_broker::config::Fixes {
         redpanda_3039: fixes.redpanda_3039,
         kafka_18202: fixes.kafka_18202,
         kafka_5351: fixes.kafka_5351,
+        kafka_14920: fixes.kafka_14920,
     }
 }
 

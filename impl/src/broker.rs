@@ -248,7 +248,7 @@ impl Broker {
         correlation: Option<RequestId>,
     ) -> Option<Outgoing> {
         let log = self.partitions.get_mut(&produce.partition)?;
-        let guard = log.start_verification(produce.producer_id);
+        let guard = log.start_verification(produce.producer_id, produce.sequence, produce.producer_epoch);
         let leader = Endpoint::for_partition(&produce.partition);
         let request = VerifyPartitionRequest { produce, client, correlation, guard };
         Some(Outgoing {

@@ -116,6 +116,9 @@ pub struct Fixes {
     pub kafka_18202: bool,
     /// A transaction-log append that fails clears the prepared transition (off: it stays pending).
     pub kafka_5351: bool,
+    /// A verification in progress keeps the lowest sequence it was started for, and a batch above it
+    /// is answered OUT_OF_ORDER_SEQUENCE_NUMBER until the verification ends (KAFKA-14920).
+    pub kafka_14920: bool,
 }
 
 impl Default for Fixes {
@@ -133,6 +136,7 @@ impl Default for Fixes {
             redpanda_3039: true,
             kafka_18202: true,
             kafka_5351: true,
+            kafka_14920: true,
         }
     }
 }

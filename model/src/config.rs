@@ -214,6 +214,12 @@ pub struct Fixes {
     /// every later request of the id is answered CONCURRENT_TRANSACTIONS for good).
     #[serde(default = "yes")]
     pub kafka_5351: bool,
+    /// The verification state entry keeps the lowest sequence it was started for, and the leader
+    /// refuses a batch with a higher one (OUT_OF_ORDER_SEQUENCE_NUMBER) while the entry lasts, so a
+    /// pipelined later batch cannot be appended before an earlier one still being verified (KAFKA-14920,
+    /// `VerificationStateEntry.lowestSequence`, `ProducerAppendInfo.checkSequence`). Off: no such check.
+    #[serde(default = "yes")]
+    pub kafka_14920: bool,
 }
 
 impl Default for Fixes {
@@ -232,6 +238,7 @@ impl Default for Fixes {
             redpanda_3039: true,
             kafka_18202: true,
             kafka_5351: true,
+            kafka_14920: true,
         }
     }
 }
@@ -252,6 +259,7 @@ impl Fixes {
         "redpanda_3039",
         "kafka_18202",
         "kafka_5351",
+        "kafka_14920",
     ];
 
     /// The switch named `name`, for the museum.
@@ -270,6 +278,7 @@ impl Fixes {
             "redpanda_3039" => &mut self.redpanda_3039,
             "kafka_18202" => &mut self.kafka_18202,
             "kafka_5351" => &mut self.kafka_5351,
+            "kafka_14920" => &mut self.kafka_14920,
             _ => return None,
         })
     }

@@ -542,7 +542,7 @@ impl EosModel {
     /// Produce at the leader (specs/eos.md §5.1).
     fn handle_produce(&self, state: &mut State, request: &Request, outbox: &mut Vec<Message>) -> Option<Reply> {
         let attempt = Attempt { producer: request.from, index: request.attempt };
-        let RequestBody::Produce { partition, txn, producer_id, epoch, .. } = request.body else {
+        let RequestBody::Produce { partition, txn, producer_id, epoch, sequence, .. } = request.body else {
             unreachable!("handle_produce takes a Produce");
         };
         let partition_state = &state.partitions[usize::from(partition)];
@@ -550,7 +550,7 @@ impl EosModel {
         if let (Some(txn), Some(pid), false) = (txn, producer_id, open) {
             if self.verifies_by_round_trip() {
                 // The leader holds the Produce and asks the coordinator (specs/eos.md §5.1 step 2).
-                let guard = state.partitions[usize::from(partition)].start_verification(pid);
+                let guard = state.partitions[usize::from(partition)].start_verification(pid, sequence, epoch);
                 outbox.push(Message::Verify { request: *request, guard });
                 return None;
             }

@@ -149,6 +149,17 @@ pub struct AbortedTxn {
     pub last_offset: Offset,
 }
 
+/// KIP-890's verification state entry of a producer at a partition (Kafka's `VerificationStateEntry`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VerificationEntry {
+    /// The guard the verified batch must present.
+    pub guard: u8,
+    /// The lowest sequence a verification was started for at `epoch` (KAFKA-14920).
+    pub lowest_sequence: Sequence,
+    /// The highest epoch a verification was started for.
+    pub epoch: Epoch,
+}
+
 /// A data partition.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PartitionState {
@@ -158,10 +169,9 @@ pub struct PartitionState {
     pub producers: SmallMap<ProducerId, ProducerStateEntry>,
     /// The aborted-transaction index, in marker order.
     pub aborted: InlineVec<AbortedTxn, 2>,
-    /// KIP-890's verification state (`broker.verification_round_trip`): per producer id, the guard of
-    /// the verification in progress (Kafka's `VerificationStateEntry`), until the producer's next
-    /// transactional append or marker.
-    pub verifications: SmallMap<ProducerId, u8>,
+    /// KIP-890's verification state (`broker.verification_round_trip`): per producer id, the entry of
+    /// the verification in progress, until the producer's next transactional append or marker.
+    pub verifications: SmallMap<ProducerId, VerificationEntry>,
     /// Guards handed out so far: a new verification gets the next one (Kafka: a fresh object).
     pub guards_issued: u8,
 }
@@ -208,16 +218,23 @@ impl PartitionState {
         self.producers.get(&pid).is_some_and(|e| e.open_transaction.is_some() && e.epoch == epoch)
     }
 
-    /// Starts the verification of a transactional Produce of `pid` (Kafka's
-    /// `UnifiedLog.maybeStartTransactionVerification`): the guard of the verification in progress, or
-    /// a new one.
-    pub fn start_verification(&mut self, pid: ProducerId) -> u8 {
-        if let Some(guard) = self.verifications.get(&pid) {
-            return *guard;
+    /// Starts the verification of a transactional Produce of `pid` with `sequence` at `epoch` (Kafka's
+    /// `UnifiedLog.maybeStartTransactionVerification`, `ProducerStateManager.
+    /// maybeCreateVerificationStateEntry`): the guard of the verification in progress, whose lowest
+    /// sequence goes down to `sequence` at the same epoch and restarts at a higher one
+    /// (`VerificationStateEntry.maybeUpdateLowestSequenceAndEpoch`), or a new entry.
+    pub fn start_verification(&mut self, pid: ProducerId, sequence: Sequence, epoch: Epoch) -> u8 {
+        if let Some(entry) = self.verifications.get_mut(&pid) {
+            if epoch == entry.epoch {
+                entry.lowest_sequence = entry.lowest_sequence.min(sequence);
+            } else if epoch > entry.epoch {
+                (entry.epoch, entry.lowest_sequence) = (epoch, sequence);
+            }
+            return entry.guard;
         }
         self.guards_issued += 1;
         let guard = self.guards_issued;
-        self.verifications.insert(pid, guard);
+        self.verifications.insert(pid, VerificationEntry { guard, lowest_sequence: sequence, epoch });
         guard
     }
 
@@ -229,7 +246,7 @@ impl PartitionState {
             && request.transactional
             && request.guard.is_some()
             && !self.has_open_transaction(pid, request.epoch)
-            && self.verifications.get(&pid).copied() != request.guard
+            && self.verifications.get(&pid).map(|v| v.guard) != request.guard
     }
 
     /// Expires the state of `pid` (`ProducerStateManager.removeExpiredProducers`: only a producer with
@@ -282,6 +299,13 @@ impl PartitionState {
         // KAFKA-18202 (transactions V2): a transactional batch the leader verifies must start at
         // sequence 0 when the leader holds no batch of its producer (`ProducerAppendInfo.checkSequence`:
         // a verification entry that supports epoch bumps and an empty producer entry).
+        // KAFKA-14920: while a verification of the pid is in progress, a batch above the lowest
+        // sequence it was started for waits for that one (`ProducerAppendInfo.checkSequence`'s first
+        // check; the client retries, `TransactionManager.canRetry`).
+        let below_verified = self.verifications.get(&pid).is_some_and(|v| sequence > v.lowest_sequence);
+        if config.fixes.kafka_14920 && below_verified {
+            return (ErrorCode::OutOfOrderSequenceNumber, None);
+        }
         let holds_no_batch = entry.is_none_or(|e| e.batches.is_empty());
         if config.fixes.kafka_18202
             && config.protocol == Protocol::Tv2
@@ -545,8 +569,8 @@ mod tests {
     fn verification_guard() {
         let guarded = |epoch, guard| ProduceRequest { guard: Some(guard), ..request(1000, epoch, 0, true) };
         let mut p = PartitionState::default();
-        let g = p.start_verification(1000);
-        assert_eq!(p.start_verification(1000), g, "a verification in progress keeps its guard");
+        let g = p.start_verification(1000, 0, 0);
+        assert_eq!(p.start_verification(1000, 0, 0), g, "a verification in progress keeps its guard");
         assert_eq!(p.clone().produce(&config(), guarded(0, g)), (ErrorCode::None, Some(0)));
         assert_eq!(p.write_marker(&config(), &marker(1000, 1, false, 0)), ErrorCode::None);
         assert_eq!(p.clone().produce(&config(), guarded(1, g)), (ErrorCode::InvalidTxnState, None));
@@ -557,10 +581,36 @@ mod tests {
         let mut guard_first = config();
         guard_first.fixes.kafka_19690 = false;
         assert_eq!(p.clone().produce(&guard_first, guarded(0, g)).0, ErrorCode::InvalidTxnState, "KAFKA-19690 off");
-        let next = p.start_verification(1000);
+        let next = p.start_verification(1000, 0, 1);
         assert_ne!(next, g);
         assert_eq!(p.produce(&config(), guarded(1, next)), (ErrorCode::None, Some(1)));
         assert!(p.verifications.is_empty(), "the append ends the verification");
+    }
+
+    /// KAFKA-14920: the verification entry keeps the lowest sequence it was started for (a higher
+    /// epoch restarts it, a lower one changes nothing); a batch above it is refused until the entry
+    /// ends (the fix off appends it, under tv1-verified, as the producer's first).
+    #[test]
+    fn verification_keeps_the_lowest_sequence() {
+        let guarded = |sequence, guard| ProduceRequest { guard: Some(guard), ..request(1000, 0, sequence, true) };
+        let lowest = |p: &PartitionState| p.verifications.get(&1000).map(|v| (v.lowest_sequence, v.epoch));
+        let config = config().with_protocol(Protocol::Tv1Verified);
+        let mut p = PartitionState::default();
+        let g = p.start_verification(1000, 1, 0);
+        assert_eq!(p.start_verification(1000, 0, 0), g);
+        assert_eq!(lowest(&p), Some((0, 0)));
+        assert_eq!(p.clone().produce(&config, guarded(1, g)), (ErrorCode::OutOfOrderSequenceNumber, None));
+        let mut unfixed = config.clone();
+        unfixed.fixes.kafka_14920 = false;
+        assert_eq!(p.clone().produce(&unfixed, guarded(1, g)), (ErrorCode::None, Some(0)), "KAFKA-14920 off");
+        assert_eq!(p.produce(&config, guarded(0, g)), (ErrorCode::None, Some(0)));
+        assert_eq!(p.produce(&config, request(1000, 0, 1, true)), (ErrorCode::None, Some(1)), "in the transaction");
+        let mut q = PartitionState::default();
+        q.start_verification(1000, 3, 0);
+        q.start_verification(1000, 2, 1);
+        assert_eq!(lowest(&q), Some((2, 1)), "a higher epoch restarts the lowest sequence");
+        q.start_verification(1000, 0, 0);
+        assert_eq!(lowest(&q), Some((2, 1)), "an older epoch changes nothing");
     }
 
     /// Producer-state expiry forgets a producer without an open transaction: its retry appends again.

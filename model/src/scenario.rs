@@ -33,6 +33,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("kip360-rotation", include_str!("../../specs/scenarios/kip360-rotation.toml")),
     ("six-transactions", include_str!("../../specs/scenarios/six-transactions.toml")),
     ("pipelined", include_str!("../../specs/scenarios/pipelined.toml")),
+    ("pipelined-verification", include_str!("../../specs/scenarios/pipelined-verification.toml")),
 ];
 
 /// (name, TOML) of every scenario of the bug museum (`specs/scenarios/bugs/`): one real bug each, the

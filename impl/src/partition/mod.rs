@@ -11,6 +11,7 @@ pub mod fetch;
 pub mod last_stable_offset;
 pub mod log;
 pub mod producer_state;
+pub mod verification;
 
 pub use aborted_index::{AbortedIndex, AbortedTxn};
 pub use fetch::{FetchRequest, FetchResponse};
@@ -25,10 +26,11 @@ use crate::storage::LogStorage;
 use crate::types::{
     CoordinatorEpoch, Offset, ProducerEpoch, ProducerId, Record, Sequence, TopicPartition, TransactionResult,
 };
-use producer_state::{AppendDecision, BatchHeader, EpochChecks};
+use producer_state::{AppendDecision, BatchHeader, EpochChecks, VerificationCheck};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
+use verification::VerificationEntry;
 
 /// A data batch as a producer sends it.
 #[derive(Clone, Debug)]
@@ -92,9 +94,9 @@ pub struct PartitionLog {
     aborted_index: AbortedIndex,
     /// The last LSO reported, to assert it never decreases.
     lso_floor: Offset,
-    /// KIP-890's verification state: per producer, the guard of the verification in progress
-    /// (Kafka's `VerificationStateEntry`), until its next transactional append or marker.
-    verification_guards: BTreeMap<ProducerId, u64>,
+    /// KIP-890's verification state: per producer, the verification in progress (Kafka's
+    /// `VerificationStateEntry`), until its next transactional append or marker.
+    verification_guards: BTreeMap<ProducerId, VerificationEntry>,
     /// Guards handed out so far (a new verification takes the next one).
     guards_issued: u64,
     fencing: bool,
@@ -204,12 +206,14 @@ impl PartitionLog {
     /// open here at its epoch (Kafka's `UnifiedLog.maybeStartTransactionVerification`): the guard of
     /// the verification already in progress, or a new one. The batch must present it when it is
     /// appended ([`Self::append_guarded`]).
-    pub fn start_verification(&mut self, producer_id: ProducerId) -> u64 {
-        if let Some(guard) = self.verification_guards.get(&producer_id) {
-            return *guard;
+    pub fn start_verification(&mut self, producer_id: ProducerId, sequence: Sequence, epoch: ProducerEpoch) -> u64 {
+        if let Some(entry) = self.verification_guards.get_mut(&producer_id) {
+            entry.saw(sequence, epoch);
+            return entry.guard;
         }
         self.guards_issued += 1;
-        self.verification_guards.insert(producer_id, self.guards_issued);
+        let entry = VerificationEntry { guard: self.guards_issued, lowest_sequence: sequence, epoch };
+        self.verification_guards.insert(producer_id, entry);
         self.guards_issued
     }
 
@@ -268,13 +272,18 @@ impl PartitionLog {
             if batch.is_transactional && !ongoing {
                 verify()?;
             }
-            let guard_ok = !(self.fixes.kafka_14884
-                && batch.is_transactional
-                && !ongoing
-                && guard.is_some()
-                && self.verification_guards.get(&batch.producer_id).copied() != guard);
+            let verifying = self.verification_guards.get(&batch.producer_id);
+            let verification = VerificationCheck {
+                guard_ok: !(self.fixes.kafka_14884
+                    && batch.is_transactional
+                    && !ongoing
+                    && guard.is_some()
+                    && verifying.map(|v| v.guard) != guard),
+                above_lowest_sequence: self.fixes.kafka_14920
+                    && verifying.is_some_and(|v| header.first_sequence > v.lowest_sequence),
+            };
             let epochs = self.epoch_checks();
-            let decision = producer_state::check_data_batch(entry, &header, origin, epochs, guard_ok, self.faults)?;
+            let decision = producer_state::check_data_batch(entry, &header, origin, epochs, verification, self.faults)?;
             if let AppendDecision::Duplicate { first_offset } = decision {
                 return Ok(AppendInfo { first_offset, duplicate: true });
             }

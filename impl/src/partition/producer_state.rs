@@ -179,7 +179,7 @@ impl ProducerStateManager {
         epochs: EpochChecks,
         faults: Faults,
     ) -> Result<AppendDecision, ErrorCode> {
-        check_data_batch(self.entries.get(&batch.producer_id), batch, origin, epochs, true, faults)
+        check_data_batch(self.entries.get(&batch.producer_id), batch, origin, epochs, VerificationCheck::NONE, faults)
     }
 
     /// Records an appended data batch (after [`Self::check_data_batch`] said Append). Returns
@@ -249,22 +249,40 @@ impl ProducerStateManager {
     }
 }
 
+/// What the partition's verification state says of a batch (specs 5.1 steps 4a and 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerificationCheck {
+    /// The batch's verification guard still matches, or none applies (KAFKA-14884).
+    pub guard_ok: bool,
+    /// A verification of the producer is in progress for a lower sequence (KAFKA-14920).
+    pub above_lowest_sequence: bool,
+}
+
+impl VerificationCheck {
+    /// No verification state concerns the batch.
+    pub const NONE: VerificationCheck = VerificationCheck { guard_ok: true, above_lowest_sequence: false };
+}
+
 /// Specs 5.1 steps 3 to 6 against a producer's entry (`None`: never seen): duplicate, epoch,
-/// sequence, non-transactional-in-transaction.
-/// `verified` is false when the batch's verification guard no longer matches (specs 5.1 step 4a,
-/// KAFKA-14884): it is refused after the epoch check, before the sequence check.
+/// sequence, non-transactional-in-transaction. A batch whose verification guard no longer matches
+/// (specs 5.1 step 4a, KAFKA-14884) is refused after the epoch check, before the sequence check; one
+/// above the lowest sequence of a verification in progress (KAFKA-14920) at the sequence check.
 pub fn check_data_batch(
     entry: Option<&ProducerStateEntry>,
     batch: &BatchHeader,
     origin: AppendOrigin,
     epochs: EpochChecks,
-    verified: bool,
+    verification: VerificationCheck,
     faults: Faults,
 ) -> Result<AppendDecision, ErrorCode> {
     debug_assert!(batch.producer_id >= 0, "non-idempotent batches skip producer state");
+    let verified = verification.guard_ok;
     let Some(entry) = entry else {
         if !verified {
             return Err(ErrorCode::InvalidTxnState);
+        }
+        if verification.above_lowest_sequence {
+            return Err(ErrorCode::OutOfOrderSequenceNumber);
         }
         // A producer never seen: any sequence is accepted (step 5), but under transactions V2 a
         // transactional batch must start at 0 (KAFKA-18202).
@@ -296,8 +314,12 @@ pub fn check_data_batch(
     if !verified {
         return Err(ErrorCode::InvalidTxnState);
     }
-    // Step 5: sequence (KAFKA-18202 first: no batch of the producer held here, transactions V2).
+    // Step 5: sequence (KAFKA-14920 first: a lower sequence is being verified; then KAFKA-18202: no
+    // batch of the producer held here, transactions V2).
     if origin == AppendOrigin::Client {
+        if verification.above_lowest_sequence {
+            return Err(ErrorCode::OutOfOrderSequenceNumber);
+        }
         if epochs.first_sequence_zero && batch.is_transactional && entry.batches.is_empty() && batch.first_sequence != 0
         {
             return Err(ErrorCode::OutOfOrderSequenceNumber);

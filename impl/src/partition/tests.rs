@@ -188,29 +188,49 @@ fn fetch_from_the_middle_of_the_log() {
 }
 
 #[test]
+fn a_verification_holds_back_higher_sequences() {
+    // Proves 5.1 step 5's first check (KAFKA-14920): batches 1 and 0 start verifying; batch 1 is
+    // refused until batch 0 lands (then the transaction is open and nothing is verified); with the fix
+    // off batch 1 lands first, as a producer's first batch under tv1.
+    let mut log = partition();
+    let guard = log.start_verification(1, 1, 0);
+    assert_eq!(log.start_verification(1, 0, 0), guard);
+    let early = log.append_guarded(batch(1, 0, 1, true, "b"), AppendOrigin::Client, guard);
+    assert_eq!(early.unwrap_err(), ErrorCode::OutOfOrderSequenceNumber);
+    assert_eq!(log.append_guarded(batch(1, 0, 0, true, "a"), AppendOrigin::Client, guard).unwrap().first_offset, 0);
+    assert_eq!(log.append(batch(1, 0, 1, true, "b"), AppendOrigin::Client).unwrap().first_offset, 1);
+
+    let mut unfixed = partition().with_fixes(Fixes { kafka_14920: false, ..Fixes::default() });
+    let guard = unfixed.start_verification(1, 1, 0);
+    unfixed.start_verification(1, 0, 0);
+    let early = unfixed.append_guarded(batch(1, 0, 1, true, "b"), AppendOrigin::Client, guard);
+    assert_eq!(early.unwrap().first_offset, 0, "KAFKA-14920 off: batch 1 first");
+}
+
+#[test]
 fn verification_guard_refuses_an_append_after_the_marker() {
     // Proves 5.1 step 4a (KAFKA-14884): a batch held for its verification presents its guard; the
     // marker clears it, so the append is refused; a stale epoch is answered first (KAFKA-19690); with
     // the fix off the batch is appended after the marker.
     let mut log = partition();
-    let guard = log.start_verification(1);
-    assert_eq!(log.start_verification(1), guard, "a verification in progress keeps its guard");
+    let guard = log.start_verification(1, 0, 0);
+    assert_eq!(log.start_verification(1, 0, 0), guard, "a verification in progress keeps its guard");
     log.write_marker(1, 1, TransactionResult::Abort, 0).unwrap();
     let refused = log.append_guarded(batch(1, 1, 0, true, "a"), AppendOrigin::Client, guard);
     assert_eq!(refused.unwrap_err(), ErrorCode::InvalidTxnState);
     let stale = log.append_guarded(batch(1, 0, 0, true, "a"), AppendOrigin::Client, guard);
     assert_eq!(stale.unwrap_err(), ErrorCode::InvalidProducerEpoch);
     let mut guard_first = partition().with_fixes(Fixes { kafka_19690: false, ..Fixes::default() });
-    let stale_guard = guard_first.start_verification(1);
+    let stale_guard = guard_first.start_verification(1, 0, 0);
     guard_first.write_marker(1, 1, TransactionResult::Abort, 0).unwrap();
     let stale = guard_first.append_guarded(batch(1, 0, 0, true, "a"), AppendOrigin::Client, stale_guard);
     assert_eq!(stale.unwrap_err(), ErrorCode::InvalidTxnState, "KAFKA-19690 off: the guard first");
-    let next = log.start_verification(1);
+    let next = log.start_verification(1, 0, 1);
     assert_ne!(next, guard);
     assert_eq!(log.append_guarded(batch(1, 1, 0, true, "a"), AppendOrigin::Client, next).unwrap().first_offset, 1);
 
     let mut unfixed = partition().with_fixes(Fixes { kafka_14884: false, ..Fixes::default() });
-    let guard = unfixed.start_verification(1);
+    let guard = unfixed.start_verification(1, 0, 0);
     unfixed.write_marker(1, 0, TransactionResult::Abort, 0).unwrap();
     let late = unfixed.append_guarded(batch(1, 0, 0, true, "late"), AppendOrigin::Client, guard);
     assert_eq!(late.unwrap().first_offset, 1, "KAFKA-14884 off: the record lands after the marker");

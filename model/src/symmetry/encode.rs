@@ -426,8 +426,8 @@ impl Encode for PartitionState {
             pack!(e, [(int(*producer_id), 32), (int(*first_offset), 32), (int(*last_offset), 32)]);
         }
         e.count(verifications.len());
-        for (pid, guard) in verifications.iter() {
-            pack!(e, [(int(*pid), 32), (*guard, 8)]);
+        for (pid, v) in verifications.iter() {
+            pack!(e, [(int(*pid), 32), (v.guard, 8), (int32(v.lowest_sequence), 32), (epoch(v.epoch), 16)]);
         }
         e.word(u64::from(*guards_issued));
     }
