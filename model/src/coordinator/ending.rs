@@ -39,9 +39,12 @@ impl Coordinator {
         if fx.config.guards.fencing && epoch != record.producer_epoch {
             return Reply::error(ErrorCode::ProducerFenced);
         }
+        if self.pending(txn) {
+            return Reply::error(ErrorCode::ConcurrentTransactions);
+        }
         let current = reply(record.producer_id, record.producer_epoch);
         match record.state {
-            PrepareCommit | PrepareAbort => Reply::error(ErrorCode::ConcurrentTransactions),
+            PrepareCommit | PrepareAbort => unreachable!("pending, answered above"),
             Ongoing => self.prepare(txn, record, commit, attempt, fx),
             CompleteCommit if commit => current,
             CompleteAbort if !commit => current,

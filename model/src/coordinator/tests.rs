@@ -229,3 +229,19 @@ fn expired_transactional_id_starts_over() {
     assert_eq!(resent.error, ErrorCode::ProducerFenced, "the re-sent re-init names an unknown producer id");
     assert!(fx.history.violations.is_empty());
 }
+
+/// TV1 EndTxn answers a pending transition CONCURRENT_TRANSACTIONS after the epoch check (Kafka's
+/// `endTransactionWithTV1`), also one whose failed append was never cleared (KAFKA-5351 unfixed):
+/// an Ongoing transaction with a stuck pending add is not committed.
+#[test]
+fn tv1_end_txn_waits_for_a_pending_transition() {
+    let (config, mut history, mut outbox) = setup(Protocol::Tv1);
+    let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
+    let mut c = Coordinator::new(&config);
+    c.init_producer_id(Some(0), None, fx);
+    c.add_partition(0, 1000, 0, TxnPartition::Data(0), ATTEMPT, fx);
+    c.pending_states[0] = Some(Ongoing);
+    assert_eq!(c.end_txn(0, 1000, 1, true, ATTEMPT, fx).error, ErrorCode::ProducerFenced, "epoch first");
+    assert_eq!(c.end_txn(0, 1000, 0, true, ATTEMPT, fx).error, ErrorCode::ConcurrentTransactions);
+    assert_eq!(c.record(0).unwrap().state, Ongoing, "not committed");
+}
