@@ -51,6 +51,9 @@ pub fn run(args: Args) -> Result<u8, String> {
         scenario::DEFAULT
     );
     let large: Vec<&str> = scenario::LARGE.iter().map(|(name, _)| *name).collect();
-    println!("Large (not yet checked exhaustively; no default suite runs them): {}.", large.join(", "));
+    println!(
+        "Large (exhaustive with `eos check NAME --reduction` in minutes, too long for the default suites): {}.",
+        large.join(", ")
+    );
     Ok(crate::EXIT_OK)
 }
