@@ -202,6 +202,7 @@ impl InProc {
                 self.cluster.fire_due(&Timer::RequestTimeout { client: client(*producer), request: id })?;
             }
             Action::ProducerCrash { producer } => self.cluster.crash(client(*producer))?,
+            Action::GroupRebalance { producer } => self.cluster.rebalance(client(*producer))?,
             Action::Deliver { message } => {
                 let id = self.linked(message)?;
                 self.links.remove(&id);

@@ -49,6 +49,7 @@ struct Budget {
     timeouts: u8,
     transactional_id_expirations: u8,
     txn_log_append_failures: u8,
+    group_rebalances: u8,
 }
 
 /// Something the scheduler may do next.
@@ -62,6 +63,8 @@ enum Op {
     Failover,
     /// The coordinator expires the idle transactional id `txn-N`.
     ExpireTransactionalId(u8),
+    /// The copier group rebalances: client `i`, its current member, rejoins.
+    Rebalance(usize),
 }
 
 enum ClientOp {
@@ -207,6 +210,16 @@ impl Recorder<'_> {
         if self.budget.failovers > 0 {
             ops.push(Op::Failover);
         }
+        if self.budget.group_rebalances > 0 {
+            let group = self.cluster.broker().group_coordinator().group(eos_broker::types::COPIER_GROUP);
+            let member = group.and_then(|g| g.member_id.clone());
+            let alive = |i: usize| !matches!(self.phase(i), Phase::Uninitialized | Phase::FatalError | Phase::Crashed);
+            if let Some(i) = (0..self.apps.len()).find(|i| member == Some(ClientId(*i).member_id())) {
+                if alive(i) {
+                    ops.push(Op::Rebalance(i));
+                }
+            }
+        }
         if self.budget.transactional_id_expirations > 0 {
             for txn in 0..self.config.producers.transactional_ids {
                 let idle = self.cluster.describe_transaction(&format!("txn-{txn}").into()).is_some_and(|t| {
@@ -322,6 +335,11 @@ impl Recorder<'_> {
                 self.cluster.coordinator_failover();
                 self.budget.failovers -= 1;
                 Some(Action::CoordinatorFailover)
+            }
+            Op::Rebalance(i) => {
+                self.cluster.rebalance(ClientId(i)).ok()?;
+                self.budget.group_rebalances -= 1;
+                Some(Action::GroupRebalance { producer: producer(i) })
             }
             Op::ExpireTransactionalId(txn) => {
                 self.cluster.expire_transactional_id(&format!("txn-{txn}").into()).ok()?;
@@ -469,6 +487,7 @@ pub fn record(config: &Config, seed: u64, steps: usize, faults: Faults) -> Resul
             timeouts: f.timeouts,
             transactional_id_expirations: f.transactional_id_expirations,
             txn_log_append_failures: f.txn_log_append_failures,
+            group_rebalances: f.group_rebalances,
         },
     };
     let mut renderings = project::Renderings::default();

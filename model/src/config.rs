@@ -348,6 +348,11 @@ pub struct FaultsConfig {
     /// prepares fails (Kafka's `appendTransactionToLog` callback maps it to COORDINATOR_NOT_AVAILABLE).
     #[serde(default)]
     pub txn_log_append_failures: u8,
+    /// Rebalances of the copier's group: its current member rejoins (the same member, a new
+    /// generation, which it learns at once), so an offset commit it sent before is refused
+    /// ILLEGAL_GENERATION (KIP-447). Copier scenarios only.
+    #[serde(default)]
+    pub group_rebalances: u8,
 }
 
 /// Broker settings that bound the model.
@@ -592,6 +597,7 @@ impl Config {
             ("producer_expirations", f.producer_expirations),
             ("transactional_id_expirations", f.transactional_id_expirations),
             ("txn_log_append_failures", f.txn_log_append_failures),
+            ("group_rebalances", f.group_rebalances),
         ] {
             if value > MAX_FAULTS {
                 return invalid(format!("faults.{name} = {value} exceeds the limit of {MAX_FAULTS}"));
@@ -624,6 +630,9 @@ impl Config {
             }
         } else if !self.guards.offsets_in_transaction {
             return invalid("guards.offsets_in_transaction only applies to copier scenarios".into());
+        }
+        if self.copier.is_none() && f.group_rebalances > 0 {
+            return invalid("faults.group_rebalances only applies to copier scenarios".into());
         }
         if let Some(bug) = &self.bug {
             self.validate_bug(bug)?;
@@ -777,6 +786,10 @@ mod tests {
             err.contains("producers.transactional_ids = 200") && err.contains("producers.instances = 200"),
             "{err}"
         );
+
+        let rebalance_without_copier = format!("{MINIMAL}\n[faults]\ngroup_rebalances = 1\n");
+        let err = Config::from_toml("t", &rebalance_without_copier).unwrap_err();
+        assert!(err.to_string().contains("faults.group_rebalances"), "{err}");
 
         let unknown_property = format!("{MINIMAL}\n[expect]\ntv1 = [\"no_such_property\"]\n");
         let err = Config::from_toml("t", &unknown_property).unwrap_err();

@@ -23,7 +23,7 @@ pub fn actor(action: &Action) -> String {
         | Action::CoordinatorTimeout { .. }
         | Action::CoordinatorExpireTransactionalId { .. }
         | Action::CoordinatorFailover => "coordinator".to_string(),
-        Action::GroupCompleteTransaction { .. } => "group".to_string(),
+        Action::GroupCompleteTransaction { .. } | Action::GroupRebalance { .. } => "group".to_string(),
         Action::PartitionExpireProducer { partition, .. } => format!("out-{partition}"),
     }
 }
@@ -42,6 +42,7 @@ pub fn action(action: &Action) -> String {
             format!("request timeout: re-send {}", request.body)
         }
         Action::ProducerCrash { .. } => "crash".to_string(),
+        Action::GroupRebalance { producer } => format!("rebalance: producer-{producer} rejoins copier-group"),
         Action::Deliver { message } => format!("deliver {message}"),
         Action::CoordinatorAppendFails { request } => {
             format!("deliver {}, whose transaction-log append fails", crate::message::Message::Request(*request))

@@ -202,6 +202,10 @@ fn draw_action(
             }
         }
         Action::ProducerCrash { producer } => svg.mark(lanes.x(usize::from(*producer)), y, LOSS, "✕ crash"),
+        Action::GroupRebalance { producer } => {
+            let lane = lanes.target(TxnPartition::Offsets);
+            svg.mark(lanes.x(lane), y, DUPLICATE, &format!("⟳ rebalance: producer-{producer} rejoins"))
+        }
         Action::ProducerRequestTimeout { producer, .. } => {
             svg.mark(lanes.x(usize::from(*producer)), y, DUPLICATE, "request timeout: re-send")
         }

@@ -52,7 +52,8 @@ pub struct GroupState {
 }
 
 impl GroupState {
-    /// A copier instance joins: a new generation with it as the member.
+    /// A copier instance joins, or the member rejoins in a rebalance: a new generation with it as the
+    /// member.
     pub fn join(&mut self, member: ProducerIndex) {
         self.generation += 1;
         self.member = Some(member);

@@ -252,6 +252,13 @@ impl EosModel {
         for producer_id in state.group.deferred.keys() {
             actions.push(Action::GroupCompleteTransaction { producer_id: *producer_id });
         }
+        if state.budget.group_rebalances > 0 {
+            if let Some(member) = state.group.member {
+                if state.clients[usize::from(member)].phase.is_alive() {
+                    actions.push(Action::GroupRebalance { producer: member });
+                }
+            }
+        }
         if state.budget.producer_expirations > 0 {
             for (partition, p) in state.partitions.iter().enumerate() {
                 for (producer_id, entry) in p.producers.iter() {
@@ -392,6 +399,15 @@ impl EosModel {
                 state.budget.transactional_id_expirations = state.budget.transactional_id_expirations.checked_sub(1)?;
                 let fx = &mut Effects { config, history: &mut state.history, outbox };
                 state.coordinator.expire(txn, fx)?;
+            }
+            Action::GroupRebalance { producer } => {
+                state.budget.group_rebalances = state.budget.group_rebalances.checked_sub(1)?;
+                let client = &mut state.clients[usize::from(producer)];
+                if state.group.member != Some(producer) || !client.phase.is_alive() {
+                    return None;
+                }
+                state.group.join(producer);
+                client.generation = state.group.generation;
             }
             Action::CoordinatorFailover => {
                 state.budget.coordinator_failovers = state.budget.coordinator_failovers.checked_sub(1)?;

@@ -34,6 +34,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("six-transactions", include_str!("../../specs/scenarios/six-transactions.toml")),
     ("pipelined", include_str!("../../specs/scenarios/pipelined.toml")),
     ("pipelined-verification", include_str!("../../specs/scenarios/pipelined-verification.toml")),
+    ("verification-expiry", include_str!("../../specs/scenarios/verification-expiry.toml")),
+    ("copier-marker-duplicates", include_str!("../../specs/scenarios/copier-marker-duplicates.toml")),
+    ("copier-rebalance", include_str!("../../specs/scenarios/copier-rebalance.toml")),
+    ("copier-id-expiry", include_str!("../../specs/scenarios/copier-id-expiry.toml")),
 ];
 
 /// (name, TOML) of every scenario of the bug museum (`specs/scenarios/bugs/`): one real bug each, the

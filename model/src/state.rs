@@ -33,6 +33,8 @@ pub struct Budget {
     pub transactional_id_expirations: u8,
     /// Transaction-log append failures left.
     pub txn_log_append_failures: u8,
+    /// Rebalances of the copier's group left.
+    pub group_rebalances: u8,
 }
 
 /// A state of the whole system. (`Default` is the empty value a stand-in is made of, not a state of
@@ -81,6 +83,7 @@ impl State {
                 producer_expirations: f.producer_expirations,
                 transactional_id_expirations: f.transactional_id_expirations,
                 txn_log_append_failures: f.txn_log_append_failures,
+                group_rebalances: f.group_rebalances,
             },
             history: History::default(),
             symmetry: Symmetry::of(config),
@@ -157,6 +160,9 @@ pub enum Action {
     /// The network delivers the coordinator request `request`, and the transaction-log append of the
     /// transition it prepares fails: the client is answered COORDINATOR_NOT_AVAILABLE.
     CoordinatorAppendFails { request: Request },
+    /// The copier's group rebalances: its current member `producer` rejoins with the same member id
+    /// and learns the new generation (an offset commit already sent carries the old one).
+    GroupRebalance { producer: ProducerIndex },
 }
 
 impl Action {
@@ -182,12 +188,13 @@ impl Action {
             Action::PartitionExpireProducer { .. } => "PartitionExpireProducer",
             Action::CoordinatorExpireTransactionalId { .. } => "CoordinatorExpireTransactionalId",
             Action::CoordinatorAppendFails { .. } => "CoordinatorAppendFails",
+            Action::GroupRebalance { .. } => "GroupRebalance",
         }
     }
 
     /// Every action kind a scenario with all its fixes on can take (GroupCompleteTransaction needs
     /// KAFKA-17507's fix off).
-    pub const KINDS: [&'static str; 18] = [
+    pub const KINDS: [&'static str; 19] = [
         "ProducerStart",
         "ProducerSend",
         "ProducerSendOffsets",
@@ -206,5 +213,6 @@ impl Action {
         "PartitionExpireProducer",
         "CoordinatorExpireTransactionalId",
         "CoordinatorAppendFails",
+        "GroupRebalance",
     ];
 }

@@ -37,6 +37,9 @@ pub enum Unrealisable {
     /// The coordinator re-sends a marker while the original is still in flight (a marker request
     /// timeout): the broker's internal traffic cannot be duplicated on demand.
     BrokerMessageDuplicated,
+    /// The copier's group rebalances with the same member rejoining: the wire harness joins once per
+    /// instance and does not rejoin.
+    GroupRebalance,
     /// The coordinator fails over: that needs a broker restart, and the harness was not told how.
     CoordinatorFailover,
     /// A client step or a timeout while a marker or its acknowledgement is in flight: the broker
@@ -93,11 +96,14 @@ impl Unrealisable {
             Unrealisable::VerificationRoundTrip => {
                 "the leader's verification is a round trip of the model's own messages; Kafka's happens inside its Produce handling"
             }
+            Unrealisable::GroupRebalance => {
+                "the copier's group rebalances (its member rejoins); the wire harness joins once per instance and does not rejoin"
+            }
         }
     }
 
     /// Every reason, in report order.
-    pub const ALL: [Unrealisable; 12] = [
+    pub const ALL: [Unrealisable; 13] = [
         Unrealisable::FencingOff,
         Unrealisable::FixOff,
         Unrealisable::SmallEpochSpace,
@@ -110,6 +116,7 @@ impl Unrealisable {
         Unrealisable::TransactionalIdExpiry,
         Unrealisable::TxnLogAppendFailure,
         Unrealisable::VerificationRoundTrip,
+        Unrealisable::GroupRebalance,
     ];
 }
 
@@ -148,6 +155,7 @@ fn never(action: &Action, abilities: Abilities) -> Option<Unrealisable> {
         Action::PartitionExpireProducer { .. } => Some(Unrealisable::ProducerExpiry),
         Action::CoordinatorExpireTransactionalId { .. } => Some(Unrealisable::TransactionalIdExpiry),
         Action::CoordinatorAppendFails { .. } => Some(Unrealisable::TxnLogAppendFailure),
+        Action::GroupRebalance { .. } => Some(Unrealisable::GroupRebalance),
         _ => None,
     }
 }

@@ -12,8 +12,8 @@ use crate::protocol::{
     TxnOffsetCommitRequest,
 };
 use crate::types::{
-    ClientId, Offset, ProducerEpoch, ProducerId, Record, Sequence, TimestampMs, TopicPartition, COPIER_GROUP,
-    NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
+    ClientId, Generation, Offset, ProducerEpoch, ProducerId, Record, Sequence, TimestampMs, TopicPartition,
+    COPIER_GROUP, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -437,6 +437,31 @@ impl TransactionManager {
         });
         self.send_request(now_ms, request, &mut out);
         Ok(out)
+    }
+
+    /// A copier's consumer rejoined its group in a rebalance (the same member id, a new
+    /// generation): offset commits sent from now on carry `generation`; one already sent keeps the
+    /// old generation and its retries too, as Java's `TxnOffsetCommitHandler` built it once.
+    pub fn rejoined(&mut self, generation: Generation) -> Result<(), ClientError> {
+        self.require(
+            "rejoin",
+            &[
+                Phase::Initializing,
+                Phase::Ready,
+                Phase::InTransaction,
+                Phase::CommittingTransaction,
+                Phase::AbortingTransaction,
+                Phase::AbortableError,
+                Phase::FetchingOffsets,
+                Phase::CommittingOffsets,
+            ],
+        )?;
+        let membership = self.membership.as_mut().ok_or(ClientError::Unsupported {
+            operation: "rejoin",
+            reason: "only a copier that joined its group rejoins it",
+        })?;
+        membership.generation = generation;
+        Ok(())
     }
 
     /// The instance crashes: it stops, its outstanding requests are forgotten.

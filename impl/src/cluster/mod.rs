@@ -227,6 +227,28 @@ impl Cluster {
         Ok(self.send_from(client, requests))
     }
 
+    /// The copier group rebalances: the copier `client`, its current member, rejoins with the same
+    /// member id and learns the new generation (specs/eos.md §6: an offset commit it sent before is
+    /// then refused ILLEGAL_GENERATION).
+    pub fn rebalance(&mut self, client: ClientId) -> Result<(), ClusterError> {
+        let member_id = client.member_id();
+        let group = self.broker.group_coordinator().group(COPIER_GROUP);
+        let Some(group) = group.filter(|g| g.member_id.as_deref() == Some(member_id.as_str())) else {
+            return Err(ClientError::Unsupported {
+                operation: "rebalance",
+                reason: "only the copier group's current member rejoins it",
+            }
+            .into());
+        };
+        // The client accepts the new generation before the group moves to it: a crashed or failed
+        // member does not rejoin.
+        let generation = group.generation + 1;
+        self.client_mut(client)?.rejoined(generation)?;
+        let joined = self.broker.join_group(COPIER_GROUP, &member_id);
+        debug_assert_eq!(joined, generation, "a join bumps the generation by one");
+        Ok(())
+    }
+
     /// Crashes a client; its messages stay in flight and responses to it are discarded.
     pub fn crash(&mut self, client: ClientId) -> Result<(), ClusterError> {
         Ok(self.client_mut(client)?.crash()?)

@@ -130,3 +130,36 @@ fn txn_offset_commit_during_the_previous_commit_is_retried() {
     settle(&mut c);
     assert_eq!(c.group_view().committed[&TopicPartition::input()], 2, "the retried offsets commit");
 }
+
+#[test]
+fn a_rebalance_refuses_the_offsets_sent_before_it() {
+    // Proves specs 6 (rebalance): the member rejoins at a new generation; its TxnOffsetCommit sent
+    // with the old one is refused ILLEGAL_GENERATION (abortable), and the next transaction's offsets,
+    // sent with the new generation, commit.
+    let mut c = cluster(ProtocolMode::Tv2, 1, vec![ClientConfig::copier("txn-0"), ClientConfig::copier("txn-0")]);
+    start(&mut c, C0);
+    c.fetch_offsets(C0).unwrap();
+    let (partition, value) = c.copier_next(C0).unwrap();
+    c.send(C0, partition, value).unwrap();
+    c.send_offsets(C0, 1).unwrap();
+    deliver_while(&mut c, |m| !matches!(m.message, Message::TxnOffsetCommit(_)));
+    let generation = c.group_view().generation;
+    c.rebalance(C0).unwrap();
+    assert_eq!(c.group_view().generation, generation + 1, "a rebalance is a new generation");
+    settle(&mut c);
+    assert_eq!(c.client(C0).unwrap().phase(), Phase::AbortableError);
+    assert_eq!(c.client_view(C0).unwrap().last_error, Some(ErrorCode::IllegalGeneration));
+    c.abort(C0).unwrap();
+    settle(&mut c);
+    assert_eq!(c.fetch_offsets(C0), Ok(0), "the refused offsets never commit");
+    copy_one(&mut c, C0);
+    c.commit(C0).unwrap();
+    settle(&mut c);
+    assert_eq!(c.group_view().committed[&TopicPartition::input()], 1, "the new generation's offsets commit");
+    // Only the group's live current member rejoins: not an instance a newer join replaced.
+    c.crash(C0).unwrap();
+    assert!(matches!(c.rebalance(C0), Err(ClusterError::Client(ClientError::InvalidPhase { .. }))));
+    start(&mut c, C1);
+    assert!(matches!(c.rebalance(C0), Err(ClusterError::Client(ClientError::Unsupported { .. }))));
+    c.rebalance(C1).unwrap();
+}

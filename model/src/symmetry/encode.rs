@@ -626,23 +626,28 @@ impl Encode for Budget {
             producer_expirations,
             transactional_id_expirations,
             txn_log_append_failures,
+            group_rebalances,
         } = *self;
         pack!(
             e,
             [
-                (losses, 8),
-                (duplicates, 8),
-                (marker_duplicates, 8),
-                (producer_crashes, 8),
-                (coordinator_failovers, 8),
-                (timeouts, 8),
-                (producer_expirations, 8),
-                (transactional_id_expirations, 8),
-                (txn_log_append_failures, 8)
+                // Each budget is at most MAX_FAULTS (6): 4 bits keep the whole budget in one word.
+                (losses, 4),
+                (duplicates, 4),
+                (marker_duplicates, 4),
+                (producer_crashes, 4),
+                (coordinator_failovers, 4),
+                (timeouts, 4),
+                (producer_expirations, 4),
+                (transactional_id_expirations, 4),
+                (txn_log_append_failures, 4),
+                (group_rebalances, 4)
             ]
         )
     }
 }
+
+const _: () = assert!(crate::config::MAX_FAULTS < 16, "a budget's 4-bit field holds MAX_FAULTS");
 
 impl Encode for State {
     fn encode(&self, r: &Renaming, e: &mut Encoder) {

@@ -321,6 +321,7 @@ impl Rename for Action {
                 Action::ProducerRequestTimeout { producer: r.producer(*producer), request: request.rename(r) }
             }
             Action::ProducerCrash { producer } => Action::ProducerCrash { producer: r.producer(*producer) },
+            Action::GroupRebalance { producer } => Action::GroupRebalance { producer: r.producer(*producer) },
             Action::Deliver { message } => Action::Deliver { message: message.rename(r) },
             Action::Lose { message } => Action::Lose { message: message.rename(r) },
             Action::CoordinatorAppendFails { request } => Action::CoordinatorAppendFails { request: request.rename(r) },
