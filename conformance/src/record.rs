@@ -89,6 +89,12 @@ impl Recorder<'_> {
         self.cluster.client(ClientId(i)).map(|c| c.phase()).unwrap_or(Phase::Crashed)
     }
 
+    /// Whether client `i` has started and has neither crashed nor failed fatally (the model's
+    /// `Phase::is_alive`).
+    fn is_alive(&self, i: usize) -> bool {
+        !matches!(self.phase(i), Phase::Uninitialized | Phase::FatalError | Phase::Crashed)
+    }
+
     fn script_partitions(&self, i: usize) -> Vec<u8> {
         let position = self.cluster.client(ClientId(i)).map(|c| c.position()).unwrap_or(0);
         if self.config.is_copier() {
@@ -167,8 +173,7 @@ impl Recorder<'_> {
             ops.push(Op::Client(i, ClientOp::Abort));
         }
         let idle = phase == Phase::Ready && self.script_done(i);
-        let alive = !matches!(phase, Phase::Uninitialized | Phase::FatalError | Phase::Crashed);
-        if self.budget.crashes > 0 && alive && !idle {
+        if self.budget.crashes > 0 && self.is_alive(i) && !idle {
             ops.push(Op::Client(i, ClientOp::Crash));
         }
     }
@@ -213,9 +218,8 @@ impl Recorder<'_> {
         if self.budget.group_rebalances > 0 {
             let group = self.cluster.broker().group_coordinator().group(eos_broker::types::COPIER_GROUP);
             let member = group.and_then(|g| g.member_id.clone());
-            let alive = |i: usize| !matches!(self.phase(i), Phase::Uninitialized | Phase::FatalError | Phase::Crashed);
             if let Some(i) = (0..self.apps.len()).find(|i| member == Some(ClientId(*i).member_id())) {
-                if alive(i) {
+                if self.is_alive(i) {
                     ops.push(Op::Rebalance(i));
                 }
             }

@@ -302,8 +302,8 @@ impl PartitionState {
         // KAFKA-14920: while a verification of the pid is in progress, a batch above the lowest
         // sequence it was started for waits for that one (`ProducerAppendInfo.checkSequence`'s first
         // check; the client retries, `TransactionManager.canRetry`).
-        let below_verified = self.verifications.get(&pid).is_some_and(|v| sequence > v.lowest_sequence);
-        if config.fixes.kafka_14920 && below_verified {
+        let above_lowest_verified = self.verifications.get(&pid).is_some_and(|v| sequence > v.lowest_sequence);
+        if config.fixes.kafka_14920 && above_lowest_verified {
             return (ErrorCode::OutOfOrderSequenceNumber, None);
         }
         let holds_no_batch = entry.is_none_or(|e| e.batches.is_empty());
