@@ -243,24 +243,26 @@ impl Recorder<'_> {
         ops
     }
 
-    /// Whether delivering `m` would let a pipelined batch overtake an earlier batch of its partition
-    /// that its client still awaits (an outstanding request, not failed) and that is still on its way:
-    /// the model delivers a connection's batches in order (specs/eos.md §9), so the walk does too.
+    /// Whether delivering `m` would let a pipelined batch, or its answer, overtake an earlier batch
+    /// of its partition (or that batch's answer) that its client still awaits (an outstanding
+    /// request, not failed) and that is still on its way: the model keeps a connection's batches and
+    /// their answers in order (specs/eos.md §9, [`eos_model::message::Message::precedes_on_connection`]),
+    /// so the walk does too.
     fn overtakes_earlier_batch(&self, m: &eos_broker::InFlight) -> bool {
-        let (eos_broker::Endpoint::Client(client), Some(_)) = (&m.source, m.correlation) else { return false };
-        if self.config.producers.max_in_flight <= 1 {
+        if self.config.producers.max_in_flight <= 1 || m.correlation.is_none() {
             return false;
         }
-        let Ok(eos_model::message::Message::Request(request)) = project::message(&self.cluster, m) else {
-            return false;
+        let client = match (&m.source, &m.destination) {
+            (eos_broker::Endpoint::Client(client), _) | (_, eos_broker::Endpoint::Client(client)) => *client,
+            _ => return false,
         };
-        let Ok(c) = self.cluster.client(*client) else { return false };
+        let Ok(message) = project::message(&self.cluster, m) else { return false };
+        let Ok(c) = self.cluster.client(client) else { return false };
         let awaited = |id| c.outstanding().any(|r| r.id == id && !r.failed);
         self.cluster.in_flight().any(|earlier| {
-            earlier.source == m.source
+            (&earlier.source, &earlier.destination) == (&m.source, &m.destination)
                 && earlier.correlation.is_some_and(awaited)
-                && matches!(project::message(&self.cluster, earlier),
-                    Ok(eos_model::message::Message::Request(e)) if e.is_earlier_batch_than(&request))
+                && project::message(&self.cluster, earlier).is_ok_and(|e| e.precedes_on_connection(&message))
         })
     }
 

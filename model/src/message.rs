@@ -200,6 +200,24 @@ impl Request {
     }
 }
 
+impl Message {
+    /// Whether `self` must reach its receiver before `later`: both are batches of one producer
+    /// instance to the same partition's leader (or both their answers), and `self` carries (answers)
+    /// the earlier sequence. A Kafka connection carries requests in the order they were sent and the
+    /// leader answers them in that order (`SocketServer` handles one request of a channel at a time),
+    /// and Java's client completes a connection's responses in the order of its requests
+    /// (`NetworkClient`'s in-flight requests per node). specs/eos.md §9.
+    pub fn precedes_on_connection(&self, later: &Message) -> bool {
+        match (self, later) {
+            (Message::Request(earlier), Message::Request(later))
+            | (Message::Response { request: earlier, .. }, Message::Response { request: later, .. }) => {
+                earlier.is_earlier_batch_than(later)
+            }
+            _ => false,
+        }
+    }
+}
+
 impl fmt::Display for RequestBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -174,24 +174,27 @@ impl EosModel {
     }
 
     /// Whether delivering `message` would let a pipelined batch overtake an earlier batch of its
-    /// partition that its producer still awaits and that is still on its way to the leader. Kafka's
+    /// partition that its producer still awaits and that is still on its way to the leader, or let
+    /// a batch's answer overtake the answer to such an earlier batch on its way back. Kafka's
     /// leader takes a connection's requests in the order they were sent, one at a time
-    /// (`SocketServer`'s processor mutes a channel until its response is sent), and Java's client
-    /// answers a request timeout by closing the connection, which fails every request in flight on it
-    /// (`NetworkClient.handleTimedOutRequests`, `cancelInFlightRequests`): a batch overtakes an earlier
-    /// one only when that one was lost (specs/eos.md §9). A copy the client no longer awaits (the
-    /// original of a request-timeout re-send) holds nothing back: it stands for a request the broker
+    /// (`SocketServer`'s processor mutes a channel until its response is sent), so it answers them
+    /// in that order, and Java's client answers a request timeout by closing the connection, which
+    /// fails every request in flight on it (`NetworkClient.handleTimedOutRequests`,
+    /// `cancelInFlightRequests`): a batch or its answer overtakes an earlier one only when that one
+    /// was lost (specs/eos.md §9). A copy the client no longer awaits (the original of a
+    /// request-timeout re-send, or its answer) holds nothing back: it stands for a request the broker
     /// processes late. Only pipelined scenarios (`max_in_flight` > 1) have two batches of a partition
     /// in flight at once.
     fn overtakes_earlier_batch(&self, state: &State, message: &Message) -> bool {
-        let Message::Request(request) = message else { return false };
+        let (Message::Request(request) | Message::Response { request, .. }) = message else { return false };
         if self.config.producers.max_in_flight <= 1 || request.produce_partition().is_none() {
             return false;
         }
-        state.clients[usize::from(request.from)].awaiting.iter().any(|(earlier, status)| {
-            *status == RequestStatus::InFlight
-                && earlier.is_earlier_batch_than(request)
-                && state.network.contains_key(&Message::Request(*earlier))
+        let client = &state.clients[usize::from(request.from)];
+        state.network.keys().any(|earlier| {
+            earlier.precedes_on_connection(message)
+                && matches!(earlier, Message::Request(e) | Message::Response { request: e, .. }
+                    if client.awaiting.get(e) == Some(&RequestStatus::InFlight))
         })
     }
 
