@@ -589,7 +589,14 @@ impl EosModel {
         let coordinator = &mut state.coordinator;
         match request.body {
             RequestBody::InitProducerId { txn, expected } => {
-                let before = txn.and_then(|t| coordinator.record(t).map(|r| (r.producer_id, r.producer_epoch)));
+                // Metadata without an epoch (a first InitProducerId whose append failed left it) is
+                // held by no instance: giving it its first epoch fences nobody.
+                let before = txn.and_then(|t| {
+                    coordinator
+                        .record(t)
+                        .filter(|r| r.producer_epoch != NO_EPOCH)
+                        .map(|r| (r.producer_id, r.producer_epoch))
+                });
                 let reply = coordinator.init_producer_id(txn, expected, fx);
                 let after = txn.and_then(|t| coordinator.record(t).map(|r| (r.producer_id, r.producer_epoch)));
                 if let (Some(txn), true) = (txn, before.is_some() && before != after) {
