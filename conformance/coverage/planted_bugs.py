@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
 """Planted bugs: how many bugs planted in eos-broker's core, outside the seeded faults, `eos conformance`
-catches. The bugs are cargo-mutants' mutants (cargo install cargo-mutants), a seeded random sample of
-those in the core (coordinator, partition, group, client, broker.rs); each is applied to a source tree,
-the `eos` binary is rebuilt, and `eos conformance --fail-fast` decides: exit 1 caught, exit 0 survived.
+catches. The bugs are mutants of the core (coordinator, partition, group, client, broker.rs), a seeded
+random sample; each is applied to a source tree, the `eos` binary is rebuilt, and
+`eos conformance --fail-fast` decides: exit 1 caught, exit 0 survived.
 
-  planted_bugs.py sample --tree DIR --count 50 --seed 1 --out sample.json
+The mutants come from cargo-mutants (cargo install cargo-mutants) or, with `--generator builtin` (no
+install: cargo-mutants takes a quarter of an hour to build on a loaded machine), from mutants.py beside
+this file, which applies the same kinds of change as cargo-mutants on rustfmt'd source: swapped binary
+and comparison operators, a deleted `!`, a function body replaced by a value of its return type.
+
+  planted_bugs.py sample --tree DIR --count 50 --seed 1 --out sample.json [--generator builtin]
   planted_bugs.py run --tree DIR --sample sample.json --results results.json [-- eos conformance args]
   planted_bugs.py compare before.json after.json
 
@@ -31,14 +36,21 @@ def in_core(path):
 
 
 def sample(args):
-    listed = subprocess.run(
-        ["cargo", "mutants", "--list", "--json", "-p", "eos-broker"],
-        cwd=args.tree, check=True, capture_output=True, text=True,
-    ).stdout
-    mutants = [m for m in json.loads(listed) if in_core(m["file"])]
+    if args.generator == "builtin":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import mutants as builtin
+
+        listed = builtin.list_mutants(args.tree, "impl/src")
+    else:
+        listed = json.loads(subprocess.run(
+            ["cargo", "mutants", "--list", "--json", "-p", "eos-broker"],
+            cwd=args.tree, check=True, capture_output=True, text=True,
+        ).stdout)
+    mutants = [m for m in listed if in_core(m["file"])]
     rng = random.Random(args.seed)
+    # Kept in the order drawn: a run cut short (`run` goes through the sample in order) is still a
+    # random subset.
     chosen = rng.sample(mutants, min(args.count, len(mutants)))
-    chosen.sort(key=lambda m: m["name"])
     with open(args.out, "w") as f:
         json.dump([{"name": m["name"], "file": m["file"], "diff": m["diff"]} for m in chosen], f, indent=1)
     print(f"{len(chosen)} of {len(mutants)} core mutants sampled (seed {args.seed}) into {args.out}")
@@ -55,7 +67,8 @@ def run(args):
     if os.path.exists(args.results):
         with open(args.results) as f:
             results = json.load(f)
-    env = dict(os.environ, CARGO_PROFILE_RELEASE_DEBUG="0")
+    env = dict(os.environ)
+    env.setdefault("CARGO_PROFILE_RELEASE_DEBUG", "0")  # faster links; set it to reuse a debug=1 target dir
     if args.target_dir:
         env["CARGO_TARGET_DIR"] = args.target_dir
     target = args.target_dir or os.path.join(args.tree, "target")
@@ -131,6 +144,7 @@ def main():
     p.add_argument("--count", type=int, default=50)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", required=True)
+    p.add_argument("--generator", choices=["cargo-mutants", "builtin"], default="cargo-mutants")
     p = sub.add_parser("run")
     p.add_argument("--tree", required=True)
     p.add_argument("--sample", required=True)
