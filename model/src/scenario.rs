@@ -38,6 +38,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("copier-marker-duplicates", include_str!("../../specs/scenarios/copier-marker-duplicates.toml")),
     ("copier-rebalance", include_str!("../../specs/scenarios/copier-rebalance.toml")),
     ("copier-id-expiry", include_str!("../../specs/scenarios/copier-id-expiry.toml")),
+    ("legacy-id-expiry", include_str!("../../specs/scenarios/legacy-id-expiry.toml")),
+    ("legacy-copier-id-expiry", include_str!("../../specs/scenarios/legacy-copier-id-expiry.toml")),
+    ("rotation-marker-duplicates", include_str!("../../specs/scenarios/rotation-marker-duplicates.toml")),
+    ("pipelined-verification-2txn", include_str!("../../specs/scenarios/pipelined-verification-2txn.toml")),
 ];
 
 /// (name, TOML) of every scenario of the bug museum (`specs/scenarios/bugs/`): one real bug each, the
