@@ -15,9 +15,12 @@
 //!   earliest failure among its failed requests.
 //! - `producer-i request timeout: REQUEST`: per request in flight; due `REQUEST_TIMEOUT_MS` after it was
 //!   last sent (first send, a retry, a re-send on CONCURRENT_TRANSACTIONS, or a duplicate).
-//! - `txn-t transaction timeout`: while the id is Ongoing; due its timeout after the step that moved it
-//!   from another state to Ongoing. The timeout is that of the instance whose InitProducerId last
-//!   reached the coordinator when the id last entered Empty with a new producer id or epoch.
+//! - `txn-t transaction timeout`: while the id is Ongoing; due its timeout after the step that prepared
+//!   its move from another state to Ongoing (Kafka's `TransactionMetadata.prepareAddPartitions` takes
+//!   the start from the request's handling: with `broker.coordinator_append_round_trip` the step the
+//!   request arrived, not the append's completion; otherwise the same step). The timeout is that of
+//!   the instance whose InitProducerId last reached the coordinator (or, with the append window, last
+//!   had its append complete) when the id last entered Empty with a new producer id or epoch.
 //! - `txn-t marker retry`: while a marker of the id is failed; due `MARKER_RETRY_BACKOFF_MS` after the
 //!   earliest failure.
 //! - `txn-t marker request timeout: TARGET`: per marker in flight (pending, not failed); due
@@ -143,6 +146,8 @@ pub struct Clock {
     failed_at: Vec<BTreeMap<String, i64>>,
     /// transactional id (`txn-{t}`) → when its transaction became Ongoing.
     started_at: BTreeMap<u8, i64>,
+    /// transactional id → when its move to Ongoing was prepared, while the append is in flight.
+    ongoing_prepared_at: BTreeMap<u8, i64>,
     /// transactional id → its transaction timeout.
     timeout_ms: BTreeMap<u8, i64>,
     /// transactional id → the instance whose InitProducerId reached the coordinator last.
@@ -209,7 +214,9 @@ impl Clock {
     pub fn record(&mut self, now_ms: i64, before: &Observation, action: &Action, after: &Observation) {
         assert!(now_ms >= self.now_ms, "the harness's clock never goes back");
         self.now_ms = now_ms;
-        if let Action::Deliver { message: Message::Request(r) } = action {
+        if let Action::Deliver { message: Message::Request(r) } | Action::CoordinatorAppendCompletes { request: r } =
+            action
+        {
             if let RequestBody::InitProducerId { txn: Some(t), .. } = r.body {
                 self.last_init_from.insert(t, r.from);
             }
@@ -258,8 +265,14 @@ impl Clock {
 
     fn record_transaction(&mut self, txn: u8, before: &TransactionView, after: &TransactionView) {
         let now = self.now_ms;
-        if after.state.as_deref() == Some("Ongoing") && before.state.as_deref() != Some("Ongoing") {
-            self.started_at.insert(txn, now);
+        let ongoing = |v: &TransactionView| v.state.as_deref() == Some("Ongoing");
+        if ongoing(after) && !ongoing(before) {
+            self.started_at.insert(txn, self.ongoing_prepared_at.remove(&txn).unwrap_or(now));
+        }
+        if after.pending_state.as_deref() == Some("Ongoing") && !ongoing(after) {
+            self.ongoing_prepared_at.entry(txn).or_insert(now);
+        } else {
+            self.ongoing_prepared_at.remove(&txn);
         }
         let new_producer = (after.producer_id, after.producer_epoch) != (before.producer_id, before.producer_epoch);
         if after.state.as_deref() == Some("Empty") && new_producer {

@@ -69,6 +69,7 @@ pub fn cluster_config(config: &Config, faults: Faults) -> ClusterConfig {
         marker_request_timeout_ms: clock::MARKER_REQUEST_TIMEOUT_MS,
         max_producer_epoch: config.broker.max_producer_epoch,
         verification_round_trip: config.broker.verification_round_trip,
+        coordinator_append_round_trip: config.broker.coordinator_append_round_trip,
         faults,
         ..ClusterConfig::default()
     }
@@ -208,6 +209,10 @@ impl InProc {
                 self.links.remove(&id);
                 self.cluster.deliver(id)?;
             }
+            Action::CoordinatorAppendFails { request } if self.config.broker.coordinator_append_round_trip => {
+                let append = self.held_append(request)?;
+                self.cluster.fail_append(append)?;
+            }
             Action::CoordinatorAppendFails { request } => {
                 let message = eos_model::message::Message::Request(*request);
                 let id = self.linked(&message)?;
@@ -215,6 +220,10 @@ impl InProc {
                 if !self.cluster.deliver_with_failed_append(id)? {
                     return Err(Rejection(format!("eos-broker appends nothing to its transaction log for {message}")));
                 }
+            }
+            Action::CoordinatorAppendCompletes { request } => {
+                let append = self.held_append(request)?;
+                self.cluster.complete_append(append)?;
             }
             Action::Lose { message } => {
                 let id = self.linked(message)?;
@@ -272,6 +281,20 @@ impl InProc {
             )));
         }
         Ok(())
+    }
+
+    /// The implementation's id of the transaction-log append in flight for the model's `request`.
+    fn held_append(&self, request: &eos_model::message::Request) -> Result<u64, Rejection> {
+        let wanted = project::without_ghosts(&Message::Request(*request));
+        self.cluster
+            .broker()
+            .appends_in_flight()
+            .iter()
+            .find(|held| project::held_request(&self.cluster, held).is_ok_and(|r| Message::Request(r) == wanted))
+            .map(|held| held.id)
+            .ok_or_else(|| {
+                Rejection(format!("eos-broker has no transaction-log append in flight for {}", request.body))
+            })
     }
 
     /// The implementation's id of the outstanding, in-flight request the model names.

@@ -29,6 +29,7 @@ pub fn fault_name(fault: Fault) -> &'static str {
         Fault::RetryKeepsRequestTimer => "retry-keeps-request-timer",
         Fault::MarkerRetryWithoutBackoff => "marker-retry-without-backoff",
         Fault::AppendFailureKeepsPending => "append-failure-keeps-pending",
+        Fault::CompletionIgnoresCoordinatorEpoch => "completion-ignores-coordinator-epoch",
     }
 }
 

@@ -10,8 +10,8 @@ use eos_broker::protocol::{Endpoint, Message as Wire};
 use eos_broker::{Cluster, TopicPartition};
 use eos_model::message::{Marker, Message, Reply, Request, RequestBody};
 use eos_model::observe::{
-    network_of_rendered, AbortedView, ClientView, EntryView, GroupView, Observation, PartitionView, ProducerView,
-    TransactionView,
+    append_view, network_of_rendered, AbortedView, ClientView, EntryView, GroupView, Observation, PartitionView,
+    ProducerView, TransactionView,
 };
 use eos_model::types::{ErrorCode, TxnPartition, Value};
 use eos_model::Config;
@@ -417,7 +417,31 @@ pub fn observe(cluster: &Cluster, config: &Config, renderings: &mut Renderings) 
         },
         clients,
         network: network_of_rendered(lines.into_iter()),
+        appends: appends(cluster)?,
     })
+}
+
+/// The coordinator's transaction-log appends in flight, rendered as the model renders its own.
+fn appends(cluster: &Cluster) -> Result<Vec<String>, Untranslatable> {
+    let mut appends = cluster
+        .broker()
+        .appends_in_flight()
+        .iter()
+        .map(|held| Ok(append_view(&held_request(cluster, held)?, held.append.coordinator_epoch)))
+        .collect::<Result<Vec<String>, Untranslatable>>()?;
+    appends.sort();
+    Ok(appends)
+}
+
+/// The client request a held append answers, as the model's request (without ghosts).
+pub fn held_request(cluster: &Cluster, held: &eos_broker::broker::HeldAppend) -> Result<Request, Untranslatable> {
+    let from = u8::try_from(held.client.0).map_err(|_| Untranslatable(format!("client {:?}", held.client)))?;
+    let correlation = held.correlation.ok_or_else(|| Untranslatable("a held request without correlation".into()))?;
+    let request = cluster
+        .request_of(held.client, correlation)
+        .ok_or_else(|| Untranslatable(format!("a held append of an unknown request {correlation:?}")))?;
+    let send = send_of(cluster, held.client, Some(correlation))?;
+    Ok(Request { from, attempt: 0, send, body: request_body(request)? })
 }
 
 /// A model message with its ghost fields emptied, comparable with [`message`]'s translation.

@@ -59,6 +59,11 @@ enum Op {
     Lose(eos_broker::MessageId),
     /// Deliver a client's coordinator request with the transaction-log append it prepares failing.
     DeliverFailingAppend(eos_broker::MessageId),
+    /// The coordinator's transaction-log append in flight with this id completes
+    /// (`broker.coordinator_append_round_trip`).
+    CompleteAppend(u64),
+    /// The coordinator's transaction-log append in flight with this id fails.
+    FailAppend(u64),
     Fire(Timer),
     Failover,
     /// The coordinator expires the idle transactional id `txn-N`.
@@ -190,8 +195,15 @@ impl Recorder<'_> {
             if self.budget.losses > 0 {
                 ops.push(Op::Lose(m.id));
             }
-            if self.budget.txn_log_append_failures > 0 && appends_to_transaction_log(&self.cluster, m) {
+            let synchronous = !self.config.broker.coordinator_append_round_trip;
+            if synchronous && self.budget.txn_log_append_failures > 0 && appends_to_transaction_log(&self.cluster, m) {
                 ops.push(Op::DeliverFailingAppend(m.id));
+            }
+        }
+        for held in self.cluster.broker().appends_in_flight() {
+            ops.push(Op::CompleteAppend(held.id));
+            if self.budget.txn_log_append_failures > 0 {
+                ops.push(Op::FailAppend(held.id));
             }
         }
         for (timer, _) in self.cluster.timers() {
@@ -336,6 +348,17 @@ impl Recorder<'_> {
                 self.budget.txn_log_append_failures -= 1;
                 Some(Action::CoordinatorAppendFails { request })
             }
+            Op::CompleteAppend(id) => {
+                let request = self.held_request(id)?;
+                self.cluster.complete_append(id).ok()?;
+                Some(Action::CoordinatorAppendCompletes { request })
+            }
+            Op::FailAppend(id) => {
+                let request = self.held_request(id)?;
+                self.cluster.fail_append(id).ok()?;
+                self.budget.txn_log_append_failures -= 1;
+                Some(Action::CoordinatorAppendFails { request })
+            }
             Op::Fire(timer) => self.fire(timer),
             Op::Failover => {
                 self.cluster.coordinator_failover();
@@ -353,6 +376,12 @@ impl Recorder<'_> {
                 Some(Action::CoordinatorExpireTransactionalId { txn })
             }
         }
+    }
+
+    /// The client request the coordinator's append in flight `id` answers, as the model's request.
+    fn held_request(&self, id: u64) -> Option<Request> {
+        let held = self.cluster.broker().appends_in_flight().iter().find(|h| h.id == id)?;
+        project::held_request(&self.cluster, held).ok()
     }
 
     fn fire(&mut self, timer: Timer) -> Option<Action> {

@@ -71,6 +71,7 @@ fn every_seeded_fault_is_caught() {
         config("basic", Protocol::Tv1),
         config("coordinator-failover", Protocol::Tv1),
         config("coordinator-append-failure", Protocol::Tv2),
+        config("coordinator-async-window", Protocol::Tv2),
     ];
     let options = SuiteOptions { walks: 0, enumerate_limit: 25_000, ..options() };
     let reports = mutants::run(&corpus, &options, 1);

@@ -3,12 +3,15 @@
 //! cluster, behind one entry point, [`Broker::handle`], which takes the time and one message and
 //! returns the messages to send. Leader-to-coordinator calls (KIP-890 verification and tv2's
 //! implicit add) are synchronous inside the step, unless `verification_round_trip` makes the
-//! Produce's a round trip of messages (VerifyPartition and its response). Nothing here reads a clock, sleeps, spawns or
-//! touches a socket; storage is reached through the [`Storage`] trait.
+//! Produce's a round trip of messages (VerifyPartition and its response). The coordinator's
+//! transaction-log append completes inside the step too, unless `coordinator_append_round_trip` holds
+//! the client request until [`Broker::complete_append`] (or [`Broker::fail_append`]) is called.
+//! Nothing here reads a clock, sleeps, spawns or touches a socket; storage is reached through the
+//! [`Storage`] trait.
 
 use crate::client::RequestId;
 use crate::config::{BrokerConfig, ProtocolMode};
-use crate::coordinator::{CoordinatorTimer, TransactionCoordinator, TransactionView, TxnLogRecord};
+use crate::coordinator::{CoordinatorTimer, InFlightAppend, TransactionCoordinator, TransactionView, TxnLogRecord};
 use crate::error::ErrorCode;
 use crate::group::GroupCoordinator;
 use crate::mutation::Faults;
@@ -32,6 +35,26 @@ pub struct Broker {
     partitions: BTreeMap<TopicPartition, PartitionLog>,
     group: GroupCoordinator,
     storage: Box<dyn Storage>,
+    /// Client requests whose transaction-log append is in flight (`coordinator_append_round_trip`),
+    /// oldest first.
+    appends: Vec<HeldAppend>,
+    /// The id the next held append gets.
+    next_append_id: u64,
+}
+
+/// A client request held while its transition's transaction-log append is in flight.
+#[derive(Clone, Debug)]
+pub struct HeldAppend {
+    /// Names it for [`Broker::complete_append`] and [`Broker::fail_append`].
+    pub id: u64,
+    /// The requesting client.
+    pub client: ClientId,
+    /// The request's correlation id.
+    pub correlation: Option<RequestId>,
+    /// The prepared transition and the coordinator epoch it was prepared under.
+    pub append: InFlightAppend,
+    /// The answer the request gets if the append completes.
+    answer: Message,
 }
 
 impl Broker {
@@ -65,6 +88,8 @@ impl Broker {
             partitions: logs,
             config,
             storage,
+            appends: Vec::new(),
+            next_append_id: 0,
         }
     }
 
@@ -137,7 +162,20 @@ impl Broker {
             | Message::AddPartitionsToTxn(_)
             | Message::AddOffsetsToTxn(_)
             | Message::EndTxn(_) => {
+                let held = match source {
+                    Endpoint::Client(client) if self.config.coordinator_append_round_trip => Some(client),
+                    _ => None,
+                };
+                self.coordinator.hold_client_appends(held.is_some());
                 let (answer, markers) = self.handle_coordinator_request(now_ms, message);
+                self.coordinator.hold_client_appends(false);
+                if let (Some(client), Some(append)) = (held, self.coordinator.take_prepared()) {
+                    debug_assert!(markers.is_empty(), "a held request's markers wait for its append");
+                    let id = self.next_append_id;
+                    self.next_append_id += 1;
+                    self.appends.push(HeldAppend { id, client, correlation, append, answer });
+                    return Vec::new();
+                }
                 (Endpoint::Coordinator, answer, markers)
             }
             Message::Produce(request) => {
@@ -325,6 +363,45 @@ impl Broker {
         }
     }
 
+    /// The client requests whose transaction-log append is in flight, oldest first.
+    pub fn appends_in_flight(&self) -> &[HeldAppend] {
+        &self.appends
+    }
+
+    fn take_append(&mut self, id: u64) -> Option<HeldAppend> {
+        let at = self.appends.iter().position(|held| held.id == id)?;
+        Some(self.appends.remove(at))
+    }
+
+    /// The held append `id` completes (specs/eos.md §4.5): the transition is applied and the
+    /// client answered as the synchronous append would have, with the markers of a Prepare*; after a
+    /// failover the client is answered NOT_COORDINATOR and nothing changes. `None` if no such append
+    /// is in flight.
+    pub fn complete_append(&mut self, now_ms: TimestampMs, id: u64) -> Option<Vec<Outgoing>> {
+        let held = self.take_append(id)?;
+        let (answer, markers) = match self.coordinator.complete_append(now_ms, held.append) {
+            Ok(markers) => (held.answer, markers),
+            Err(code) => (failed_answer(held.answer, code), Vec::new()),
+        };
+        let mut out = vec![Outgoing {
+            source: Endpoint::Coordinator,
+            destination: Endpoint::Client(held.client),
+            message: answer,
+        }];
+        out.extend(markers.into_iter().map(marker_out));
+        Some(out)
+    }
+
+    /// The held append `id` fails (specs/eos.md §4.5): the pending transition is dropped (if the
+    /// coordinator did not fail over since) and the client answered COORDINATOR_NOT_AVAILABLE.
+    /// `None` if no such append is in flight.
+    pub fn fail_append(&mut self, id: u64) -> Option<Outgoing> {
+        let held = self.take_append(id)?;
+        let code = self.coordinator.fail_append(held.append);
+        let answer = failed_answer(held.answer, code);
+        Some(Outgoing { source: Endpoint::Coordinator, destination: Endpoint::Client(held.client), message: answer })
+    }
+
     /// A marker, or its answer, was lost in the network: the coordinator marks it failed.
     pub fn marker_lost(&mut self, now_ms: TimestampMs, marker: &WriteTxnMarkerRequest) {
         self.coordinator.marker_lost(now_ms, marker);
@@ -475,6 +552,34 @@ fn verify_or_add(
         ErrorCode::TransactionAbortable if !client_knows_transaction_abortable => ErrorCode::InvalidTxnState,
         other => other,
     })
+}
+
+/// The answer a held coordinator request gets when its append does not complete: `code`, and no
+/// producer id or epoch.
+fn failed_answer(answer: Message, code: ErrorCode) -> Message {
+    use crate::types::{NO_PRODUCER_EPOCH, NO_PRODUCER_ID};
+    match answer {
+        Message::InitProducerIdResponse(_) => {
+            Message::InitProducerIdResponse(crate::protocol::InitProducerIdResponse {
+                error: code,
+                producer_id: NO_PRODUCER_ID,
+                producer_epoch: NO_PRODUCER_EPOCH,
+            })
+        }
+        Message::AddPartitionsToTxnResponse(r) => {
+            Message::AddPartitionsToTxnResponse(crate::protocol::AddPartitionsToTxnResponse { error: code, ..r })
+        }
+        Message::AddOffsetsToTxnResponse(_) => {
+            Message::AddOffsetsToTxnResponse(crate::protocol::AddOffsetsToTxnResponse { error: code })
+        }
+        Message::EndTxnResponse(r) => Message::EndTxnResponse(crate::protocol::EndTxnResponse {
+            commit: r.commit,
+            error: code,
+            producer_id: NO_PRODUCER_ID,
+            producer_epoch: NO_PRODUCER_EPOCH,
+        }),
+        other => unreachable!("{} is not a coordinator answer", other.kind()),
+    }
 }
 
 fn marker_out(marker: WriteTxnMarkerRequest) -> Outgoing {

@@ -75,6 +75,12 @@ pub struct BrokerConfig {
     /// message of its own, and appends when the answer comes back, behind the verification guard.
     /// Off: the call is synchronous inside the Produce's handling.
     pub verification_round_trip: bool,
+    /// The coordinator's transaction-log append of a client request's transition as a step of its own
+    /// (Kafka's `TransactionStateManager.appendTransactionToLog` and its callback): the request
+    /// prepares its transition (pending) and is held; [`crate::broker::Broker::complete_append`]
+    /// applies it and answers (NOT_COORDINATOR after a failover). Off: prepare, append and complete
+    /// happen while the request is handled.
+    pub coordinator_append_round_trip: bool,
     /// Kafka's fixes to its transaction protocol (all on unless a bug-museum scenario switches one off).
     pub fixes: Fixes,
     /// Seeded faults (testing only).
@@ -152,6 +158,7 @@ impl Default for BrokerConfig {
             marker_retry_backoff_ms: 100,
             marker_request_timeout_ms: 30_000,
             verification_round_trip: false,
+            coordinator_append_round_trip: false,
             fixes: Fixes::default(),
             faults: Faults::none(),
         }

@@ -17,6 +17,9 @@ pub enum ErrorCode {
     UnknownTopicOrPartition,
     /// 15: the coordinator is not available (a failed transaction-log append).
     CoordinatorNotAvailable,
+    /// 16: this broker is no longer the coordinator the request was handled by (a transaction-log
+    /// append completed after a failover); the client looks the coordinator up and re-sends.
+    NotCoordinator,
     /// 22: TxnOffsetCommit / OffsetCommit from a generation or member that is not the group's current one.
     IllegalGeneration,
     /// 25: the member id is not known to the group.
@@ -54,6 +57,7 @@ impl ErrorCode {
             Self::None => 0,
             Self::UnknownTopicOrPartition => 3,
             Self::CoordinatorNotAvailable => 15,
+            Self::NotCoordinator => 16,
             Self::IllegalGeneration => 22,
             Self::UnknownMemberId => 25,
             Self::InvalidRequest => 42,
@@ -77,10 +81,11 @@ impl ErrorCode {
     }
 
     /// Every error code eos knows, in numeric order.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         Self::None,
         Self::UnknownTopicOrPartition,
         Self::CoordinatorNotAvailable,
+        Self::NotCoordinator,
         Self::IllegalGeneration,
         Self::UnknownMemberId,
         Self::InvalidRequest,
@@ -103,6 +108,7 @@ impl ErrorCode {
             Self::None => "NONE",
             Self::UnknownTopicOrPartition => "UNKNOWN_TOPIC_OR_PARTITION",
             Self::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
+            Self::NotCoordinator => "NOT_COORDINATOR",
             Self::IllegalGeneration => "ILLEGAL_GENERATION",
             Self::UnknownMemberId => "UNKNOWN_MEMBER_ID",
             Self::InvalidRequest => "INVALID_REQUEST",
@@ -177,6 +183,9 @@ pub enum ClusterError {
     /// No message with this id is in flight.
     #[error("no in-flight message {0:?}")]
     UnknownMessage(crate::cluster::MessageId),
+    /// No transaction-log append with this id is in flight.
+    #[error("no transaction-log append {0} is in flight")]
+    UnknownAppend(u64),
     /// No client with this id.
     #[error("no client {0:?}")]
     UnknownClient(crate::types::ClientId),

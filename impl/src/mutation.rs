@@ -55,11 +55,16 @@ pub enum Fault {
     /// (17) A transaction-log append that fails leaves its prepared transition pending (KAFKA-5351's
     /// bug): every later request of the id is answered CONCURRENT_TRANSACTIONS until a failover.
     AppendFailureKeepsPending,
+    /// (18) A transaction-log append in flight (`coordinator_append_round_trip`) that completes
+    /// after a coordinator failover is applied by the new coordinator instead of answered
+    /// NOT_COORDINATOR (the coordinator-epoch check of Kafka's `appendTransactionToLog` callback is
+    /// skipped).
+    CompletionIgnoresCoordinatorEpoch,
 }
 
 impl Fault {
     /// Every fault, in the order of the list above.
-    pub const ALL: [Fault; 17] = [
+    pub const ALL: [Fault; 18] = [
         Fault::SkipPartitionEpochCheck,
         Fault::ForgetAbortedIndex,
         Fault::CommitPendingOffsetsOnAbort,
@@ -77,6 +82,7 @@ impl Fault {
         Fault::RetryKeepsRequestTimer,
         Fault::MarkerRetryWithoutBackoff,
         Fault::AppendFailureKeepsPending,
+        Fault::CompletionIgnoresCoordinatorEpoch,
     ];
 }
 

@@ -581,8 +581,12 @@ impl Client {
             return;
         }
         // Retriable, re-sent at once: CONCURRENT_TRANSACTIONS, and COORDINATOR_NOT_AVAILABLE (a failed
-        // transaction-log append; Java's handlers look the coordinator up again and re-enqueue).
-        if matches!(reply.error, ErrorCode::ConcurrentTransactions | ErrorCode::CoordinatorNotAvailable) {
+        // transaction-log append) or NOT_COORDINATOR (an append completed after a failover): Java's
+        // handlers look the coordinator up again and re-enqueue.
+        if matches!(
+            reply.error,
+            ErrorCode::ConcurrentTransactions | ErrorCode::CoordinatorNotAvailable | ErrorCode::NotCoordinator
+        ) {
             self.awaiting.insert(request, RequestStatus::InFlight);
             cx.outbox.push(Message::Request(request));
             return;

@@ -369,11 +369,22 @@ pub struct BrokerSettings {
     /// `fixes.kafka_14884`). Off: the call is synchronous inside the Produce's step.
     #[serde(default)]
     pub verification_round_trip: bool,
+    /// The coordinator's transaction-log append as a step of its own (Kafka's
+    /// `TransactionStateManager.appendTransactionToLog` and its callback): a client's InitProducerId,
+    /// AddPartitionsToTxn, AddOffsetsToTxn or EndTxn prepares its transition (pending) when it
+    /// arrives; the append's completion (action `CoordinatorAppendCompletes`) applies it and answers.
+    /// Off: prepare, append and complete happen in the request's step.
+    #[serde(default)]
+    pub coordinator_append_round_trip: bool,
 }
 
 impl Default for BrokerSettings {
     fn default() -> Self {
-        BrokerSettings { max_producer_epoch: max_epoch(), verification_round_trip: false }
+        BrokerSettings {
+            max_producer_epoch: max_epoch(),
+            verification_round_trip: false,
+            coordinator_append_round_trip: false,
+        }
     }
 }
 

@@ -22,6 +22,7 @@ pub fn actor(action: &Action) -> String {
         | Action::CoordinatorResendMarker { .. }
         | Action::CoordinatorTimeout { .. }
         | Action::CoordinatorExpireTransactionalId { .. }
+        | Action::CoordinatorAppendCompletes { .. }
         | Action::CoordinatorFailover => "coordinator".to_string(),
         Action::GroupCompleteTransaction { .. } | Action::GroupRebalance { .. } => "group".to_string(),
         Action::PartitionExpireProducer { partition, .. } => format!("out-{partition}"),
@@ -46,6 +47,9 @@ pub fn action(action: &Action) -> String {
         Action::Deliver { message } => format!("deliver {message}"),
         Action::CoordinatorAppendFails { request } => {
             format!("deliver {}, whose transaction-log append fails", crate::message::Message::Request(*request))
+        }
+        Action::CoordinatorAppendCompletes { request } => {
+            format!("the transaction-log append of {} completes: apply, answer", request.body)
         }
         Action::Lose { message } => format!("lose {message}"),
         Action::CoordinatorRetryMarkers { txn } => format!("retry the markers of txn-{txn}"),

@@ -214,9 +214,16 @@ fn draw_action(
         }
         Action::CoordinatorFailover => svg.mark(lanes.x(lanes.coordinator()), y, LOSS, "⟲ failover"),
         Action::CoordinatorAppendFails { request } => {
-            let delivery = Action::Deliver { message: Message::Request(*request) };
-            draw_action(svg, lanes, in_flight, &delivery, row, y);
+            // Synchronous appends fail in the request's delivery; an append in flight (its request
+            // delivered earlier) fails on its own.
+            let message = Message::Request(*request);
+            if in_flight.get(&message).is_some_and(|sends| !sends.is_empty()) {
+                draw_action(svg, lanes, in_flight, &Action::Deliver { message }, row, y);
+            }
             svg.mark(lanes.x(lanes.coordinator()), y, LOSS, "✕ log append failed")
+        }
+        Action::CoordinatorAppendCompletes { .. } => {
+            svg.mark(lanes.x(lanes.coordinator()), y, MARKER, "✓ log append completed")
         }
         Action::CoordinatorExpireTransactionalId { txn } => {
             svg.mark(lanes.x(lanes.coordinator()), y, LOSS, &format!("⌛ txn-{txn} expired"))

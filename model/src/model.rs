@@ -209,11 +209,21 @@ impl EosModel {
                 actions.push(Action::Deliver { message: *message });
             }
         }
+        for append in state.coordinator.appends.iter() {
+            actions.push(Action::CoordinatorAppendCompletes { request: append.request });
+        }
         if state.budget.txn_log_append_failures > 0 {
-            for message in state.network.keys() {
-                if let Message::Request(request) = message {
-                    if appended_transition(request).is_some_and(|(txn, _)| self.would_append(state, request, txn)) {
-                        actions.push(Action::CoordinatorAppendFails { request: *request });
+            if self.appends_by_round_trip() {
+                // The failure hits an append in flight.
+                for append in state.coordinator.appends.iter() {
+                    actions.push(Action::CoordinatorAppendFails { request: append.request });
+                }
+            } else {
+                for message in state.network.keys() {
+                    if let Message::Request(request) = message {
+                        if self.prepared_append(state, request).is_some() {
+                            actions.push(Action::CoordinatorAppendFails { request: *request });
+                        }
                     }
                 }
             }
@@ -426,11 +436,25 @@ impl EosModel {
             Action::CoordinatorAppendFails { request } => {
                 state.budget.txn_log_append_failures = state.budget.txn_log_append_failures.checked_sub(1)?;
                 let (txn, target) = appended_transition(&request)?;
-                if !state.take(&Message::Request(request)) || !self.would_append(state, &request, txn) {
-                    return None;
-                }
-                let fx = &mut Effects { config, history: &mut state.history, outbox };
-                let reply = state.coordinator.append_failed(txn, target, fx);
+                let reply = if self.appends_by_round_trip() {
+                    let append = state.coordinator.take_append(&request)?;
+                    let fx = &mut Effects { config, history: &mut state.history, outbox };
+                    // After a failover the callback leaves the new coordinator's metadata alone.
+                    match state.coordinator.prepared_here(&append) {
+                        true => state.coordinator.append_failed(txn, target, fx),
+                        false => Reply::error(ErrorCode::CoordinatorNotAvailable),
+                    }
+                } else {
+                    if self.prepared_append(state, &request).is_none() || !state.take(&Message::Request(request)) {
+                        return None;
+                    }
+                    let fx = &mut Effects { config, history: &mut state.history, outbox };
+                    state.coordinator.append_failed(txn, target, fx)
+                };
+                outbox.push(Message::Response { request, reply });
+            }
+            Action::CoordinatorAppendCompletes { request } => {
+                let reply = self.complete_append(state, &request, outbox)?;
                 outbox.push(Message::Response { request, reply });
             }
             Action::Lose { message } => {
@@ -473,6 +497,13 @@ impl EosModel {
         let config = &self.config;
         match message {
             Message::Request(request) => {
+                if self.appends_by_round_trip() {
+                    if let Some((txn, target, reserved_to)) = self.prepared_append(state, &request) {
+                        // Prepared: answered when its append completes.
+                        state.coordinator.prepare_append(txn, target, request, reserved_to);
+                        return;
+                    }
+                }
                 if let Some(reply) = self.handle_request(state, &request, outbox) {
                     outbox.push(Message::Response { request, reply });
                 }
@@ -508,17 +539,44 @@ impl EosModel {
         }
     }
 
-    /// Whether the coordinator request `request` of `txn` prepares a transition that it appends to
-    /// the transaction log (tried on a copy: the record changes beyond its ghost members). A fence
-    /// (InitProducerId meeting an Ongoing transaction) is left out: its failed append is Kafka's
-    /// `hasFailedEpochFence` path, not modelled.
-    fn would_append(&self, state: &State, request: &Request, txn: TxnId) -> bool {
+    /// If the client's coordinator request `request` prepares a transition that it appends to the
+    /// transaction log: its transactional id, the transition's target state and the producer id the
+    /// coordinator would allocate next after it (tried on a copy: the record changes beyond its
+    /// ghost members). A fence (InitProducerId meeting an Ongoing transaction) is left out: its
+    /// failed append is Kafka's `hasFailedEpochFence` path, not modelled, and its abort is the
+    /// coordinator's own transition.
+    fn prepared_append(&self, state: &State, request: &Request) -> Option<(TxnId, TxnState, ProducerId)> {
+        let (txn, target) = appended_transition(request)?;
         let durable = |s: &State| s.coordinator.record(txn).map(|r| TxnRecord { members: Default::default(), ..*r });
         let fence = matches!(request.body, RequestBody::InitProducerId { .. })
             && state.coordinator.record(txn).is_some_and(|r| r.state == TxnState::Ongoing);
         let mut probe = state.clone();
         self.handle_coordinator_request(&mut probe, request, &mut Vec::new());
-        !fence && durable(&probe) != durable(state)
+        (!fence && durable(&probe) != durable(state)).then_some((txn, target, probe.coordinator.next_producer_id))
+    }
+
+    /// Whether the coordinator's transaction-log append is a step of its own.
+    fn appends_by_round_trip(&self) -> bool {
+        self.config.broker.coordinator_append_round_trip
+    }
+
+    /// The append of the transition `request` prepared completes (specs/eos.md §4.5): Kafka's
+    /// `appendTransactionToLog` callback. Under the coordinator epoch it was prepared in, the
+    /// transition is applied (the request handled now: nothing it reads changed meanwhile, since
+    /// every other request of the id met the pending transition, and the producer ids it allocates
+    /// are the ones reserved when it was prepared) and answered; after a failover it is answered
+    /// NOT_COORDINATOR and changes nothing. `None` if no such append is in flight.
+    fn complete_append(&self, state: &mut State, request: &Request, outbox: &mut Vec<Message>) -> Option<Reply> {
+        let append = state.coordinator.take_append(request)?;
+        if !state.coordinator.prepared_here(&append) {
+            return Some(Reply::error(ErrorCode::NotCoordinator));
+        }
+        state.coordinator.pending_states[usize::from(append.txn)] = None;
+        let reserved_to = std::mem::replace(&mut state.coordinator.next_producer_id, append.producer_ids_from);
+        let reply = self.handle_coordinator_request(state, request, outbox);
+        debug_assert!(state.coordinator.next_producer_id <= reserved_to, "only the reserved producer ids");
+        state.coordinator.next_producer_id = reserved_to;
+        Some(reply)
     }
 
     /// Whether the leader's verification (tv1-verified) or implicit add (tv2) is a round trip.

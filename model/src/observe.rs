@@ -25,6 +25,15 @@ pub struct Observation {
     pub clients: Vec<ClientView>,
     /// Messages in flight (rendered, sorted), with their copies.
     pub network: Vec<InFlight>,
+    /// The coordinator's transaction-log appends in flight (`broker.coordinator_append_round_trip`):
+    /// the client request each will answer and the coordinator epoch it was prepared under, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub appends: Vec<String>,
+}
+
+/// How an append in flight is shown: the request it answers and its coordinator epoch.
+pub fn append_view(request: &crate::message::Request, coordinator_epoch: i32) -> String {
+    format!("{} (coordinator epoch {coordinator_epoch})", Message::Request(*request))
 }
 
 /// A transactional id at the coordinator.
@@ -51,8 +60,9 @@ pub struct TransactionView {
     #[serde(default)]
     pub next_producer_id: Option<ProducerId>,
     /// The target of a transition prepared but not yet completed (Kafka's `pendingState`; a Prepare*
-    /// state's Complete* is not shown). The model's appends complete in the step that prepares them,
-    /// so only a transition whose failed append was never cleared (KAFKA-5351 unfixed) shows here.
+    /// state's Complete* is not shown): one whose append is in flight
+    /// (`broker.coordinator_append_round_trip`), or one whose failed append was never cleared
+    /// (KAFKA-5351 unfixed).
     #[serde(default)]
     pub pending_state: Option<String>,
     /// The logged partition set.
@@ -223,6 +233,12 @@ pub fn observe(state: &State) -> Observation {
         group,
         clients,
         network: network_view(state.network.iter().map(|(m, n)| (m, *n))),
+        appends: {
+            let mut appends: Vec<String> =
+                coordinator.appends.iter().map(|a| append_view(&a.request, a.coordinator_epoch)).collect();
+            appends.sort();
+            appends
+        },
     }
 }
 

@@ -163,6 +163,10 @@ pub enum Action {
     /// The copier's group rebalances: its current member `producer` rejoins with the same member id
     /// and learns the new generation (an offset commit already sent carries the old one).
     GroupRebalance { producer: ProducerIndex },
+    /// The transaction-log append of the transition `request` prepared completes
+    /// (`broker.coordinator_append_round_trip`): applied and answered, or, if the coordinator failed
+    /// over since, answered NOT_COORDINATOR with nothing changed.
+    CoordinatorAppendCompletes { request: Request },
 }
 
 impl Action {
@@ -189,12 +193,13 @@ impl Action {
             Action::CoordinatorExpireTransactionalId { .. } => "CoordinatorExpireTransactionalId",
             Action::CoordinatorAppendFails { .. } => "CoordinatorAppendFails",
             Action::GroupRebalance { .. } => "GroupRebalance",
+            Action::CoordinatorAppendCompletes { .. } => "CoordinatorAppendCompletes",
         }
     }
 
     /// Every action kind a scenario with all its fixes on can take (GroupCompleteTransaction needs
     /// KAFKA-17507's fix off).
-    pub const KINDS: [&'static str; 19] = [
+    pub const KINDS: [&'static str; 20] = [
         "ProducerStart",
         "ProducerSend",
         "ProducerSendOffsets",
@@ -214,5 +219,6 @@ impl Action {
         "CoordinatorExpireTransactionalId",
         "CoordinatorAppendFails",
         "GroupRebalance",
+        "CoordinatorAppendCompletes",
     ];
 }

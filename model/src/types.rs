@@ -179,6 +179,7 @@ pub enum ErrorCode {
     ProducerFenced,
     TransactionAbortable,
     CoordinatorNotAvailable,
+    NotCoordinator,
 }
 
 impl ErrorCode {
@@ -187,6 +188,7 @@ impl ErrorCode {
         match self {
             ErrorCode::None => 0,
             ErrorCode::CoordinatorNotAvailable => 15,
+            ErrorCode::NotCoordinator => 16,
             ErrorCode::IllegalGeneration => 22,
             ErrorCode::UnknownMemberId => 25,
             ErrorCode::OutOfOrderSequenceNumber => 45,
@@ -219,6 +221,7 @@ impl ErrorCode {
             ErrorCode::ProducerFenced => "PRODUCER_FENCED",
             ErrorCode::TransactionAbortable => "TRANSACTION_ABORTABLE",
             ErrorCode::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
+            ErrorCode::NotCoordinator => "NOT_COORDINATOR",
         }
     }
 
@@ -229,9 +232,10 @@ impl ErrorCode {
 }
 
 /// Every error code eos uses, in code order.
-pub const ALL_ERROR_CODES: [ErrorCode; 14] = [
+pub const ALL_ERROR_CODES: [ErrorCode; 15] = [
     ErrorCode::None,
     ErrorCode::CoordinatorNotAvailable,
+    ErrorCode::NotCoordinator,
     ErrorCode::IllegalGeneration,
     ErrorCode::UnknownMemberId,
     ErrorCode::OutOfOrderSequenceNumber,

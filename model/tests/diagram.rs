@@ -60,6 +60,7 @@ fn every_event_is_marked() {
         ("transactional-id-expiry", "CoordinatorExpireTransactionalId", "txn-0 expired"),
         ("coordinator-append-failure", "CoordinatorAppendFails", "log append failed"),
         ("copier-rebalance", "GroupRebalance", "rebalance: producer-0 rejoins"),
+        ("coordinator-async-window", "CoordinatorAppendCompletes", "log append completed"),
     ];
     let kinds: Vec<&str> = cases.iter().map(|(_, k, _)| *k).collect();
     for kind in Action::KINDS {

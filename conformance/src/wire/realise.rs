@@ -55,6 +55,10 @@ pub enum Unrealisable {
     TransactionalIdExpiry,
     /// The coordinator's transaction-log append fails: Kafka's cannot be made to fail on demand.
     TxnLogAppendFailure,
+    /// The coordinator's transaction-log append as a step of its own
+    /// (`coordinator_append_round_trip`): Kafka completes its appends inside the broker, out of the
+    /// harness's reach, so no interleaving inside the window can be scheduled.
+    CoordinatorAppendRoundTrip,
     /// The leader's verification as a round trip of its own messages (`verification_round_trip`):
     /// Kafka's leader verifies inside its Produce handling, out of the harness's reach.
     VerificationRoundTrip,
@@ -87,6 +91,9 @@ impl Unrealisable {
             Unrealisable::ProducerExpiry => {
                 "a leader expires a producer's state, which Kafka does only after producer.id.expiration.ms"
             }
+            Unrealisable::CoordinatorAppendRoundTrip => {
+                "the coordinator's transaction-log append completes as a step of its own, which Kafka's does inside the broker"
+            }
             Unrealisable::TxnLogAppendFailure => {
                 "the coordinator's transaction-log append fails, which the harness cannot make Kafka's do on demand"
             }
@@ -103,7 +110,7 @@ impl Unrealisable {
     }
 
     /// Every reason, in report order.
-    pub const ALL: [Unrealisable; 13] = [
+    pub const ALL: [Unrealisable; 14] = [
         Unrealisable::FencingOff,
         Unrealisable::FixOff,
         Unrealisable::SmallEpochSpace,
@@ -115,6 +122,7 @@ impl Unrealisable {
         Unrealisable::ProducerExpiry,
         Unrealisable::TransactionalIdExpiry,
         Unrealisable::TxnLogAppendFailure,
+        Unrealisable::CoordinatorAppendRoundTrip,
         Unrealisable::VerificationRoundTrip,
         Unrealisable::GroupRebalance,
     ];
@@ -156,6 +164,7 @@ fn never(action: &Action, abilities: Abilities) -> Option<Unrealisable> {
         Action::CoordinatorExpireTransactionalId { .. } => Some(Unrealisable::TransactionalIdExpiry),
         Action::CoordinatorAppendFails { .. } => Some(Unrealisable::TxnLogAppendFailure),
         Action::GroupRebalance { .. } => Some(Unrealisable::GroupRebalance),
+        Action::CoordinatorAppendCompletes { .. } => Some(Unrealisable::CoordinatorAppendRoundTrip),
         _ => None,
     }
 }

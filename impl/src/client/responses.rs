@@ -35,9 +35,13 @@ impl TransactionManager {
         if !error.is_none() {
             self.last_error = Some(error);
         }
-        if matches!(error, ErrorCode::ConcurrentTransactions | ErrorCode::CoordinatorNotAvailable) {
+        if matches!(
+            error,
+            ErrorCode::ConcurrentTransactions | ErrorCode::CoordinatorNotAvailable | ErrorCode::NotCoordinator
+        ) {
             // Retriable for every request (specs 7, as Java's client): re-send it at once. A failed
-            // transaction-log append answers COORDINATOR_NOT_AVAILABLE (specs 4.5).
+            // transaction-log append answers COORDINATOR_NOT_AVAILABLE, one completed after a
+            // failover NOT_COORDINATOR (specs 4.5).
             self.resend_request(now_ms, request, &mut out);
             return out;
         }

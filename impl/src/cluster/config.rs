@@ -40,6 +40,9 @@ pub struct ClusterConfig {
     pub marker_request_timeout_ms: i64,
     /// The leader's verification as a round trip (see [`BrokerConfig::verification_round_trip`]).
     pub verification_round_trip: bool,
+    /// The coordinator's transaction-log append as a step of its own (see
+    /// [`BrokerConfig::coordinator_append_round_trip`]): [`crate::Cluster::complete_append`] completes it.
+    pub coordinator_append_round_trip: bool,
     /// Kafka's fixes (all on by default).
     pub fixes: Fixes,
     /// Seeded faults (testing only).
@@ -63,6 +66,7 @@ impl Default for ClusterConfig {
             marker_retry_backoff_ms: 100,
             marker_request_timeout_ms: 30_000,
             verification_round_trip: false,
+            coordinator_append_round_trip: false,
             fixes: Fixes::default(),
             faults: Faults::none(),
         }
@@ -81,6 +85,7 @@ impl ClusterConfig {
             marker_retry_backoff_ms: self.marker_retry_backoff_ms,
             marker_request_timeout_ms: self.marker_request_timeout_ms,
             verification_round_trip: self.verification_round_trip,
+            coordinator_append_round_trip: self.coordinator_append_round_trip,
             fixes: self.fixes,
             faults: self.faults,
         }

@@ -407,6 +407,30 @@ impl Cluster {
         delivered.map(|_| failed)
     }
 
+    /// The coordinator's transaction-log append held as `append` (a [`crate::broker::HeldAppend`]'s id)
+    /// completes (specs/eos.md §4.5, `coordinator_append_round_trip`): the answer, and a Prepare*'s
+    /// markers, are put in flight.
+    pub fn complete_append(&mut self, append: u64) -> Result<Sent, ClusterError> {
+        let held = self.held_append(append)?;
+        let outgoing = self.broker.complete_append(self.now_ms, append).ok_or(ClusterError::UnknownAppend(append))?;
+        Ok(self.send_all(outgoing, held))
+    }
+
+    /// The coordinator's transaction-log append held as `append` fails (specs/eos.md §4.5): the
+    /// client's COORDINATOR_NOT_AVAILABLE is put in flight.
+    pub fn fail_append(&mut self, append: u64) -> Result<Sent, ClusterError> {
+        let held = self.held_append(append)?;
+        let outgoing = self.broker.fail_append(append).ok_or(ClusterError::UnknownAppend(append))?;
+        Ok(self.send_all(vec![outgoing], held))
+    }
+
+    /// The client and correlation id a held append answers.
+    fn held_append(&self, append: u64) -> Result<Option<(ClientId, RequestId)>, ClusterError> {
+        let held = self.broker.appends_in_flight().iter().find(|h| h.id == append);
+        let held = held.ok_or(ClusterError::UnknownAppend(append))?;
+        Ok(held.correlation.map(|id| (held.client, id)))
+    }
+
     /// Coordinator failover: a new coordinator epoch, the transaction log replayed, the markers of
     /// Prepare* transactions re-sent. Requests in flight to the coordinator reach the new one.
     pub fn coordinator_failover(&mut self) -> Sent {

@@ -101,7 +101,7 @@ impl TransactionCoordinator {
             transit.txn_start_timestamp = now_ms;
         }
         std::sync::Arc::make_mut(&mut transit.partitions).insert(partition.clone());
-        self.transition(transit)
+        self.client_transition(transit).map(drop)
     }
 
     /// KIP-890 part 1 (tv1-verified): is `partition` in the transaction of (pid, epoch)? Reads only.

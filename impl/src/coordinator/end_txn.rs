@@ -3,6 +3,7 @@
 //! from a new instance) and the transaction timeout. tv2 bumps the epoch at every end (Prepare*
 //! carries epoch + 1 and the EndTxn answer returns it) and allows the empty abort.
 
+use super::append_window::Appended;
 use super::txn_state::TxnState;
 use super::{TransactionCoordinator, TransactionMetadata};
 use crate::error::ErrorCode;
@@ -196,8 +197,12 @@ impl TransactionCoordinator {
         } else {
             (transit.producer_id, transit.producer_epoch)
         };
-        self.transition(transit)?;
-        let markers = self.begin_markers(id, now_ms);
+        let appended = match initiator {
+            Initiator::Client => self.client_transition(transit)?,
+            Initiator::Coordinator => self.transition(transit).map(|()| Appended::Now)?,
+        };
+        // An append in flight sends its markers when it completes.
+        let markers = if appended == Appended::Now { self.begin_markers(id, now_ms) } else { Vec::new() };
         Ok((answer_to.0, answer_to.1, markers))
     }
 
@@ -223,9 +228,10 @@ impl TransactionCoordinator {
         } else {
             (transit.producer_id, transit.producer_epoch)
         };
-        self.transition(transit)?;
-        let markers = self.begin_markers(id, now_ms);
-        assert!(markers.is_empty(), "an empty abort has no partitions");
+        if self.client_transition(transit)? == Appended::Now {
+            let markers = self.begin_markers(id, now_ms);
+            assert!(markers.is_empty(), "an empty abort has no partitions");
+        }
         Ok(answer)
     }
 

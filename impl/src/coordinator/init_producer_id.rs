@@ -146,8 +146,8 @@ impl TransactionCoordinator {
             }
         }
         let (producer_id, producer_epoch) = (transit.producer_id, transit.producer_epoch);
-        match self.transition(transit) {
-            Ok(()) => answer(ErrorCode::None, producer_id, producer_epoch),
+        match self.client_transition(transit) {
+            Ok(_) => answer(ErrorCode::None, producer_id, producer_epoch),
             Err(code) => error(code),
         }
     }

@@ -4,10 +4,12 @@
 //! AddOffsetsToTxn and EndTxn, verifies (tv1-verified) and implicitly adds (tv2) partitions for
 //! leaders, sends WriteTxnMarker requests as explicit outputs and tracks them until every one is
 //! acknowledged, aborts timed-out transactions, and fails over by replaying its log under a new
-//! coordinator epoch. The log append is synchronous but every transition still goes through
-//! prepare, append, complete (specs/eos.md section 4).
+//! coordinator epoch. Every transition goes through prepare, append, complete (specs/eos.md section
+//! 4); the append is synchronous unless `coordinator_append_round_trip` leaves a client request's in
+//! flight ([`append_window`]).
 
 pub mod add_partitions;
+pub mod append_window;
 pub mod end_txn;
 pub mod expiry;
 pub mod init_producer_id;
@@ -18,6 +20,7 @@ pub mod timers;
 pub mod transaction_log;
 pub mod txn_state;
 
+pub use append_window::InFlightAppend;
 pub use markers::{MarkerStatus, PendingMarkers};
 pub use metadata::TransactionMetadata;
 pub use producer_id::ProducerIdManager;
@@ -49,6 +52,11 @@ pub struct TransactionCoordinator {
     /// The next transition's log append fails (armed by [`Self::fail_next_append`]; testing and the
     /// conformance harness's `txn_log_append_failures` fault).
     fail_next_append: bool,
+    /// A client request is being handled with `coordinator_append_round_trip` on: its transition is
+    /// prepared and held, not appended ([`append_window`]).
+    hold_client_appends: bool,
+    /// The transition the client request being handled prepared and left in flight.
+    prepared: Option<TxnLogRecord>,
 }
 
 /// A transactional id as describe-transactions and specs section 11 show it.
@@ -93,6 +101,8 @@ impl TransactionCoordinator {
             log: TransactionLog::new(storage),
             producer_ids,
             fail_next_append: false,
+            hold_client_appends: false,
+            prepared: None,
         }
     }
 
@@ -204,28 +214,47 @@ impl TransactionCoordinator {
     /// Prepares, appends and completes one transition (specs 4.1). A failed append drops the
     /// pending transition (KAFKA-5351) and answers COORDINATOR_NOT_AVAILABLE.
     pub(crate) fn transition(&mut self, transit: TxnLogRecord) -> Result<(), ErrorCode> {
-        let Self { config, transactions, log, fail_next_append, .. } = self;
+        self.prepare(&transit);
+        self.append_prepared(transit)
+    }
+
+    /// Prepares a transition: the id's pending state is its target (checked against the table).
+    fn prepare(&mut self, transit: &TxnLogRecord) {
+        let Self { config, transactions, .. } = self;
         let metadata = transactions.get_mut(&transit.transactional_id).expect("transitions are of known ids");
-        metadata.prepare_transition(&transit, config.protocol, config.faults);
-        let appended = if std::mem::take(fail_next_append) {
+        metadata.prepare_transition(transit, config.protocol, config.faults);
+    }
+
+    /// Appends a prepared transition and completes it, or, if the append fails, drops it.
+    fn append_prepared(&mut self, transit: TxnLogRecord) -> Result<(), ErrorCode> {
+        let appended = if std::mem::take(&mut self.fail_next_append) {
             Err(crate::storage::StorageError("injected append failure".to_string()))
         } else {
-            log.append(transit.clone())
+            self.log.append(transit.clone())
         };
         match appended {
             Ok(_) => {
+                let metadata = self.transactions.get_mut(&transit.transactional_id).expect("prepared above");
                 metadata.complete_transition(transit);
                 Ok(())
             }
             Err(error) => {
                 tracing::warn!(%error, id = %transit.transactional_id, "transaction log append failed");
-                // fault: AppendFailureKeepsPending (the seeded mutant of the bug KAFKA-5351 fixed)
-                if config.fixes.kafka_5351 && !config.faults.has(Fault::AppendFailureKeepsPending) {
-                    metadata.abort_transition();
-                }
-                Err(ErrorCode::CoordinatorNotAvailable)
+                Err(self.drop_failed_transition(&transit.transactional_id))
             }
         }
+    }
+
+    /// A prepared transition whose append failed is dropped (KAFKA-5351: Kafka's
+    /// `appendTransactionToLog` callback resets `pendingState`); answered COORDINATOR_NOT_AVAILABLE.
+    fn drop_failed_transition(&mut self, id: &TransactionalId) -> ErrorCode {
+        // fault: AppendFailureKeepsPending (the seeded mutant of the bug KAFKA-5351 fixed)
+        if self.config.fixes.kafka_5351 && !self.config.faults.has(Fault::AppendFailureKeepsPending) {
+            if let Some(metadata) = self.transactions.get_mut(id) {
+                metadata.abort_transition();
+            }
+        }
+        ErrorCode::CoordinatorNotAvailable
     }
 
     fn marker_template(&self, metadata: &TransactionMetadata) -> MarkerTemplate {

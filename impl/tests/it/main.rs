@@ -3,6 +3,7 @@
 //! state-machine suite.
 
 mod anomalies;
+mod append_window;
 mod cluster_flows;
 mod common;
 mod copier_flows;

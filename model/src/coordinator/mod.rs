@@ -107,10 +107,13 @@ pub struct Coordinator {
     /// The next producer id to hand out.
     pub next_producer_id: ProducerId,
     /// In memory: per transactional id, the target state of a prepared transition that is not
-    /// complete (Kafka's `TransactionMetadata.pendingState`). The model's appends complete in the
-    /// step that prepares them, so only a transition whose failed append was never cleared (without
-    /// KAFKA-5351's fix) stays here: the id counts as pending until a failover.
+    /// complete (Kafka's `TransactionMetadata.pendingState`): one whose append is in flight
+    /// (`broker.coordinator_append_round_trip`), or one whose failed append was never cleared
+    /// (without KAFKA-5351's fix), which stays pending until a failover.
     pub pending_states: InlineVec<Option<TxnState>, 4>,
+    /// In memory: transaction-log appends in flight (only with `broker.coordinator_append_round_trip`),
+    /// ordered; one prepared before a failover stays until its completion answers NOT_COORDINATOR.
+    pub appends: InlineVec<InFlightAppend, 2>,
 }
 
 /// Where a coordinator step puts its effects.
@@ -133,6 +136,7 @@ impl Coordinator {
             markers: InlineVec::from_elem(PendingMarkers::default(), ids),
             next_producer_id: FIRST_PRODUCER_ID,
             pending_states: InlineVec::from_elem(None, ids),
+            appends: InlineVec::new(),
         }
     }
 
@@ -190,9 +194,7 @@ impl Coordinator {
         if target == Empty && self.record(txn).is_none() {
             self.log[usize::from(txn)] = Some(self.fresh_metadata());
         }
-        if !fx.config.fixes.kafka_5351 {
-            self.pending_states[usize::from(txn)] = Some(target);
-        }
+        self.pending_states[usize::from(txn)] = (!fx.config.fixes.kafka_5351).then_some(target);
         Reply::error(ErrorCode::CoordinatorNotAvailable)
     }
 
@@ -432,7 +434,10 @@ fn granted(pid: ProducerId, epoch: Epoch) -> Reply {
     Reply { error: ErrorCode::None, producer_id: Some(pid), epoch: Some(epoch), offset: None }
 }
 
+mod appends;
 mod ending;
+
+pub use appends::InFlightAppend;
 
 #[cfg(test)]
 mod tests;

@@ -16,7 +16,7 @@
 use super::Renaming;
 use crate::client::Client;
 use crate::collections::IndexSet;
-use crate::coordinator::{Coordinator, PendingMarkers, TxnRecord};
+use crate::coordinator::{Coordinator, InFlightAppend, PendingMarkers, TxnRecord};
 use crate::group::{GroupProducer, GroupState, PendingOffset};
 use crate::history::{History, Milestone};
 use crate::message::{Marker, Message, Reply, Request, RequestBody};
@@ -534,12 +534,19 @@ pub fn encode_transaction(coordinator: &Coordinator, txn: TxnId, r: &Renaming, e
 
 impl Encode for Coordinator {
     fn encode(&self, r: &Renaming, e: &mut Encoder) {
-        let Coordinator { coordinator_epoch, log, markers, next_producer_id, pending_states: _ } = self;
+        let Coordinator { coordinator_epoch, log, markers, next_producer_id, pending_states: _, appends } = self;
         debug_assert_eq!(log.len(), markers.len());
         pack!(e, [(int32(*coordinator_epoch), 32), (int(*next_producer_id), 32)]);
         e.count(log.len());
         for new in 0..log.len() {
             encode_transaction(self, r.old_txn(new as u8), r, e);
+        }
+        if !appends.is_empty() {
+            e.multiset(appends.iter(), r, |append, r, e| {
+                let InFlightAppend { request, txn, coordinator_epoch, producer_ids_from } = append;
+                pack!(e, [(r.txn(*txn), 8), (int32(*coordinator_epoch), 32), (int(*producer_ids_from), 32)]);
+                request.encode(r, e);
+            });
         }
     }
 }

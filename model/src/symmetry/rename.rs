@@ -8,7 +8,7 @@
 
 use super::Renaming;
 use crate::client::Client;
-use crate::coordinator::{Coordinator, PendingMarkers, TxnRecord};
+use crate::coordinator::{Coordinator, InFlightAppend, PendingMarkers, TxnRecord};
 use crate::group::{GroupState, PendingOffset};
 use crate::history::{History, Milestone};
 use crate::message::{Marker, Message, Request, RequestBody};
@@ -200,13 +200,17 @@ impl Rename for PendingMarkers {
 
 impl Rename for Coordinator {
     fn rename(&self, r: &Renaming) -> Self {
-        let Coordinator { coordinator_epoch, log, markers, next_producer_id, pending_states } = self;
+        let Coordinator { coordinator_epoch, log, markers, next_producer_id, pending_states, appends } = self;
+        let mut appends: crate::collections::InlineVec<InFlightAppend, 2> =
+            appends.iter().map(|a| InFlightAppend { request: a.request.rename(r), txn: r.txn(a.txn), ..*a }).collect();
+        appends.sort();
         Coordinator {
             coordinator_epoch: *coordinator_epoch,
             log: place(log, |t| r.txn(t)).map(|record| record.rename(r)).collect(),
             markers: place(markers, |t| r.txn(t)).map(|m| m.rename(r)).collect(),
             next_producer_id: *next_producer_id,
             pending_states: place(pending_states, |t| r.txn(t)).collect(),
+            appends,
         }
     }
 }
@@ -325,6 +329,9 @@ impl Rename for Action {
             Action::Deliver { message } => Action::Deliver { message: message.rename(r) },
             Action::Lose { message } => Action::Lose { message: message.rename(r) },
             Action::CoordinatorAppendFails { request } => Action::CoordinatorAppendFails { request: request.rename(r) },
+            Action::CoordinatorAppendCompletes { request } => {
+                Action::CoordinatorAppendCompletes { request: request.rename(r) }
+            }
             Action::CoordinatorRetryMarkers { txn } => Action::CoordinatorRetryMarkers { txn: r.txn(*txn) },
             Action::CoordinatorResendMarker { marker } => Action::CoordinatorResendMarker { marker: marker.rename(r) },
             Action::CoordinatorTimeout { txn } => Action::CoordinatorTimeout { txn: r.txn(*txn) },
