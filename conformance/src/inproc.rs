@@ -48,6 +48,8 @@ pub fn cluster_config(config: &Config, faults: Faults) -> ClusterConfig {
             },
             streams: config.producers.streams,
             max_in_flight: config.producers.max_in_flight,
+            expires_batches: config.faults.batch_expirations > 0,
+            kafka_14034: config.fixes.kafka_14034,
             ..ClientConfig::default()
         })
         .collect();
@@ -93,6 +95,7 @@ pub fn implements_fix(fix: &str) -> bool {
             | "kafka_18202"
             | "kafka_5351"
             | "kafka_14920"
+            | "kafka_14034"
     )
 }
 
@@ -203,6 +206,10 @@ impl InProc {
                 self.cluster.fire_due(&Timer::RequestTimeout { client: client(*producer), request: id })?;
             }
             Action::ProducerCrash { producer } => self.cluster.crash(client(*producer))?,
+            Action::ProducerBatchExpires { producer, request } => {
+                let id = self.awaited_id(*producer, request)?;
+                self.cluster.expire_batch(client(*producer), id)?;
+            }
             Action::GroupRebalance { producer } => self.cluster.rebalance(client(*producer))?,
             Action::Deliver { message } => {
                 let id = self.linked(message)?;
@@ -303,10 +310,28 @@ impl InProc {
         producer: u8,
         request: &eos_model::message::Request,
     ) -> Result<eos_broker::client::RequestId, Rejection> {
+        self.find_outstanding(producer, request, false)
+    }
+
+    /// The implementation's id of the outstanding request the model names, in flight or failed.
+    fn awaited_id(
+        &self,
+        producer: u8,
+        request: &eos_model::message::Request,
+    ) -> Result<eos_broker::client::RequestId, Rejection> {
+        self.find_outstanding(producer, request, true)
+    }
+
+    fn find_outstanding(
+        &self,
+        producer: u8,
+        request: &eos_model::message::Request,
+        failed_too: bool,
+    ) -> Result<eos_broker::client::RequestId, Rejection> {
         let tm = self.cluster.client(ClientId(usize::from(producer)))?;
         tm.outstanding()
             .find(|r| {
-                !r.failed
+                (failed_too || !r.failed)
                     && r.resends == request.send
                     && project::request_body(&r.message).ok().as_ref() == Some(&request.body)
             })

@@ -50,6 +50,7 @@ struct Budget {
     transactional_id_expirations: u8,
     txn_log_append_failures: u8,
     group_rebalances: u8,
+    batch_expirations: u8,
 }
 
 /// Something the scheduler may do next.
@@ -70,6 +71,8 @@ enum Op {
     ExpireTransactionalId(u8),
     /// The copier group rebalances: client `i`, its current member, rejoins.
     Rebalance(usize),
+    /// Client `i`'s delivery timeout gives up its outstanding Produce `request`.
+    ExpireBatch(usize, eos_broker::client::RequestId),
 }
 
 enum ClientOp {
@@ -125,7 +128,8 @@ impl Recorder<'_> {
 
     /// Whether the application may hand client `i` its next batch for `partition`: as the model's
     /// script (`Client::can_send`), a later batch waits for the partition's AddPartitionsToTxn, a free
-    /// in-flight slot, and for no batch of the partition to wait for a retry.
+    /// in-flight slot, for no batch of the partition to wait for a retry, and for the partition's
+    /// sequence not to be unresolved.
     fn may_send_batch(&self, i: usize, partition: u8) -> bool {
         let Ok(client) = self.cluster.client(ClientId(i)) else { return false };
         let to_partition = |m: &eos_broker::protocol::Message| match m {
@@ -135,9 +139,11 @@ impl Recorder<'_> {
         };
         let pending: Vec<_> = client.outstanding().filter(|r| to_partition(&r.message)).collect();
         let first = self.apps[i].batches_sent(partition) == 0;
+        let unresolved = client.is_unresolved(&eos_broker::TopicPartition::output(i32::from(partition)));
         first
             || (pending.iter().all(|r| !r.failed && matches!(r.message, eos_broker::protocol::Message::Produce(_)))
-                && pending.len() < usize::from(self.config.producers.max_in_flight))
+                && pending.len() < usize::from(self.config.producers.max_in_flight)
+                && !unresolved)
     }
 
     fn may_start(&self, i: usize) -> bool {
@@ -180,6 +186,13 @@ impl Recorder<'_> {
         let idle = phase == Phase::Ready && self.script_done(i);
         if self.budget.crashes > 0 && self.is_alive(i) && !idle {
             ops.push(Op::Client(i, ClientOp::Crash));
+        }
+        if self.budget.batch_expirations > 0 && self.is_alive(i) {
+            if let Ok(client) = self.cluster.client(ClientId(i)) {
+                let produces =
+                    client.outstanding().filter(|r| matches!(r.message, eos_broker::protocol::Message::Produce(_)));
+                ops.extend(produces.map(|r| Op::ExpireBatch(i, r.id)));
+            }
         }
     }
 
@@ -370,6 +383,14 @@ impl Recorder<'_> {
                 self.budget.group_rebalances -= 1;
                 Some(Action::GroupRebalance { producer: producer(i) })
             }
+            Op::ExpireBatch(i, id) => {
+                let outstanding = self.cluster.client(ClientId(i)).ok()?.outstanding().find(|r| r.id == id)?;
+                let body = project::request_body(&outstanding.message).ok()?;
+                let request = Request { from: producer(i), attempt: 0, send: outstanding.resends, body };
+                self.cluster.expire_batch(ClientId(i), id).ok()?;
+                self.budget.batch_expirations -= 1;
+                Some(Action::ProducerBatchExpires { producer: producer(i), request })
+            }
             Op::ExpireTransactionalId(txn) => {
                 self.cluster.expire_transactional_id(&format!("txn-{txn}").into()).ok()?;
                 self.budget.transactional_id_expirations -= 1;
@@ -523,6 +544,7 @@ pub fn record(config: &Config, seed: u64, steps: usize, faults: Faults) -> Resul
             transactional_id_expirations: f.transactional_id_expirations,
             txn_log_append_failures: f.txn_log_append_failures,
             group_rebalances: f.group_rebalances,
+            batch_expirations: f.batch_expirations,
         },
     };
     let mut renderings = project::Renderings::default();

@@ -286,6 +286,10 @@ pub fn without_ghosts(action: &Action) -> Action {
             producer: *producer,
             request: eos_model::message::Request { attempt: 0, ..*request },
         },
+        Action::ProducerBatchExpires { producer, request } => Action::ProducerBatchExpires {
+            producer: *producer,
+            request: eos_model::message::Request { attempt: 0, ..*request },
+        },
         other => other.clone(),
     }
 }

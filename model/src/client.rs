@@ -75,6 +75,13 @@ pub(crate) fn bumps_after_any_failed_batch(config: &Config) -> bool {
     config.producers.client == ClientVersion::Java4 && config.protocol.explicit_add()
 }
 
+/// Whether the client keeps `lastAckedSequence` per partition: with pipelining, and when batches
+/// may expire (whether an unresolved sequence resolved is read from it). With one Produce in flight
+/// per partition and no expiry, acknowledgements come in sequence order and it would only split states.
+pub(crate) fn tracks_acks(config: &Config) -> bool {
+    config.producers.max_in_flight > 1 || config.faults.batch_expirations > 0
+}
+
 /// A producer instance.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Client {
@@ -94,10 +101,13 @@ pub struct Client {
     pub offsets: OffsetsProgress,
     /// Next sequence per partition, for the current epoch.
     pub next_sequence: SmallMap<PartitionIndex, Sequence>,
-    /// Pipelining (`max_in_flight` > 1): the highest sequence acknowledged per partition in the current
-    /// epoch (Java's `lastAckedSequence`). Not kept with one Produce in flight per partition, where
-    /// acknowledgements come in sequence order and it would only split states.
+    /// The highest sequence acknowledged per partition in the current epoch (Java's
+    /// `lastAckedSequence`), kept only where [`tracks_acks`] says.
     pub last_acked: SmallMap<PartitionIndex, Sequence>,
+    /// Partitions whose sequence is unresolved, with the sequence after the given-up batch (Java's
+    /// `partitionsWithUnresolvedSequences`): a batch expired unanswered, so whether it landed is
+    /// unknown until the partition's other batches are answered (`maybeResolveSequences`).
+    pub unresolved: SmallMap<PartitionIndex, Sequence>,
     /// Requests awaiting a response.
     pub awaiting: SmallMap<Request, RequestStatus>,
     /// KIP-360: bump the epoch with InitProducerId before the next transaction.
@@ -140,6 +150,7 @@ impl Default for Client {
             offsets: OffsetsProgress::NotSent,
             next_sequence: SmallMap::new(),
             last_acked: SmallMap::new(),
+            unresolved: SmallMap::new(),
             awaiting: SmallMap::new(),
             needs_epoch_bump: false,
             skip_end_txn: false,
@@ -240,9 +251,10 @@ impl Client {
     }
 
     /// Whether the script lets it write (its next batch) to `partition` now. A later batch waits for
-    /// the partition to be added (tv1 modes), for a free in-flight slot (`max_in_flight`), and while an
-    /// earlier batch waits to be retried: Java's `RecordAccumulator.shouldStopDrainBatchesForPartition`
-    /// drains a retried batch before any new one.
+    /// the partition to be added (tv1 modes), for a free in-flight slot (`max_in_flight`), while an
+    /// earlier batch waits to be retried, and while the partition's sequence is unresolved: Java's
+    /// `RecordAccumulator.shouldStopDrainBatchesForPartition` drains a retried batch before any new
+    /// one, and no new one while `hasUnresolvedSequence`.
     pub fn can_send(&self, config: &Config, partition: PartitionIndex) -> bool {
         let first = self.batches_sent(partition) == 0;
         let explicit_add = config.producers.transactional && config.protocol.explicit_add();
@@ -252,6 +264,7 @@ impl Client {
             && !self.all_batches_sent(config, partition)
             && (first || !explicit_add || self.added.contains(&TxnPartition::Data(partition)))
             && self.has_free_in_flight_slot(config, partition)
+            && !self.unresolved.contains_key(&partition)
     }
 
     fn begin(&mut self, config: &Config) {
@@ -378,6 +391,7 @@ impl Client {
             self.needs_epoch_bump = true;
         }
         self.awaiting.clear();
+        self.resolve_sequences(cx);
         if self.skip_end_txn {
             // Java's `beginCompletingTransaction`: straight to InitProducerId with (pid, epoch).
             self.needs_epoch_bump = true;
@@ -447,11 +461,70 @@ impl Client {
     }
 
     /// Whether the Produce `request` carries the sequence right after the last acknowledged one of its
-    /// partition (Java's `isNextSequence`). With one Produce in flight per partition every earlier
-    /// batch was answered before it was sent, so it always is.
+    /// partition (Java's `isNextSequence`). With one Produce in flight per partition and no expiry
+    /// every earlier batch was answered before it was sent, so it always is.
     fn is_next_sequence(&self, config: &Config, request: &Request) -> bool {
         let RequestBody::Produce { partition, sequence, .. } = request.body else { return true };
-        config.producers.max_in_flight == 1 || sequence == self.last_acked.get(&partition).map_or(0, |last| last + 1)
+        !tracks_acks(config) || self.is_next(partition, sequence)
+    }
+
+    /// Whether `sequence` follows the last acknowledged one of `partition` (from 0 when none is).
+    fn is_next(&self, partition: PartitionIndex, sequence: Sequence) -> bool {
+        sequence == self.last_acked.get(&partition).map_or(0, |last| last + 1)
+    }
+
+    /// The delivery timeout gives up the unanswered Produce `request` (Java's `Sender.sendProducerData`:
+    /// `expiredBatches` and `getExpiredInflightBatches`, each failed with a `TimeoutException`). The
+    /// instance stops awaiting it; a copy on its way may still land, and its answer is ignored. The
+    /// partition's sequence becomes unresolved (`markSequenceUnresolved`, next sequence after the
+    /// batch). A transactional producer's transaction becomes abortable and, where KIP-360's bump is the
+    /// client's (tv1 modes, Java 4.x), it bumps its epoch after the abort
+    /// (`TransactionManager.handleFailedBatch` → `maybeTransitionToErrorState`). Then the partition
+    /// may already be resolved (`maybeResolveSequences`).
+    pub fn expire_batch(&mut self, cx: &mut ClientContext, request: &Request) {
+        let RequestBody::Produce { partition, sequence, txn, .. } = request.body else { return };
+        if self.awaiting.remove(request).is_none() {
+            return;
+        }
+        if cx.config.guards.idempotence {
+            let next = self.unresolved.get_or_insert_with(partition, || sequence + 1);
+            *next = (*next).max(sequence + 1);
+        }
+        if txn.is_some() {
+            if matches!(self.phase, Phase::InTransaction | Phase::CommittingTransaction) {
+                self.phase = Phase::AbortableError;
+            }
+            self.needs_epoch_bump |= bumps_after_any_failed_batch(cx.config);
+        }
+        self.resolve_sequences(cx);
+    }
+
+    /// Java's `TransactionManager.maybeResolveSequences`: an unresolved partition with no batch left
+    /// unanswered is resolved if its last acknowledged sequence is the one before its next sequence
+    /// (later batches landed after the given-up one); otherwise an idempotent producer bumps its epoch
+    /// (`requestEpochBumpForPartition`), and a transactional one's transaction is abortable and, in tv1
+    /// modes, its epoch is bumped after the abort (TV2's EndTxn bumps it anyway).
+    fn resolve_sequences(&mut self, cx: &mut ClientContext) {
+        if self.unresolved.is_empty() || !self.phase.is_alive() {
+            return;
+        }
+        let drained: Vec<PartitionIndex> =
+            self.unresolved.keys().copied().filter(|p| self.produces_to(*p).next().is_none()).collect();
+        for partition in drained {
+            self.unresolved.remove(&partition);
+            let next = self.next_sequence.get(&partition).copied().unwrap_or(0);
+            if self.is_next(partition, next) {
+                continue;
+            }
+            if self.txn(cx).is_none() {
+                self.bump_idempotent_epoch(None);
+                continue;
+            }
+            if matches!(self.phase, Phase::InTransaction | Phase::CommittingTransaction) {
+                self.phase = Phase::AbortableError;
+            }
+            self.needs_epoch_bump |= cx.config.protocol.explicit_add();
+        }
     }
 
     /// Whether the retry tick re-sends `request` now: it failed, and (a Produce) no earlier batch of
@@ -551,15 +624,16 @@ impl Client {
     /// under the new epoch and wait for the retry tick (`TxnPartitionMap.startSequencesAtBeginning`);
     /// answers to their earlier sends are ignored. At epoch 32767 Java asks for a new producer id
     /// instead; the model's idempotent producers never get there, so it fails then.
-    fn bump_idempotent_epoch(&mut self, failed: Request) {
+    fn bump_idempotent_epoch(&mut self, failed: Option<Request>) {
         let Some(epoch) = self.epoch.checked_add(1) else {
             return self.fatal(ErrorCode::OutOfOrderSequenceNumber);
         };
         self.epoch = epoch;
         self.next_sequence.clear();
         self.last_acked.clear();
+        self.unresolved.clear();
         let mut batches: Vec<Request> = self.awaiting.keys().copied().collect();
-        batches.push(failed);
+        batches.extend(failed);
         batches.sort_by_key(|r| match r.body {
             RequestBody::Produce { partition, sequence, .. } => (partition, sequence),
             _ => (PartitionIndex::MAX, Sequence::MAX),
@@ -572,6 +646,28 @@ impl Client {
             *next += 1;
             let body = RequestBody::Produce { partition, txn, producer_id, epoch, sequence, value };
             self.awaiting.insert(Request { send: 0, body, ..old }, RequestStatus::Failed);
+        }
+    }
+
+    /// An idempotent producer's OUT_OF_ORDER_SEQUENCE_NUMBER for `request` that `canRetry` does not
+    /// retry as is (Java's `TransactionManager.canRetry`, idempotent branch). With the partition's
+    /// sequence unresolved and `request` not the batch right after the given-up one, it is retried
+    /// without a bump: the gap may resolve. Otherwise Java bumps the epoch at once and renumbers every
+    /// unanswered batch of the partition, also one whose earlier send has landed (KAFKA-14034); with
+    /// KAFKA-14034's proposed fix (`fixes.kafka_14034`, apache/kafka#13796) it marks the sequence
+    /// unresolved instead and retries, so the bump waits until no batch of the partition is unanswered
+    /// (`resolve_sequences`), and only a batch that can no longer have landed is ever renumbered.
+    fn on_idempotent_gap(&mut self, config: &Config, request: Request) {
+        let RequestBody::Produce { partition, sequence, .. } = request.body else { return };
+        let unresolved = self.unresolved.get(&partition).copied();
+        if unresolved.is_some_and(|next| next != sequence) {
+            self.awaiting.insert(request, RequestStatus::Failed);
+        } else if config.fixes.kafka_14034 {
+            let next = self.unresolved.get_or_insert_with(partition, || sequence + 1);
+            *next = (*next).max(sequence + 1);
+            self.awaiting.insert(request, RequestStatus::Failed);
+        } else {
+            self.bump_idempotent_epoch(Some(request))
         }
     }
 
@@ -598,6 +694,7 @@ impl Client {
                 self.epoch = reply.epoch.expect("a granted InitProducerId has an epoch");
                 self.next_sequence.clear();
                 self.last_acked.clear();
+                self.unresolved.clear();
                 self.needs_epoch_bump = false;
                 self.phase = if cx.config.is_copier() { Phase::FetchingOffsets } else { Phase::Ready };
             }
@@ -612,7 +709,7 @@ impl Client {
                 self.send_txn_offset_commit(cx);
             }
             RequestBody::Produce { partition, sequence, .. } if ok => {
-                if cx.config.producers.max_in_flight > 1 {
+                if tracks_acks(cx.config) {
                     let last = self.last_acked.get_or_insert_with(partition, || sequence);
                     *last = (*last).max(sequence);
                 }
@@ -633,21 +730,22 @@ impl Client {
                 (error, ClientVersion::Java4) => self.fatal(error),
             },
             // Java's `TransactionManager.canRetry`: OUT_OF_ORDER_SEQUENCE_NUMBER is retried when the
-            // batch is not the next sequence after the last acknowledged one: the gap may be an
-            // earlier batch, still on its way.
-            RequestBody::Produce { .. }
+            // partition's sequence is not unresolved and the batch is not the next sequence after the
+            // last acknowledged one: the gap may be an earlier batch, still on its way.
+            RequestBody::Produce { partition, .. }
                 if reply.error == ErrorCode::OutOfOrderSequenceNumber
+                    && !self.unresolved.contains_key(&partition)
                     && !self.is_next_sequence(cx.config, &request) =>
             {
                 self.awaiting.insert(request, RequestStatus::Failed);
             }
             // An idempotent (non-transactional) Java producer retries a real gap too, after bumping its
-            // epoch locally (`requestIdempotentEpochBumpForPartition`, `bumpIdempotentProducerEpoch`).
+            // epoch locally (`requestEpochBumpForPartition`, `bumpIdempotentProducerEpoch`).
             RequestBody::Produce { txn: None, producer_id: Some(_), .. }
                 if reply.error == ErrorCode::OutOfOrderSequenceNumber
                     && cx.config.producers.client == ClientVersion::Java4 =>
             {
-                self.bump_idempotent_epoch(request)
+                self.on_idempotent_gap(cx.config, request)
             }
             // Kafka Streams: INVALID_TXN_STATE is fatal (KAFKA-19690's symptom).
             RequestBody::Produce { txn: Some(_), .. }
@@ -676,10 +774,12 @@ impl Client {
                     self.epoch = reply.epoch.expect("a successful EndTxn has an epoch");
                     self.next_sequence.clear();
                     self.last_acked.clear();
+                    self.unresolved.clear();
                 }
                 self.end_attempt(cx, commit);
             }
             _ => self.fatal(reply.error),
         }
+        self.resolve_sequences(cx);
     }
 }

@@ -220,6 +220,15 @@ pub struct Fixes {
     /// `VerificationStateEntry.lowestSequence`, `ProducerAppendInfo.checkSequence`). Off: no such check.
     #[serde(default = "yes")]
     pub kafka_14920: bool,
+    /// KAFKA-14034, a fix Java's client does not have (apache/kafka#13796, closed unmerged): an
+    /// idempotent producer answered OUT_OF_ORDER_SEQUENCE_NUMBER for the sequence after its last
+    /// acknowledged one marks the partition's sequence unresolved (`markSequenceUnresolved`) and
+    /// retries, instead of bumping its epoch at once and renumbering every unanswered batch of the
+    /// partition, one of which may have landed already (`requestEpochBumpForPartition`,
+    /// `TxnPartitionEntry.startSequencesAtBeginning`). Default off, as Java is; a client-side switch
+    /// that no broker implements.
+    #[serde(default)]
+    pub kafka_14034: bool,
 }
 
 impl Default for Fixes {
@@ -239,6 +248,7 @@ impl Default for Fixes {
             kafka_18202: true,
             kafka_5351: true,
             kafka_14920: true,
+            kafka_14034: false,
         }
     }
 }
@@ -260,7 +270,12 @@ impl Fixes {
         "kafka_18202",
         "kafka_5351",
         "kafka_14920",
+        "kafka_14034",
     ];
+
+    /// Fixes of Java's client that Java does not have: off is Kafka as it is, so no scenario lists
+    /// them among its fixes switched off.
+    pub const CLIENT_ONLY: &'static [&'static str] = &["kafka_14034"];
 
     /// The switch named `name`, for the museum.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut bool> {
@@ -279,14 +294,20 @@ impl Fixes {
             "kafka_18202" => &mut self.kafka_18202,
             "kafka_5351" => &mut self.kafka_5351,
             "kafka_14920" => &mut self.kafka_14920,
+            "kafka_14034" => &mut self.kafka_14034,
             _ => return None,
         })
     }
 
-    /// The names of the fixes switched off.
+    /// The names of the fixes switched off (Kafka's own fixes: [`Fixes::CLIENT_ONLY`] ones are off in
+    /// Kafka too).
     pub fn off(&self) -> Vec<&'static str> {
         let mut copy = self.clone();
-        Self::NAMES.iter().copied().filter(|n| !*copy.get_mut(n).expect("known name")).collect()
+        Self::NAMES
+            .iter()
+            .copied()
+            .filter(|n| !Self::CLIENT_ONLY.contains(n) && !*copy.get_mut(n).expect("known name"))
+            .collect()
     }
 }
 
@@ -353,6 +374,11 @@ pub struct FaultsConfig {
     /// ILLEGAL_GENERATION (KIP-447). Copier scenarios only.
     #[serde(default)]
     pub group_rebalances: u8,
+    /// Batches a producer gives up by its delivery timeout (`delivery.timeout.ms`): an unanswered
+    /// Produce is no longer awaited, its request may still land; the partition's sequence is
+    /// unresolved until its other batches are answered (specs/eos.md §7).
+    #[serde(default)]
+    pub batch_expirations: u8,
 }
 
 /// Broker settings that bound the model.
@@ -609,6 +635,7 @@ impl Config {
             ("transactional_id_expirations", f.transactional_id_expirations),
             ("txn_log_append_failures", f.txn_log_append_failures),
             ("group_rebalances", f.group_rebalances),
+            ("batch_expirations", f.batch_expirations),
         ] {
             if value > MAX_FAULTS {
                 return invalid(format!("faults.{name} = {value} exceeds the limit of {MAX_FAULTS}"));

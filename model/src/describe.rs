@@ -16,7 +16,8 @@ pub fn actor(action: &Action) -> String {
         | Action::ProducerAbort { producer }
         | Action::ProducerRetry { producer }
         | Action::ProducerRequestTimeout { producer, .. }
-        | Action::ProducerCrash { producer } => format!("producer-{producer}"),
+        | Action::ProducerCrash { producer }
+        | Action::ProducerBatchExpires { producer, .. } => format!("producer-{producer}"),
         Action::Deliver { .. } | Action::Lose { .. } | Action::CoordinatorAppendFails { .. } => "network".to_string(),
         Action::CoordinatorRetryMarkers { .. }
         | Action::CoordinatorResendMarker { .. }
@@ -43,6 +44,7 @@ pub fn action(action: &Action) -> String {
             format!("request timeout: re-send {}", request.body)
         }
         Action::ProducerCrash { .. } => "crash".to_string(),
+        Action::ProducerBatchExpires { request, .. } => format!("delivery timeout: give up {}", request.body),
         Action::GroupRebalance { producer } => format!("rebalance: producer-{producer} rejoins copier-group"),
         Action::Deliver { message } => format!("deliver {message}"),
         Action::CoordinatorAppendFails { request } => {

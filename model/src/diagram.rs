@@ -209,6 +209,9 @@ fn draw_action(
         Action::ProducerRequestTimeout { producer, .. } => {
             svg.mark(lanes.x(usize::from(*producer)), y, DUPLICATE, "request timeout: re-send")
         }
+        Action::ProducerBatchExpires { producer, .. } => {
+            svg.mark(lanes.x(usize::from(*producer)), y, LOSS, "⏱ delivery timeout: batch given up")
+        }
         Action::CoordinatorTimeout { txn } => {
             svg.mark(lanes.x(lanes.coordinator()), y, DUPLICATE, &format!("⏱ txn-{txn} timed out"))
         }

@@ -95,6 +95,11 @@ impl EosModel {
                 }
             }
         }
+        if state.budget.batch_expirations > 0 && c.phase.is_alive() {
+            for request in c.awaiting.keys().filter(|r| r.produce_partition().is_some()) {
+                actions.push(Action::ProducerBatchExpires { producer, request: *request });
+            }
+        }
         let idle = c.phase == Phase::Ready && c.script_done(config);
         if state.budget.producer_crashes > 0 && c.phase.is_alive() && !idle {
             actions.push(Action::ProducerCrash { producer });
@@ -377,6 +382,13 @@ impl EosModel {
             Action::ProducerRequestTimeout { producer, request } => {
                 state.budget.duplicates = state.budget.duplicates.checked_sub(1)?;
                 state.clients[usize::from(producer)].request_timeout(&request, outbox)?;
+            }
+            Action::ProducerBatchExpires { producer, request } => {
+                state.budget.batch_expirations = state.budget.batch_expirations.checked_sub(1)?;
+                if !state.clients[usize::from(producer)].awaiting.contains_key(&request) {
+                    return None;
+                }
+                self.with_client(state, producer, outbox, |c, cx| c.expire_batch(cx, &request));
             }
             Action::ProducerCrash { producer } => {
                 state.budget.producer_crashes = state.budget.producer_crashes.checked_sub(1)?;

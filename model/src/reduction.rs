@@ -8,7 +8,8 @@
 //!   answers to it are in flight, if anything) takes its next step first. The ample set is every
 //!   enabled action *of the client*: its own calls and ticks, and the delivery `D` and loss `L` of
 //!   each answer to it. Only in scenarios without copier, crashes, timeouts of live transactions,
-//!   failovers, duplicates and with one instance per transactional id ([`client_turns_apply`]), not
+//!   failovers, duplicates, batch expiries and with one instance per transactional id
+//!   ([`client_turns_apply`]), not
 //!   while one of the answers is CONCURRENT_TRANSACTIONS, and not while the coordinator could time
 //!   the client's transaction out as abandoned. A client in turn with nothing to do lends its turn
 //!   to its transactional id's coordinator side (a **transaction turn**): while no marker of the id
@@ -18,7 +19,8 @@
 //! * A **silent acknowledgement**: a successful Produce answer to a live client that awaits the
 //!   request in flight (its only effect: the request leaves `awaiting`), or any answer to a crashed
 //!   or fatally failed client (its only effect: it leaves the network); the ample set is its `D`
-//!   (and `L`, while one loss is left). Only with no duplicates left to inject, at most one loss left
+//!   (and `L`, while one loss is left). Only with no duplicates or batch expiries left to inject (an
+//!   expiry reads whether the batch is still awaited), at most one loss left
 //!   and, with one, no failed request of the client; not for a Java 4.x client under tv1, whose
 //!   abort reads which batches are outstanding; not with pipelined batches, whose acknowledgements
 //!   the client reads (its last acknowledged sequence decides whether an
@@ -118,6 +120,7 @@ fn client_turns_apply(config: &crate::config::Config) -> bool {
         && f.timeouts == 0
         && f.coordinator_failovers == 0
         && f.duplicates == 0
+        && f.batch_expirations == 0
 }
 
 /// Whether the coordinator's side of a transactional id (its marker answers and marker-retry tick)
@@ -222,6 +225,7 @@ fn silent_acknowledgement(model: &EosModel, state: &State) -> Option<Vec<Action>
     let budget = &state.budget;
     let pipelined = model.config.producers.batches_per_partition > 1 || model.config.producers.max_in_flight > 1;
     if budget.duplicates > 0
+        || budget.batch_expirations > 0
         || budget.losses > 1
         || pipelined
         || crate::client::bumps_after_any_failed_batch(&model.config)

@@ -43,6 +43,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("legacy-copier-id-expiry", include_str!("../../specs/scenarios/legacy-copier-id-expiry.toml")),
     ("rotation-marker-duplicates", include_str!("../../specs/scenarios/rotation-marker-duplicates.toml")),
     ("pipelined-verification-2txn", include_str!("../../specs/scenarios/pipelined-verification-2txn.toml")),
+    ("batch-expiry", include_str!("../../specs/scenarios/batch-expiry.toml")),
+    ("batch-expiry-txn", include_str!("../../specs/scenarios/batch-expiry-txn.toml")),
 ];
 
 /// (name, TOML) of every scenario of the bug museum (`specs/scenarios/bugs/`): one real bug each, the
@@ -63,6 +65,7 @@ pub const MUSEUM: &[(&str, &str)] = &[
     ("KAFKA-19690", include_str!("../../specs/scenarios/bugs/KAFKA-19690.toml")),
     ("REDPANDA-3039", include_str!("../../specs/scenarios/bugs/REDPANDA-3039.toml")),
     ("KAFKA-5351", include_str!("../../specs/scenarios/bugs/KAFKA-5351.toml")),
+    ("KAFKA-14034", include_str!("../../specs/scenarios/bugs/KAFKA-14034.toml")),
 ];
 
 /// (name, TOML) of the large scenarios (`specs/scenarios/large/`): one size up from `happy`, exhaustive

@@ -35,6 +35,8 @@ pub struct Budget {
     pub txn_log_append_failures: u8,
     /// Rebalances of the copier's group left.
     pub group_rebalances: u8,
+    /// Batches a producer may still give up by its delivery timeout.
+    pub batch_expirations: u8,
 }
 
 /// A state of the whole system. (`Default` is the empty value a stand-in is made of, not a state of
@@ -84,6 +86,7 @@ impl State {
                 transactional_id_expirations: f.transactional_id_expirations,
                 txn_log_append_failures: f.txn_log_append_failures,
                 group_rebalances: f.group_rebalances,
+                batch_expirations: f.batch_expirations,
             },
             history: History::default(),
             symmetry: Symmetry::of(config),
@@ -135,6 +138,9 @@ pub enum Action {
     ProducerRequestTimeout { producer: ProducerIndex, request: Request },
     /// The instance crashes.
     ProducerCrash { producer: ProducerIndex },
+    /// The delivery timeout gives up `request`, an unanswered Produce: the instance no longer awaits
+    /// it (a copy on its way may still land) and its partition's sequence is unresolved.
+    ProducerBatchExpires { producer: ProducerIndex, request: Request },
     /// The network delivers one copy of `message`.
     Deliver { message: Message },
     /// The network loses one copy of `message`.
@@ -182,6 +188,7 @@ impl Action {
             Action::ProducerRetry { .. } => "ProducerRetry",
             Action::ProducerRequestTimeout { .. } => "ProducerRequestTimeout",
             Action::ProducerCrash { .. } => "ProducerCrash",
+            Action::ProducerBatchExpires { .. } => "ProducerBatchExpires",
             Action::Deliver { .. } => "Deliver",
             Action::Lose { .. } => "Lose",
             Action::CoordinatorRetryMarkers { .. } => "CoordinatorRetryMarkers",
@@ -199,7 +206,7 @@ impl Action {
 
     /// Every action kind a scenario with all its fixes on can take (GroupCompleteTransaction needs
     /// KAFKA-17507's fix off).
-    pub const KINDS: [&'static str; 20] = [
+    pub const KINDS: [&'static str; 21] = [
         "ProducerStart",
         "ProducerSend",
         "ProducerSendOffsets",
@@ -209,6 +216,7 @@ impl Action {
         "ProducerRetry",
         "ProducerRequestTimeout",
         "ProducerCrash",
+        "ProducerBatchExpires",
         "Deliver",
         "Lose",
         "CoordinatorRetryMarkers",

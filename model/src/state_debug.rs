@@ -129,6 +129,9 @@ fn client_line(c: &Client) -> String {
     if c.needs_epoch_bump {
         line.push_str(", needs epoch bump");
     }
+    if !c.unresolved.is_empty() {
+        let _ = write!(line, ", unresolved {:?}", c.unresolved);
+    }
     if c.position > 0 {
         let _ = write!(line, ", input position {}", c.position);
     }

@@ -61,6 +61,7 @@ fn every_event_is_marked() {
         ("coordinator-append-failure", "CoordinatorAppendFails", "log append failed"),
         ("copier-rebalance", "GroupRebalance", "rebalance: producer-0 rejoins"),
         ("coordinator-async-window", "CoordinatorAppendCompletes", "log append completed"),
+        ("batch-expiry", "ProducerBatchExpires", "delivery timeout: batch given up"),
     ];
     let kinds: Vec<&str> = cases.iter().map(|(_, k, _)| *k).collect();
     for kind in Action::KINDS {

@@ -62,6 +62,9 @@ pub enum Unrealisable {
     /// The leader's verification as a round trip of its own messages (`verification_round_trip`):
     /// Kafka's leader verifies inside its Produce handling, out of the harness's reach.
     VerificationRoundTrip,
+    /// A producer gives a batch up by its delivery timeout: the wire harness awaits every request it
+    /// sent (not yet taught to stop waiting for one).
+    BatchExpiry,
 }
 
 impl Unrealisable {
@@ -106,11 +109,14 @@ impl Unrealisable {
             Unrealisable::GroupRebalance => {
                 "the copier's group rebalances (its member rejoins); the wire harness joins once per instance and does not rejoin"
             }
+            Unrealisable::BatchExpiry => {
+                "a producer gives a batch up by its delivery timeout; the wire harness awaits every request it sent"
+            }
         }
     }
 
     /// Every reason, in report order.
-    pub const ALL: [Unrealisable; 14] = [
+    pub const ALL: [Unrealisable; 15] = [
         Unrealisable::FencingOff,
         Unrealisable::FixOff,
         Unrealisable::SmallEpochSpace,
@@ -125,6 +131,7 @@ impl Unrealisable {
         Unrealisable::CoordinatorAppendRoundTrip,
         Unrealisable::VerificationRoundTrip,
         Unrealisable::GroupRebalance,
+        Unrealisable::BatchExpiry,
     ];
 }
 
@@ -165,6 +172,7 @@ fn never(action: &Action, abilities: Abilities) -> Option<Unrealisable> {
         Action::CoordinatorAppendFails { .. } => Some(Unrealisable::TxnLogAppendFailure),
         Action::GroupRebalance { .. } => Some(Unrealisable::GroupRebalance),
         Action::CoordinatorAppendCompletes { .. } => Some(Unrealisable::CoordinatorAppendRoundTrip),
+        Action::ProducerBatchExpires { .. } => Some(Unrealisable::BatchExpiry),
         _ => None,
     }
 }

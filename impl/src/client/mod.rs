@@ -10,6 +10,7 @@ pub mod outstanding;
 mod responses;
 pub mod timers;
 pub mod transaction_manager;
+mod unresolved;
 
 pub use consumer::{ConsumedRecord, Consumer};
 pub use outstanding::{ClientRequest, OutstandingRequest, RequestId};
@@ -92,6 +93,14 @@ pub struct ClientConfig {
     /// pipelines. Above 1 the client tracks the last acknowledged sequence per partition, and an
     /// OUT_OF_ORDER_SEQUENCE_NUMBER for a batch that is not the next one is retried (specs 7).
     pub max_in_flight: u8,
+    /// The application gives batches up by their delivery timeout (`delivery.timeout.ms`,
+    /// [`TransactionManager::expire_batch`]): the client then also tracks the last acknowledged
+    /// sequence per partition, which decides whether an unresolved sequence resolved (specs 7).
+    pub expires_batches: bool,
+    /// KAFKA-14034's proposed fix (apache/kafka#13796, not in Java): an idempotent producer's real
+    /// sequence gap marks the partition's sequence unresolved and retries, instead of bumping the
+    /// epoch at once and renumbering batches that may have landed.
+    pub kafka_14034: bool,
 }
 
 /// The client behaviour (specs/eos.md section 7).
@@ -125,6 +134,8 @@ impl Default for ClientConfig {
             version: ClientVersion::Java4,
             streams: false,
             max_in_flight: 1,
+            expires_batches: false,
+            kafka_14034: false,
         }
     }
 }

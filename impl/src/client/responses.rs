@@ -93,6 +93,7 @@ impl TransactionManager {
             Message::EndTxnResponse(r) => self.on_end_txn(now_ms, r, &mut out),
             _ => unreachable!("answer_key is Some only for client responses"),
         }
+        self.resolve_sequences(now_ms);
         out
     }
 
@@ -165,29 +166,32 @@ impl TransactionManager {
     /// partition (Java's `isNextSequence`); without pipelining every earlier batch was answered first.
     fn is_next_sequence(&self, message: &Message) -> bool {
         let Message::Produce(batch) = message else { return true };
-        self.config.max_in_flight <= 1 || batch.sequence == self.last_acked.get(&batch.partition).map_or(0, |s| s + 1)
+        !self.tracks_acks() || self.is_next(&batch.partition, batch.sequence)
     }
 
     fn on_produce(&mut self, now_ms: TimestampMs, request: OutstandingRequest, response: &ProduceResponse) {
         match response.error {
             ErrorCode::None => {
                 if let Message::Produce(batch) = &request.message {
-                    if self.config.max_in_flight > 1 {
+                    if self.tracks_acks() {
                         let last = self.last_acked.entry(batch.partition.clone()).or_insert(batch.sequence);
                         *last = (*last).max(batch.sequence);
                     }
                 }
             }
-            // Java's `TransactionManager.canRetry`: retried when the batch is not the next sequence
-            // after the last acknowledged (the gap may be an earlier batch, still on its way).
-            ErrorCode::OutOfOrderSequenceNumber if !self.is_next_sequence(&request.message) => {
+            // Java's `TransactionManager.canRetry`: retried when the partition's sequence is not
+            // unresolved and the batch is not the next sequence after the last acknowledged (the gap
+            // may be an earlier batch, still on its way).
+            ErrorCode::OutOfOrderSequenceNumber
+                if !self.is_unresolved_batch(&request.message) && !self.is_next_sequence(&request.message) =>
+            {
                 self.outstanding.reinsert_failed(request, now_ms)
             }
-            // An idempotent Java producer retries a real gap too, after a local epoch bump.
+            // An idempotent Java producer retries a real gap too (unresolved.rs).
             ErrorCode::OutOfOrderSequenceNumber
                 if !self.is_transactional() && self.config.version == ClientVersion::Java4 =>
             {
-                self.bump_idempotent_epoch(now_ms, request)
+                self.on_idempotent_gap(now_ms, request)
             }
             ErrorCode::InvalidTxnState if self.config.streams => self.fatal(),
             ErrorCode::InvalidProducerEpoch
@@ -204,7 +208,7 @@ impl TransactionManager {
     /// the new epoch (`TxnPartitionMap.startSequencesAtBeginning`) and wait for the retry timer;
     /// answers to their earlier sends are ignored. At epoch 32767 Java would ask for a new producer
     /// id; eos's client fails instead.
-    fn bump_idempotent_epoch(&mut self, now_ms: TimestampMs, failed: OutstandingRequest) {
+    pub(crate) fn bump_idempotent_epoch(&mut self, now_ms: TimestampMs, failed: Option<OutstandingRequest>) {
         let Some(epoch) = self.producer_epoch.checked_add(1) else {
             self.fatal();
             return;
@@ -212,7 +216,9 @@ impl TransactionManager {
         self.producer_epoch = epoch;
         self.sequences.clear();
         self.last_acked.clear();
-        let mut batches: Vec<ProduceRequest> = std::iter::once(failed)
+        self.unresolved.clear();
+        let mut batches: Vec<ProduceRequest> = failed
+            .into_iter()
             .chain(self.outstanding.take_produces())
             .filter_map(|r| match r.message {
                 Message::Produce(p) => Some(p),

@@ -58,6 +58,9 @@ pub struct TransactionManager {
     /// Pipelining (`max_in_flight` > 1): the highest sequence acknowledged per partition in the
     /// current epoch (Java's `lastAckedSequence`).
     pub(crate) last_acked: BTreeMap<TopicPartition, Sequence>,
+    /// Partitions whose sequence is unresolved, with the sequence after the batch given up (Java's
+    /// `partitionsWithUnresolvedSequences`).
+    pub(crate) unresolved: BTreeMap<TopicPartition, Sequence>,
     pub(crate) transaction: TransactionProgress,
     pub(crate) outstanding: Outstanding,
     /// KIP-360: an abort must be followed by InitProducerId with the current (pid, epoch).
@@ -83,6 +86,7 @@ impl TransactionManager {
             producer_epoch: NO_PRODUCER_EPOCH,
             sequences: BTreeMap::new(),
             last_acked: BTreeMap::new(),
+            unresolved: BTreeMap::new(),
             transaction: TransactionProgress::default(),
             outstanding: Outstanding::default(),
             epoch_bump_required: false,
@@ -222,6 +226,7 @@ impl TransactionManager {
         if (producer_id, producer_epoch) != (self.producer_id, self.producer_epoch) {
             self.sequences.clear();
             self.last_acked.clear();
+            self.unresolved.clear();
         }
         self.producer_id = producer_id;
         self.producer_epoch = producer_epoch;
@@ -400,6 +405,7 @@ impl TransactionManager {
         }
         self.outstanding.clear();
         self.transaction.held.clear();
+        self.resolve_sequences(now_ms);
         if self.skip_end_txn {
             // Java's `beginCompletingTransaction`: straight to InitProducerId with (pid, epoch).
             self.epoch_bump_required = true;

@@ -249,6 +249,13 @@ impl Cluster {
         Ok(())
     }
 
+    /// The client's delivery timeout gives up its outstanding Produce `request`; the request, if in
+    /// flight, stays in flight and may still land (its answer is ignored).
+    pub fn expire_batch(&mut self, client: ClientId, request: RequestId) -> Result<(), ClusterError> {
+        let now = self.now();
+        Ok(self.client_mut(client)?.expire_batch(now, request)?)
+    }
+
     /// Crashes a client; its messages stay in flight and responses to it are discarded.
     pub fn crash(&mut self, client: ClientId) -> Result<(), ClusterError> {
         Ok(self.client_mut(client)?.crash()?)

@@ -445,6 +445,7 @@ impl Encode for Client {
             offsets,
             next_sequence,
             last_acked,
+            unresolved,
             awaiting,
             needs_epoch_bump,
             position,
@@ -473,6 +474,7 @@ impl Encode for Client {
         e.multiset(sent.iter(), r, |(p, n), r, e| pack!(e, [(r.partition(**p), 8), (**n, 8)]));
         e.multiset(next_sequence.iter(), r, |(p, s), r, e| pack!(e, [(r.partition(**p), 8), (int32(**s), 32)]));
         e.multiset(last_acked.iter(), r, |(p, s), r, e| pack!(e, [(r.partition(**p), 8), (int32(**s), 32)]));
+        e.multiset(unresolved.iter(), r, |(p, s), r, e| pack!(e, [(r.partition(**p), 8), (int32(**s), 32)]));
         e.multiset(awaiting.iter(), r, |(request, status), r, e| {
             e.word(**status as u64);
             request.encode(r, e);
@@ -634,6 +636,7 @@ impl Encode for Budget {
             transactional_id_expirations,
             txn_log_append_failures,
             group_rebalances,
+            batch_expirations,
         } = *self;
         pack!(
             e,
@@ -648,7 +651,8 @@ impl Encode for Budget {
                 (producer_expirations, 4),
                 (transactional_id_expirations, 4),
                 (txn_log_append_failures, 4),
-                (group_rebalances, 4)
+                (group_rebalances, 4),
+                (batch_expirations, 4)
             ]
         )
     }

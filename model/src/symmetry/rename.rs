@@ -245,6 +245,7 @@ impl Rename for Client {
             offsets,
             next_sequence,
             last_acked,
+            unresolved,
             awaiting,
             needs_epoch_bump,
             position,
@@ -263,6 +264,7 @@ impl Rename for Client {
             offsets: *offsets,
             next_sequence: next_sequence.iter().map(|(p, s)| (r.partition(*p), *s)).collect(),
             last_acked: last_acked.iter().map(|(p, s)| (r.partition(*p), *s)).collect(),
+            unresolved: unresolved.iter().map(|(p, s)| (r.partition(*p), *s)).collect(),
             awaiting: awaiting.iter().map(|(req, s)| (req.rename(r), *s)).collect(),
             needs_epoch_bump: *needs_epoch_bump,
             position: *position,
@@ -325,6 +327,9 @@ impl Rename for Action {
                 Action::ProducerRequestTimeout { producer: r.producer(*producer), request: request.rename(r) }
             }
             Action::ProducerCrash { producer } => Action::ProducerCrash { producer: r.producer(*producer) },
+            Action::ProducerBatchExpires { producer, request } => {
+                Action::ProducerBatchExpires { producer: r.producer(*producer), request: request.rename(r) }
+            }
             Action::GroupRebalance { producer } => Action::GroupRebalance { producer: r.producer(*producer) },
             Action::Deliver { message } => Action::Deliver { message: message.rename(r) },
             Action::Lose { message } => Action::Lose { message: message.rename(r) },
