@@ -61,6 +61,7 @@ pub fn cluster_config(config: &Config, faults: Faults) -> ClusterConfig {
         },
         partitions: i32::from(config.partitions.count),
         input_records: config.copier.as_ref().map_or(0, |c| i64::from(c.input_records)),
+        copier_groups: usize::from(config.group_count()),
         clients,
         fencing: config.guards.fencing,
         fixes: fixes(&config.fixes),

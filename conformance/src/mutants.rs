@@ -30,6 +30,7 @@ pub fn fault_name(fault: Fault) -> &'static str {
         Fault::MarkerRetryWithoutBackoff => "marker-retry-without-backoff",
         Fault::AppendFailureKeepsPending => "append-failure-keeps-pending",
         Fault::CompletionIgnoresCoordinatorEpoch => "completion-ignores-coordinator-epoch",
+        Fault::MarkerCompletesOneGroup => "marker-completes-one-group",
     }
 }
 

@@ -41,6 +41,13 @@ pub(crate) fn txn_partition(tp: &TopicPartition) -> Result<TxnPartition, Untrans
     }
 }
 
+/// The model's index of consumer group `name` (`copier-group`, `copier-group-1`, ...).
+fn group_index(name: &str) -> Result<u8, Untranslatable> {
+    (0..eos_model::config::MAX_GROUPS)
+        .find(|g| eos_model::types::group_name(*g) == name)
+        .ok_or_else(|| Untranslatable(format!("consumer group {name}")))
+}
+
 fn error(code: eos_broker::ErrorCode) -> Result<ErrorCode, Untranslatable> {
     ErrorCode::from_code(code.code()).ok_or_else(|| Untranslatable(format!("error code {code:?}")))
 }
@@ -70,6 +77,7 @@ pub fn request_body(message: &Wire) -> Result<RequestBody, Untranslatable> {
             txn: txn_index(r.transactional_id.as_str())?,
             producer_id: r.producer_id,
             epoch: r.producer_epoch,
+            group: group_index(&r.group)?,
         },
         Wire::Produce(r) => {
             let [record] = r.records.as_slice() else {
@@ -92,6 +100,7 @@ pub fn request_body(message: &Wire) -> Result<RequestBody, Untranslatable> {
             txn: txn_index(r.transactional_id.as_str())?,
             producer_id: r.producer_id,
             epoch: r.producer_epoch,
+            group: group_index(&r.group)?,
             generation: r.generation,
             offset: r.offset,
         },
@@ -404,16 +413,11 @@ pub fn observe(cluster: &Cluster, config: &Config, renderings: &mut Renderings) 
         transactions: transactions(cluster, config)?,
         partitions: (0..config.partitions.count).map(|p| partition(cluster, p)).collect::<Result<_, _>>()?,
         group: GroupView {
-            generation: group.generation,
-            member: group.member_id.clone(),
-            committed: group.committed.get(&TopicPartition::input()).copied(),
-            pending: group
-                .pending
-                .iter()
-                .filter_map(|(pid, p)| p.offsets.get(&TopicPartition::input()).map(|o| (*pid, *o)))
-                .collect(),
-            pending_epochs: group.pending.iter().map(|(pid, p)| (*pid, p.producer_epoch)).collect(),
             producers: group.producers.iter().map(|(pid, p)| (*pid, p.producer_epoch, p.coordinator_epoch)).collect(),
+            others: (1..config.group_count())
+                .map(|g| group_view(&cluster.group_view_of(&eos_model::types::group_name(g))))
+                .collect(),
+            ..group_view(&group)
         },
         clients,
         network: network_of_rendered(lines.into_iter()),
@@ -442,6 +446,22 @@ pub fn held_request(cluster: &Cluster, held: &eos_broker::broker::HeldAppend) ->
         .ok_or_else(|| Untranslatable(format!("a held append of an unknown request {correlation:?}")))?;
     let send = send_of(cluster, held.client, Some(correlation))?;
     Ok(Request { from, attempt: 0, send, body: request_body(request)? })
+}
+
+/// One group's membership, committed and pending offsets of `in-0`, in the model's terms.
+fn group_view(group: &eos_broker::cluster::GroupView) -> GroupView {
+    GroupView {
+        generation: group.generation,
+        member: group.member_id.clone(),
+        committed: group.committed.get(&TopicPartition::input()).copied(),
+        pending: group
+            .pending
+            .iter()
+            .filter_map(|(pid, p)| p.offsets.get(&TopicPartition::input()).map(|o| (*pid, *o)))
+            .collect(),
+        pending_epochs: group.pending.iter().map(|(pid, p)| (*pid, p.producer_epoch)).collect(),
+        ..GroupView::default()
+    }
 }
 
 /// A model message with its ghost fields emptied, comparable with [`message`]'s translation.

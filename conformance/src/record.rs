@@ -27,7 +27,9 @@ struct App {
     attempt: u8,
     /// The partition of every batch sent in this attempt.
     sent: Vec<u8>,
-    offsets_handed: bool,
+    /// Copier: the groups whose offsets it handed to this attempt (one sendOffsetsToTransaction each;
+    /// the client refuses the next while the last is unacknowledged).
+    offsets_handed: u8,
     last_phase: Option<Phase>,
 }
 
@@ -166,7 +168,7 @@ impl Recorder<'_> {
                     ops.push(Op::Client(i, ClientOp::Send(partition)));
                 }
             }
-            if self.config.is_copier() && !app.offsets_handed {
+            if self.config.is_copier() && app.offsets_handed < self.config.group_count() {
                 ops.push(Op::Client(i, ClientOp::SendOffsets));
             }
         }
@@ -174,7 +176,7 @@ impl Recorder<'_> {
             ops.push(Op::Client(i, ClientOp::FetchOffsets));
         }
         let script_sent = self.script_partitions(i).iter().all(|p| self.all_batches_sent(i, *p));
-        let offsets_ready = !self.config.is_copier() || app.offsets_handed;
+        let offsets_ready = !self.config.is_copier() || app.offsets_handed == self.config.group_count();
         if phase == Phase::InTransaction && script_sent && offsets_ready {
             ops.push(Op::Client(i, ClientOp::Commit));
         }
@@ -455,7 +457,7 @@ impl Recorder<'_> {
             ClientOp::SendOffsets => {
                 let position = self.cluster.client(c).map(|c| c.position()).unwrap_or(0);
                 let handed = self.cluster.send_offsets(c, position + 1).map(drop);
-                self.apps[i].offsets_handed |= handed.is_ok();
+                self.apps[i].offsets_handed += u8::from(handed.is_ok());
                 handed
             }
             ClientOp::FetchOffsets => match self.cluster.fetch_offsets(c) {
@@ -491,7 +493,7 @@ impl Recorder<'_> {
                 let app = &mut self.apps[i];
                 app.attempt += 1;
                 app.sent.clear();
-                app.offsets_handed = false;
+                app.offsets_handed = 0;
             }
         }
     }

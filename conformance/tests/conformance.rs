@@ -72,6 +72,8 @@ fn every_seeded_fault_is_caught() {
         config("coordinator-failover", Protocol::Tv1),
         config("coordinator-append-failure", Protocol::Tv2),
         config("coordinator-async-window", Protocol::Tv2),
+        // The one corpus with two groups: a marker that ends one group's offsets only.
+        config("copier-two-groups", Protocol::Tv2),
     ];
     let options = SuiteOptions { walks: 0, enumerate_limit: 25_000, ..options() };
     let reports = mutants::run(&corpus, &options, 1);

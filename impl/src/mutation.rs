@@ -60,11 +60,14 @@ pub enum Fault {
     /// NOT_COORDINATOR (the coordinator-epoch check of Kafka's `appendTransactionToLog` callback is
     /// skipped).
     CompletionIgnoresCoordinatorEpoch,
+    /// (19) A marker at the offsets partition ends the producer's transaction in the first group
+    /// that has offsets pending only: another group's pending offsets stay pending for ever.
+    MarkerCompletesOneGroup,
 }
 
 impl Fault {
     /// Every fault, in the order of the list above.
-    pub const ALL: [Fault; 18] = [
+    pub const ALL: [Fault; 19] = [
         Fault::SkipPartitionEpochCheck,
         Fault::ForgetAbortedIndex,
         Fault::CommitPendingOffsetsOnAbort,
@@ -83,6 +86,7 @@ impl Fault {
         Fault::MarkerRetryWithoutBackoff,
         Fault::AppendFailureKeepsPending,
         Fault::CompletionIgnoresCoordinatorEpoch,
+        Fault::MarkerCompletesOneGroup,
     ];
 }
 

@@ -36,8 +36,16 @@ pub const OUTPUT_TOPIC: &str = "out";
 pub const INPUT_TOPIC: &str = "in";
 /// The internal topic that holds consumer-group offsets.
 pub const GROUP_OFFSETS_TOPIC: &str = "__consumer_offsets";
-/// The copier's consumer group.
+/// The copier's consumer group (the first of its groups, the one it takes its position from).
 pub const COPIER_GROUP: &str = "copier-group";
+
+/// The name of the copier's consumer group `index`: [`COPIER_GROUP`], then `copier-group-{index}`.
+pub fn copier_group(index: usize) -> String {
+    match index {
+        0 => COPIER_GROUP.to_owned(),
+        i => format!("{COPIER_GROUP}-{i}"),
+    }
+}
 
 /// A topic and a partition of it. Serialised as `"topic-partition"` (e.g. `"out-0"`), so it can
 /// key a JSON map.

@@ -6,7 +6,7 @@
 //! input `position`, writes it to `out-{position mod partitions}` and sends offset `position + 1`.
 
 use crate::collections::{IndexSet, SmallMap};
-use crate::config::{ClientVersion, Config};
+use crate::config::{ClientVersion, Config, MAX_GROUPS};
 use crate::group::GroupState;
 use crate::history::History;
 use crate::message::{Message, Reply, Request, RequestBody};
@@ -97,8 +97,12 @@ pub struct Client {
     pub sent: SmallMap<PartitionIndex, u8>,
     /// tv1 modes: partitions acknowledged by AddPartitionsToTxn / AddOffsetsToTxn in this attempt.
     pub added: IndexSet<TxnPartition>,
-    /// Copier: the offsets of this attempt.
+    /// Copier: the offsets of this attempt for group `offsets_group`.
     pub offsets: OffsetsProgress,
+    /// Copier: the group whose offsets it hands over now (`copier.groups` > 1: one
+    /// sendOffsetsToTransaction per group, in group order, each waiting for the one before, as Java's
+    /// blocking `sendOffsetsToTransaction` does).
+    pub offsets_group: GroupIndex,
     /// Next sequence per partition, for the current epoch.
     pub next_sequence: SmallMap<PartitionIndex, Sequence>,
     /// The highest sequence acknowledged per partition in the current epoch (Java's
@@ -117,8 +121,8 @@ pub struct Client {
     pub skip_end_txn: bool,
     /// Copier: the input offset to process next.
     pub position: u8,
-    /// Copier: the group generation it joined.
-    pub generation: i32,
+    /// Copier: the generation of each group it joined.
+    pub generations: [i32; MAX_GROUPS as usize],
     /// Ghost: it was told PRODUCER_FENCED or INVALID_PRODUCER_EPOCH.
     pub fenced: bool,
     /// Ghost: it failed fatally with an error that says it was fenced (PRODUCER_FENCED,
@@ -148,6 +152,7 @@ impl Default for Client {
             sent: SmallMap::new(),
             added: IndexSet::new(),
             offsets: OffsetsProgress::NotSent,
+            offsets_group: 0,
             next_sequence: SmallMap::new(),
             last_acked: SmallMap::new(),
             unresolved: SmallMap::new(),
@@ -155,7 +160,7 @@ impl Default for Client {
             needs_epoch_bump: false,
             skip_end_txn: false,
             position: 0,
-            generation: 0,
+            generations: [0; MAX_GROUPS as usize],
             fenced: false,
             fatal_by_fence: false,
         }
@@ -234,12 +239,13 @@ impl Client {
         unanswered < usize::from(config.producers.max_in_flight)
     }
 
-    /// Start: (copier: join the group) then InitProducerId; without idempotence, ready at once.
-    pub fn start(&mut self, cx: &mut ClientContext, group: &mut GroupState) {
+    /// Start: (copier: join its groups) then InitProducerId; without idempotence, ready at once.
+    pub fn start(&mut self, cx: &mut ClientContext, groups: &mut GroupState) {
         assert_eq!(self.phase, Phase::Uninitialized, "an instance starts once");
-        if cx.config.is_copier() {
+        for g in cx.config.copier.iter().flat_map(|c| c.group_indices()) {
+            let group = groups.group_mut(g);
             group.join(cx.me);
-            self.generation = group.generation;
+            self.generations[usize::from(g)] = group.generation;
         }
         if !cx.config.guards.idempotence {
             self.phase = Phase::Ready;
@@ -326,9 +332,12 @@ impl Client {
             return;
         }
         self.offsets = OffsetsProgress::Sent;
-        if cx.config.protocol.explicit_add() && !self.added.contains(&TxnPartition::Offsets) {
+        if cx.config.protocol.explicit_add() {
+            // Java sends AddOffsetsToTxn at every sendOffsetsToTransaction, also when the offsets
+            // partition is already in the transaction (another group's offsets put it there).
             let (txn, producer_id, epoch) = self.identity(cx);
-            self.request(cx, RequestBody::AddOffsetsToTxn { txn, producer_id, epoch });
+            let group = self.offsets_group;
+            self.request(cx, RequestBody::AddOffsetsToTxn { txn, producer_id, epoch, group });
         } else {
             self.send_txn_offset_commit(cx);
         }
@@ -345,7 +354,8 @@ impl Client {
             txn,
             producer_id,
             epoch,
-            generation: self.generation,
+            group: self.offsets_group,
+            generation: self.generations[usize::from(self.offsets_group)],
             offset: Offset::from(self.position) + 1,
         };
         self.request(cx, body);
@@ -401,7 +411,9 @@ impl Client {
         let sent_anything = if cx.config.protocol.explicit_add() {
             !self.added.is_empty()
         } else {
-            !self.sent.is_empty() || matches!(self.offsets, OffsetsProgress::Sent | OffsetsProgress::Acknowledged)
+            !self.sent.is_empty()
+                || self.offsets_group > 0
+                || matches!(self.offsets, OffsetsProgress::Sent | OffsetsProgress::Acknowledged)
         };
         if !sent_anything {
             self.end_attempt(cx, false);
@@ -419,6 +431,7 @@ impl Client {
         self.sent.clear();
         self.added.clear();
         self.offsets = OffsetsProgress::NotSent;
+        self.offsets_group = 0;
         self.phase = Phase::Ready;
         if cx.config.is_copier() {
             if !commit {
@@ -427,8 +440,10 @@ impl Client {
                 self.position += 1;
             } else {
                 self.phase = Phase::CommittingOffsets;
-                let body =
-                    RequestBody::OffsetCommit { generation: self.generation, offset: Offset::from(self.position) + 1 };
+                let body = RequestBody::OffsetCommit {
+                    generation: self.generations[0],
+                    offset: Offset::from(self.position) + 1,
+                };
                 self.request(cx, body);
                 return;
             }
@@ -442,8 +457,9 @@ impl Client {
     }
 
     /// Copier: OffsetFetch(require_stable); unchanged while offsets are pending.
-    pub fn fetch_offsets(&mut self, group: &GroupState) {
-        if let Ok(committed) = group.offset_fetch() {
+    /// OffsetFetch(require_stable) of `copier-group`, the group whose position the copier consumes from.
+    pub fn fetch_offsets(&mut self, groups: &GroupState) {
+        if let Ok(committed) = groups.group(0).offset_fetch() {
             self.position = committed.map_or(0, |c| u8::try_from(c).expect("small offsets"));
             self.phase = Phase::Ready;
         }
@@ -714,8 +730,13 @@ impl Client {
                     *last = (*last).max(sequence);
                 }
             }
-            RequestBody::TxnOffsetCommit { .. } if ok => {
-                if matches!(request.body, RequestBody::TxnOffsetCommit { .. }) {
+            RequestBody::TxnOffsetCommit { group, .. } if ok => {
+                let groups = cx.config.copier.as_ref().map_or(1, |c| c.groups);
+                if group + 1 < groups {
+                    // The next group's sendOffsetsToTransaction may start.
+                    self.offsets_group = group + 1;
+                    self.offsets = OffsetsProgress::NotSent;
+                } else {
                     self.offsets = OffsetsProgress::Acknowledged;
                 }
             }

@@ -23,6 +23,8 @@ pub const MAX_BATCHES_PER_PARTITION: u8 = 4;
 /// Kafka's bound on `max.in.flight.requests.per.connection` for an idempotent producer: the leader
 /// remembers the last five batches of each producer (KAFKA-17927).
 pub const MAX_IN_FLIGHT: u8 = 5;
+/// The most consumer groups a copier commits offsets to in one transaction.
+pub const MAX_GROUPS: u8 = 2;
 
 /// The transaction protocol (specs/eos.md §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -330,6 +332,19 @@ pub struct PartitionsConfig {
 pub struct CopierConfig {
     /// Records in the input topic `in`.
     pub input_records: u8,
+    /// Consumer groups whose offsets each transaction commits (1..=[`MAX_GROUPS`]): group 0 is
+    /// `copier-group`, group g > 0 is `copier-group-{g}`. All of them keep their offsets on the one
+    /// offsets partition `__consumer_offsets-0`, so one marker ends the transaction in every group
+    /// (specs/eos.md §6).
+    #[serde(default = "one")]
+    pub groups: u8,
+}
+
+impl CopierConfig {
+    /// The consumer groups the copier commits offsets to, in the order it sends them.
+    pub fn group_indices(&self) -> std::ops::Range<u8> {
+        0..self.groups
+    }
 }
 
 /// How many faults of each kind the environment may inject.
@@ -658,6 +673,15 @@ impl Config {
             if copier.input_records == 0 || copier.input_records > MAX_TRANSACTIONS {
                 return invalid(format!("copier.input_records must be in 1..={MAX_TRANSACTIONS}"));
             }
+            if copier.groups == 0 || copier.groups > MAX_GROUPS {
+                return invalid(format!("copier.groups must be in 1..={MAX_GROUPS}"));
+            }
+            if copier.groups > 1 && !self.guards.offsets_in_transaction {
+                return invalid(
+                    "copier.groups > 1 needs guards.offsets_in_transaction (the plain OffsetCommit has one group)"
+                        .into(),
+                );
+            }
             if p.transactional_ids != 1 {
                 return invalid("the copier uses one transactional id (producers.transactional_ids = 1)".into());
             }
@@ -758,6 +782,11 @@ impl Config {
     /// Whether this is a consume-transform-produce scenario.
     pub fn is_copier(&self) -> bool {
         self.copier.is_some()
+    }
+
+    /// The consumer groups of the scenario: the copier's, or one group nobody joins.
+    pub fn group_count(&self) -> u8 {
+        self.copier.as_ref().map_or(1, |c| c.groups)
     }
 
     /// The same scenario under another protocol.

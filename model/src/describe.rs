@@ -3,6 +3,7 @@
 use crate::client::Phase;
 use crate::partition::LogEntry;
 use crate::state::{Action, State};
+use crate::types::{group_label, GroupIndex};
 use std::fmt::Write;
 
 /// Who acts in `action`: a producer instance, the network, or the coordinator.
@@ -126,13 +127,15 @@ pub fn changes(before: &State, after: &State) -> Vec<String> {
             ));
         }
     }
-    let (gb, ga) = (&before.group, &after.group);
-    if gb.committed != ga.committed {
-        out.push(format!("group committed offset {:?} → {:?}", gb.committed, ga.committed));
-    }
-    if gb.pending != ga.pending {
-        let pending: Vec<String> = ga.pending.iter().map(|(pid, p)| format!("pid {pid}: {}", p.offset)).collect();
-        out.push(format!("group pending offsets [{}]", pending.join(", ")));
+    for (g, (gb, ga)) in before.group.groups.iter().zip(&after.group.groups).enumerate() {
+        let label = group_label(g as GroupIndex);
+        if gb.committed != ga.committed {
+            out.push(format!("{label} committed offset {:?} → {:?}", gb.committed, ga.committed));
+        }
+        if gb.pending != ga.pending {
+            let pending: Vec<String> = ga.pending.iter().map(|(pid, p)| format!("pid {pid}: {}", p.offset)).collect();
+            out.push(format!("{label} pending offsets [{}]", pending.join(", ")));
+        }
     }
     for (i, (c0, c1)) in before.clients.iter().zip(&after.clients).enumerate() {
         if c0.phase != c1.phase {

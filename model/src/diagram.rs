@@ -13,7 +13,7 @@ use crate::message::{Message, Request, RequestBody};
 use crate::model::EosModel;
 use crate::properties;
 use crate::state::{Action, State};
-use crate::types::TxnPartition;
+use crate::types::{group_name, GroupIndex, TxnPartition};
 use stateright::{Expectation, Model, Path};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write;
@@ -312,9 +312,10 @@ fn notes(before: &State, after: &State, lanes: &Lanes) -> Vec<(usize, String)> {
             out.push((lane, format!("LSO {lb}→{la}")));
         }
     }
-    if before.group.committed != after.group.committed {
-        if let (Some(lane), Some(offset)) = (lanes.group, after.group.committed) {
-            out.push((lane, format!("committed {offset}")));
+    for (g, (gb, ga)) in before.group.groups.iter().zip(&after.group.groups).enumerate() {
+        if let (true, Some(lane), Some(offset)) = (gb.committed != ga.committed, lanes.group, ga.committed) {
+            let group = if g == 0 { String::new() } else { format!(" ({})", group_name(g as GroupIndex)) };
+            out.push((lane, format!("committed {offset}{group}")));
         }
     }
     // Several notes on one lifeline share its line.

@@ -21,10 +21,13 @@ pub enum RequestBody {
         epoch: Epoch,
         partition: PartitionIndex,
     },
+    /// `group` is the consumer group whose offsets follow (absent from traces for `copier-group`).
     AddOffsetsToTxn {
         txn: TxnId,
         producer_id: ProducerId,
         epoch: Epoch,
+        #[serde(default, skip_serializing_if = "is_first_group")]
+        group: GroupIndex,
     },
     /// `txn` is set for a transactional batch; `producer_id` is `None` without idempotence.
     Produce {
@@ -39,6 +42,8 @@ pub enum RequestBody {
         txn: TxnId,
         producer_id: ProducerId,
         epoch: Epoch,
+        #[serde(default, skip_serializing_if = "is_first_group")]
+        group: GroupIndex,
         generation: i32,
         offset: Offset,
     },
@@ -52,6 +57,23 @@ pub enum RequestBody {
         epoch: Epoch,
         commit: bool,
     },
+}
+
+/// Whether `group` is `copier-group`, which traces leave unnamed (as they did before there were more).
+fn is_first_group(group: &GroupIndex) -> bool {
+    *group == 0
+}
+
+/// `, group NAME` for a group other than `copier-group` (whose requests render as they always did).
+struct OtherGroup(GroupIndex);
+
+impl fmt::Display for OtherGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => Ok(()),
+            g => write!(f, ", group {}", group_name(g)),
+        }
+    }
 }
 
 impl RequestBody {
@@ -235,8 +257,8 @@ impl fmt::Display for RequestBody {
             RequestBody::AddPartitionsToTxn { txn, producer_id, epoch, partition } => {
                 write!(f, "AddPartitionsToTxn(txn-{txn} out-{partition}, pid {producer_id} epoch {epoch})")
             }
-            RequestBody::AddOffsetsToTxn { txn, producer_id, epoch } => {
-                write!(f, "AddOffsetsToTxn(txn-{txn}, pid {producer_id} epoch {epoch})")
+            RequestBody::AddOffsetsToTxn { txn, producer_id, epoch, group } => {
+                write!(f, "AddOffsetsToTxn(txn-{txn}, pid {producer_id} epoch {epoch}{})", OtherGroup(*group))
             }
             RequestBody::Produce { partition, txn, producer_id, epoch, sequence, value } => {
                 write!(f, "Produce(out-{partition} {value}")?;
@@ -248,9 +270,10 @@ impl fmt::Display for RequestBody {
                 }
                 write!(f, ")")
             }
-            RequestBody::TxnOffsetCommit { txn, producer_id, epoch, generation, offset } => write!(
+            RequestBody::TxnOffsetCommit { txn, producer_id, epoch, group, generation, offset } => write!(
                 f,
-                "TxnOffsetCommit(txn-{txn} offset {offset}, pid {producer_id} epoch {epoch}, generation {generation})"
+                "TxnOffsetCommit(txn-{txn} offset {offset}, pid {producer_id} epoch {epoch}, generation {generation}{})",
+                OtherGroup(*group)
             ),
             RequestBody::OffsetCommit { generation, offset } => {
                 write!(f, "OffsetCommit(offset {offset}, generation {generation})")

@@ -109,7 +109,7 @@ impl EosModel {
     /// Whether `action` changes nothing (an OffsetFetch answered UNSTABLE_OFFSET_COMMIT): such
     /// actions do not keep a state from being terminal.
     pub fn is_stutter(&self, state: &State, action: &Action) -> bool {
-        matches!(action, Action::ProducerFetchOffsets { .. }) && state.group.offset_fetch().is_err()
+        matches!(action, Action::ProducerFetchOffsets { .. }) && state.group.group(0).offset_fetch().is_err()
     }
 
     /// Whether `action` only turns a retry loop: a CONCURRENT_TRANSACTIONS answer the client will
@@ -271,7 +271,7 @@ impl EosModel {
             actions.push(Action::GroupCompleteTransaction { producer_id: *producer_id });
         }
         if state.budget.group_rebalances > 0 {
-            if let Some(member) = state.group.member {
+            if let Some(member) = state.group.group(0).member {
                 if state.clients[usize::from(member)].phase.is_alive() {
                     actions.push(Action::GroupRebalance { producer: member });
                 }
@@ -428,11 +428,12 @@ impl EosModel {
             Action::GroupRebalance { producer } => {
                 state.budget.group_rebalances = state.budget.group_rebalances.checked_sub(1)?;
                 let client = &mut state.clients[usize::from(producer)];
-                if state.group.member != Some(producer) || !client.phase.is_alive() {
+                let group = state.group.group_mut(0);
+                if group.member != Some(producer) || !client.phase.is_alive() {
                     return None;
                 }
-                state.group.join(producer);
-                client.generation = state.group.generation;
+                group.join(producer);
+                client.generations[0] = group.generation;
             }
             Action::CoordinatorFailover => {
                 state.budget.coordinator_failovers = state.budget.coordinator_failovers.checked_sub(1)?;
@@ -681,7 +682,7 @@ impl EosModel {
             RequestBody::AddPartitionsToTxn { txn, producer_id, epoch, partition } => Reply::error(
                 coordinator.add_partition(txn, producer_id, epoch, TxnPartition::Data(partition), attempt, fx),
             ),
-            RequestBody::AddOffsetsToTxn { txn, producer_id, epoch } => {
+            RequestBody::AddOffsetsToTxn { txn, producer_id, epoch, .. } => {
                 Reply::error(coordinator.add_partition(txn, producer_id, epoch, TxnPartition::Offsets, attempt, fx))
             }
             RequestBody::EndTxn { txn, producer_id, epoch, commit } => {
@@ -691,7 +692,7 @@ impl EosModel {
                 Reply::error(state.group.offset_commit(request.from, generation, offset))
             }
             RequestBody::Produce { .. } => unreachable!("a Produce is handled by handle_produce"),
-            RequestBody::TxnOffsetCommit { txn, producer_id, epoch, generation, offset } => {
+            RequestBody::TxnOffsetCommit { txn, producer_id, epoch, group, generation, offset } => {
                 // Verification (or the tv2 implicit add) first, then the group's own checks: Kafka's
                 // group coordinator verifies before it runs the commit (scheduleTransactionalWriteOperation).
                 if !state.group.has_open_transaction(producer_id, epoch) {
@@ -701,12 +702,13 @@ impl EosModel {
                         return Reply::error(error);
                     }
                 }
-                let group = &state.group;
-                if let Some(error) = group.check_txn_offset_commit(config, request.from, generation, producer_id, epoch)
+                let groups = &state.group;
+                if let Some(error) =
+                    groups.check_txn_offset_commit(config, group, request.from, generation, producer_id, epoch)
                 {
                     return Reply::error(error);
                 }
-                state.group.write_pending(producer_id, epoch, offset, attempt);
+                state.group.write_pending(group, producer_id, epoch, offset, attempt);
                 Reply::error(ErrorCode::None)
             }
         }

@@ -121,8 +121,8 @@ pub struct PartitionView {
     pub read_uncommitted: Vec<String>,
 }
 
-/// The consumer group.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The consumer group `copier-group`, the offsets partition's producer state, and the other groups.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct GroupView {
     pub generation: i32,
@@ -137,6 +137,11 @@ pub struct GroupView {
     /// marker).
     #[serde(default)]
     pub producers: Vec<(ProducerId, Epoch, i32)>,
+    /// The groups after `copier-group` (`copier.groups` > 1), in group order, each with its own
+    /// membership, committed and pending offsets (their `producers` and `others` empty: the offsets
+    /// partition is the one above).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<GroupView>,
 }
 
 /// A producer instance's transaction manager.
@@ -192,13 +197,18 @@ pub fn observe(state: &State) -> Observation {
         })
         .collect();
     let partitions = state.partitions.iter().enumerate().map(|(i, p)| partition_view(i, p)).collect();
+    let group_view = |g: &crate::group::Group| GroupView {
+        generation: g.generation,
+        member: g.member.map(|m| format!("producer-{m}")),
+        committed: g.committed,
+        pending: g.pending.iter().map(|(pid, p)| (*pid, p.offset)).collect(),
+        pending_epochs: g.pending.iter().map(|(pid, p)| (*pid, p.epoch)).collect(),
+        ..GroupView::default()
+    };
     let group = GroupView {
-        generation: state.group.generation,
-        member: state.group.member.map(|m| format!("producer-{m}")),
-        committed: state.group.committed,
-        pending: state.group.pending.iter().map(|(pid, p)| (*pid, p.offset)).collect(),
-        pending_epochs: state.group.pending.iter().map(|(pid, p)| (*pid, p.epoch)).collect(),
         producers: state.group.producers.iter().map(|(pid, p)| (*pid, p.epoch, p.coordinator_epoch)).collect(),
+        others: state.group.groups.iter().skip(1).map(group_view).collect(),
+        ..group_view(state.group.group(0))
     };
     let clients = state
         .clients

@@ -185,7 +185,7 @@ fn no_hanging_transaction(_: &EosModel, s: &State) -> bool {
             .filter(|(_, e)| e.open_transaction.is_some())
             .all(|(pid, _)| known(*pid, TxnPartition::Data(i as PartitionIndex)))
     });
-    partitions_ok && s.group.pending.keys().all(|pid| known(*pid, TxnPartition::Offsets))
+    partitions_ok && s.group.pending().all(|(pid, _)| known(*pid, TxnPartition::Offsets))
 }
 
 /// Each record ends in the transaction it was sent in; no EndTxn ends another attempt's transaction.
@@ -241,14 +241,14 @@ fn lso_bounded_and_monotone(_: &EosModel, s: &State) -> bool {
         && s.partitions.iter().all(|p| p.last_stable_offset() <= p.high_watermark())
 }
 
-/// Committed offsets come only from committed transactions (or plain commits).
+/// Every group's committed offset comes only from a committed transaction (or a plain commit).
 fn offsets_visible_iff_committed(_: &EosModel, s: &State) -> bool {
-    s.group.committed_by.is_none_or(|a| decision(s, &a) == Some(true))
+    s.group.groups.iter().all(|g| g.committed_by.is_none_or(|a| decision(s, &a) == Some(true)))
         && s.history.offset_fates.iter().all(|(a, fate)| !fate || decision(s, &a) == Some(true))
 }
 
 /// No input appears twice in the committed output, and when no transaction is half-way (no Prepare*),
-/// every input below the committed offset has its output committed.
+/// every input below each group's committed offset has its output committed.
 fn copier_exactly_once(_: &EosModel, s: &State) -> bool {
     let mut outputs: IndexSet<u8> = IndexSet::new();
     for p in &s.partitions {
@@ -261,7 +261,7 @@ fn copier_exactly_once(_: &EosModel, s: &State) -> bool {
         }
     }
     let stable = !s.coordinator.log.iter().flatten().any(|r| r.state.is_prepare());
-    let committed = s.group.committed.unwrap_or(0);
+    let committed = s.group.groups.iter().filter_map(|g| g.committed).max().unwrap_or(0);
     !stable || (0..committed).all(|input| outputs.contains(&(input as u8)))
 }
 
@@ -291,7 +291,7 @@ fn ongoing_ends(m: &EosModel, s: &State) -> bool {
 }
 
 fn lso_advances(m: &EosModel, s: &State) -> bool {
-    let open = s.partitions.iter().any(|p| p.last_stable_offset() < p.high_watermark()) || !s.group.pending.is_empty();
+    let open = s.partitions.iter().any(|p| p.last_stable_offset() < p.high_watermark()) || s.group.has_pending();
     !open || !m.is_terminal(s)
 }
 
@@ -341,5 +341,5 @@ fn failover_completes_prepare(_: &EosModel, s: &State) -> bool {
 
 fn copier_completed(m: &EosModel, s: &State) -> bool {
     let input = m.config.copier.as_ref().map_or(0, |c| c.input_records);
-    s.group.committed == Some(Offset::from(input))
+    s.group.groups.iter().all(|g| g.committed == Some(Offset::from(input)))
 }

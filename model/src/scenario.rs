@@ -45,6 +45,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("pipelined-verification-2txn", include_str!("../../specs/scenarios/pipelined-verification-2txn.toml")),
     ("batch-expiry", include_str!("../../specs/scenarios/batch-expiry.toml")),
     ("batch-expiry-txn", include_str!("../../specs/scenarios/batch-expiry-txn.toml")),
+    ("copier-two-groups", include_str!("../../specs/scenarios/copier-two-groups.toml")),
 ];
 
 /// (name, TOML) of every scenario of the bug museum (`specs/scenarios/bugs/`): one real bug each, the

@@ -50,7 +50,7 @@ pub struct State {
     pub coordinator: Shared<Coordinator>,
     /// Data partitions of topic `out`.
     pub partitions: InlineVec<Shared<PartitionState>, 4>,
-    /// The consumer group `copier-group` (copier scenarios).
+    /// The group coordinator: `copier-group` (and `copier-group-1` with `copier.groups = 2`).
     pub group: GroupState,
     /// Messages in flight: an unordered multiset (message → copies).
     pub network: SmallMap<Message, u8>,
@@ -73,7 +73,7 @@ impl State {
             clients: (0..config.producer_count()).map(|_| Shared::default()).collect(),
             coordinator: Shared::new(Coordinator::new(config)),
             partitions: (0..config.partitions.count).map(|_| Shared::default()).collect(),
-            group: GroupState::default(),
+            group: GroupState::new(config.group_count()),
             network: SmallMap::new(),
             budget: Budget {
                 losses: f.losses,

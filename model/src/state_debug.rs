@@ -43,9 +43,11 @@ impl fmt::Debug for State {
                 lines.push(format!("out-{i}: {line}"));
             }
         }
-        let g = &self.group;
-        if g.member.is_some() || g.committed.is_some() || !g.pending.is_empty() {
-            let mut line = format!("group: generation {}", g.generation);
+        for (index, g) in self.group.groups.iter().enumerate() {
+            if g.member.is_none() && g.committed.is_none() && g.pending.is_empty() {
+                continue;
+            }
+            let mut line = format!("{}: generation {}", crate::types::group_label(index as u8), g.generation);
             if let Some(m) = g.member {
                 let _ = write!(line, ", member producer-{m}");
             }

@@ -22,6 +22,25 @@ pub type Epoch = i16;
 pub type Sequence = i32;
 /// A log offset.
 pub type Offset = i64;
+/// A consumer group of the copier, `0..copier.groups`: `copier-group`, then `copier-group-{g}`.
+pub type GroupIndex = u8;
+
+/// How reports name group `group`: "the group" for `copier-group` (as before there were more),
+/// "group copier-group-{g}" for another.
+pub fn group_label(group: GroupIndex) -> String {
+    match group {
+        0 => "group".to_string(),
+        g => format!("group {}", group_name(g)),
+    }
+}
+
+/// The name of consumer group `group` (group 0 keeps the name it had before there were more).
+pub fn group_name(group: GroupIndex) -> String {
+    match group {
+        0 => "copier-group".to_string(),
+        g => format!("copier-group-{g}"),
+    }
+}
 
 /// The first producer id the coordinator hands out (the implementation is configured to match).
 pub const FIRST_PRODUCER_ID: ProducerId = 1000;

@@ -122,7 +122,7 @@ fn explainers_of_properties_no_scenario_violates() {
 
     let copier = EosModel::new(scenario::load("copier").unwrap().with_protocol(Protocol::Tv2));
     let mut done = example_states("copier", "copier_completed").pop().unwrap();
-    let by = done.group.committed_by.expect("committed in a transaction");
+    let by = done.group.group(0).committed_by.expect("committed in a transaction");
     done.history.decisions = Default::default();
     done.history.decisions.record(by, false);
     let text = explained(&copier, "offsets_visible_iff_committed", None, &done);

@@ -41,7 +41,7 @@ fn keys(value: &toml::Value, out: &mut Vec<String>) {
 #[test]
 fn every_field_is_documented() {
     let mut config = scenario::load("copier").unwrap();
-    config.copier.get_or_insert(eos_model::config::CopierConfig { input_records: 1 });
+    config.copier.get_or_insert(eos_model::config::CopierConfig { input_records: 1, groups: 1 });
     let value = toml::Value::try_from(&config).unwrap();
     let mut names = Vec::new();
     keys(&value, &mut names);

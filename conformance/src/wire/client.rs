@@ -241,7 +241,8 @@ fn send_once(links: &mut Links, cx: &ClientContext, body: &RequestBody) -> Resul
                 .map_or(response.error_code, |p| p.partition_error_code);
             Ok(none(code))
         }
-        RequestBody::AddOffsetsToTxn { txn, producer_id, epoch } => {
+        // Traces of more than one group are refused before any request is sent (realise.rs).
+        RequestBody::AddOffsetsToTxn { txn, producer_id, epoch, group: _ } => {
             let mut r = AddOffsetsToTxnRequest::default();
             r.transactional_id = cx.txn(txn);
             r.producer_id = WireProducerId(cx.real_pid(producer_id)?);
@@ -274,7 +275,7 @@ fn send_once(links: &mut Links, cx: &ClientContext, body: &RequestBody) -> Resul
             let answer = answer.ok_or_else(|| WireError::Broker("a Produce response without the partition".into()))?;
             Ok(RawReply { offset: positive(answer.base_offset), ..none(answer.error_code) })
         }
-        RequestBody::TxnOffsetCommit { txn, producer_id, epoch, generation, offset } => {
+        RequestBody::TxnOffsetCommit { txn, producer_id, epoch, group: _, generation, offset } => {
             let (member, generation) = cx.membership(generation);
             let mut p = TxnOffsetCommitRequestPartition::default();
             p.partition_index = 0;

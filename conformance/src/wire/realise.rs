@@ -65,6 +65,10 @@ pub enum Unrealisable {
     /// A producer gives a batch up by its delivery timeout: the wire harness awaits every request it
     /// sent (not yet taught to stop waiting for one).
     BatchExpiry,
+    /// The copier commits offsets of more than one group (`copier.groups`): the model keeps them on
+    /// one offsets partition, while Kafka hashes each group id to its own `__consumer_offsets`
+    /// partition, and the wire harness joins only `copier-group`.
+    MoreThanOneGroup,
 }
 
 impl Unrealisable {
@@ -112,11 +116,14 @@ impl Unrealisable {
             Unrealisable::BatchExpiry => {
                 "a producer gives a batch up by its delivery timeout; the wire harness awaits every request it sent"
             }
+            Unrealisable::MoreThanOneGroup => {
+                "the copier commits offsets of two groups on one offsets partition; Kafka hashes each group to its own, and the harness joins one group"
+            }
         }
     }
 
     /// Every reason, in report order.
-    pub const ALL: [Unrealisable; 15] = [
+    pub const ALL: [Unrealisable; 16] = [
         Unrealisable::FencingOff,
         Unrealisable::FixOff,
         Unrealisable::SmallEpochSpace,
@@ -132,6 +139,7 @@ impl Unrealisable {
         Unrealisable::VerificationRoundTrip,
         Unrealisable::GroupRebalance,
         Unrealisable::BatchExpiry,
+        Unrealisable::MoreThanOneGroup,
     ];
 }
 
@@ -211,6 +219,9 @@ pub struct Plan {
 pub fn check(trace: &Trace, states: &[State], abilities: Abilities) -> Result<Plan, (usize, Unrealisable)> {
     if !trace.config.guards.fencing {
         return Err((0, Unrealisable::FencingOff));
+    }
+    if trace.config.group_count() > 1 {
+        return Err((0, Unrealisable::MoreThanOneGroup));
     }
     if !trace.config.fixes.off().is_empty() {
         return Err((0, Unrealisable::FixOff));

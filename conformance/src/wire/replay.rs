@@ -397,7 +397,7 @@ impl Run<'_> {
             Action::ProducerStart { producer } if self.config.is_copier() => self.join(index, action, *producer, after),
             Action::CoordinatorFailover => self.restart(index),
             Action::ProducerFetchOffsets { .. } => {
-                let model = match before.group.offset_fetch() {
+                let model = match before.group.group(0).offset_fetch() {
                     Ok(committed) => {
                         ReplyView { error: "NONE".into(), producer_id: None, epoch: None, offset: committed }
                     }
@@ -463,7 +463,7 @@ impl Run<'_> {
         let links = &mut self.clients[usize::from(producer)];
         let membership = group::join(links, &self.routes, &self.target.versions, &self.names.group())
             .map_err(|error| Box::new(WireOutcome::Failed { step: index, error }))?;
-        let model_generation = i64::from(after.group.generation);
+        let model_generation = i64::from(after.group.group(0).generation);
         if !self.ids.generations.learn(model_generation, i64::from(membership.generation)) {
             let known = self.ids.generations.real(model_generation);
             return Err(Box::new(WireOutcome::Diverged(Box::new(WireDivergence {

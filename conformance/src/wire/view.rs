@@ -145,9 +145,10 @@ pub fn of_model(state: &State, config: &Config, visible: Visibility) -> WireView
     });
     let partitions =
         state.partitions.iter().enumerate().map(|(i, p)| partition_of_model(i, p, visible.producers)).collect();
-    let group = config
-        .is_copier()
-        .then(|| GroupView { committed: state.group.committed, unstable: !state.group.pending.is_empty() });
+    let group = config.is_copier().then(|| GroupView {
+        committed: state.group.group(0).committed,
+        unstable: !state.group.group(0).pending.is_empty(),
+    });
     WireView { transactions, partitions, group }
 }
 

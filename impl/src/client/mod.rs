@@ -152,9 +152,11 @@ impl ClientConfig {
     }
 }
 
-/// The copier's consumer-group membership (KIP-447 metadata sent with its offsets).
+/// The copier's membership of one consumer group (KIP-447 metadata sent with its offsets).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
+    /// The group.
+    pub group: String,
     /// The generation it joined.
     pub generation: Generation,
     /// Its member id.

@@ -10,7 +10,7 @@ use super::{ClientRole, ClientVersion, Phase};
 use crate::config::ProtocolMode;
 use crate::error::ErrorCode;
 use crate::protocol::{EndTxnResponse, Message, OffsetCommitRequest, ProduceRequest, ProduceResponse};
-use crate::types::{TimestampMs, TopicPartition, COPIER_GROUP};
+use crate::types::{TimestampMs, TopicPartition};
 
 impl TransactionManager {
     /// Handles a response; returns the requests it sends in reaction (same step).
@@ -278,9 +278,9 @@ impl TransactionManager {
     }
 
     fn send_offset_commit(&mut self, now_ms: TimestampMs, offset: crate::types::Offset, out: &mut Vec<ClientRequest>) {
-        let membership = self.membership.clone().expect("a copier joined its group at start");
+        let membership = self.membership(0);
         let request = Message::OffsetCommit(OffsetCommitRequest {
-            group: COPIER_GROUP.to_owned(),
+            group: membership.group,
             generation: membership.generation,
             member_id: membership.member_id,
             partition: TopicPartition::input(),

@@ -13,7 +13,7 @@ use crate::protocol::{
 };
 use crate::types::{
     ClientId, Generation, Offset, ProducerEpoch, ProducerId, Record, Sequence, TimestampMs, TopicPartition,
-    COPIER_GROUP, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
+    NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,8 +42,11 @@ pub(crate) struct TransactionProgress {
     pub held: BTreeMap<TopicPartition, Vec<Record>>,
     /// Whether any request was sent in this transaction (else commit/abort complete locally).
     pub sent_anything: bool,
-    /// The offsets.
+    /// The offsets of the group `offsets_group` indexes in the copier's memberships.
     pub offsets: Option<OffsetsState>,
+    /// Which group `offsets` is for: a copier in more than one group sends its offsets group after
+    /// group, each once the one before is acknowledged (Java's `sendOffsetsToTransaction` blocks).
+    pub offsets_group: usize,
 }
 
 /// One producer instance's transaction manager.
@@ -68,7 +71,9 @@ pub struct TransactionManager {
     /// The last coordinator error was INVALID_PRODUCER_ID_MAPPING: the abort skips EndTxn, which the
     /// coordinator would refuse, and goes straight to InitProducerId (Java 4.x).
     pub(crate) skip_end_txn: bool,
-    pub(crate) membership: Option<Membership>,
+    /// A copier's groups, in the order it sends their offsets (the first is the one it takes its
+    /// position from).
+    pub(crate) memberships: Vec<Membership>,
     pub(crate) position: Offset,
     pub(crate) last_error: Option<ErrorCode>,
     /// Seeded faults (testing only).
@@ -91,7 +96,7 @@ impl TransactionManager {
             outstanding: Outstanding::default(),
             epoch_bump_required: false,
             skip_end_txn: false,
-            membership: None,
+            memberships: Vec::new(),
             position: 0,
             last_error: None,
             faults: Faults::none(),
@@ -193,14 +198,14 @@ impl TransactionManager {
     }
 
     /// Starts the instance: InitProducerId (none for a non-idempotent producer). A copier has
-    /// joined the group first (`membership`).
+    /// joined its groups first (`memberships`).
     pub fn start(
         &mut self,
         now_ms: TimestampMs,
-        membership: Option<Membership>,
+        memberships: Vec<Membership>,
     ) -> Result<Vec<ClientRequest>, ClientError> {
         self.require("start", &[Phase::Uninitialized])?;
-        if self.is_copier() && (membership.is_none() || !self.is_transactional()) {
+        if self.is_copier() && (memberships.is_empty() || !self.is_transactional()) {
             return Err(ClientError::Unsupported {
                 operation: "start",
                 reason: "a copier needs a transactional id and a group",
@@ -209,7 +214,7 @@ impl TransactionManager {
         if !self.config.idempotence && self.is_transactional() {
             return Err(ClientError::Unsupported { operation: "start", reason: "transactions need idempotence" });
         }
-        self.membership = membership;
+        self.memberships = memberships;
         let mut out = Vec::new();
         if !self.config.idempotence {
             self.phase = Phase::Ready;
@@ -306,7 +311,9 @@ impl TransactionManager {
 
     /// Copier: commits `offset` (the next input offset) with the transaction — AddOffsetsToTxn
     /// then TxnOffsetCommit (tv1 modes), TxnOffsetCommit (tv2), or, offsets outside the
-    /// transaction, remembered for an OffsetCommit after EndTxn.
+    /// transaction, remembered for an OffsetCommit after EndTxn. A copier in more than one group
+    /// sends them for its next group once the previous group's are acknowledged (the first group
+    /// again after the last).
     pub fn send_offsets(&mut self, now_ms: TimestampMs, offset: Offset) -> Result<Vec<ClientRequest>, ClientError> {
         self.require("send_offsets", &[Phase::Ready, Phase::InTransaction])?;
         self.require_transactional("send_offsets")?;
@@ -317,6 +324,12 @@ impl TransactionManager {
             return Err(ClientError::NotFlushed { outstanding: self.outstanding.len() });
         }
         self.begin_if_needed();
+        self.transaction.offsets_group = match self.transaction.offsets {
+            Some(OffsetsState::Acknowledged(_)) if self.transaction.offsets_group + 1 < self.memberships.len() => {
+                self.transaction.offsets_group + 1
+            }
+            _ => 0,
+        };
         let mut out = Vec::new();
         if !self.config.offsets_in_transaction {
             self.transaction.offsets = Some(OffsetsState::Deferred(offset));
@@ -329,7 +342,7 @@ impl TransactionManager {
                 transactional_id: self.config.transactional_id.clone().expect("transactional"),
                 producer_id: self.producer_id,
                 producer_epoch: self.producer_epoch,
-                group: COPIER_GROUP.to_owned(),
+                group: self.membership(self.transaction.offsets_group).group,
             });
             self.send_request(now_ms, request, &mut out);
         } else {
@@ -339,13 +352,13 @@ impl TransactionManager {
     }
 
     pub(crate) fn send_txn_offset_commit(&mut self, now_ms: TimestampMs, offset: Offset, out: &mut Vec<ClientRequest>) {
-        let membership = self.membership.clone().expect("a copier joined its group at start");
+        let membership = self.membership(self.transaction.offsets_group);
         self.transaction.offsets = Some(OffsetsState::Committing(offset));
         let request = Message::TxnOffsetCommit(TxnOffsetCommitRequest {
             transactional_id: self.config.transactional_id.clone().expect("transactional"),
             producer_id: self.producer_id,
             producer_epoch: self.producer_epoch,
-            group: COPIER_GROUP.to_owned(),
+            group: membership.group,
             generation: membership.generation,
             member_id: membership.member_id,
             partition: TopicPartition::input(),
@@ -422,6 +435,7 @@ impl TransactionManager {
     fn coordinator_may_know(&self) -> bool {
         if self.config.protocol.client_adds_partitions() {
             !self.transaction.added.is_empty()
+                || self.transaction.offsets_group > 0
                 || matches!(self.transaction.offsets, Some(OffsetsState::Committing(_) | OffsetsState::Acknowledged(_)))
         } else {
             self.transaction.sent_anything
@@ -445,10 +459,15 @@ impl TransactionManager {
         Ok(out)
     }
 
-    /// A copier's consumer rejoined its group in a rebalance (the same member id, a new
+    /// A copier's membership of its `index`th group (it joined them all at start).
+    pub(crate) fn membership(&self, index: usize) -> Membership {
+        self.memberships.get(index).cloned().expect("a copier joined its groups at start")
+    }
+
+    /// A copier's consumer rejoined `group` in a rebalance (the same member id, a new
     /// generation): offset commits sent from now on carry `generation`; one already sent keeps the
     /// old generation and its retries too, as Java's `TxnOffsetCommitHandler` built it once.
-    pub fn rejoined(&mut self, generation: Generation) -> Result<(), ClientError> {
+    pub fn rejoined(&mut self, group: &str, generation: Generation) -> Result<(), ClientError> {
         self.require(
             "rejoin",
             &[
@@ -462,7 +481,7 @@ impl TransactionManager {
                 Phase::CommittingOffsets,
             ],
         )?;
-        let membership = self.membership.as_mut().ok_or(ClientError::Unsupported {
+        let membership = self.memberships.iter_mut().find(|m| m.group == group).ok_or(ClientError::Unsupported {
             operation: "rejoin",
             reason: "only a copier that joined its group rejoins it",
         })?;

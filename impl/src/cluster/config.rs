@@ -18,6 +18,9 @@ pub struct ClusterConfig {
     pub partitions: i32,
     /// Records pre-filled into `in-0` (`in-0`, `in-1`, ...).
     pub input_records: i64,
+    /// The consumer groups a copier joins and commits its offsets to in each transaction:
+    /// `copier-group`, then `copier-group-1`, ... (all on the one offsets partition).
+    pub copier_groups: usize,
     /// One entry per producer instance, in index order.
     pub clients: Vec<ClientConfig>,
     /// The `fencing` guard.
@@ -55,6 +58,7 @@ impl Default for ClusterConfig {
             protocol: ProtocolMode::Tv2,
             partitions: 2,
             input_records: 0,
+            copier_groups: 1,
             clients: Vec::new(),
             fencing: true,
             first_producer_id: 1000,
@@ -96,6 +100,7 @@ impl ClusterConfig {
         let checks = [
             (self.partitions >= 1, "partitions must be at least 1"),
             (self.input_records >= 0, "input_records must not be negative"),
+            (self.copier_groups >= 1, "copier_groups must be at least 1"),
             (self.first_producer_id >= 0, "first_producer_id must not be negative"),
             (self.max_producer_epoch >= 2, "max_producer_epoch must be at least 2"),
             (self.transaction_timeout_ms > 0, "transaction_timeout_ms must be positive"),

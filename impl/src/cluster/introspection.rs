@@ -139,10 +139,15 @@ impl Cluster {
 
     /// The copier group's state.
     pub fn group_view(&self) -> GroupView {
+        self.group_view_of(COPIER_GROUP)
+    }
+
+    /// The state of group `group`.
+    pub fn group_view_of(&self, group: &str) -> GroupView {
         let coordinator = self.broker.group_coordinator();
         let producers = coordinator.offsets_log().producer_states();
         coordinator
-            .group(COPIER_GROUP)
+            .group(group)
             .map(|state| GroupView {
                 generation: state.generation,
                 member_id: state.member_id.clone(),

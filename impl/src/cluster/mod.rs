@@ -22,7 +22,9 @@ use crate::error::{ClientError, ClusterError, ErrorCode};
 use crate::mutation::Faults;
 use crate::protocol::{Endpoint, Message, Outgoing, WriteTxnMarkerRequest};
 use crate::storage::MemoryStorage;
-use crate::types::{ClientId, Offset, ProducerId, Record, TimestampMs, TopicPartition, TransactionalId, COPIER_GROUP};
+use crate::types::{
+    copier_group, ClientId, Offset, ProducerId, Record, TimestampMs, TopicPartition, TransactionalId, COPIER_GROUP,
+};
 
 /// The in-process cluster.
 #[derive(Debug)]
@@ -153,14 +155,15 @@ impl Cluster {
         if self.client(client)?.phase() != crate::client::Phase::Uninitialized {
             return Err(ClientError::InvalidPhase { operation: "start", phase: self.client(client)?.phase() }.into());
         }
-        let membership = if role == ClientRole::Copier {
-            let member_id = client.member_id();
-            let generation = self.broker.join_group(COPIER_GROUP, &member_id);
-            Some(Membership { generation, member_id })
-        } else {
-            None
-        };
-        let requests = self.client_mut(client)?.start(now, membership)?;
+        let groups = if role == ClientRole::Copier { self.config.copier_groups } else { 0 };
+        let memberships = (0..groups)
+            .map(|index| {
+                let (group, member_id) = (copier_group(index), client.member_id());
+                let generation = self.broker.join_group(&group, &member_id);
+                Membership { group, generation, member_id }
+            })
+            .collect();
+        let requests = self.client_mut(client)?.start(now, memberships)?;
         Ok(self.send_from(client, requests))
     }
 
@@ -243,7 +246,7 @@ impl Cluster {
         // The client accepts the new generation before the group moves to it: a crashed or failed
         // member does not rejoin.
         let generation = group.generation + 1;
-        self.client_mut(client)?.rejoined(generation)?;
+        self.client_mut(client)?.rejoined(COPIER_GROUP, generation)?;
         let joined = self.broker.join_group(COPIER_GROUP, &member_id);
         debug_assert_eq!(joined, generation, "a join bumps the generation by one");
         Ok(())

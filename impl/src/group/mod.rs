@@ -170,8 +170,17 @@ impl GroupCoordinator {
         }
         // fault: CommitPendingOffsetsOnAbort
         let materialise = marker.commit || self.faults.has(Fault::CommitPendingOffsetsOnAbort);
+        // The producer's offsets of every group on this partition end with the one marker (Kafka's
+        // `OffsetMetadataManager.replayEndTransactionMarker` keeps them per producer id, by group).
+        // fault: MarkerCompletesOneGroup
+        let one_group = self.faults.has(Fault::MarkerCompletesOneGroup);
+        let mut ended_groups = 0;
         for state in self.groups.values_mut() {
+            if one_group && ended_groups == 1 {
+                break;
+            }
             let Some(pending) = state.pending.remove(&marker.producer_id) else { continue };
+            ended_groups += 1;
             if !materialise {
                 continue;
             }

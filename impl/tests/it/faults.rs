@@ -268,10 +268,39 @@ fn append_failure_keeps_pending() {
 }
 
 #[test]
+fn fault_19_marker_completes_one_group() {
+    // Proves fault 19: a copier in two groups commits; the one COMMIT marker materialises its offsets
+    // in the first group only, and the second group's stay pending (OffsetFetch is unstable for ever).
+    let (correct, faulty) = compare(Fault::MarkerCompletesOneGroup, |fault| {
+        let faults = fault.map_or_else(Faults::none, Faults::only);
+        let clients = vec![ClientConfig::copier("txn-0")];
+        let config =
+            ClusterConfig { partitions: 1, input_records: 2, copier_groups: 2, clients, faults, ..Default::default() };
+        let mut c = Cluster::new(config);
+        start(&mut c, C0);
+        c.fetch_offsets(C0).unwrap();
+        let (partition, value) = c.copier_next(C0).unwrap();
+        c.send(C0, partition, value).unwrap();
+        for _ in 0..2 {
+            c.send_offsets(C0, 1).unwrap();
+            settle(&mut c);
+        }
+        c.commit(C0).unwrap();
+        settle(&mut c);
+        ["copier-group", "copier-group-1"].map(|g| {
+            let view = c.group_view_of(g);
+            (view.committed.get(&TopicPartition::input()).copied(), view.pending.len())
+        })
+    });
+    assert_eq!(correct, [(Some(1), 0), (Some(1), 0)], "one marker ends the transaction in both groups");
+    assert_eq!(faulty, [(Some(1), 0), (None, 1)]);
+}
+
+#[test]
 fn faults_are_off_by_default_and_serialise_by_name() {
     // Proves the default configuration has no fault and fault names round-trip through serde.
     assert_eq!(ClusterConfig::default().faults, Faults::none());
-    assert_eq!(Fault::ALL.len(), 18);
+    assert_eq!(Fault::ALL.len(), 19);
     let all: Faults = Fault::ALL.to_vec().into();
     let json = serde_json::to_string(&all).unwrap();
     assert!(json.contains("skip-partition-epoch-check"));

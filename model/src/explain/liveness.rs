@@ -43,8 +43,10 @@ pub(super) fn lso_advances(step: &Step) -> Option<String> {
         Some(format!("out-{i}'s LSO stays at {lso}: the transaction of pid {pid} at offset {lso} is never ended"))
     });
     let stuck = stuck.or_else(|| {
-        s.group.pending.iter().next().map(|(pid, pending)| {
-            format!("the group's pending offset {} of pid {pid} is never committed or aborted", pending.offset)
+        s.group.groups.iter().enumerate().find_map(|(g, group)| {
+            let (pid, pending) = group.pending.iter().next()?;
+            let group = group_label(g as GroupIndex);
+            Some(format!("the {group}'s pending offset {} of pid {pid} is never committed or aborted", pending.offset))
         })
     });
     stuck.map(|what| terminal(step, what))

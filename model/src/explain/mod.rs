@@ -174,6 +174,7 @@ fn failover_completes_prepare(step: &Step) -> Option<String> {
 fn copier_completed(step: &Step) -> Option<String> {
     step.after
         .group
+        .group(0)
         .committed
         .map(|offset| format!("the copier's group committed offset {offset}: every input processed"))
 }

@@ -138,9 +138,9 @@ pub(super) fn no_hanging_transaction(step: &Step) -> Option<String> {
             }
         }
     }
-    s.group.pending.iter().find(|(pid, _)| !open_with(**pid, TxnPartition::Offsets)).map(|(pid, pending)| {
+    s.group.pending().find(|(pid, _)| !open_with(**pid, TxnPartition::Offsets)).map(|(pid, pending)| {
         format!(
-            "the group holds pending offset {} of pid {pid} that no open transaction of the coordinator covers (it {})",
+            "the group coordinator holds pending offset {} of pid {pid} that no open transaction of the coordinator covers (it {})",
             pending.offset,
             coordinator_view(*pid)
         )
@@ -283,12 +283,15 @@ pub(super) fn lso_bounded_and_monotone(step: &Step) -> Option<String> {
 
 pub(super) fn offsets_visible_iff_committed(step: &Step) -> Option<String> {
     let s = step.after;
-    if let (Some(attempt), Some(offset)) = (s.group.committed_by, s.group.committed) {
-        if s.history.decisions.get(&attempt) != Some(true) {
-            return Some(format!(
-                "the group's committed offset {offset} comes from attempt {attempt}, whose transaction was {}",
-                decision_text(s, &attempt)
-            ));
+    for (g, group) in s.group.groups.iter().enumerate() {
+        if let (Some(attempt), Some(offset)) = (group.committed_by, group.committed) {
+            if s.history.decisions.get(&attempt) != Some(true) {
+                return Some(format!(
+                    "the {}'s committed offset {offset} comes from attempt {attempt}, whose transaction was {}",
+                    group_label(g as GroupIndex),
+                    decision_text(s, &attempt)
+                ));
+            }
         }
     }
     s.history.offset_fates.iter().find(|(a, fate)| *fate && s.history.decisions.get(a) != Some(true)).map(|(a, _)| {
@@ -311,11 +314,15 @@ pub(super) fn copier_exactly_once(step: &Step) -> Option<String> {
             }
         }
     }
-    let committed = s.group.committed.unwrap_or(0);
+    let (g, committed) = (s.group.groups.iter().enumerate())
+        .map(|(g, group)| (g, group.committed.unwrap_or(0)))
+        .max_by_key(|(_, committed)| *committed)
+        .unwrap_or((0, 0));
     (0..committed).map(|input| input as u8).find(|input| !outputs.contains_key(input)).map(|input| {
         format!(
-            "the group committed offset {committed}, so input in-{input} counts as processed, but no committed output \
-             holds in-{input}: it is lost"
+            "the {} committed offset {committed}, so input in-{input} counts as processed, but no committed output \
+             holds in-{input}: it is lost",
+            group_label(g as GroupIndex)
         )
     })
 }

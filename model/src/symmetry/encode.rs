@@ -17,7 +17,7 @@ use super::Renaming;
 use crate::client::Client;
 use crate::collections::IndexSet;
 use crate::coordinator::{Coordinator, InFlightAppend, PendingMarkers, TxnRecord};
-use crate::group::{GroupProducer, GroupState, PendingOffset};
+use crate::group::{Group, GroupProducer, GroupState, PendingOffset};
 use crate::history::{History, Milestone};
 use crate::message::{Marker, Message, Reply, Request, RequestBody};
 use crate::partition::{AbortedTxn, LogEntry, PartitionState, ProducerStateEntry};
@@ -264,8 +264,8 @@ impl Encode for RequestBody {
                 e,
                 [(1u8, 3), (r.txn(txn), 8), (r.partition(partition), 8), (epoch(ep), 16), (int(producer_id), 32)]
             ),
-            RequestBody::AddOffsetsToTxn { txn, producer_id, epoch: ep } => {
-                pack!(e, [(2u8, 3), (r.txn(txn), 8), (epoch(ep), 16), (int(producer_id), 32)])
+            RequestBody::AddOffsetsToTxn { txn, producer_id, epoch: ep, group } => {
+                pack!(e, [(2u8, 3), (r.txn(txn), 8), (epoch(ep), 16), (int(producer_id), 32), (group, 2)])
             }
             RequestBody::Produce { partition, txn, producer_id, epoch: ep, sequence, value: v } => pack!(
                 e,
@@ -279,10 +279,11 @@ impl Encode for RequestBody {
                     (value(v, r), 28),
                 ]
             ),
-            RequestBody::TxnOffsetCommit { txn, producer_id, epoch: ep, generation, offset } => pack!(
+            RequestBody::TxnOffsetCommit { txn, producer_id, epoch: ep, group, generation, offset } => pack!(
                 e,
                 [
                     (4u8, 3),
+                    (group, 2),
                     (r.txn(txn), 8),
                     (epoch(ep), 16),
                     (int(producer_id), 32),
@@ -443,13 +444,14 @@ impl Encode for Client {
             sent,
             added,
             offsets,
+            offsets_group,
             next_sequence,
             last_acked,
             unresolved,
             awaiting,
             needs_epoch_bump,
             position,
-            generation,
+            generations,
             fenced,
             skip_end_txn,
             fatal_by_fence,
@@ -458,7 +460,8 @@ impl Encode for Client {
             e,
             [
                 (*phase as u8, 8),
-                (*offsets as u8, 8),
+                (*offsets as u8, 6),
+                (*offsets_group, 2),
                 (*index, 8),
                 (*position, 8),
                 (*needs_epoch_bump, 1),
@@ -467,10 +470,12 @@ impl Encode for Client {
                 (*fatal_by_fence, 1),
                 (epoch(*ep), 16),
                 (option_int(*producer_id), 33),
-                (int32(*generation), 32),
                 (set(txn_partitions(*added, r)), 32),
             ]
         );
+        for generation in generations {
+            e.word(u64::from(int32(*generation)));
+        }
         e.multiset(sent.iter(), r, |(p, n), r, e| pack!(e, [(r.partition(**p), 8), (**n, 8)]));
         e.multiset(next_sequence.iter(), r, |(p, s), r, e| pack!(e, [(r.partition(**p), 8), (int32(**s), 32)]));
         e.multiset(last_acked.iter(), r, |(p, s), r, e| pack!(e, [(r.partition(**p), 8), (int32(**s), 32)]));
@@ -555,29 +560,32 @@ impl Encode for Coordinator {
 
 impl Encode for GroupState {
     fn encode(&self, r: &Renaming, e: &mut Encoder) {
-        let GroupState { generation, member, committed, committed_by, pending, producers, deferred } = self;
-        let member = member.map_or(0, |m| 1 | u16::from(r.producer(m)) << 1);
-        pack!(
-            e,
-            [
-                (int32(*generation), 32),
-                (member, 9),
-                (option_attempt(*committed_by, r), 17),
-                (option_int(*committed), 33)
-            ]
-        );
-        e.count(pending.len());
-        for (pid, PendingOffset { offset, epoch: ep, newer_than_committed, attempt: a }) in pending.iter() {
+        let GroupState { groups, producers, deferred } = self;
+        e.count(groups.len());
+        for Group { generation, member, committed, committed_by, pending } in groups {
+            let member = member.map_or(0, |m| 1 | u16::from(r.producer(m)) << 1);
             pack!(
                 e,
                 [
-                    (int(*pid), 32),
-                    (int(*offset), 32),
-                    (epoch(*ep), 16),
-                    (attempt(*a, r), 16),
-                    (*newer_than_committed, 1)
+                    (int32(*generation), 32),
+                    (member, 9),
+                    (option_attempt(*committed_by, r), 17),
+                    (option_int(*committed), 33)
                 ]
             );
+            e.count(pending.len());
+            for (pid, PendingOffset { offset, epoch: ep, newer_than_committed, attempt: a }) in pending.iter() {
+                pack!(
+                    e,
+                    [
+                        (int(*pid), 32),
+                        (int(*offset), 32),
+                        (epoch(*ep), 16),
+                        (attempt(*a, r), 16),
+                        (*newer_than_committed, 1)
+                    ]
+                );
+            }
         }
         e.count(producers.len());
         for (pid, GroupProducer { epoch: ep, coordinator_epoch }) in producers.iter() {

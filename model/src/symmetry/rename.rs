@@ -9,7 +9,7 @@
 use super::Renaming;
 use crate::client::Client;
 use crate::coordinator::{Coordinator, InFlightAppend, PendingMarkers, TxnRecord};
-use crate::group::{GroupState, PendingOffset};
+use crate::group::{Group, GroupState, PendingOffset};
 use crate::history::{History, Milestone};
 use crate::message::{Marker, Message, Request, RequestBody};
 use crate::partition::{LogEntry, PartitionState};
@@ -217,15 +217,20 @@ impl Rename for Coordinator {
 
 impl Rename for GroupState {
     fn rename(&self, r: &Renaming) -> Self {
-        let GroupState { generation, member, committed, committed_by, pending, producers, deferred } = self;
+        let GroupState { groups, producers, deferred } = self;
         GroupState {
-            generation: *generation,
-            member: member.map(|m| r.producer(m)),
-            committed: *committed,
-            committed_by: committed_by.rename(r),
-            pending: pending
+            groups: groups
                 .iter()
-                .map(|(pid, p)| (*pid, PendingOffset { attempt: p.attempt.rename(r), ..*p }))
+                .map(|Group { generation, member, committed, committed_by, pending }| Group {
+                    generation: *generation,
+                    member: member.map(|m| r.producer(m)),
+                    committed: *committed,
+                    committed_by: committed_by.rename(r),
+                    pending: pending
+                        .iter()
+                        .map(|(pid, p)| (*pid, PendingOffset { attempt: p.attempt.rename(r), ..*p }))
+                        .collect(),
+                })
                 .collect(),
             producers: producers.clone(),
             deferred: deferred.clone(),
@@ -243,13 +248,14 @@ impl Rename for Client {
             sent,
             added,
             offsets,
+            offsets_group,
             next_sequence,
             last_acked,
             unresolved,
             awaiting,
             needs_epoch_bump,
             position,
-            generation,
+            generations,
             fenced,
             skip_end_txn,
             fatal_by_fence,
@@ -262,13 +268,14 @@ impl Rename for Client {
             sent: sent.iter().map(|(p, n)| (r.partition(*p), *n)).collect(),
             added: added.rename(r),
             offsets: *offsets,
+            offsets_group: *offsets_group,
             next_sequence: next_sequence.iter().map(|(p, s)| (r.partition(*p), *s)).collect(),
             last_acked: last_acked.iter().map(|(p, s)| (r.partition(*p), *s)).collect(),
             unresolved: unresolved.iter().map(|(p, s)| (r.partition(*p), *s)).collect(),
             awaiting: awaiting.iter().map(|(req, s)| (req.rename(r), *s)).collect(),
             needs_epoch_bump: *needs_epoch_bump,
             position: *position,
-            generation: *generation,
+            generations: *generations,
             fenced: *fenced,
             skip_end_txn: *skip_end_txn,
             fatal_by_fence: *fatal_by_fence,
