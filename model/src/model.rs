@@ -458,11 +458,18 @@ impl EosModel {
                         false => Reply::error(ErrorCode::CoordinatorNotAvailable),
                     }
                 } else {
-                    if self.prepared_append(state, &request).is_none() || !state.take(&Message::Request(request)) {
+                    let (_, _, allocated_to) = self.prepared_append(state, &request)?;
+                    if !state.take(&Message::Request(request)) {
                         return None;
                     }
                     let fx = &mut Effects { config, history: &mut state.history, outbox };
-                    state.coordinator.append_failed(txn, target, fx)
+                    let reply = state.coordinator.append_failed(txn, target, fx);
+                    // The producer ids the prepared transition allocated stay used (the first
+                    // InitProducerId's is the one its kept metadata holds): Kafka's
+                    // `ProducerIdManager.generateProducerId` ran when the transition was prepared,
+                    // before the append, and never hands an id out twice.
+                    state.coordinator.next_producer_id = state.coordinator.next_producer_id.max(allocated_to);
+                    reply
                 };
                 outbox.push(Message::Response { request, reply });
             }

@@ -42,6 +42,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("legacy-id-expiry", include_str!("../../specs/scenarios/legacy-id-expiry.toml")),
     ("legacy-copier-id-expiry", include_str!("../../specs/scenarios/legacy-copier-id-expiry.toml")),
     ("rotation-marker-duplicates", include_str!("../../specs/scenarios/rotation-marker-duplicates.toml")),
+    ("rotation-append-failure", include_str!("../../specs/scenarios/rotation-append-failure.toml")),
     ("pipelined-verification-2txn", include_str!("../../specs/scenarios/pipelined-verification-2txn.toml")),
     ("batch-expiry", include_str!("../../specs/scenarios/batch-expiry.toml")),
     ("batch-expiry-txn", include_str!("../../specs/scenarios/batch-expiry-txn.toml")),
