@@ -230,6 +230,12 @@ pub fn check(trace: &Trace, states: &[State], abilities: Abilities) -> Result<Pl
     if trace.config.broker.verification_round_trip && protocol != eos_model::config::Protocol::Tv1 {
         return Err((0, Unrealisable::VerificationRoundTrip));
     }
+    // Every coordinator request the model delivers is then answered only by a later completion step,
+    // so a trace that ends inside the window (or whose replay awaits the answer at the delivery)
+    // cannot be told from Kafka, which answers once its append is done.
+    if trace.config.broker.coordinator_append_round_trip {
+        return Err((0, Unrealisable::CoordinatorAppendRoundTrip));
+    }
     let timing_out: BTreeSet<TxnId> = trace
         .steps
         .iter()
@@ -356,6 +362,20 @@ mod tests {
         assert_eq!(never(&expiry, Abilities { restart: true }), Some(Unrealisable::ProducerExpiry));
         let expiry = Action::CoordinatorExpireTransactionalId { txn: 0 };
         assert_eq!(never(&expiry, Abilities { restart: true }), Some(Unrealisable::TransactionalIdExpiry));
+    }
+
+    /// A scenario whose coordinator appends as a step of its own is skipped whole: the model answers
+    /// a coordinator request only at the append's completion, Kafka when its append is done.
+    #[test]
+    fn the_coordinator_append_window_is_not_realisable() {
+        for protocol in [eos_model::Protocol::Tv1, eos_model::Protocol::Tv2] {
+            let config = scenario::load("coordinator-async-window").unwrap().with_protocol(protocol);
+            let model = EosModel::new(config.clone());
+            let path = stateright::Path::from_actions(&model, model.init_states().remove(0), &[]).unwrap();
+            let trace = Trace::from_path(&config, crate::trace::Origin::Walk, None, &path);
+            let verdict = check(&trace, &trace.validate().unwrap(), Abilities { restart: true });
+            assert_eq!(verdict, Err((0, Unrealisable::CoordinatorAppendRoundTrip)), "{protocol}");
+        }
     }
 
     /// A museum scenario with its fix off is never realised; its fixed twin is.
