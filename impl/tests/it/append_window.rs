@@ -37,6 +37,19 @@ fn settle_appends(c: &mut Cluster) {
     panic!("the appends did not settle");
 }
 
+/// Under tv2, a transaction with one record whose EndTxn(commit) the coordinator holds: its
+/// PrepareCommit append is in flight.
+fn commit_held(faults: Faults) -> Cluster {
+    let mut c = windowed(ProtocolMode::Tv2, faults);
+    c.start(C0).unwrap();
+    settle_appends(&mut c);
+    c.send(C0, 0, "v").unwrap();
+    settle_appends(&mut c);
+    c.commit(C0).unwrap();
+    deliver_kind(&mut c, "EndTxn");
+    c
+}
+
 fn txn0(c: &Cluster) -> eos_broker::coordinator::TransactionView {
     c.describe_transaction(&"txn-0".into()).unwrap()
 }
@@ -88,13 +101,7 @@ fn a_request_meeting_the_pending_transition_is_told_to_wait() {
 
 #[test]
 fn a_completion_after_a_failover_answers_not_coordinator_and_applies_nothing() {
-    let mut c = windowed(ProtocolMode::Tv2, Faults::none());
-    c.start(C0).unwrap();
-    settle_appends(&mut c);
-    c.send(C0, 0, "v").unwrap();
-    settle_appends(&mut c);
-    c.commit(C0).unwrap();
-    deliver_kind(&mut c, "EndTxn");
+    let mut c = commit_held(Faults::none());
     let before = txn0(&c);
     c.coordinator_failover();
     // The new coordinator replayed the log: Ongoing, nothing pending.
@@ -127,13 +134,7 @@ fn a_failed_append_in_flight_clears_the_pending_transition() {
 fn completion_ignores_coordinator_epoch() {
     // Proves the seeded fault: a completion after a failover is applied by the new coordinator.
     let run = |faults| {
-        let mut c = windowed(ProtocolMode::Tv2, faults);
-        c.start(C0).unwrap();
-        settle_appends(&mut c);
-        c.send(C0, 0, "v").unwrap();
-        settle_appends(&mut c);
-        c.commit(C0).unwrap();
-        deliver_kind(&mut c, "EndTxn");
+        let mut c = commit_held(faults);
         c.coordinator_failover();
         c.complete_append(held(&c)).unwrap();
         (answer_error(&c, "EndTxnResponse"), txn0(&c).state)
