@@ -3,13 +3,15 @@
 //!
 //! The harness controls the clients: it sends a request when the trace delivers it, never sends a
 //! lost one, sends a duplicated one twice, and reads or drops each response. It does not control the
-//! broker's own work: markers, their acknowledgements and completion happen right after the step that
-//! caused them, whatever a client does. So a trace is realisable when the broker's work is *eager*:
-//! no client step (and no timeout) is taken while a marker or a marker acknowledgement is in flight,
-//! and none of that traffic is lost. The marker-retry tick only follows such a loss; a coordinator
-//! failover is a broker restart, which the harness can do only to a broker it was told how to restart
-//! ([`Abilities`]); switching epoch fencing off is not something Kafka can be configured to do. Everything else is realisable, including transaction
-//! timeouts (a short `transaction.timeout.ms` for that transactional id, and waiting).
+//! broker's own work: markers, their acknowledgements and completion, the leader's verification
+//! round trip and the coordinator's transaction-log append happen right after the step that caused
+//! them, whatever a client does. So a trace is realisable when the broker's work is *eager*: no
+//! client step (and no timeout) is taken while any of it is in flight, and none of that traffic is
+//! lost. The marker-retry tick only follows such a loss; a coordinator failover is a broker restart,
+//! which the harness can do only to a broker it was told how to restart ([`Abilities`]); switching
+//! epoch fencing off is not something Kafka can be configured to do. Everything else is realisable,
+//! including transaction timeouts (a short `transaction.timeout.ms` for that transactional id, and
+//! waiting).
 
 use crate::trace::Trace;
 use eos_model::coordinator::TxnState;
@@ -55,12 +57,13 @@ pub enum Unrealisable {
     TransactionalIdExpiry,
     /// The coordinator's transaction-log append fails: Kafka's cannot be made to fail on demand.
     TxnLogAppendFailure,
-    /// The coordinator's transaction-log append as a step of its own
-    /// (`coordinator_append_round_trip`): Kafka completes its appends inside the broker, out of the
-    /// harness's reach, so no interleaving inside the window can be scheduled.
+    /// A client step, a timeout or a failover while the coordinator's transaction-log append is in
+    /// flight (`coordinator_append_round_trip`): Kafka completes its append inside the broker, right
+    /// after the request that prepared it, so nothing can be scheduled inside the window.
     CoordinatorAppendRoundTrip,
-    /// The leader's verification as a round trip of its own messages (`verification_round_trip`):
-    /// Kafka's leader verifies inside its Produce handling, out of the harness's reach.
+    /// A client step or a timeout while the leader's verification round trip is in flight
+    /// (`verification_round_trip`): Kafka's leader verifies inside its Produce handling, so nothing
+    /// can be scheduled between the Produce and its verification's answer.
     VerificationRoundTrip,
     /// A producer gives a batch up by its delivery timeout: the wire harness awaits every request it
     /// sent (not yet taught to stop waiting for one).
@@ -99,7 +102,7 @@ impl Unrealisable {
                 "a leader expires a producer's state, which Kafka does only after producer.id.expiration.ms"
             }
             Unrealisable::CoordinatorAppendRoundTrip => {
-                "the coordinator's transaction-log append completes as a step of its own, which Kafka's does inside the broker"
+                "a step inside the coordinator's transaction-log append window, which Kafka completes inside the broker first"
             }
             Unrealisable::TxnLogAppendFailure => {
                 "the coordinator's transaction-log append fails, which the harness cannot make Kafka's do on demand"
@@ -108,7 +111,7 @@ impl Unrealisable {
                 "the coordinator expires a transactional id, which Kafka does only after transactional.id.expiration.ms"
             }
             Unrealisable::VerificationRoundTrip => {
-                "the leader's verification is a round trip of the model's own messages; Kafka's happens inside its Produce handling"
+                "a step inside the leader's verification round trip, which Kafka completes inside its Produce handling first"
             }
             Unrealisable::GroupRebalance => {
                 "the copier's group rebalances (its member rejoins); the wire harness joins once per instance and does not rejoin"
@@ -144,14 +147,33 @@ impl Unrealisable {
 }
 
 /// Whether `action` is the broker's own work that follows a client step at once (a marker, a
-/// verification or their answers delivered).
+/// verification or their answers delivered, a transaction-log append completed).
 pub fn is_broker_work(action: &Action) -> bool {
-    matches!(action, Action::Deliver { message } if is_between_brokers(message))
+    match action {
+        Action::Deliver { message } => is_between_brokers(message),
+        Action::CoordinatorAppendCompletes { .. } => true,
+        _ => false,
+    }
 }
 
 /// Whether `state` has broker work in flight.
 pub fn broker_work_pending(state: &State) -> bool {
-    state.network.keys().any(is_between_brokers)
+    pending_work(state).is_some()
+}
+
+/// Why a step that is not broker work cannot be taken in `state`, if broker work is in flight: the
+/// window it would fall into.
+fn pending_work(state: &State) -> Option<Unrealisable> {
+    let verifying = |m: &Message| matches!(m, Message::Verify { .. } | Message::VerifyResponse { .. });
+    if state.network.keys().any(verifying) {
+        Some(Unrealisable::VerificationRoundTrip)
+    } else if !state.coordinator.appends.is_empty() {
+        Some(Unrealisable::CoordinatorAppendRoundTrip)
+    } else if state.network.keys().any(is_between_brokers) {
+        Some(Unrealisable::ClientStepBeforeBrokerWork)
+    } else {
+        None
+    }
 }
 
 fn is_between_brokers(message: &Message) -> bool {
@@ -179,7 +201,6 @@ fn never(action: &Action, abilities: Abilities) -> Option<Unrealisable> {
         Action::CoordinatorExpireTransactionalId { .. } => Some(Unrealisable::TransactionalIdExpiry),
         Action::CoordinatorAppendFails { .. } => Some(Unrealisable::TxnLogAppendFailure),
         Action::GroupRebalance { .. } => Some(Unrealisable::GroupRebalance),
-        Action::CoordinatorAppendCompletes { .. } => Some(Unrealisable::CoordinatorAppendRoundTrip),
         Action::ProducerBatchExpires { .. } => Some(Unrealisable::BatchExpiry),
         _ => None,
     }
@@ -226,16 +247,6 @@ pub fn check(trace: &Trace, states: &[State], abilities: Abilities) -> Result<Pl
     if !trace.config.fixes.off().is_empty() {
         return Err((0, Unrealisable::FixOff));
     }
-    let protocol = trace.config.protocol;
-    if trace.config.broker.verification_round_trip && protocol != eos_model::config::Protocol::Tv1 {
-        return Err((0, Unrealisable::VerificationRoundTrip));
-    }
-    // Every coordinator request the model delivers is then answered only by a later completion step,
-    // so a trace that ends inside the window (or whose replay awaits the answer at the delivery)
-    // cannot be told from Kafka, which answers once its append is done.
-    if trace.config.broker.coordinator_append_round_trip {
-        return Err((0, Unrealisable::CoordinatorAppendRoundTrip));
-    }
     let timing_out: BTreeSet<TxnId> = trace
         .steps
         .iter()
@@ -252,8 +263,8 @@ pub fn check(trace: &Trace, states: &[State], abilities: Abilities) -> Result<Pl
         if let Some(reason) = never(&step.action, abilities) {
             return Err((i + 1, reason));
         }
-        if !is_broker_work(&step.action) && broker_work_pending(before) {
-            return Err((i + 1, Unrealisable::ClientStepBeforeBrokerWork));
+        if let Some(window) = pending_work(before).filter(|_| !is_broker_work(&step.action)) {
+            return Err((i + 1, window));
         }
         // A wait (for a timeout, or for a restart) must not let another transaction time out.
         let waiting_for = match step.action {
@@ -295,9 +306,10 @@ pub fn complete(trace: &Trace, states: &mut Vec<State>) -> Option<Trace> {
 }
 
 /// The eager scheduler: the model's actions, restricted to realisable ones, with the broker's work
-/// first. While a marker or an acknowledgement is in flight only one such delivery is offered (the
-/// first in the model's order: the broker's internal order cannot be chosen, and every order ends
-/// in the same state), so the harness never has to make the broker wait. A state that has exhausted
+/// first. While a marker, a verification, their answers or a transaction-log append is in flight
+/// only one such step is offered (the first in the model's order: the broker's internal order
+/// cannot be chosen, and every order ends in the same state), so the harness never has to make the
+/// broker wait. A state that has exhausted
 /// a small epoch space (a museum scenario's) ends the graph: Kafka's epochs never get there.
 pub fn eager_actions(model: &EosModel, state: &State, actions: &mut Vec<Action>, abilities: Abilities) {
     if exhausts_small_epoch_space(state, model.config.broker.max_producer_epoch) {
@@ -345,18 +357,57 @@ mod tests {
         assert!(with_restart.contains(&Action::CoordinatorFailover), "a restart realises a failover");
     }
 
-    /// A scenario whose leader verifies by round trip is skipped where it verifies (tv1-verified, tv2),
-    /// not under tv1, where the setting changes nothing; a producer-state expiry is never realisable.
+    /// A trace of `config`'s model along `actions` from its initial state.
+    fn trace_of(config: &eos_model::Config, actions: &[Action]) -> Trace {
+        let model = EosModel::new(config.clone());
+        let path = stateright::Path::from_actions(&model, model.init_states().remove(0), actions).unwrap();
+        Trace::from_path(config, crate::trace::Origin::Walk, None, &path)
+    }
+
+    /// An eager walk of `scenario` under `protocol` (the scheduler's first action each time) that
+    /// passes through windows of broker work `opens` starts, and the same walk with a client step
+    /// taken inside the first such window that has one enabled: (the eager actions, the actions of the variant).
+    fn through_window(
+        scenario: &str,
+        protocol: eos_model::Protocol,
+        opens: impl Fn(&State) -> bool,
+    ) -> (eos_model::Config, Vec<Action>, Vec<Action>) {
+        let config = scenario::load(scenario).unwrap().with_protocol(protocol);
+        let model = EosModel::new(config.clone());
+        let mut state = model.init_states().remove(0);
+        let mut eager = Vec::new();
+        let mut variant = None;
+        for _ in 0..80 {
+            let mut actions = Vec::new();
+            eager_actions(&model, &state, &mut actions, Abilities::default());
+            if variant.is_none() && opens(&state) {
+                let mut all = Vec::new();
+                model.actions(&state, &mut all);
+                if let Some(client_step) = all.into_iter().find(|a| !is_broker_work(a)) {
+                    variant = Some([eager.clone(), vec![client_step]].concat());
+                }
+            }
+            let Some(action) = actions.into_iter().next() else { break };
+            state = model.next_state(&state, action.clone()).unwrap();
+            eager.push(action);
+        }
+        let variant = variant.unwrap_or_else(|| panic!("{scenario} {protocol}: the walk never opens the window"));
+        (config, eager, variant)
+    }
+
+    /// The leader's verification round trip is realised where it is eager (the Produce's answer
+    /// comes with the verification's, before any client step); a client step inside it is skipped.
     #[test]
-    fn verification_round_trips_and_expiries_are_not_realisable() {
-        use eos_model::Protocol;
-        for (protocol, realisable) in [(Protocol::Tv1, true), (Protocol::Tv1Verified, false), (Protocol::Tv2, false)] {
-            let config = scenario::load("verification-round-trip").unwrap().with_protocol(protocol);
-            let model = EosModel::new(config.clone());
-            let path = stateright::Path::from_actions(&model, model.init_states().remove(0), &[]).unwrap();
-            let trace = Trace::from_path(&config, crate::trace::Origin::Walk, None, &path);
+    fn eager_verification_round_trips_are_realisable() {
+        let verifying = |s: &State| s.network.keys().any(|m| matches!(m, Message::Verify { .. }));
+        for protocol in [eos_model::Protocol::Tv1Verified, eos_model::Protocol::Tv2] {
+            let (config, eager, variant) = through_window("pipelined-verification", protocol, verifying);
+            assert!(eager.iter().any(|a| matches!(a, Action::Deliver { message: Message::VerifyResponse { .. } })));
+            let trace = trace_of(&config, &eager);
+            assert!(check(&trace, &trace.validate().unwrap(), Abilities::default()).is_ok(), "{protocol}");
+            let trace = trace_of(&config, &variant);
             let verdict = check(&trace, &trace.validate().unwrap(), Abilities::default());
-            assert_eq!(verdict.is_ok(), realisable, "{protocol}: {verdict:?}");
+            assert_eq!(verdict, Err((variant.len(), Unrealisable::VerificationRoundTrip)), "{protocol}");
         }
         let expiry = Action::PartitionExpireProducer { partition: 0, producer_id: 1000 };
         assert_eq!(never(&expiry, Abilities { restart: true }), Some(Unrealisable::ProducerExpiry));
@@ -364,17 +415,21 @@ mod tests {
         assert_eq!(never(&expiry, Abilities { restart: true }), Some(Unrealisable::TransactionalIdExpiry));
     }
 
-    /// A scenario whose coordinator appends as a step of its own is skipped whole: the model answers
-    /// a coordinator request only at the append's completion, Kafka when its append is done.
+    /// The coordinator's append window is realised where it is eager (the append completes right
+    /// after the request that prepared it); a client step (here a request-timeout re-send, or a
+    /// failover with a restart at hand) inside it is skipped.
     #[test]
-    fn the_coordinator_append_window_is_not_realisable() {
+    fn eager_coordinator_append_windows_are_realisable() {
+        let appending = |s: &State| !s.coordinator.appends.is_empty();
         for protocol in [eos_model::Protocol::Tv1, eos_model::Protocol::Tv2] {
-            let config = scenario::load("coordinator-async-window").unwrap().with_protocol(protocol);
-            let model = EosModel::new(config.clone());
-            let path = stateright::Path::from_actions(&model, model.init_states().remove(0), &[]).unwrap();
-            let trace = Trace::from_path(&config, crate::trace::Origin::Walk, None, &path);
+            let (config, eager, variant) = through_window("coordinator-async-window", protocol, appending);
+            let completes = eager.iter().filter(|a| matches!(a, Action::CoordinatorAppendCompletes { .. })).count();
+            assert!(completes >= 2, "{protocol}: InitProducerId and more are appended: {eager:?}");
+            let trace = trace_of(&config, &eager);
+            assert!(check(&trace, &trace.validate().unwrap(), Abilities { restart: true }).is_ok(), "{protocol}");
+            let trace = trace_of(&config, &variant);
             let verdict = check(&trace, &trace.validate().unwrap(), Abilities { restart: true });
-            assert_eq!(verdict, Err((0, Unrealisable::CoordinatorAppendRoundTrip)), "{protocol}");
+            assert_eq!(verdict, Err((variant.len(), Unrealisable::CoordinatorAppendRoundTrip)), "{protocol}");
         }
     }
 

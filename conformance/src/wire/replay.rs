@@ -329,8 +329,10 @@ impl Run<'_> {
         let mut touched = false;
         let mut wait = Wait::No;
         for (i, step) in trace.steps.iter().enumerate() {
-            let (before, after) = (&states[i], &states[i + 1]);
-            self.step(i + 1, &step.action, before, after)?;
+            // The states up to the end of the broker work that follows the step: a request's answer
+            // may come at its end (a Produce held for verification, an append completed).
+            let work = trace.steps[i + 1..].iter().take_while(|s| realise::is_broker_work(&s.action)).count();
+            self.step(i + 1, &step.action, &states[i..=i + 1 + work])?;
             let effect = wire_effect(&step.action);
             touched |= !matches!(effect, Effect::None);
             // A request may leave the broker work to finish after its answer, even where the model
@@ -345,7 +347,7 @@ impl Run<'_> {
             if next_is_broker_work {
                 continue;
             }
-            let model = self.model_view(after);
+            let model = self.model_view(&states[i + 1]);
             if !touched && model == last_model {
                 continue;
             }
@@ -367,14 +369,16 @@ impl Run<'_> {
         }
     }
 
-    /// Realises one step; compares the response it gets, if any.
-    fn step(&mut self, index: usize, action: &Action, before: &State, after: &State) -> StepResult {
+    /// Realises one step; compares the response it gets, if any. `states` are the model's before the
+    /// step, after it, and after the broker work that follows it at once.
+    fn step(&mut self, index: usize, action: &Action, states: &[State]) -> StepResult {
         let failed = |error: WireError| Box::new(WireOutcome::Failed { step: index, error });
+        let (before, after) = (&states[0], &states[1]);
         match action {
             Action::Deliver { message: Message::Request(request) } => {
-                let Some(expected) = expected_reply(before, after, request) else {
-                    // `realise::check` skips what holds a request's answer back; should one slip
-                    // through, the trace is reported, not the replay thread panicked (which would
+                let Some(expected) = expected_reply(states, request) else {
+                    // `realise::check` skips what holds a request's answer back beyond the broker's
+                    // own work; should one slip through, the trace is reported, not the replay thread panicked (which would
                     // leave the suite waiting for it).
                     let reason = format!("the model does not answer {request:?} when it is delivered");
                     return Err(Box::new(WireOutcome::InvalidTrace { step: index, reason }));
@@ -589,12 +593,18 @@ fn compare(index: usize, action: &Action, what: String, model: &ReplyView, broke
     }))))
 }
 
-/// The reply the model gave to `request` in the step from `before` to `after`, if it gave one then.
-fn expected_reply(before: &State, after: &State, request: &Request) -> Option<Reply> {
+/// The reply the model gave to `request` along `states` (the step that delivered it, then the broker
+/// work that followed at once), if it gave one there: Kafka answers once that work is done.
+fn expected_reply(states: &[State], request: &Request) -> Option<Reply> {
     let copies = |state: &State, m: &Message| state.network.get(m).copied().unwrap_or(0);
-    after.network.keys().find_map(|m| match m {
-        Message::Response { request: r, reply } if r == request && copies(after, m) > copies(before, m) => Some(*reply),
-        _ => None,
+    states.windows(2).find_map(|pair| {
+        let (before, after) = (&pair[0], &pair[1]);
+        after.network.keys().find_map(|m| match m {
+            Message::Response { request: r, reply } if r == request && copies(after, m) > copies(before, m) => {
+                Some(*reply)
+            }
+            _ => None,
+        })
     })
 }
 
