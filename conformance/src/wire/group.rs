@@ -1,5 +1,8 @@
 //! A copier instance joining the consumer group (the model's `ProducerStart` of a copier): the
-//! classic protocol's JoinGroup (with the member id the broker assigns, KIP-394) and SyncGroup.
+//! classic protocol's JoinGroup (with the member id the broker assigns, KIP-394) and SyncGroup; and
+//! its member rejoining (the model's `GroupRebalance`): JoinGroup with its member id, which for the
+//! group's leader (the copier's member is the only one, so the leader) in a stable group starts a
+//! rebalance that completes at once with a new generation, then SyncGroup.
 //!
 //! The model's join makes the new instance the only member with generation+1. Kafka gets there by a
 //! rebalance: the join waits for the old member to rejoin, which a crashed instance never does, so
@@ -39,11 +42,18 @@ pub struct Membership {
     pub generation: i32,
 }
 
-/// Joins `group` through its coordinator (`links` of the joining instance) and syncs.
-pub fn join(links: &mut Links, routes: &Routes, versions: &Versions, group: &str) -> Result<Membership, WireError> {
+/// Joins `group` through its coordinator (`links` of the joining instance) and syncs: as a new
+/// member, or (`rejoining`) as that member again.
+pub fn join(
+    links: &mut Links,
+    routes: &Routes,
+    versions: &Versions,
+    group: &str,
+    rejoining: Option<&Membership>,
+) -> Result<Membership, WireError> {
     let node = routes.group_coordinator()?;
     let group_id = GroupId(StrBytes::from_string(group.to_string()));
-    let mut member_id = String::new();
+    let mut member_id = rejoining.map_or(String::new(), |m| m.member_id.clone());
     // MEMBER_ID_REQUIRED, then the join proper; a rebalance racing it at most once more.
     for _ in 0..4 {
         let mut protocol = JoinGroupRequestProtocol::default();

@@ -404,7 +404,10 @@ impl Run<'_> {
                 self.seen.responses.insert(index, broker.brief());
                 compare(index, action, format!("the response to {}", request.body), &model, &broker)
             }
-            Action::ProducerStart { producer } if self.config.is_copier() => self.join(index, action, *producer, after),
+            Action::ProducerStart { producer } if self.config.is_copier() => {
+                self.join(index, action, *producer, after, false)
+            }
+            Action::GroupRebalance { producer } => self.join(index, action, *producer, after, true),
             Action::CoordinatorFailover => self.restart(index),
             Action::ProducerFetchOffsets { .. } => {
                 let model = match before.group.group(0).offset_fetch() {
@@ -468,10 +471,12 @@ impl Run<'_> {
         })
     }
 
-    /// A copier instance joins the group; the broker's generation is matched to the model's.
-    fn join(&mut self, index: usize, action: &Action, producer: u8, after: &State) -> StepResult {
+    /// A copier instance joins the group (or, `rejoining`, its member joins again); the broker's
+    /// generation is matched to the model's.
+    fn join(&mut self, index: usize, action: &Action, producer: u8, after: &State, rejoining: bool) -> StepResult {
         let links = &mut self.clients[usize::from(producer)];
-        let membership = group::join(links, &self.routes, &self.target.versions, &self.names.group())
+        let member = self.members[usize::from(producer)].as_ref().filter(|_| rejoining);
+        let membership = group::join(links, &self.routes, &self.target.versions, &self.names.group(), member)
             .map_err(|error| Box::new(WireOutcome::Failed { step: index, error }))?;
         let model_generation = i64::from(after.group.group(0).generation);
         if !self.ids.generations.learn(model_generation, i64::from(membership.generation)) {
@@ -635,7 +640,9 @@ fn wire_effect(action: &Action) -> Effect {
     match action {
         Action::CoordinatorFailover => Effect::Work,
         Action::Deliver { message: Message::Request(_) } => Effect::Send,
-        Action::ProducerFetchOffsets { .. } | Action::ProducerStart { .. } => Effect::Send,
+        Action::ProducerFetchOffsets { .. } | Action::ProducerStart { .. } | Action::GroupRebalance { .. } => {
+            Effect::Send
+        }
         a if realise::is_broker_work(a) => Effect::Work,
         Action::CoordinatorTimeout { .. } => Effect::Timeout,
         _ => Effect::None,
