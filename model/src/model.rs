@@ -2,7 +2,7 @@
 
 use crate::client::{ClientContext, Phase, RequestStatus};
 use crate::config::{ClientVersion, Config, Protocol, Restart};
-use crate::coordinator::{Effects, TxnRecord, TxnState};
+use crate::coordinator::{Effects, TxnState};
 use crate::history::Violation;
 use crate::message::{Message, Reply, Request, RequestBody};
 use crate::partition::ProduceRequest;
@@ -226,7 +226,7 @@ impl EosModel {
             } else {
                 for message in state.network.keys() {
                     if let Message::Request(request) = message {
-                        if self.prepared_append(state, request).is_some() {
+                        if state.coordinator.prepared_transition(request, &self.config).is_some() {
                             actions.push(Action::CoordinatorAppendFails { request: *request });
                         }
                     }
@@ -448,28 +448,25 @@ impl EosModel {
             }
             Action::CoordinatorAppendFails { request } => {
                 state.budget.txn_log_append_failures = state.budget.txn_log_append_failures.checked_sub(1)?;
-                let (txn, target) = appended_transition(&request)?;
                 let reply = if self.appends_by_round_trip() {
                     let append = state.coordinator.take_append(&request)?;
                     let fx = &mut Effects { config, history: &mut state.history, outbox };
                     // After a failover the callback leaves the new coordinator's metadata alone.
                     match state.coordinator.prepared_here(&append) {
-                        true => state.coordinator.append_failed(txn, target, fx),
+                        true => state.coordinator.append_failed(append.txn, fx),
                         false => Reply::error(ErrorCode::CoordinatorNotAvailable),
                     }
                 } else {
-                    let (_, _, allocated_to) = self.prepared_append(state, &request)?;
+                    // Prepared in the request's step, then the append fails: the preparation (its
+                    // fresh metadata, its producer ids) stays, as in Kafka, where
+                    // `ProducerIdManager.generateProducerId` ran before the append.
+                    let prepared = state.coordinator.prepared_transition(&request, config)?;
                     if !state.take(&Message::Request(request)) {
                         return None;
                     }
+                    state.coordinator.prepare_transition(&prepared);
                     let fx = &mut Effects { config, history: &mut state.history, outbox };
-                    let reply = state.coordinator.append_failed(txn, target, fx);
-                    // The producer ids the prepared transition allocated stay used (the first
-                    // InitProducerId's is the one its kept metadata holds): Kafka's
-                    // `ProducerIdManager.generateProducerId` ran when the transition was prepared,
-                    // before the append, and never hands an id out twice.
-                    state.coordinator.next_producer_id = state.coordinator.next_producer_id.max(allocated_to);
-                    reply
+                    state.coordinator.append_failed(prepared.txn, fx)
                 };
                 outbox.push(Message::Response { request, reply });
             }
@@ -518,9 +515,9 @@ impl EosModel {
         match message {
             Message::Request(request) => {
                 if self.appends_by_round_trip() {
-                    if let Some((txn, target, reserved_to)) = self.prepared_append(state, &request) {
+                    if let Some(prepared) = state.coordinator.prepared_transition(&request, config) {
                         // Prepared: answered when its append completes.
-                        state.coordinator.prepare_append(txn, target, request, reserved_to);
+                        state.coordinator.prepare_append(&prepared, request);
                         return;
                     }
                 }
@@ -557,22 +554,6 @@ impl EosModel {
                 state.coordinator.on_marker_response(&marker, error, fx);
             }
         }
-    }
-
-    /// If the client's coordinator request `request` prepares a transition that it appends to the
-    /// transaction log: its transactional id, the transition's target state and the producer id the
-    /// coordinator would allocate next after it (tried on a copy: the record changes beyond its
-    /// ghost members). A fence (InitProducerId meeting an Ongoing transaction) is left out: its
-    /// failed append is Kafka's `hasFailedEpochFence` path, not modelled, and its abort is the
-    /// coordinator's own transition.
-    fn prepared_append(&self, state: &State, request: &Request) -> Option<(TxnId, TxnState, ProducerId)> {
-        let (txn, target) = appended_transition(request)?;
-        let durable = |s: &State| s.coordinator.record(txn).map(|r| TxnRecord { members: Default::default(), ..*r });
-        let fence = matches!(request.body, RequestBody::InitProducerId { .. })
-            && state.coordinator.record(txn).is_some_and(|r| r.state == TxnState::Ongoing);
-        let mut probe = state.clone();
-        self.handle_coordinator_request(&mut probe, request, &mut Vec::new());
-        (!fence && durable(&probe) != durable(state)).then_some((txn, target, probe.coordinator.next_producer_id))
     }
 
     /// Whether the coordinator's transaction-log append is a step of its own.
@@ -666,7 +647,7 @@ impl EosModel {
         let fx = &mut Effects { config, history: &mut state.history, outbox };
         let coordinator = &mut state.coordinator;
         match request.body {
-            RequestBody::InitProducerId { txn, expected } => {
+            RequestBody::InitProducerId { txn, .. } => {
                 // Metadata without an epoch (a first InitProducerId whose append failed left it) is
                 // held by no instance: giving it its first epoch fences nobody.
                 let before = txn.and_then(|t| {
@@ -675,7 +656,7 @@ impl EosModel {
                         .filter(|r| r.producer_epoch != NO_EPOCH)
                         .map(|r| (r.producer_id, r.producer_epoch))
                 });
-                let reply = coordinator.init_producer_id(txn, expected, fx);
+                let reply = coordinator.handle_client_request(request, fx).expect("a coordinator request");
                 let after = txn.and_then(|t| coordinator.record(t).map(|r| (r.producer_id, r.producer_epoch)));
                 if let (Some(txn), true) = (txn, before.is_some() && before != after) {
                     // A copy of InitProducerId the client no longer awaits (a late duplicate, or one
@@ -686,14 +667,10 @@ impl EosModel {
                 }
                 reply
             }
-            RequestBody::AddPartitionsToTxn { txn, producer_id, epoch, partition } => Reply::error(
-                coordinator.add_partition(txn, producer_id, epoch, TxnPartition::Data(partition), attempt, fx),
-            ),
-            RequestBody::AddOffsetsToTxn { txn, producer_id, epoch, .. } => {
-                Reply::error(coordinator.add_partition(txn, producer_id, epoch, TxnPartition::Offsets, attempt, fx))
-            }
-            RequestBody::EndTxn { txn, producer_id, epoch, commit } => {
-                coordinator.end_txn(txn, producer_id, epoch, commit, attempt, fx)
+            RequestBody::AddPartitionsToTxn { .. }
+            | RequestBody::AddOffsetsToTxn { .. }
+            | RequestBody::EndTxn { .. } => {
+                coordinator.handle_client_request(request, fx).expect("a coordinator request")
             }
             RequestBody::OffsetCommit { generation, offset } => {
                 Reply::error(state.group.offset_commit(request.from, generation, offset))
@@ -766,21 +743,5 @@ impl EosModel {
             other => other,
         };
         (error != ErrorCode::None).then_some(error)
-    }
-}
-
-/// The transactional id whose transaction log a client's coordinator request may append to, and the
-/// state its transition moves to (InitProducerId of a transactional id: Empty; AddPartitionsToTxn and
-/// AddOffsetsToTxn: Ongoing; EndTxn: Prepare*, an empty tv2 abort's first transition included).
-fn appended_transition(request: &Request) -> Option<(TxnId, TxnState)> {
-    match request.body {
-        RequestBody::InitProducerId { txn, .. } => txn.map(|txn| (txn, TxnState::Empty)),
-        RequestBody::AddPartitionsToTxn { txn, .. } | RequestBody::AddOffsetsToTxn { txn, .. } => {
-            Some((txn, TxnState::Ongoing))
-        }
-        RequestBody::EndTxn { txn, commit, .. } => {
-            Some((txn, if commit { TxnState::PrepareCommit } else { TxnState::PrepareAbort }))
-        }
-        _ => None,
     }
 }

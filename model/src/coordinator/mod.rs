@@ -9,7 +9,7 @@
 use crate::collections::{IndexSet, InlineVec};
 use crate::config::{Config, Protocol};
 use crate::history::{History, Violation};
-use crate::message::{Message, Reply};
+use crate::message::{Message, Reply, Request, RequestBody};
 use crate::types::*;
 
 /// A transactional id's state (Kafka's `TransactionState`).
@@ -185,17 +185,36 @@ impl Coordinator {
         self.record(txn).is_some_and(|r| r.state.is_prepare()) || self.pending_states[usize::from(txn)].is_some()
     }
 
-    /// The transaction-log append of the transition a request prepared failed (specs/eos.md §4.5):
-    /// Kafka's `appendTransactionToLog` callback resets the pending state (KAFKA-5351) and the request
-    /// is answered COORDINATOR_NOT_AVAILABLE; before the fix the pending state stayed.
-    /// An id InitProducerId met for the first time keeps the fresh metadata it was given, in memory
-    /// only (a failover forgets it).
-    pub fn append_failed(&mut self, txn: TxnId, target: TxnState, fx: &Effects) -> Reply {
-        if target == Empty && self.record(txn).is_none() {
-            self.log[usize::from(txn)] = Some(self.fresh_metadata());
+    /// The transaction-log append of the transition prepared for `txn` ([`Coordinator::prepare_transition`])
+    /// failed (specs/eos.md §4.5): Kafka's `appendTransactionToLog` callback resets the pending state
+    /// (KAFKA-5351) and the request is answered COORDINATOR_NOT_AVAILABLE; before the fix the pending
+    /// state stayed. What the preparation took stays: the fresh metadata of an id InitProducerId met
+    /// for the first time (in memory only, a failover forgets it) and the producer ids it allocated.
+    pub fn append_failed(&mut self, txn: TxnId, fx: &Effects) -> Reply {
+        debug_assert!(self.pending_states[usize::from(txn)].is_some(), "a prepared transition");
+        if fx.config.fixes.kafka_5351 {
+            self.pending_states[usize::from(txn)] = None;
         }
-        self.pending_states[usize::from(txn)] = (!fx.config.fixes.kafka_5351).then_some(target);
         Reply::error(ErrorCode::CoordinatorNotAvailable)
+    }
+
+    /// A client's InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn or EndTxn (specs/eos.md §4.2–4.4):
+    /// its answer; `None` for a request the transaction coordinator does not handle.
+    pub fn handle_client_request(&mut self, request: &Request, fx: &mut Effects) -> Option<Reply> {
+        let attempt = Attempt { producer: request.from, index: request.attempt };
+        Some(match request.body {
+            RequestBody::InitProducerId { txn, expected } => self.init_producer_id(txn, expected, fx),
+            RequestBody::AddPartitionsToTxn { txn, producer_id, epoch, partition } => {
+                Reply::error(self.add_partition(txn, producer_id, epoch, TxnPartition::Data(partition), attempt, fx))
+            }
+            RequestBody::AddOffsetsToTxn { txn, producer_id, epoch, .. } => {
+                Reply::error(self.add_partition(txn, producer_id, epoch, TxnPartition::Offsets, attempt, fx))
+            }
+            RequestBody::EndTxn { txn, producer_id, epoch, commit } => {
+                self.end_txn(txn, producer_id, epoch, commit, attempt, fx)
+            }
+            _ => return None,
+        })
     }
 
     /// Whether `txn` may expire: it is idle (Empty or Complete*) with nothing pending (Kafka's
@@ -437,7 +456,7 @@ fn granted(pid: ProducerId, epoch: Epoch) -> Reply {
 mod appends;
 mod ending;
 
-pub use appends::InFlightAppend;
+pub use appends::{appended_transition, InFlightAppend, PreparedTransition};
 
 #[cfg(test)]
 mod tests;

@@ -245,3 +245,38 @@ fn tv1_end_txn_waits_for_a_pending_transition() {
     assert_eq!(c.end_txn(0, 1000, 0, true, ATTEMPT, fx).error, ErrorCode::ConcurrentTransactions);
     assert_eq!(c.record(0).unwrap().state, Ongoing, "not committed");
 }
+
+/// A failed transaction-log append keeps what its transition's preparation took (specs/eos.md §4.5,
+/// Kafka's `ProducerIdManager.generateProducerId` runs while the transition is prepared): the fresh
+/// metadata of a first InitProducerId (its producer id, no epoch) and a rotation's next producer id;
+/// the retries allocate nothing twice and hand no id out twice.
+#[test]
+fn a_failed_append_keeps_its_prepared_allocations() {
+    let (mut config, mut history, mut outbox) = setup(Protocol::Tv1);
+    config.broker.max_producer_epoch = 2;
+    let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
+    let mut c = Coordinator::new(&config);
+    let init =
+        Request { from: 0, attempt: 0, send: 0, body: RequestBody::InitProducerId { txn: Some(0), expected: None } };
+    let first = c.prepared_transition(&init, &config).expect("a first InitProducerId appends");
+    assert_eq!((first.metadata.producer_id, first.metadata.producer_epoch), (1000, NO_EPOCH));
+    assert_eq!((first.producer_ids_from, first.producer_ids_to), (1001, 1001));
+    assert_eq!((c.record(0), c.next_producer_id), (None, 1000), "learning it changes nothing");
+    c.prepare_transition(&first);
+    assert_eq!(c.append_failed(0, fx).error, ErrorCode::CoordinatorNotAvailable);
+    assert_eq!(c.record(0), Some(&first.metadata), "the fresh metadata stays, in memory");
+    assert_eq!((c.next_producer_id, c.pending_states[0]), (1001, None));
+    let granted = c.init_producer_id(Some(0), None, fx);
+    assert_eq!((granted.producer_id, granted.epoch), (Some(1000), Some(0)), "the retry keeps the producer id");
+    assert_eq!(c.next_producer_id, 1001, "and allocates nothing");
+    // An exhausted epoch: the InitProducerId rotates to a new producer id; its append fails.
+    c.log[0] = Some(TxnRecord { producer_epoch: 1, ..*c.record(0).unwrap() });
+    let rotation = c.prepared_transition(&init, &config).expect("a rotation appends");
+    assert_eq!((rotation.producer_ids_from, rotation.producer_ids_to), (1001, 1002));
+    c.prepare_transition(&rotation);
+    c.append_failed(0, fx);
+    assert_eq!((c.record(0).unwrap().producer_id, c.next_producer_id), (1000, 1002));
+    let rotated = c.init_producer_id(Some(0), None, fx);
+    assert_eq!(rotated.producer_id, Some(1002), "the failed rotation's id 1001 is not handed out again");
+    assert!(fx.history.violations.is_empty());
+}
