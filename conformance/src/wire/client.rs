@@ -4,6 +4,7 @@
 //! the model's terms: error name, producer id, epoch, offset.
 
 use super::error::WireError;
+use super::group::Membership;
 use super::mapping::Identities;
 use super::names::Names;
 use super::routes::{Links, Routes};
@@ -11,7 +12,7 @@ use super::versions::Versions;
 use bytes::{Bytes, BytesMut};
 use eos_model::config::ClientVersion;
 use eos_model::message::{Reply, RequestBody};
-use eos_model::types::{ErrorCode, TxnId};
+use eos_model::types::{ErrorCode, GroupIndex, TxnId};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
@@ -144,8 +145,8 @@ pub struct ClientContext<'a> {
     pub ids: &'a Identities,
     /// The transaction timeout each transactional id asks for.
     pub transaction_timeout: &'a dyn Fn(TxnId) -> Duration,
-    /// The sender's group membership (member id, broker generation), for the copier.
-    pub member: Option<(&'a str, i32)>,
+    /// The sender's memberships (member id, broker generation), by consumer group: the copier's.
+    pub members: &'a [Membership],
     /// The produce request timeout.
     pub produce_timeout: Duration,
     /// Which client the trace's producers are (the request versions that tell the broker which
@@ -164,14 +165,15 @@ impl ClientContext<'_> {
         TransactionalId(StrBytes::from_string(self.names.txn(txn)))
     }
 
-    fn group(&self) -> GroupId {
-        GroupId(StrBytes::from_string(self.names.group()))
+    fn group(&self, group: GroupIndex) -> GroupId {
+        GroupId(StrBytes::from_string(self.names.group(group)))
     }
 
-    /// The sender's member id and the broker generation of the model's `generation`.
-    fn membership(&self, generation: i32) -> (StrBytes, i32) {
-        let member = self.member.map_or(String::new(), |(id, _)| id.to_string());
-        let real = self.ids.generations.real(i64::from(generation)).map_or(-1, |g| g as i32);
+    /// The sender's member id in `group` and the broker generation of the model's `generation`.
+    fn membership(&self, group: GroupIndex, generation: i32) -> (StrBytes, i32) {
+        let member = self.members.get(usize::from(group)).map_or(String::new(), |m| m.member_id.clone());
+        let generations = self.ids.generations.get(&group);
+        let real = generations.and_then(|g| g.real(i64::from(generation))).map_or(-1, |g| g as i32);
         (StrBytes::from_string(member), real)
     }
 }
@@ -241,13 +243,12 @@ fn send_once(links: &mut Links, cx: &ClientContext, body: &RequestBody) -> Resul
                 .map_or(response.error_code, |p| p.partition_error_code);
             Ok(none(code))
         }
-        // Traces of more than one group are refused before any request is sent (realise.rs).
-        RequestBody::AddOffsetsToTxn { txn, producer_id, epoch, group: _ } => {
+        RequestBody::AddOffsetsToTxn { txn, producer_id, epoch, group } => {
             let mut r = AddOffsetsToTxnRequest::default();
             r.transactional_id = cx.txn(txn);
             r.producer_id = WireProducerId(cx.real_pid(producer_id)?);
             r.producer_epoch = epoch;
-            r.group_id = cx.group();
+            r.group_id = cx.group(group);
             let version = v.add_offsets_to_txn.expect("tv1 modes send AddOffsetsToTxn");
             let node = cx.routes.txn_coordinator(&cx.names.txn(txn))?;
             Ok(none(links.to(cx.routes, node)?.call(&r, version)?.error_code))
@@ -275,8 +276,8 @@ fn send_once(links: &mut Links, cx: &ClientContext, body: &RequestBody) -> Resul
             let answer = answer.ok_or_else(|| WireError::Broker("a Produce response without the partition".into()))?;
             Ok(RawReply { offset: positive(answer.base_offset), ..none(answer.error_code) })
         }
-        RequestBody::TxnOffsetCommit { txn, producer_id, epoch, group: _, generation, offset } => {
-            let (member, generation) = cx.membership(generation);
+        RequestBody::TxnOffsetCommit { txn, producer_id, epoch, group, generation, offset } => {
+            let (member, generation) = cx.membership(group, generation);
             let mut p = TxnOffsetCommitRequestPartition::default();
             p.partition_index = 0;
             p.committed_offset = offset;
@@ -286,19 +287,20 @@ fn send_once(links: &mut Links, cx: &ClientContext, body: &RequestBody) -> Resul
             topic.partitions = vec![p];
             let mut r = TxnOffsetCommitRequest::default();
             r.transactional_id = cx.txn(txn);
-            r.group_id = cx.group();
+            r.group_id = cx.group(group);
             r.producer_id = WireProducerId(cx.real_pid(producer_id)?);
             r.producer_epoch = epoch;
             r.generation_id = generation;
             r.member_id = member;
             r.topics = vec![topic];
-            let node = cx.routes.group_coordinator()?;
+            let node = cx.routes.group_coordinator(&cx.names.group(group))?;
             let response = links.to(cx.routes, node)?.call(&r, v.txn_offset_commit_of(cx.client))?;
             let code = response.topics.iter().flat_map(|t| t.partitions.iter()).next().map(|p| p.error_code);
             Ok(none(code.ok_or_else(|| WireError::Broker("a TxnOffsetCommit response without the partition".into()))?))
         }
+        // The plain OffsetCommit is `copier-group`'s (more groups need offsets in the transaction).
         RequestBody::OffsetCommit { generation, offset } => {
-            let (member, generation) = cx.membership(generation);
+            let (member, generation) = cx.membership(0, generation);
             let mut p = OffsetCommitRequestPartition::default();
             p.partition_index = 0;
             p.committed_offset = offset;
@@ -307,12 +309,12 @@ fn send_once(links: &mut Links, cx: &ClientContext, body: &RequestBody) -> Resul
             topic.name = TopicName(StrBytes::from_string(cx.names.input()));
             topic.partitions = vec![p];
             let mut r = OffsetCommitRequest::default();
-            r.group_id = cx.group();
+            r.group_id = cx.group(0);
             r.generation_id_or_member_epoch = generation;
             r.member_id = member;
             r.retention_time_ms = -1;
             r.topics = vec![topic];
-            let node = cx.routes.group_coordinator()?;
+            let node = cx.routes.group_coordinator(&cx.names.group(0))?;
             let response = links.to(cx.routes, node)?.call(&r, v.offset_commit)?;
             let code = response.topics.iter().flat_map(|t| t.partitions.iter()).next().map(|p| p.error_code);
             Ok(none(code.ok_or_else(|| WireError::Broker("an OffsetCommit response without the partition".into()))?))

@@ -51,7 +51,7 @@ pub fn join(
     group: &str,
     rejoining: Option<&Membership>,
 ) -> Result<Membership, WireError> {
-    let node = routes.group_coordinator()?;
+    let node = routes.group_coordinator(group)?;
     let group_id = GroupId(StrBytes::from_string(group.to_string()));
     let mut member_id = rejoining.map_or(String::new(), |m| m.member_id.clone());
     // MEMBER_ID_REQUIRED, then the join proper; a rebalance racing it at most once more.

@@ -6,7 +6,7 @@
 //! model producers one id, or one model producer two ids, shows up as a difference, never as a
 //! silent re-mapping.
 
-use eos_model::types::ProducerId;
+use eos_model::types::{GroupIndex, ProducerId};
 use std::collections::BTreeMap;
 
 /// A bijection learned by first occurrence.
@@ -47,8 +47,8 @@ impl Bijection {
 pub struct Identities {
     /// Model producer ids ↔ the broker's.
     pub producer_ids: Bijection,
-    /// Model group generations ↔ the broker's.
-    pub generations: Bijection,
+    /// Model group generations ↔ the broker's, per consumer group.
+    pub generations: BTreeMap<GroupIndex, Bijection>,
     /// The coordinator epochs the broker showed. They are compared by rank: the model's are 0, 1, …
     /// (one per failover), a broker's start anywhere and may jump at a restart (a partition leader
     /// epoch), but both only grow.

@@ -2,7 +2,7 @@
 //! transactional ids and consumer group are fresh: traces are independent, a suite can share one
 //! long-lived broker, and offsets start at 0 as in the model.
 
-use eos_model::types::{PartitionIndex, TxnId};
+use eos_model::types::{group_name, GroupIndex, PartitionIndex, TxnId};
 
 /// The broker-side names of one trace's model identifiers (specs/eos.md §1, prefixed).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,9 +32,9 @@ impl Names {
         format!("{}txn-{txn}", self.prefix)
     }
 
-    /// The copier's consumer group.
-    pub fn group(&self) -> String {
-        format!("{}copier-group", self.prefix)
+    /// The copier's consumer group `group` (`copier-group`, `copier-group-{g}`).
+    pub fn group(&self, group: GroupIndex) -> String {
+        format!("{}{}", self.prefix, group_name(group))
     }
 
     /// The model's name for a topic partition of this trace: `out-{p}`, `in-0`, or the broker's
@@ -81,5 +81,6 @@ mod tests {
         assert_eq!(n.model_partition("eos-1-2-8-out", 0), "eos-1-2-8-out-0");
         assert_eq!(n.model_txn("eos-1-2-7-txn-1"), Some(1));
         assert_eq!(n.model_txn("eos-1-2-8-txn-1"), None);
+        assert_eq!((n.group(0), n.group(1)), ("eos-1-2-7-copier-group".into(), "eos-1-2-7-copier-group-1".into()));
     }
 }

@@ -15,6 +15,7 @@ use super::versions::Versions;
 use super::view::{EntryView, GroupView, PartitionView, ProducerView, TransactionView, WireView};
 use bytes::{Buf, Bytes};
 use eos_model::config::Config;
+use eos_model::types::GroupIndex;
 use kafka_protocol::messages::describe_producers_request::TopicRequest;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
@@ -123,14 +124,13 @@ impl Observer {
             Some(version) if scope.config.producers.transactional => Some(self.transactions(scope, version, ids)?),
             _ => None,
         };
-        let group = if scope.config.is_copier() {
-            let (_, committed) = self.offset_fetch(scope, false)?;
-            let (error, _) = self.offset_fetch(scope, true)?;
-            Some(GroupView { committed, unstable: error == UNSTABLE_OFFSET_COMMIT })
-        } else {
-            None
-        };
-        Ok(WireView { transactions, partitions, group })
+        let mut groups = Vec::new();
+        for group in scope.config.copier.iter().flat_map(|c| c.group_indices()) {
+            let (_, committed) = self.offset_fetch(scope, group, false)?;
+            let (error, _) = self.offset_fetch(scope, group, true)?;
+            groups.push(GroupView { committed, unstable: error == UNSTABLE_OFFSET_COMMIT });
+        }
+        Ok(WireView { transactions, partitions, groups })
     }
 
     /// Fetches every data partition from offset 0 at `isolation`.
@@ -289,7 +289,11 @@ impl Observer {
                         .iter()
                         .flat_map(|t| t.partitions.iter().map(|p| scope.names.model_partition(t.topic.0.as_str(), *p)))
                         .collect();
+                    // Kafka adds each group's own `__consumer_offsets` partition, where the model has
+                    // one offsets partition for every group: they read as that one
+                    // (specs/wire-target.md §4).
                     partitions.sort();
+                    partitions.dedup();
                     TransactionView {
                         transactional_id: format!("txn-{t}"),
                         state: Some(state.transaction_state.as_str().to_string()),
@@ -312,16 +316,22 @@ impl Observer {
         Ok(out)
     }
 
-    /// OffsetFetch of `in-0` for the copier's group: (error code, committed offset).
-    pub fn offset_fetch(&mut self, scope: &Scope, require_stable: bool) -> Result<(i16, Option<i64>), WireError> {
+    /// OffsetFetch of `in-0` for the copier's group `group`: (error code, committed offset).
+    pub fn offset_fetch(
+        &mut self,
+        scope: &Scope,
+        group: GroupIndex,
+        require_stable: bool,
+    ) -> Result<(i16, Option<i64>), WireError> {
+        let name = scope.names.group(group);
         let mut topic = OffsetFetchRequestTopic::default();
         topic.name = TopicName(StrBytes::from_string(scope.names.input()));
         topic.partition_indexes = vec![0];
         let mut request = OffsetFetchRequest::default();
-        request.group_id = GroupId(StrBytes::from_string(scope.names.group()));
+        request.group_id = GroupId(StrBytes::from_string(name.clone()));
         request.topics = Some(vec![topic]);
         request.require_stable = require_stable;
-        let node = scope.routes.group_coordinator()?;
+        let node = scope.routes.group_coordinator(&name)?;
         let response = self.links.to(scope.routes, node)?.call(&request, scope.versions.offset_fetch)?;
         let partition = response.topics.iter().flat_map(|t| t.partitions.iter()).next();
         let error = match partition {
@@ -329,7 +339,7 @@ impl Observer {
             _ => response.error_code,
         };
         if error != 0 && error != UNSTABLE_OFFSET_COMMIT {
-            return Err(refused(format!("OffsetFetch({})", scope.names.group()), error));
+            return Err(refused(format!("OffsetFetch({name})"), error));
         }
         let committed = partition.map(|p| p.committed_offset).filter(|o| *o >= 0 && error == 0);
         Ok((error, committed))

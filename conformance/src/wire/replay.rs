@@ -185,7 +185,8 @@ struct Run<'a> {
     routes: Routes,
     plan: Plan,
     clients: Vec<Links>,
-    members: Vec<Option<Membership>>,
+    /// Each instance's memberships, by group index (none before it starts).
+    members: Vec<Vec<Membership>>,
     observer: Observer,
     ids: Identities,
     visible: Visibility,
@@ -254,9 +255,9 @@ impl WireTarget {
         } else {
             Vec::new()
         };
-        let group = config.is_copier().then(|| names.group());
-        let routes =
-            routes::look_up(bootstrap, &self.versions, topics, &transactional_ids, group.as_deref(), deadline)?;
+        let groups: Vec<String> =
+            config.copier.iter().flat_map(|c| c.group_indices()).map(|g| names.group(g)).collect();
+        let routes = routes::look_up(bootstrap, &self.versions, topics, &transactional_ids, &groups, deadline)?;
         let timeout = self.options.request_timeout;
         let instances = usize::from(config.producer_count());
         let mut observer = Observer::new(Links::new(timeout));
@@ -282,7 +283,7 @@ impl WireTarget {
             routes,
             plan,
             clients: (0..instances).map(|_| Links::new(timeout)).collect(),
-            members: vec![None; instances],
+            members: vec![Vec::new(); instances],
             observer,
             ids: Identities::default(),
             visible: Visibility {
@@ -383,7 +384,7 @@ impl Run<'_> {
                     let reason = format!("the model does not answer {request:?} when it is delivered");
                     return Err(Box::new(WireOutcome::InvalidTrace { step: index, reason }));
                 };
-                let member = self.members[usize::from(request.from)].as_ref();
+                let members = &self.members[usize::from(request.from)];
                 let (plan, options) = (&self.plan, &self.target.options);
                 let timeouts = |t: TxnId| transaction_timeout(plan, options, t);
                 let cx = ClientContext {
@@ -392,7 +393,7 @@ impl Run<'_> {
                     routes: &self.routes,
                     ids: &self.ids,
                     transaction_timeout: &timeouts,
-                    member: member.map(|m| (m.member_id.as_str(), m.generation)),
+                    members,
                     produce_timeout: self.target.options.request_timeout,
                     client: self.config.producers.client,
                 };
@@ -424,7 +425,7 @@ impl Run<'_> {
                     versions: &self.target.versions,
                     routes: &self.routes,
                 };
-                let (code, committed) = self.observer.offset_fetch(&scope, true).map_err(failed)?;
+                let (code, committed) = self.observer.offset_fetch(&scope, 0, true).map_err(failed)?;
                 let broker =
                     ReplyView { error: client::error_name(code), producer_id: None, epoch: None, offset: committed };
                 self.seen.responses.insert(index, broker.brief());
@@ -471,28 +472,40 @@ impl Run<'_> {
         })
     }
 
-    /// A copier instance joins the group (or, `rejoining`, its member joins again); the broker's
-    /// generation is matched to the model's.
+    /// A copier instance joins its groups (or, `rejoining`, its member of `copier-group` joins it
+    /// again: the model's rebalance is that group's); each broker generation is matched to the model's.
     fn join(&mut self, index: usize, action: &Action, producer: u8, after: &State, rejoining: bool) -> StepResult {
-        let links = &mut self.clients[usize::from(producer)];
-        let member = self.members[usize::from(producer)].as_ref().filter(|_| rejoining);
-        let membership = group::join(links, &self.routes, &self.target.versions, &self.names.group(), member)
-            .map_err(|error| Box::new(WireOutcome::Failed { step: index, error }))?;
-        let model_generation = i64::from(after.group.group(0).generation);
-        if !self.ids.generations.learn(model_generation, i64::from(membership.generation)) {
-            let known = self.ids.generations.real(model_generation);
-            return Err(Box::new(WireOutcome::Diverged(Box::new(WireDivergence {
-                step: index,
-                action: Some(action.clone()),
-                what: "the group generation of the join".to_string(),
-                diffs: vec![FieldDiff {
-                    path: "generation".to_string(),
-                    left: format!("{model_generation} (broker {known:?})"),
-                    right: membership.generation.to_string(),
-                }],
-            }))));
+        let groups = match rejoining {
+            true => 0..1,
+            false => self.config.copier.as_ref().map_or(0..0, |c| c.group_indices()),
+        };
+        for group in groups {
+            let links = &mut self.clients[usize::from(producer)];
+            let members = &mut self.members[usize::from(producer)];
+            let member = members.get(usize::from(group)).filter(|_| rejoining);
+            let name = self.names.group(group);
+            let membership = group::join(links, &self.routes, &self.target.versions, &name, member)
+                .map_err(|error| Box::new(WireOutcome::Failed { step: index, error }))?;
+            let model_generation = i64::from(after.group.group(group).generation);
+            let generations = self.ids.generations.entry(group).or_default();
+            if !generations.learn(model_generation, i64::from(membership.generation)) {
+                let known = generations.real(model_generation);
+                return Err(Box::new(WireOutcome::Diverged(Box::new(WireDivergence {
+                    step: index,
+                    action: Some(action.clone()),
+                    what: format!("the generation of {name}'s join"),
+                    diffs: vec![FieldDiff {
+                        path: "generation".to_string(),
+                        left: format!("{model_generation} (broker {known:?})"),
+                        right: membership.generation.to_string(),
+                    }],
+                }))));
+            }
+            match members.get_mut(usize::from(group)) {
+                Some(m) => *m = membership,
+                None => members.push(membership),
+            }
         }
-        self.members[usize::from(producer)] = Some(membership);
         Ok(())
     }
 

@@ -26,8 +26,8 @@ pub struct Routes {
     pub leaders: BTreeMap<(String, i32), i32>,
     /// Transactional id → coordinator node.
     pub txn_coordinators: BTreeMap<String, i32>,
-    /// The consumer group's coordinator node, if the trace has a group.
-    pub group_coordinator: Option<i32>,
+    /// Consumer group → coordinator node.
+    pub group_coordinators: BTreeMap<String, i32>,
 }
 
 impl Routes {
@@ -47,9 +47,12 @@ impl Routes {
             .ok_or_else(|| WireError::Broker(format!("no coordinator is known for {transactional_id}")))
     }
 
-    /// The group coordinator.
-    pub fn group_coordinator(&self) -> Result<i32, WireError> {
-        self.group_coordinator.ok_or_else(|| WireError::Broker("no group coordinator is known".to_string()))
+    /// The coordinator of consumer group `group`.
+    pub fn group_coordinator(&self, group: &str) -> Result<i32, WireError> {
+        self.group_coordinators
+            .get(group)
+            .copied()
+            .ok_or_else(|| WireError::Broker(format!("no group coordinator is known for {group}")))
     }
 
     /// Any node (for requests any broker answers).
@@ -110,13 +113,13 @@ pub fn poll_until<T>(
 }
 
 /// Looks up the routes for `topics` (each with its partition count), `transactional_ids` and
-/// `group`, through `bootstrap`, waiting (until `deadline`) for leaders and coordinators.
+/// `groups`, through `bootstrap`, waiting (until `deadline`) for leaders and coordinators.
 pub fn look_up(
     bootstrap: &mut Connection,
     versions: &Versions,
     topics: &[(String, i32)],
     transactional_ids: &[String],
-    group: Option<&str>,
+    groups: &[String],
     deadline: Instant,
 ) -> Result<Routes, WireError> {
     let mut routes = Routes::default();
@@ -133,8 +136,9 @@ pub fn look_up(
         let node = coordinator(bootstrap, versions, id, 1, deadline)?;
         routes.txn_coordinators.insert(id.clone(), node);
     }
-    if let Some(group) = group {
-        routes.group_coordinator = Some(coordinator(bootstrap, versions, group, 0, deadline)?);
+    for group in groups {
+        let node = coordinator(bootstrap, versions, group, 0, deadline)?;
+        routes.group_coordinators.insert(group.clone(), node);
     }
     Ok(routes)
 }

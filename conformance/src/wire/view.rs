@@ -6,7 +6,7 @@
 //! coordinator epoch), the high watermark, the last stable offset, the aborted transactions a
 //! read_committed fetch reports, the values a read_committed and a read_uncommitted consumer get,
 //! and (DescribeProducers) each producer's state. Per transactional id (DescribeTransactions): state,
-//! producer id, epoch and partitions. For the copier's group: the committed offset and whether
+//! producer id, epoch and partitions. For each of the copier's groups: the committed offset and whether
 //! offsets are pending (UNSTABLE_OFFSET_COMMIT). Producer ids read as the model's (see
 //! [`super::mapping`]); coordinator epochs relative to the trace's first.
 
@@ -22,8 +22,8 @@ pub struct WireView {
     pub transactions: Option<Vec<TransactionView>>,
     /// Per data partition.
     pub partitions: Vec<PartitionView>,
-    /// The copier's group.
-    pub group: Option<GroupView>,
+    /// The copier's groups, by group index (none without a copier).
+    pub groups: Vec<GroupView>,
 }
 
 /// A transactional id as DescribeTransactions shows it.
@@ -83,7 +83,7 @@ pub struct PartitionView {
     pub read_uncommitted: Vec<String>,
 }
 
-/// The copier's consumer group.
+/// One of the copier's consumer groups.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GroupView {
     /// The committed offset of `in-0` (OffsetFetch without require_stable).
@@ -145,11 +145,16 @@ pub fn of_model(state: &State, config: &Config, visible: Visibility) -> WireView
     });
     let partitions =
         state.partitions.iter().enumerate().map(|(i, p)| partition_of_model(i, p, visible.producers)).collect();
-    let group = config.is_copier().then(|| GroupView {
-        committed: state.group.group(0).committed,
-        unstable: !state.group.group(0).pending.is_empty(),
-    });
-    WireView { transactions, partitions, group }
+    let groups = config
+        .copier
+        .iter()
+        .flat_map(|c| c.group_indices())
+        .map(|g| GroupView {
+            committed: state.group.group(g).committed,
+            unstable: !state.group.group(g).pending.is_empty(),
+        })
+        .collect();
+    WireView { transactions, partitions, groups }
 }
 
 fn partition_of_model(index: usize, p: &PartitionState, producers: bool) -> PartitionView {
