@@ -73,6 +73,7 @@ pub fn cluster_config(config: &Config, faults: Faults) -> ClusterConfig {
         max_producer_epoch: config.broker.max_producer_epoch,
         verification_round_trip: config.broker.verification_round_trip,
         coordinator_append_round_trip: config.broker.coordinator_append_round_trip,
+        appends_durable_at_failover: config.broker.appends_durable_at_failover,
         faults,
         ..ClusterConfig::default()
     }

@@ -427,6 +427,11 @@ impl Broker {
     /// Coordinator failover: a new coordinator epoch, the log replayed, markers of Prepare*
     /// transactions re-sent.
     pub fn coordinator_failover(&mut self, now_ms: TimestampMs) -> Vec<Outgoing> {
+        if self.config.appends_durable_at_failover {
+            for held in &self.appends {
+                self.coordinator.land_append(&held.append);
+            }
+        }
         let storage = &mut self.storage;
         let markers = self.coordinator.failover(now_ms, || storage.open_transaction_log());
         markers.into_iter().map(marker_out).collect()

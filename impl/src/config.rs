@@ -81,6 +81,11 @@ pub struct BrokerConfig {
     /// applies it and answers (NOT_COORDINATOR after a failover). Off: prepare, append and complete
     /// happen while the request is handled.
     pub coordinator_append_round_trip: bool,
+    /// With `coordinator_append_round_trip`: an append in flight when the coordinator fails over had
+    /// become durable before it, and only its callback is late: the new coordinator loads the record
+    /// from the log, and the callback answers NOT_COORDINATOR
+    /// ([`crate::coordinator::TransactionCoordinator::land_append`]). Off: such an append never lands.
+    pub appends_durable_at_failover: bool,
     /// Kafka's fixes to its transaction protocol (all on unless a bug-museum scenario switches one off).
     pub fixes: Fixes,
     /// Seeded faults (testing only).
@@ -159,6 +164,7 @@ impl Default for BrokerConfig {
             marker_request_timeout_ms: 30_000,
             verification_round_trip: false,
             coordinator_append_round_trip: false,
+            appends_durable_at_failover: false,
             fixes: Fixes::default(),
             faults: Faults::none(),
         }

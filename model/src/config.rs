@@ -417,6 +417,13 @@ pub struct BrokerSettings {
     /// Off: prepare, append and complete happen in the request's step.
     #[serde(default)]
     pub coordinator_append_round_trip: bool,
+    /// With `coordinator_append_round_trip`: an append in flight when the coordinator fails over had
+    /// become durable (replicated) before it, and only its callback was late. The new coordinator
+    /// loads the appended record; the callback meets the new coordinator epoch and answers
+    /// NOT_COORDINATOR (Kafka's `TransactionStateManager.appendTransactionToLog`). Off: such an append
+    /// never lands.
+    #[serde(default)]
+    pub appends_durable_at_failover: bool,
 }
 
 impl Default for BrokerSettings {
@@ -425,6 +432,7 @@ impl Default for BrokerSettings {
             max_producer_epoch: max_epoch(),
             verification_round_trip: false,
             coordinator_append_round_trip: false,
+            appends_durable_at_failover: false,
         }
     }
 }
@@ -658,6 +666,9 @@ impl Config {
         }
         if self.broker.max_producer_epoch < 2 {
             return invalid("broker.max_producer_epoch must be at least 2".into());
+        }
+        if self.broker.appends_durable_at_failover && !self.broker.coordinator_append_round_trip {
+            return invalid("broker.appends_durable_at_failover needs broker.coordinator_append_round_trip".into());
         }
         if !self.guards.idempotence && p.transactional {
             return invalid(

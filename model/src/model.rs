@@ -2,7 +2,7 @@
 
 use crate::client::{ClientContext, Phase, RequestStatus};
 use crate::config::{ClientVersion, Config, Protocol, Restart};
-use crate::coordinator::{Effects, TxnState};
+use crate::coordinator::{Effects, InFlightAppend, TxnState};
 use crate::history::Violation;
 use crate::message::{Message, Reply, Request, RequestBody};
 use crate::partition::ProduceRequest;
@@ -437,6 +437,9 @@ impl EosModel {
             }
             Action::CoordinatorFailover => {
                 state.budget.coordinator_failovers = state.budget.coordinator_failovers.checked_sub(1)?;
+                if config.broker.appends_durable_at_failover {
+                    self.land_appends_in_flight(state);
+                }
                 let fx = &mut Effects { config, history: &mut state.history, outbox };
                 state.coordinator.failover(fx);
             }
@@ -563,21 +566,39 @@ impl EosModel {
 
     /// The append of the transition `request` prepared completes (specs/eos.md §4.5): Kafka's
     /// `appendTransactionToLog` callback. Under the coordinator epoch it was prepared in, the
-    /// transition is applied (the request handled now: nothing it reads changed meanwhile, since
-    /// every other request of the id met the pending transition, and the producer ids it allocates
-    /// are the ones reserved when it was prepared) and answered; after a failover it is answered
-    /// NOT_COORDINATOR and changes nothing. `None` if no such append is in flight.
+    /// transition is applied ([`EosModel::apply_append`]) and answered; after a failover it is
+    /// answered NOT_COORDINATOR and changes nothing. `None` if no such append is in flight.
     fn complete_append(&self, state: &mut State, request: &Request, outbox: &mut Vec<Message>) -> Option<Reply> {
         let append = state.coordinator.take_append(request)?;
         if !state.coordinator.prepared_here(&append) {
             return Some(Reply::error(ErrorCode::NotCoordinator));
         }
+        Some(self.apply_append(state, &append, outbox))
+    }
+
+    /// Applies the transition `append` prepared, now durable: the request is handled now (nothing it
+    /// reads changed meanwhile, since every other request of the id met the pending transition, and
+    /// the producer ids it allocates are the ones reserved when it was prepared); its answer.
+    fn apply_append(&self, state: &mut State, append: &InFlightAppend, outbox: &mut Vec<Message>) -> Reply {
         state.coordinator.pending_states[usize::from(append.txn)] = None;
         let reserved_to = std::mem::replace(&mut state.coordinator.next_producer_id, append.producer_ids_from);
-        let reply = self.handle_coordinator_request(state, request, outbox);
+        let reply = self.handle_coordinator_request(state, &append.request, outbox);
         debug_assert!(state.coordinator.next_producer_id <= reserved_to, "only the reserved producer ids");
         state.coordinator.next_producer_id = reserved_to;
-        Some(reply)
+        reply
+    }
+
+    /// `broker.appends_durable_at_failover`, as the coordinator fails over: every append in flight
+    /// of the failing coordinator had become durable, so the new one loads its record. The transition
+    /// is applied as its completion would, but the old coordinator's answer and markers never go out:
+    /// the append stays in flight under its old coordinator epoch, and its late callback answers
+    /// NOT_COORDINATOR (`appendTransactionToLog`'s callback compares the cached coordinator epoch).
+    fn land_appends_in_flight(&self, state: &mut State) {
+        let landed: Vec<InFlightAppend> =
+            state.coordinator.appends.iter().filter(|a| state.coordinator.prepared_here(a)).copied().collect();
+        for append in &landed {
+            self.apply_append(state, append, &mut Vec::new());
+        }
     }
 
     /// Whether the leader's verification (tv1-verified) or implicit add (tv2) is a round trip.

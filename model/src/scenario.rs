@@ -29,6 +29,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("transactional-id-expiry", include_str!("../../specs/scenarios/transactional-id-expiry.toml")),
     ("coordinator-append-failure", include_str!("../../specs/scenarios/coordinator-append-failure.toml")),
     ("coordinator-async-window", include_str!("../../specs/scenarios/coordinator-async-window.toml")),
+    ("append-durable-failover", include_str!("../../specs/scenarios/append-durable-failover.toml")),
     ("rotation-retries", include_str!("../../specs/scenarios/rotation-retries.toml")),
     ("zombie-rotation", include_str!("../../specs/scenarios/zombie-rotation.toml")),
     ("kip360-rotation", include_str!("../../specs/scenarios/kip360-rotation.toml")),

@@ -46,6 +46,9 @@ pub struct ClusterConfig {
     /// The coordinator's transaction-log append as a step of its own (see
     /// [`BrokerConfig::coordinator_append_round_trip`]): [`crate::Cluster::complete_append`] completes it.
     pub coordinator_append_round_trip: bool,
+    /// Appends in flight at a failover had become durable (see
+    /// [`BrokerConfig::appends_durable_at_failover`]).
+    pub appends_durable_at_failover: bool,
     /// Kafka's fixes (all on by default).
     pub fixes: Fixes,
     /// Seeded faults (testing only).
@@ -71,6 +74,7 @@ impl Default for ClusterConfig {
             marker_request_timeout_ms: 30_000,
             verification_round_trip: false,
             coordinator_append_round_trip: false,
+            appends_durable_at_failover: false,
             fixes: Fixes::default(),
             faults: Faults::none(),
         }
@@ -90,6 +94,7 @@ impl ClusterConfig {
             marker_request_timeout_ms: self.marker_request_timeout_ms,
             verification_round_trip: self.verification_round_trip,
             coordinator_append_round_trip: self.coordinator_append_round_trip,
+            appends_durable_at_failover: self.appends_durable_at_failover,
             fixes: self.fixes,
             faults: self.faults,
         }

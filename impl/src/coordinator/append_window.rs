@@ -83,6 +83,19 @@ impl TransactionCoordinator {
         Ok(Vec::new())
     }
 
+    /// `appends_durable_at_failover`, as the coordinator fails over: the append of `append` had
+    /// become durable (its record is in the log, which the failover's replay loads) while its
+    /// callback is still to come, and will meet the new coordinator epoch. An append a failover
+    /// already overtook did not land.
+    pub fn land_append(&mut self, append: &InFlightAppend) {
+        if append.coordinator_epoch < self.coordinator_epoch {
+            return; // overtaken by an earlier failover
+        }
+        if let Err(error) = self.log.append(append.transit.clone()) {
+            tracing::warn!(%error, id = %append.transit.transactional_id, "the landing append failed");
+        }
+    }
+
     /// The append of `append` fails (Kafka's `updateCacheCallback` with an error): under the
     /// coordinator epoch it was prepared in, the pending transition is dropped (KAFKA-5351); after a
     /// failover the new coordinator's metadata is left alone. Either way COORDINATOR_NOT_AVAILABLE.
