@@ -2,7 +2,8 @@
 //! spec's timing rules, kept by the harness from the model's observations alone.
 //!
 //! The model has no clock: a timer action (ProducerRetry, ProducerRequestTimeout,
-//! CoordinatorRetryMarkers, CoordinatorTimeout) may happen whenever it is enabled. The harness gives
+//! ProducerBatchExpires, CoordinatorRetryMarkers, CoordinatorTimeout, CoordinatorResendMarker) may
+//! happen whenever it is enabled. The harness gives
 //! every step a time. A step that is not a timer happens [`STEP_MS`] after the one before; a timer
 //! step happens at the timer's deadline as the rules below compute it (or at once, if that deadline has
 //! passed: a timer may fire late, never early). The harness moves the implementation's clock there and
@@ -15,6 +16,12 @@
 //!   earliest failure among its failed requests.
 //! - `producer-i request timeout: REQUEST`: per request in flight; due `REQUEST_TIMEOUT_MS` after it was
 //!   last sent (first send, a retry, a re-send on CONCURRENT_TRANSACTIONS, or a duplicate).
+//! - `producer-i delivery timeout: REQUEST`: in a scenario whose batches may expire
+//!   (`faults.batch_expirations`), per outstanding Produce (in flight or failed); due
+//!   `DELIVERY_TIMEOUT_MS` after the batch was made: when a Produce of that body first became
+//!   outstanding (re-sends do not move it). The harness gives a batch up (ProducerBatchExpires) at
+//!   that deadline, so an implementation that gives it up later refuses the step and one that would
+//!   give it up earlier shows an earlier deadline.
 //! - `txn-t transaction timeout`: while the id is Ongoing; due its timeout after the step that prepared
 //!   its move from another state to Ongoing (Kafka's `TransactionMetadata.prepareAddPartitions` takes
 //!   the start from the request's handling: with `broker.coordinator_append_round_trip` the step the
@@ -45,6 +52,8 @@ pub const REQUEST_TIMEOUT_MS: i64 = 30_000;
 pub const MARKER_RETRY_BACKOFF_MS: i64 = 250;
 /// How long the coordinator waits for a marker's answer before sending it again.
 pub const MARKER_REQUEST_TIMEOUT_MS: i64 = 20_000;
+/// The instances' `delivery.timeout.ms` (Java's default).
+pub const DELIVERY_TIMEOUT_MS: i64 = 120_000;
 
 /// The `transaction.timeout.ms` instance `producer` asks for (distinct per instance).
 pub fn transaction_timeout_ms(producer: u8) -> i32 {
@@ -64,6 +73,13 @@ pub enum TimerName {
         /// The instance.
         producer: usize,
         /// The request, rendered as the model renders its body.
+        request: String,
+    },
+    /// The delivery timeout of one outstanding Produce.
+    DeliveryTimeout {
+        /// The instance.
+        producer: usize,
+        /// The Produce, rendered as the model renders its body.
         request: String,
     },
     /// A transactional id's transaction timeout.
@@ -91,6 +107,9 @@ impl std::fmt::Display for TimerName {
             TimerName::Retry { producer } => write!(f, "producer-{producer} retry"),
             TimerName::RequestTimeout { producer, request } => {
                 write!(f, "producer-{producer} request timeout: {request}")
+            }
+            TimerName::DeliveryTimeout { producer, request } => {
+                write!(f, "producer-{producer} delivery timeout: {request}")
             }
             TimerName::TransactionTimeout { txn } => write!(f, "txn-{txn} transaction timeout"),
             TimerName::MarkerRetry { txn } => write!(f, "txn-{txn} marker retry"),
@@ -131,6 +150,11 @@ fn resent_requests<'a>(before: &Observation, after: &'a Observation) -> Vec<(usi
         .collect()
 }
 
+/// Whether a rendered request body is a Produce (the model renders it `Produce(...)`).
+fn is_produce(body: &str) -> bool {
+    body.starts_with("Produce")
+}
+
 fn has_timers(client: &ClientView) -> bool {
     !matches!(client.phase.as_str(), "Crashed" | "FatalError")
 }
@@ -140,10 +164,14 @@ fn has_timers(client: &ClientView) -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
     now_ms: i64,
+    /// Whether the scenario's batches may expire (then Produces have delivery timeouts).
+    batches_expire: bool,
     /// Per instance: request → when it was last sent.
     sent_at: Vec<BTreeMap<String, i64>>,
     /// Per instance: request → when it failed.
     failed_at: Vec<BTreeMap<String, i64>>,
+    /// Per instance: outstanding Produce → when it first became outstanding (batches_expire only).
+    made_at: Vec<BTreeMap<String, i64>>,
     /// transactional id (`txn-{t}`) → when its transaction became Ongoing.
     started_at: BTreeMap<u8, i64>,
     /// transactional id → when its move to Ongoing was prepared, while the append is in flight.
@@ -159,9 +187,9 @@ pub struct Clock {
 }
 
 impl Clock {
-    /// The clock at 0 with nothing sent.
-    pub fn new() -> Self {
-        Self::default()
+    /// The clock at 0 with nothing sent, for the scenario `config`.
+    pub fn new(config: &eos_model::Config) -> Self {
+        Self { batches_expire: config.faults.batch_expirations > 0, ..Self::default() }
     }
 
     /// The time now.
@@ -182,6 +210,11 @@ impl Clock {
                 .get(usize::from(*producer))
                 .and_then(|sent| sent.get(&request.body.to_string()))
                 .map(|t| t + REQUEST_TIMEOUT_MS),
+            Action::ProducerBatchExpires { producer, request } => self
+                .made_at
+                .get(usize::from(*producer))
+                .and_then(|made| made.get(&request.body.to_string()))
+                .map(|t| t + DELIVERY_TIMEOUT_MS),
             Action::CoordinatorRetryMarkers { txn } => self
                 .marker_failed_at
                 .iter()
@@ -239,12 +272,16 @@ impl Clock {
         if self.sent_at.len() <= i {
             self.sent_at.resize_with(i + 1, BTreeMap::new);
             self.failed_at.resize_with(i + 1, BTreeMap::new);
+            self.made_at.resize_with(i + 1, BTreeMap::new);
         }
         let was: Vec<(&str, bool)> = outstanding(before).collect();
         let was = |body: &str| was.iter().find(|(b, _)| *b == body).map(|(_, failed)| *failed);
         let now = self.now_ms;
-        let (sent_at, failed_at) = (&mut self.sent_at[i], &mut self.failed_at[i]);
+        let (sent_at, failed_at, made_at) = (&mut self.sent_at[i], &mut self.failed_at[i], &mut self.made_at[i]);
         for (body, failed) in outstanding(after) {
+            if self.batches_expire && is_produce(body) && was(body).is_none() {
+                made_at.insert(body.to_owned(), now);
+            }
             if failed {
                 if was(body) != Some(true) {
                     failed_at.insert(body.to_owned(), now);
@@ -256,10 +293,11 @@ impl Clock {
                 sent_at.insert(body.to_owned(), now);
             }
         }
-        if sent_at.len() + failed_at.len() > after.outstanding.len() {
+        if sent_at.len() + failed_at.len() > after.outstanding.len() || made_at.len() > after.outstanding.len() {
             let still: Vec<&str> = outstanding(after).map(|(body, _)| body).collect();
             sent_at.retain(|body, _| still.contains(&body.as_str()));
             failed_at.retain(|body, _| still.contains(&body.as_str()));
+            made_at.retain(|body, _| still.contains(&body.as_str()));
         }
     }
 
@@ -319,8 +357,13 @@ impl Clock {
         let mut arm = |name: TimerName, deadline: i64| table.entry(name).or_default().push(deadline);
         for (i, client) in observation.clients.iter().enumerate().filter(|(_, c)| has_timers(c)) {
             let mut earliest_failure: Option<i64> = None;
-            let (sent_at, failed_at) = (self.sent_at.get(i), self.failed_at.get(i));
+            let (sent_at, failed_at, made_at) = (self.sent_at.get(i), self.failed_at.get(i), self.made_at.get(i));
             for (body, failed) in outstanding(client) {
+                if self.batches_expire && is_produce(body) {
+                    let made = made_at.and_then(|m| m.get(body)).copied().unwrap_or(self.now_ms);
+                    let name = TimerName::DeliveryTimeout { producer: i, request: body.to_owned() };
+                    arm(name, made + DELIVERY_TIMEOUT_MS);
+                }
                 if failed {
                     let at = failed_at.and_then(|f| f.get(body)).copied().unwrap_or(self.now_ms);
                     earliest_failure = Some(earliest_failure.map_or(at, |e| e.min(at)));

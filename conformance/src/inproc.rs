@@ -67,6 +67,7 @@ pub fn cluster_config(config: &Config, faults: Faults) -> ClusterConfig {
         fixes: fixes(&config.fixes),
         first_producer_id: FIRST_PRODUCER_ID,
         request_timeout_ms: clock::REQUEST_TIMEOUT_MS,
+        delivery_timeout_ms: clock::DELIVERY_TIMEOUT_MS,
         retry_backoff_ms: clock::RETRY_BACKOFF_MS,
         marker_retry_backoff_ms: clock::MARKER_RETRY_BACKOFF_MS,
         marker_request_timeout_ms: clock::MARKER_REQUEST_TIMEOUT_MS,
@@ -210,7 +211,7 @@ impl InProc {
             Action::ProducerCrash { producer } => self.cluster.crash(client(*producer))?,
             Action::ProducerBatchExpires { producer, request } => {
                 let id = self.awaited_id(*producer, request)?;
-                self.cluster.expire_batch(client(*producer), id)?;
+                drop(self.cluster.fire_due(&Timer::DeliveryTimeout { client: client(*producer), request: id })?)
             }
             Action::GroupRebalance { producer } => self.cluster.rebalance(client(*producer))?,
             Action::Deliver { message } => {

@@ -31,6 +31,8 @@ pub fn fault_name(fault: Fault) -> &'static str {
         Fault::AppendFailureKeepsPending => "append-failure-keeps-pending",
         Fault::CompletionIgnoresCoordinatorEpoch => "completion-ignores-coordinator-epoch",
         Fault::MarkerCompletesOneGroup => "marker-completes-one-group",
+        Fault::DeliveryTimeoutFromLastSend => "delivery-timeout-from-last-send",
+        Fault::UnresolvedFromGivenUpSequence => "unresolved-from-given-up-sequence",
     }
 }
 

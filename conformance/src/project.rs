@@ -251,6 +251,13 @@ fn outstanding(requests: &[OutstandingRequest]) -> Result<Vec<String>, Untransla
     Ok(rendered)
 }
 
+/// A client's per-partition sequences (of `out`) in the model's terms, in partition order.
+fn per_partition(
+    map: &std::collections::BTreeMap<TopicPartition, eos_broker::types::Sequence>,
+) -> Result<Vec<(u8, i32)>, Untranslatable> {
+    map.iter().map(|(tp, sequence)| Ok((partition_index(tp)?, *sequence))).collect()
+}
+
 fn sorted_partitions<'a>(set: impl Iterator<Item = &'a TopicPartition>) -> Result<Vec<String>, Untranslatable> {
     let mut parts = set.map(txn_partition).collect::<Result<Vec<TxnPartition>, Untranslatable>>()?;
     parts.sort();
@@ -397,11 +404,9 @@ pub fn observe(cluster: &Cluster, config: &Config, renderings: &mut Renderings) 
                 producer_id: optional(view.producer_id),
                 epoch: (view.producer_epoch >= 0).then_some(view.producer_epoch),
                 outstanding: outstanding(&view.outstanding)?,
-                sequences: view.sequences.iter().map(|(tp, next)| Ok((partition_index(tp)?, *next))).collect::<Result<
-                    _,
-                    Untranslatable,
-                >>(
-                )?,
+                sequences: per_partition(&view.sequences)?,
+                last_acked: per_partition(&view.last_acked)?,
+                unresolved: per_partition(&view.unresolved)?,
                 position: view.position,
                 epoch_bump_required: view.epoch_bump_required,
             })
@@ -492,19 +497,10 @@ pub fn timers(cluster: &Cluster, names: &mut RequestNames) -> Result<crate::cloc
         let name = match &timer {
             Timer::ClientRetry { client } => TimerName::Retry { producer: client.0 },
             Timer::RequestTimeout { client, request } => {
-                let request = match names.0.get(&(client.0, *request)) {
-                    Some(rendered) => rendered.clone(),
-                    None => {
-                        let tm = cluster.client(*client).map_err(|e| Untranslatable(e.to_string()))?;
-                        let outstanding = tm.outstanding().find(|r| r.id == *request).ok_or_else(|| {
-                            Untranslatable(format!("a request timeout of {client:?} with no request"))
-                        })?;
-                        let rendered = request_body(&outstanding.message)?.to_string();
-                        names.0.insert((client.0, *request), rendered.clone());
-                        rendered
-                    }
-                };
-                TimerName::RequestTimeout { producer: client.0, request }
+                TimerName::RequestTimeout { producer: client.0, request: names.name(cluster, *client, *request)? }
+            }
+            Timer::DeliveryTimeout { client, request } => {
+                TimerName::DeliveryTimeout { producer: client.0, request: names.name(cluster, *client, *request)? }
             }
             Timer::TransactionTimeout { transactional_id } => {
                 TimerName::TransactionTimeout { txn: txn_index(transactional_id.as_str())? }
@@ -523,4 +519,26 @@ pub fn timers(cluster: &Cluster, names: &mut RequestNames) -> Result<crate::cloc
         deadlines.sort_unstable();
     }
     Ok(table)
+}
+
+impl RequestNames {
+    /// The model's rendering of `client`'s outstanding request `request` (rendered once).
+    fn name(
+        &mut self,
+        cluster: &Cluster,
+        client: eos_broker::ClientId,
+        request: eos_broker::client::RequestId,
+    ) -> Result<String, Untranslatable> {
+        if let Some(rendered) = self.0.get(&(client.0, request)) {
+            return Ok(rendered.clone());
+        }
+        let tm = cluster.client(client).map_err(|e| Untranslatable(e.to_string()))?;
+        let outstanding = tm
+            .outstanding()
+            .find(|r| r.id == request)
+            .ok_or_else(|| Untranslatable(format!("a timer of {client:?} with no request")))?;
+        let rendered = request_body(&outstanding.message)?.to_string();
+        self.0.insert((client.0, request), rendered.clone());
+        Ok(rendered)
+    }
 }

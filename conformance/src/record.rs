@@ -73,8 +73,6 @@ enum Op {
     ExpireTransactionalId(u8),
     /// The copier group rebalances: client `i`, its current member, rejoins.
     Rebalance(usize),
-    /// Client `i`'s delivery timeout gives up its outstanding Produce `request`.
-    ExpireBatch(usize, eos_broker::client::RequestId),
 }
 
 enum ClientOp {
@@ -189,13 +187,6 @@ impl Recorder<'_> {
         if self.budget.crashes > 0 && self.is_alive(i) && !idle {
             ops.push(Op::Client(i, ClientOp::Crash));
         }
-        if self.budget.batch_expirations > 0 && self.is_alive(i) {
-            if let Ok(client) = self.cluster.client(ClientId(i)) {
-                let produces =
-                    client.outstanding().filter(|r| matches!(r.message, eos_broker::protocol::Message::Produce(_)));
-                ops.extend(produces.map(|r| Op::ExpireBatch(i, r.id)));
-            }
-        }
     }
 
     fn ops(&self) -> Vec<Op> {
@@ -228,6 +219,7 @@ impl Recorder<'_> {
                 Timer::ClientRetry { client } => self.cluster.client(*client).is_ok_and(|c| c.has_retriable_requests()),
                 Timer::MarkerRetry { .. } => true,
                 Timer::RequestTimeout { .. } => self.budget.duplicates > 0,
+                Timer::DeliveryTimeout { .. } => self.budget.batch_expirations > 0,
                 Timer::MarkerRequestTimeout { transactional_id, target } => {
                     self.budget.marker_duplicates > 0 && self.marker_undelivered(transactional_id.as_str(), target)
                 }
@@ -385,14 +377,6 @@ impl Recorder<'_> {
                 self.budget.group_rebalances -= 1;
                 Some(Action::GroupRebalance { producer: producer(i) })
             }
-            Op::ExpireBatch(i, id) => {
-                let outstanding = self.cluster.client(ClientId(i)).ok()?.outstanding().find(|r| r.id == id)?;
-                let body = project::request_body(&outstanding.message).ok()?;
-                let request = Request { from: producer(i), attempt: 0, send: outstanding.resends, body };
-                self.cluster.expire_batch(ClientId(i), id).ok()?;
-                self.budget.batch_expirations -= 1;
-                Some(Action::ProducerBatchExpires { producer: producer(i), request })
-            }
             Op::ExpireTransactionalId(txn) => {
                 self.cluster.expire_transactional_id(&format!("txn-{txn}").into()).ok()?;
                 self.budget.transactional_id_expirations -= 1;
@@ -407,14 +391,23 @@ impl Recorder<'_> {
         project::held_request(&self.cluster, held).ok()
     }
 
+    /// Client `client`'s outstanding request `id` as the model's request (without ghosts).
+    fn outstanding_request(&self, client: ClientId, id: eos_broker::client::RequestId) -> Option<Request> {
+        let outstanding = self.cluster.client(client).ok()?.outstanding().find(|r| r.id == id)?;
+        let body = project::request_body(&outstanding.message).ok()?;
+        Some(Request { from: client.0 as u8, attempt: 0, send: outstanding.resends, body })
+    }
+
     fn fire(&mut self, timer: Timer) -> Option<Action> {
         let action = match &timer {
             Timer::ClientRetry { client } => Action::ProducerRetry { producer: client.0 as u8 },
             Timer::RequestTimeout { client, request } => {
-                let outstanding = self.cluster.client(*client).ok()?.outstanding().find(|r| r.id == *request)?;
-                let body = project::request_body(&outstanding.message).ok()?;
-                let request = Request { from: client.0 as u8, attempt: 0, send: outstanding.resends, body };
+                let request = self.outstanding_request(*client, *request)?;
                 Action::ProducerRequestTimeout { producer: client.0 as u8, request }
+            }
+            Timer::DeliveryTimeout { client, request } => {
+                let request = self.outstanding_request(*client, *request)?;
+                Action::ProducerBatchExpires { producer: client.0 as u8, request }
             }
             Timer::TransactionTimeout { transactional_id } => {
                 let txn = transactional_id.as_str().strip_prefix("txn-")?.parse().ok()?;
@@ -435,8 +428,10 @@ impl Recorder<'_> {
                 return Some(Action::CoordinatorResendMarker { marker });
             }
         };
-        if matches!(timer, Timer::RequestTimeout { .. }) {
-            self.budget.duplicates -= 1;
+        match timer {
+            Timer::RequestTimeout { .. } => self.budget.duplicates -= 1,
+            Timer::DeliveryTimeout { .. } => self.budget.batch_expirations -= 1,
+            _ => {}
         }
         self.cluster.fire(&timer).ok()?;
         Some(action)

@@ -78,7 +78,7 @@ pub fn replay_covering(trace: &Trace, faults: Faults, coverage: &mut Coverage) -
         Ok(d) => d,
         Err(e) => return Outcome::Rejected { step: 0, action: None, reason: e.0 },
     };
-    let mut clock = Clock::new();
+    let mut clock = Clock::new(&model.config);
     if let Some(d) = compare(&mut driver, &clock, &trace.initial, 0, None) {
         return Outcome::Diverged(Box::new(d));
     }

@@ -67,6 +67,8 @@ fn known_bugs_are_reproduced_by_the_implementation() {
 #[test]
 fn every_seeded_fault_is_caught() {
     let corpus = [
+        // Small, and the one corpus whose batches expire (a delivery timeout's deadline).
+        config("batch-expiry", Protocol::Tv2),
         config("copier-abort", Protocol::Tv2),
         config("basic", Protocol::Tv1),
         config("coordinator-failover", Protocol::Tv1),

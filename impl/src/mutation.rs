@@ -63,11 +63,19 @@ pub enum Fault {
     /// (19) A marker at the offsets partition ends the producer's transaction in the first group
     /// that has offsets pending only: another group's pending offsets stay pending for ever.
     MarkerCompletesOneGroup,
+    /// (20) Timing: a batch's delivery timeout counts from when it was last sent (a retry or a
+    /// request timeout's re-send restarts it) instead of from when the batch was made, so a batch
+    /// that is re-sent is given up late.
+    DeliveryTimeoutFromLastSend,
+    /// (21) A batch given up by its delivery timeout marks its partition's sequence unresolved from
+    /// the given-up batch's own sequence instead of the one after it (an off-by-one in Java's
+    /// `markSequenceUnresolved`), so the batch right after it is taken for a real gap.
+    UnresolvedFromGivenUpSequence,
 }
 
 impl Fault {
     /// Every fault, in the order of the list above.
-    pub const ALL: [Fault; 19] = [
+    pub const ALL: [Fault; 21] = [
         Fault::SkipPartitionEpochCheck,
         Fault::ForgetAbortedIndex,
         Fault::CommitPendingOffsetsOnAbort,
@@ -87,6 +95,8 @@ impl Fault {
         Fault::AppendFailureKeepsPending,
         Fault::CompletionIgnoresCoordinatorEpoch,
         Fault::MarkerCompletesOneGroup,
+        Fault::DeliveryTimeoutFromLastSend,
+        Fault::UnresolvedFromGivenUpSequence,
     ];
 }
 

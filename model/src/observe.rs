@@ -157,6 +157,14 @@ pub struct ClientView {
     /// The next sequence number per partition written in the current epoch (partition of `out`, sequence).
     #[serde(default)]
     pub sequences: Vec<(PartitionIndex, Sequence)>,
+    /// The last acknowledged sequence per partition in the current epoch (Java's `lastAckedSequence`;
+    /// kept with pipelining or batch expiry, empty otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_acked: Vec<(PartitionIndex, Sequence)>,
+    /// Partitions whose sequence is unresolved (a batch given up by its delivery timeout may still
+    /// land), with the sequence after the given-up batch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unresolved: Vec<(PartitionIndex, Sequence)>,
     /// Copier: the input offset it copies next (0 for a producer).
     #[serde(default)]
     pub position: Offset,
@@ -232,6 +240,8 @@ pub fn observe(state: &State) -> Observation {
                 rendered
             },
             sequences: c.next_sequence.iter().map(|(p, s)| (*p, *s)).collect(),
+            last_acked: c.last_acked.iter().map(|(p, s)| (*p, *s)).collect(),
+            unresolved: c.unresolved.iter().map(|(p, s)| (*p, *s)).collect(),
             position: Offset::from(c.position),
             epoch_bump_required: c.needs_epoch_bump,
         })

@@ -82,6 +82,9 @@ pub struct ClientConfig {
     /// `request.timeout.ms`: how long after a request was sent its request-timeout timer re-sends
     /// it (none: the cluster's default).
     pub request_timeout_ms: Option<i64>,
+    /// `delivery.timeout.ms`: how long after a batch was made its delivery timeout may give it up,
+    /// with `expires_batches` (none: the cluster's default).
+    pub delivery_timeout_ms: Option<i64>,
     /// The protocol the cluster speaks (set by the cluster).
     pub protocol: ProtocolMode,
     /// Whose transaction manager this client follows.
@@ -130,6 +133,7 @@ impl Default for ClientConfig {
             transaction_timeout_ms: None,
             retry_backoff_ms: None,
             request_timeout_ms: None,
+            delivery_timeout_ms: None,
             protocol: ProtocolMode::Tv2,
             version: ClientVersion::Java4,
             streams: false,
@@ -185,6 +189,11 @@ pub struct ClientView {
     pub epoch_bump_required: bool,
     /// The next sequence number per partition in the current epoch.
     pub sequences: std::collections::BTreeMap<crate::types::TopicPartition, crate::types::Sequence>,
+    /// The last acknowledged sequence per partition in the current epoch (kept with pipelining or
+    /// batch expiry).
+    pub last_acked: std::collections::BTreeMap<crate::types::TopicPartition, crate::types::Sequence>,
+    /// Partitions whose sequence is unresolved, with the sequence after the batch given up.
+    pub unresolved: std::collections::BTreeMap<crate::types::TopicPartition, crate::types::Sequence>,
     /// The last error a response carried.
     pub last_error: Option<crate::error::ErrorCode>,
 }

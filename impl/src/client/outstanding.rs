@@ -39,6 +39,9 @@ pub struct OutstandingRequest {
     pub resends: u8,
     /// When it was last sent.
     pub sent_at_ms: TimestampMs,
+    /// When the client made it (its first send, or its wait for the first retry): a Produce's
+    /// delivery timeout counts from here (Java's `ProducerBatch.createdMs`). Re-sends keep it.
+    pub created_at_ms: TimestampMs,
     /// When it failed (if it did).
     pub failed_at_ms: Option<TimestampMs>,
 }
@@ -58,7 +61,15 @@ impl Outstanding {
         self.next_id += 1;
         self.requests.insert(
             id,
-            OutstandingRequest { id, message, failed: false, resends: 0, sent_at_ms: now_ms, failed_at_ms: None },
+            OutstandingRequest {
+                id,
+                message,
+                failed: false,
+                resends: 0,
+                sent_at_ms: now_ms,
+                created_at_ms: now_ms,
+                failed_at_ms: None,
+            },
         );
         id
     }
@@ -171,6 +182,7 @@ impl Outstanding {
                 failed: false,
                 resends,
                 sent_at_ms: now_ms,
+                created_at_ms: old.created_at_ms,
                 failed_at_ms: None,
             },
         );

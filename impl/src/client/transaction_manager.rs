@@ -549,6 +549,8 @@ impl TransactionManager {
             held_records: self.transaction.held.values().map(Vec::len).sum(),
             position: self.position,
             sequences: self.sequences.clone(),
+            last_acked: self.last_acked.clone(),
+            unresolved: self.unresolved.clone(),
             epoch_bump_required: self.epoch_bump_required,
             last_error: self.last_error,
         }

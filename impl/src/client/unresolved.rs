@@ -7,6 +7,7 @@ use super::outstanding::{OutstandingRequest, RequestId};
 use super::transaction_manager::TransactionManager;
 use super::Phase;
 use crate::config::ProtocolMode;
+use crate::mutation::Fault;
 use crate::protocol::Message;
 use crate::types::{Sequence, TimestampMs, TopicPartition};
 use crate::ClientError;
@@ -34,9 +35,11 @@ impl TransactionManager {
         matches!(message, Message::Produce(batch) if self.is_unresolved(&batch.partition))
     }
 
-    fn mark_unresolved(&mut self, partition: &TopicPartition, sequence: Sequence) {
-        let next = self.unresolved.entry(partition.clone()).or_insert(sequence + 1);
-        *next = (*next).max(sequence + 1);
+    /// Marks `partition`'s sequence unresolved, waiting for sequence `next` (the one after a batch
+    /// whose fate is unknown).
+    fn mark_unresolved(&mut self, partition: &TopicPartition, next: Sequence) {
+        let unresolved = self.unresolved.entry(partition.clone()).or_insert(next);
+        *unresolved = (*unresolved).max(next);
     }
 
     /// The delivery timeout gives up the outstanding Produce `request` (Java's `Sender`:
@@ -54,7 +57,9 @@ impl TransactionManager {
         let (partition, sequence) = (batch.partition.clone(), batch.sequence);
         self.outstanding.take(request);
         if self.config.idempotence {
-            self.mark_unresolved(&partition, sequence);
+            // fault: UnresolvedFromGivenUpSequence
+            let after = if self.faults.has(Fault::UnresolvedFromGivenUpSequence) { sequence } else { sequence + 1 };
+            self.mark_unresolved(&partition, after);
         }
         if self.is_transactional() {
             if matches!(self.phase, Phase::InTransaction | Phase::CommittingTransaction) {
@@ -109,7 +114,7 @@ impl TransactionManager {
         if self.unresolved.get(&partition).is_some_and(|next| *next != sequence) {
             self.outstanding.reinsert_failed(request, now_ms);
         } else if self.config.kafka_14034 {
-            self.mark_unresolved(&partition, sequence);
+            self.mark_unresolved(&partition, sequence + 1);
             self.outstanding.reinsert_failed(request, now_ms);
         } else {
             self.bump_idempotent_epoch(now_ms, Some(request));

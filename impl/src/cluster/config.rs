@@ -35,6 +35,9 @@ pub struct ClusterConfig {
     pub max_transaction_timeout_ms: i32,
     /// The clients' request timeout (deadline of their RequestTimeout timers).
     pub request_timeout_ms: i64,
+    /// The clients' delivery timeout (deadline of their DeliveryTimeout timers, armed for clients
+    /// that expire batches).
+    pub delivery_timeout_ms: i64,
     /// The clients' retry backoff (deadline of their ClientRetry timers).
     pub retry_backoff_ms: i64,
     /// The coordinator's marker retry backoff.
@@ -69,6 +72,7 @@ impl Default for ClusterConfig {
             transaction_timeout_ms: 60_000,
             max_transaction_timeout_ms: 900_000,
             request_timeout_ms: 30_000,
+            delivery_timeout_ms: 120_000,
             retry_backoff_ms: 100,
             marker_retry_backoff_ms: 100,
             marker_request_timeout_ms: 30_000,
@@ -111,6 +115,7 @@ impl ClusterConfig {
             (self.transaction_timeout_ms > 0, "transaction_timeout_ms must be positive"),
             (self.max_transaction_timeout_ms > 0, "max_transaction_timeout_ms must be positive"),
             (self.request_timeout_ms >= 0, "request_timeout_ms must not be negative"),
+            (self.delivery_timeout_ms >= 0, "delivery_timeout_ms must not be negative"),
             (self.retry_backoff_ms >= 0, "retry_backoff_ms must not be negative"),
             (self.marker_retry_backoff_ms >= 0, "marker_retry_backoff_ms must not be negative"),
             (self.marker_request_timeout_ms >= 0, "marker_request_timeout_ms must not be negative"),

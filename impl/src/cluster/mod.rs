@@ -72,6 +72,7 @@ impl Cluster {
         config.transaction_timeout_ms.get_or_insert(self.config.transaction_timeout_ms);
         config.retry_backoff_ms.get_or_insert(self.config.retry_backoff_ms);
         config.request_timeout_ms.get_or_insert(self.config.request_timeout_ms);
+        config.delivery_timeout_ms.get_or_insert(self.config.delivery_timeout_ms);
         let id = ClientId(self.clients.len());
         let mut client = TransactionManager::new(id, config);
         client.set_faults(self.config.faults);
@@ -252,13 +253,6 @@ impl Cluster {
         Ok(())
     }
 
-    /// The client's delivery timeout gives up its outstanding Produce `request`; the request, if in
-    /// flight, stays in flight and may still land (its answer is ignored).
-    pub fn expire_batch(&mut self, client: ClientId, request: RequestId) -> Result<(), ClusterError> {
-        let now = self.now();
-        Ok(self.client_mut(client)?.expire_batch(now, request)?)
-    }
-
     /// Crashes a client; its messages stay in flight and responses to it are discarded.
     pub fn crash(&mut self, client: ClientId) -> Result<(), ClusterError> {
         Ok(self.client_mut(client)?.crash()?)
@@ -374,6 +368,12 @@ impl Cluster {
             Timer::RequestTimeout { client, request } => {
                 let duplicate = self.client_mut(*client)?.request_timeout(now, *request);
                 Ok(self.send_from(*client, duplicate.into_iter().collect()))
+            }
+            Timer::DeliveryTimeout { client, request } => {
+                // The batch is given up; if in flight it stays in flight and may still land (its
+                // answer is ignored).
+                self.client_mut(*client)?.expire_batch(now, *request)?;
+                Ok(Vec::new())
             }
             Timer::TransactionTimeout { transactional_id } => {
                 let outgoing =

@@ -1,5 +1,5 @@
-//! Every timer of the cluster as data (specs/eos.md section 10): the clients' retry and
-//! request-timeout timers and the coordinator's transaction-timeout and marker-retry timers,
+//! Every timer of the cluster as data (specs/eos.md section 10): the clients' retry,
+//! request-timeout and delivery-timeout timers and the coordinator's transaction-timeout and marker-retry timers,
 //! with a deadline each. The table is gathered from the components (each derives its own from
 //! its state); the driver lists it and fires one timer at a time, either when it is due on the
 //! cluster's clock ([`super::Cluster::fire_due`]) or after moving the clock to its deadline
@@ -23,6 +23,13 @@ pub enum Timer {
         /// The client.
         client: ClientId,
         /// The request.
+        request: RequestId,
+    },
+    /// The client's delivery timeout gives up one outstanding Produce.
+    DeliveryTimeout {
+        /// The client.
+        client: ClientId,
+        /// The Produce.
         request: RequestId,
     },
     /// Abort the transaction of the id if it is Ongoing and past its timeout.
@@ -65,6 +72,7 @@ impl super::Cluster {
             timers.extend(client.timers().into_iter().map(|(timer, deadline)| match timer {
                 ClientTimer::Retry => (Timer::ClientRetry { client: id }, deadline),
                 ClientTimer::RequestTimeout(request) => (Timer::RequestTimeout { client: id, request }, deadline),
+                ClientTimer::DeliveryTimeout(request) => (Timer::DeliveryTimeout { client: id, request }, deadline),
             }));
         }
         timers.extend(self.broker.timers().into_iter().map(|(timer, deadline)| (Timer::from(timer), deadline)));

@@ -129,3 +129,57 @@ fn fault_16_marker_retry_without_backoff() {
     });
     assert_eq!((correct, faulty), (Some(50 + ClusterConfig::default().marker_retry_backoff_ms), Some(50)));
 }
+
+/// One idempotent producer that expires batches, started, its Produce to `out-0` sent at 100 ms and
+/// still unanswered; returns the cluster and the Produce's delivery-timeout timer.
+fn expiring_batch(fault: Option<Fault>) -> (Cluster, Timer) {
+    let faults = fault.map_or_else(Faults::none, Faults::only);
+    let client = eos_broker::ClientConfig { expires_batches: true, ..eos_broker::ClientConfig::default() };
+    let mut c =
+        Cluster::new(ClusterConfig { partitions: 1, clients: vec![client], faults, ..ClusterConfig::default() });
+    start(&mut c, C0);
+    c.advance_clock(100);
+    c.send(C0, 0, "v").unwrap();
+    let timer = c.timers().into_iter().map(|(t, _)| t).find(|t| matches!(t, Timer::DeliveryTimeout { .. }));
+    (c, timer.expect("the Produce's delivery timeout is armed"))
+}
+
+#[test]
+fn a_batch_expires_at_its_delivery_timeout_and_not_before() {
+    // Proves the delivery timeout counts from when the batch was made (a request timeout's re-send
+    // does not move it), refuses to give the batch up early, and gives it up when due.
+    let (mut c, timer) = expiring_batch(None);
+    let deadline = 100 + ClusterConfig::default().delivery_timeout_ms;
+    assert_eq!(c.timer_deadline(&timer), Some(deadline));
+    c.advance_clock(30_100);
+    let resend = c.timers().into_iter().map(|(t, _)| t).find(|t| matches!(t, Timer::RequestTimeout { .. })).unwrap();
+    c.fire_due(&resend).unwrap();
+    let timer = c.timers().into_iter().map(|(t, _)| t).find(|t| matches!(t, Timer::DeliveryTimeout { .. })).unwrap();
+    assert_eq!(c.timer_deadline(&timer), Some(deadline), "a re-send keeps the batch's deadline");
+    c.advance_clock(deadline - 1);
+    assert!(matches!(c.fire_due(&timer), Err(ClusterError::TimerNotDue { .. })), "not before its deadline");
+    assert_eq!(c.client(C0).unwrap().outstanding().count(), 1);
+    let epoch = c.client(C0).unwrap().view().producer_epoch;
+    c.advance_clock(deadline);
+    c.fire_due(&timer).unwrap();
+    let client = c.client(C0).unwrap();
+    assert_eq!(client.outstanding().count(), 0, "the batch is given up");
+    // Nothing else is outstanding, so its unresolved sequence is settled at once: nothing was
+    // acknowledged after it, so the idempotent client bumps its epoch.
+    assert_eq!(client.view().producer_epoch, epoch + 1, "the sequence was not whole: epoch bumped");
+    assert!(c.timers().iter().all(|(t, _)| !matches!(t, Timer::DeliveryTimeout { .. })), "nothing left to expire");
+}
+
+#[test]
+fn fault_20_delivery_timeout_from_last_send() {
+    // Proves fault 20: a batch re-sent by its request timeout at 30.1 s is given up 30 s late.
+    let (correct, faulty) = compare(Fault::DeliveryTimeoutFromLastSend, |fault| {
+        let (mut c, _) = expiring_batch(fault);
+        c.advance_clock(30_100);
+        let resend = c.timers().into_iter().map(|(t, _)| t).find(|t| matches!(t, Timer::RequestTimeout { .. }));
+        c.fire_due(&resend.unwrap()).unwrap();
+        c.timers().into_iter().find(|(t, _)| matches!(t, Timer::DeliveryTimeout { .. })).map(|(_, d)| d)
+    });
+    let delivery = ClusterConfig::default().delivery_timeout_ms;
+    assert_eq!((correct, faulty), (Some(100 + delivery), Some(30_100 + delivery)));
+}
