@@ -59,7 +59,8 @@ pub fn conformance(
         let target = WireTarget { info: info.clone(), versions, options: wire.clone(), run: run.clone() };
         // A museum bug is about its own protocol (its unfixed run may be an older one).
         for config in configs.iter().filter(|c| c.bug.is_none() || c.protocol == *protocol) {
-            let report = suite::run(&target, &config.with_protocol(*protocol), options, &next_index);
+            let report = suite::run(&target, &config.with_protocol(*protocol), options, &next_index)
+                .map_err(|panic| format!("{}: {panic}; the run stopped", info.target))?;
             if !json {
                 print_line(&report);
             }

@@ -108,12 +108,28 @@ impl WireReport {
     }
 }
 
+/// A replay thread panicked: the run ends (an error, not a verdict), naming the trace.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("replaying {trace} panicked: {message}")]
+pub struct WorkerPanic {
+    /// The trace whose replay panicked.
+    pub trace: String,
+    /// The panic's message.
+    pub message: String,
+}
+
 /// How many failing traces are reported in detail.
 pub const DETAILED_FAILURES: usize = 5;
 
 /// Runs the wire suite of `config` (under its protocol) against `target`. `next_index` numbers
-/// traces across the whole run, so every trace gets fresh names.
-pub fn run(target: &WireTarget, config: &Config, options: &WireSuiteOptions, next_index: &AtomicUsize) -> WireReport {
+/// traces across the whole run, so every trace gets fresh names. A replay that panics ends the run
+/// with [`WorkerPanic`].
+pub fn run(
+    target: &WireTarget,
+    config: &Config,
+    options: &WireSuiteOptions,
+    next_index: &AtomicUsize,
+) -> Result<WireReport, WorkerPanic> {
     let start = Instant::now();
     let corpus = corpus::corpus(config, &options.corpus);
     let mut report = WireReport {
@@ -164,9 +180,10 @@ pub fn run(target: &WireTarget, config: &Config, options: &WireSuiteOptions, nex
         }
         !unreachable
     };
-    let stopped = replay_pipelined(target, others, options.jobs.max(1), next_index, &mut done);
+    let replay = |trace: &crate::trace::Trace| target.replay(trace, next_index.fetch_add(1, Ordering::Relaxed));
+    let stopped = replay_pipelined(&replay, others, options.jobs.max(1), &mut done)?;
     if !stopped {
-        replay_pipelined(target, failovers.into_iter().map(Cow::Owned), 1, next_index, &mut done);
+        replay_pipelined(&replay, failovers.into_iter().map(Cow::Owned), 1, &mut done)?;
     }
     for (index, (named, outcome)) in failing.into_iter().enumerate() {
         let shrink = index < options.shrink && !report.aborted;
@@ -174,29 +191,38 @@ pub fn run(target: &WireTarget, config: &Config, options: &WireSuiteOptions, nex
     }
     report.coverage = coverage.report(corpus.graph.as_ref());
     report.seconds = start.elapsed().as_secs_f64();
-    report
+    Ok(report)
 }
 
-/// Replays `traces` on `jobs` threads, calling `done` in the main thread as outcomes arrive (in
-/// completion order); `done` returning false stops the run, and then this returns true.
+/// A replay's outcome, or the message of its panic.
+type Replayed = Result<WireOutcome, String>;
+
+/// Replays `traces` with `replay` on `jobs` threads, calling `done` in the main thread as outcomes
+/// arrive (in completion order); `done` returning false stops the run, and then this returns true.
+/// A replay that panics stops the run too: its thread reports the panic instead of dying silently
+/// (which would leave the main thread waiting for an outcome that never comes), the other threads
+/// finish the traces they hold, and this returns the panic with the trace's name.
 fn replay_pipelined<'c>(
-    target: &WireTarget,
+    replay: &(dyn Fn(&crate::trace::Trace) -> WireOutcome + Sync),
     traces: impl Iterator<Item = Cow<'c, NamedTrace>>,
     jobs: usize,
-    next_index: &AtomicUsize,
     done: &mut impl FnMut(NamedTrace, WireOutcome) -> bool,
-) -> bool {
+) -> Result<bool, WorkerPanic> {
     let (work_tx, work_rx) = mpsc::sync_channel::<NamedTrace>(jobs * 2);
     let work_rx = Mutex::new(work_rx);
-    let (result_tx, result_rx) = mpsc::channel::<(NamedTrace, WireOutcome)>();
+    let (result_tx, result_rx) = mpsc::channel::<(NamedTrace, Replayed)>();
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let result_tx = result_tx.clone();
             let work_rx = &work_rx;
             scope.spawn(move || loop {
-                let next = work_rx.lock().expect("work queue").recv();
+                // A poisoned queue means another thread panicked holding it: nothing more to do.
+                let Ok(queue) = work_rx.lock() else { break };
+                let next = queue.recv();
+                drop(queue);
                 let Ok(named) = next else { break };
-                let outcome = target.replay(&named.trace, next_index.fetch_add(1, Ordering::Relaxed));
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| replay(&named.trace)))
+                    .map_err(|payload| panic_message(payload.as_ref()));
                 if result_tx.send((named, outcome)).is_err() {
                     break;
                 }
@@ -205,11 +231,20 @@ fn replay_pipelined<'c>(
         drop(result_tx);
         let mut in_flight = 0usize;
         let mut stop = false;
+        let mut panicked: Option<WorkerPanic> = None;
+        let mut receive = |named: NamedTrace, outcome: Replayed, stop: &mut bool| match outcome {
+            Ok(outcome) if !*stop => *stop = !done(named, outcome),
+            Ok(_) => {}
+            Err(message) => {
+                *stop = true;
+                panicked.get_or_insert(WorkerPanic { trace: named.name, message });
+            }
+        };
         for named in traces {
             while !stop && in_flight >= jobs * 2 {
                 let Ok((named, outcome)) = result_rx.recv() else { break };
                 in_flight -= 1;
-                stop = !done(named, outcome);
+                receive(named, outcome, &mut stop);
             }
             if stop || work_tx.send(named.into_owned()).is_err() {
                 break;
@@ -218,12 +253,22 @@ fn replay_pipelined<'c>(
         }
         drop(work_tx);
         for (named, outcome) in result_rx.iter() {
-            if !stop {
-                stop = !done(named, outcome);
-            }
+            receive(named, outcome, &mut stop);
         }
-        stop
+        match panicked {
+            Some(panic) => Err(panic),
+            None => Ok(stop),
+        }
     })
+}
+
+/// The text a panic was raised with (`panic!("...")` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 fn is_ok(named: &NamedTrace, outcome: &WireOutcome, config: &Config) -> bool {
@@ -339,5 +384,57 @@ fn failure(
         file,
         reproduce,
         steps: (named.trace.steps.len(), trace.steps.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eos_model::{scenario, Protocol};
+
+    fn traces(n: usize) -> Vec<NamedTrace> {
+        let config = scenario::load("basic").unwrap().with_protocol(Protocol::Tv2);
+        (0..n)
+            .map(|i| {
+                let name = format!("basic.tv2.walk.{i}");
+                // The property field tells the test's replay which trace it holds.
+                let mut trace = crate::generate::walk(&config, i as u64, 5);
+                trace.property = Some(name.clone());
+                NamedTrace { name, trace }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_panicking_replay_ends_the_run_with_its_trace_named() {
+        // Proves a replay thread that panics stops the pool (before the fix the main thread waited for
+        // its outcome forever) and the error names the trace, while other outcomes still arrive.
+        let corpus = traces(20);
+        let replay = |trace: &crate::trace::Trace| {
+            assert!(trace.property.as_deref() != Some("basic.tv2.walk.7"), "injected replay failure");
+            WireOutcome::Conforms { steps: trace.steps.len() }
+        };
+        let mut seen = 0;
+        let result = replay_pipelined(&replay, corpus.iter().map(Cow::Borrowed), 3, &mut |_, _| {
+            seen += 1;
+            true
+        });
+        let panic = result.expect_err("the panic ends the run");
+        assert_eq!(panic.trace, "basic.tv2.walk.7");
+        assert!(panic.message.contains("injected replay failure"), "{}", panic.message);
+        assert!(seen < corpus.len(), "the panicking trace has no outcome");
+    }
+
+    #[test]
+    fn a_run_without_panics_replays_every_trace() {
+        let corpus = traces(10);
+        let replay = |trace: &crate::trace::Trace| WireOutcome::Conforms { steps: trace.steps.len() };
+        let mut seen = 0;
+        let result = replay_pipelined(&replay, corpus.iter().map(Cow::Borrowed), 2, &mut |_, _| {
+            seen += 1;
+            true
+        });
+        assert_eq!(result, Ok(false));
+        assert_eq!(seen, corpus.len());
     }
 }
