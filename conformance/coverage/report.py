@@ -206,6 +206,8 @@ def main():
     parser.add_argument("--write", help="also write the report (markdown) to this file")
     parser.add_argument("--measured-at", help="the commit measured (line numbers below are of its sources)")
     parser.add_argument("--history", help="a markdown file appended to the report (earlier figures, planted bugs)")
+    parser.add_argument("--suite-alone", metavar="LCOV",
+                        help="the in-process suite's own lcov (one of the runs united): its core figure is reported too")
     args = parser.parse_args()
     files = parse_lcov(args.lcov)
     entries = load_reasons(args.reasons)
@@ -219,11 +221,16 @@ def main():
             m[i] += v
 
     out = []
-    out.append("# eos-broker's coverage under the conformance suite alone\n")
+    out.append("# eos-broker's coverage under conformance alone\n")
+    if args.suite_alone:
+        what = ("the `eos` binary runs the conformance sections of .ci/run against the in-process cluster, united: "
+                "the suite (`eos conformance`), the bug museum's replays (`eos bugs --conformance`), the seeded "
+                "faults (`eos conformance --mutants`) and the reverse direction (`eos record`)")
+    else:
+        what = "the `eos` binary replays the suite against the in-process cluster"
     out.append(f"Measured with `{args.command.strip()}` (cargo-llvm-cov: LLVM source-based coverage of the "
-               "release build, branch counters on): the `eos` binary replays the suite against the in-process "
-               "cluster; no unit test runs. A *branch* is one outcome (true or false) of an `if`, `while`, "
-               "`&&`, `||` or guard condition, as rustc's branch coverage counts them.\n")
+               f"release build, branch counters on): {what}; no unit test runs. A *branch* is one outcome (true "
+               "or false) of an `if`, `while`, `&&`, `||` or guard condition, as rustc's branch coverage counts them.\n")
     if args.measured_at:
         out.append(f"Measured at commit {args.measured_at}; the line numbers below are of its sources.\n")
     out.append("| module | lines | line coverage | branch outcomes | branch coverage |")
@@ -235,6 +242,13 @@ def main():
         out.append(f"| {name} | {m[0]}/{m[1]} | {percent(m[0], m[1]):.1f}% | {m[2]}/{m[3]} | {percent(m[2], m[3]):.1f}% |")
     line_pct, branch_pct = percent(core[0], core[1]), percent(core[2], core[3])
     out.append(f"| **core** | **{core[0]}/{core[1]}** | **{line_pct:.1f}%** | **{core[2]}/{core[3]}** | **{branch_pct:.1f}%** |")
+    if args.suite_alone:
+        alone = [0, 0, 0, 0]
+        for relative, data in parse_lcov([args.suite_alone]).items():
+            if module_of(relative) in CORE:
+                alone = [a + b for a, b in zip(alone, summarise(data))]
+        out.append(f"| core, the suite alone | {alone[0]}/{alone[1]} | {percent(alone[0], alone[1]):.1f}% "
+                   f"| {alone[2]}/{alone[3]} | {percent(alone[2], alone[3]):.1f}% |")
     out.append("")
     out.append(f"Targets for the core: ≥ {LINE_TARGET:.0f}% of lines, ≥ {BRANCH_TARGET:.0f}% of branch outcomes.\n")
     out.append("Outside the core (reported, not targeted):\n")

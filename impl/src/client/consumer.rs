@@ -87,11 +87,6 @@ impl Consumer {
         self.position
     }
 
-    /// Moves the position (after an OffsetFetch).
-    pub fn seek(&mut self, position: Offset) {
-        self.position = position;
-    }
-
     /// Fetches up to `max_batches` from the position and advances past what was returned.
     pub fn poll(
         &mut self,

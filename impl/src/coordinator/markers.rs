@@ -155,20 +155,6 @@ impl MarkerTemplate {
             transaction_version: self.transaction_version,
         }
     }
-
-    /// Whether a marker (or its answer) with these fields belongs to this transaction.
-    pub fn matches(
-        &self,
-        producer_id: crate::types::ProducerId,
-        producer_epoch: crate::types::ProducerEpoch,
-        commit: bool,
-        coordinator_epoch: CoordinatorEpoch,
-    ) -> bool {
-        self.producer_id == producer_id
-            && self.producer_epoch == producer_epoch
-            && self.result.is_commit() == commit
-            && self.coordinator_epoch == coordinator_epoch
-    }
 }
 
 #[cfg(test)]

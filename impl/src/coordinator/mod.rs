@@ -170,6 +170,7 @@ impl TransactionCoordinator {
     }
 
     /// The id the next allocation returns.
+    #[cfg(test)]
     pub fn next_producer_id(&self) -> ProducerId {
         self.producer_ids.peek()
     }

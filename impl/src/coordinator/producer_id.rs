@@ -25,6 +25,7 @@ impl ProducerIdManager {
     }
 
     /// The id the next call will return.
+    #[cfg(test)]
     pub fn peek(&self) -> ProducerId {
         self.next
     }

@@ -81,13 +81,4 @@ impl TransactionLog {
         crate::storage::read_all(self.storage.as_ref())
     }
 
-    /// The number of records.
-    pub fn len(&self) -> u64 {
-        self.storage.len()
-    }
-
-    /// Whether the log is empty.
-    pub fn is_empty(&self) -> bool {
-        self.storage.is_empty()
-    }
 }

@@ -36,16 +36,6 @@ impl OpenTransactions {
         debug_assert!(lso <= high_watermark);
         lso
     }
-
-    /// The open transactions, (first offset, producer id), in offset order.
-    pub fn iter(&self) -> impl Iterator<Item = (Offset, ProducerId)> + '_ {
-        self.by_first_offset.iter().map(|(offset, pid)| (*offset, *pid))
-    }
-
-    /// Whether no transaction is open.
-    pub fn is_empty(&self) -> bool {
-        self.by_first_offset.is_empty()
-    }
 }
 
 #[cfg(test)]

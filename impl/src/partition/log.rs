@@ -135,12 +135,3 @@ pub enum LogEntry {
         coordinator_epoch: CoordinatorEpoch,
     },
 }
-
-impl LogEntry {
-    /// The entry's offset.
-    pub fn offset(&self) -> Offset {
-        match self {
-            Self::Data { offset, .. } | Self::Control { offset, .. } => *offset,
-        }
-    }
-}

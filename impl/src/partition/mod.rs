@@ -310,6 +310,7 @@ impl PartitionLog {
     }
 
     /// Writes a transaction-version-1 marker (see [`Self::write_versioned_marker`]).
+    #[cfg(test)]
     pub fn write_marker(
         &mut self,
         producer_id: ProducerId,
@@ -407,11 +408,6 @@ impl PartitionLog {
     /// The producer state manager.
     pub fn producers(&self) -> &ProducerStateManager {
         &self.producers
-    }
-
-    /// The open transactions, (first offset, producer id).
-    pub fn open_transactions(&self) -> Vec<(Offset, ProducerId)> {
-        self.open_transactions.iter().collect()
     }
 
     /// Every producer's state, as specs section 11 observes it.

@@ -172,6 +172,7 @@ impl ProducerStateManager {
     }
 
     /// Specs 5.1 steps 3 to 6: duplicate, epoch, sequence, non-transactional-in-transaction.
+    #[cfg(test)]
     pub fn check_data_batch(
         &self,
         batch: &BatchHeader,
