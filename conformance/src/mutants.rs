@@ -33,6 +33,7 @@ pub fn fault_name(fault: Fault) -> &'static str {
         Fault::MarkerCompletesOneGroup => "marker-completes-one-group",
         Fault::DeliveryTimeoutFromLastSend => "delivery-timeout-from-last-send",
         Fault::UnresolvedFromGivenUpSequence => "unresolved-from-given-up-sequence",
+        Fault::LogRecordWithoutPartitions => "log-record-without-partitions",
     }
 }
 

@@ -176,3 +176,23 @@ fn museum_counterexamples_replay_as_their_entries_say() {
         assert!(suite::run(&fixed, &options).passed(), "{}", fixed.name);
     }
 }
+
+/// The durable transaction-log record is compared apart from the coordinator's memory: a record logged
+/// otherwise than the transition applied (the seeded fault drops an Ongoing record's partitions) diverges
+/// at the step that logs it, on the `logged` field alone, not at some later failover.
+#[test]
+fn a_record_logged_otherwise_than_applied_diverges_where_it_is_logged() {
+    let config = config("basic", Protocol::Tv1);
+    let mut caught = 0;
+    for seed in 0..20 {
+        let trace = eos_conformance::generate::walk(&config, seed, 60);
+        assert!(replay(&trace, Faults::none()).conforms(), "without the fault every walk conforms");
+        if let Outcome::Diverged(divergence) = replay(&trace, Faults::only(Fault::LogRecordWithoutPartitions)) {
+            let paths: Vec<&str> = divergence.diffs.iter().map(|d| d.path.as_str()).collect();
+            assert_eq!(paths, ["transactions[0].logged"], "only the durable record differs at first");
+            assert!(divergence.diffs[0].left.contains("Ongoing"), "{:?}", divergence.diffs[0]);
+            caught += 1;
+        }
+    }
+    assert!(caught > 0, "some walk adds a partition to an Ongoing transaction");
+}

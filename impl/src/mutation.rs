@@ -71,11 +71,15 @@ pub enum Fault {
     /// the given-up batch's own sequence instead of the one after it (an off-by-one in Java's
     /// `markSequenceUnresolved`), so the batch right after it is taken for a real gap.
     UnresolvedFromGivenUpSequence,
+    /// (22) The transaction-log record of an Ongoing transaction is written without its partitions,
+    /// while the coordinator's memory keeps them: a later failover rebuilds an Ongoing transaction
+    /// with nothing to abort or commit, whose partitions then hang.
+    LogRecordWithoutPartitions,
 }
 
 impl Fault {
     /// Every fault, in the order of the list above.
-    pub const ALL: [Fault; 21] = [
+    pub const ALL: [Fault; 22] = [
         Fault::SkipPartitionEpochCheck,
         Fault::ForgetAbortedIndex,
         Fault::CommitPendingOffsetsOnAbort,
@@ -97,6 +101,7 @@ impl Fault {
         Fault::MarkerCompletesOneGroup,
         Fault::DeliveryTimeoutFromLastSend,
         Fault::UnresolvedFromGivenUpSequence,
+        Fault::LogRecordWithoutPartitions,
     ];
 }
 

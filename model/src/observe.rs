@@ -71,6 +71,30 @@ pub struct TransactionView {
     pub pending_markers: Vec<String>,
     /// Of those, the ones waiting for the retry tick.
     pub failed_markers: Vec<String>,
+    /// The id's latest durable record in the transaction log, on one line ([`logged_record`]; None
+    /// before the first append (metadata with no epoch yet is in memory only) and after a tombstone). The fields above are the coordinator's memory,
+    /// rebuilt from this record at a failover: comparing the record too catches a transition logged
+    /// otherwise than it is applied when it happens, not at the next failover.
+    #[serde(default)]
+    pub logged: Option<String>,
+}
+
+/// A transaction-log record on one line, as both sides render it: state, producer id and epoch, the
+/// epoch before the last bump, the previous and next producer ids, the logged partitions (sorted).
+pub fn logged_record(
+    state: &str,
+    producer_id: ProducerId,
+    producer_epoch: Epoch,
+    last_producer_epoch: Epoch,
+    previous_producer_id: ProducerId,
+    next_producer_id: ProducerId,
+    partitions: &[String],
+) -> String {
+    format!(
+        "{state} pid {producer_id} epoch {producer_epoch} (last {last_producer_epoch}) previous pid \
+         {previous_producer_id} next pid {next_producer_id} [{}]",
+        partitions.join(", ")
+    )
 }
 
 /// One log offset.
@@ -202,6 +226,20 @@ pub fn observe(state: &State) -> Observation {
             partitions: record.as_ref().map_or(Vec::new(), |r| r.partitions.iter().map(|p| p.to_string()).collect()),
             pending_markers: markers.pending.iter().map(|p| p.to_string()).collect(),
             failed_markers: markers.failed.iter().map(|p| p.to_string()).collect(),
+            // Metadata whose first InitProducerId is not logged yet (no epoch) lives in memory only.
+            logged: record.as_ref().filter(|r| r.producer_epoch != NO_EPOCH).map(|r| {
+                let mut partitions: Vec<String> = r.partitions.iter().map(|p| p.to_string()).collect();
+                partitions.sort();
+                logged_record(
+                    &format!("{:?}", r.state),
+                    r.producer_id,
+                    r.producer_epoch,
+                    r.last_producer_epoch,
+                    r.previous_producer_id,
+                    r.next_producer_id,
+                    &partitions,
+                )
+            }),
         })
         .collect();
     let partitions = state.partitions.iter().enumerate().map(|(i, p)| partition_view(i, p)).collect();

@@ -231,7 +231,12 @@ impl TransactionCoordinator {
         let appended = if std::mem::take(&mut self.fail_next_append) {
             Err(crate::storage::StorageError("injected append failure".to_string()))
         } else {
-            self.log.append(transit.clone())
+            let mut record = transit.clone();
+            // fault: LogRecordWithoutPartitions
+            if self.config.faults.has(Fault::LogRecordWithoutPartitions) && record.state == TxnState::Ongoing {
+                record.partitions = transaction_log::no_partitions();
+            }
+            self.log.append(record)
         };
         match appended {
             Ok(_) => {

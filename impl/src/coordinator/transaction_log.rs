@@ -80,5 +80,4 @@ impl TransactionLog {
     pub fn records(&self) -> Result<Vec<TxnLogRecord>, StorageError> {
         crate::storage::read_all(self.storage.as_ref())
     }
-
 }
