@@ -14,7 +14,6 @@ use crate::config::{BrokerConfig, ProtocolMode};
 use crate::coordinator::{CoordinatorTimer, InFlightAppend, TransactionCoordinator, TransactionView, TxnLogRecord};
 use crate::error::ErrorCode;
 use crate::group::GroupCoordinator;
-use crate::mutation::Faults;
 use crate::partition::{AppendOrigin, PartitionLog, ProducerBatch};
 use crate::protocol::{
     Endpoint, Message, OffsetCommitResponse, Outgoing, ProduceRequest, ProduceResponse, TxnOffsetCommitRequest,
@@ -96,16 +95,6 @@ impl Broker {
     /// The settings.
     pub fn config(&self) -> &BrokerConfig {
         &self.config
-    }
-
-    /// Changes the seeded faults everywhere (testing only).
-    pub fn set_faults(&mut self, faults: Faults) {
-        self.config.faults = faults;
-        self.coordinator.set_faults(faults);
-        self.group.set_faults(faults);
-        for log in self.partitions.values_mut() {
-            log.set_faults(faults);
-        }
     }
 
     /// Handles one message from `source`; returns what to send.

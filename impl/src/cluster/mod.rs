@@ -19,7 +19,6 @@ use crate::broker::Broker;
 use crate::client::{ClientConfig, ClientRequest, ClientRole, Consumer, Membership, RequestId, TransactionManager};
 use crate::coordinator::CoordinatorTimer;
 use crate::error::{ClientError, ClusterError, ErrorCode};
-use crate::mutation::Faults;
 use crate::protocol::{Endpoint, Message, Outgoing, WriteTxnMarkerRequest};
 use crate::storage::MemoryStorage;
 use crate::types::{
@@ -93,15 +92,6 @@ impl Cluster {
     /// Moves the clock forward to `now_ms` (never back). Nothing fires by itself.
     pub fn advance_clock(&mut self, now_ms: TimestampMs) {
         self.now_ms = self.now_ms.max(now_ms);
-    }
-
-    /// Switches seeded faults at run time (testing only).
-    pub fn set_faults(&mut self, faults: Faults) {
-        self.config.faults = faults;
-        self.broker.set_faults(faults);
-        for client in &mut self.clients {
-            client.set_faults(faults);
-        }
     }
 
     /// The broker core.

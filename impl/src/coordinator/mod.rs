@@ -30,7 +30,7 @@ pub use txn_state::TxnState;
 
 use crate::config::BrokerConfig;
 use crate::error::ErrorCode;
-use crate::mutation::{Fault, Faults};
+use crate::mutation::Fault;
 use crate::protocol::{WriteTxnMarkerRequest, WriteTxnMarkerResponse};
 use crate::storage::LogStorage;
 use crate::types::{
@@ -142,11 +142,6 @@ impl TransactionCoordinator {
     /// The settings.
     pub fn config(&self) -> &BrokerConfig {
         &self.config
-    }
-
-    /// Changes the seeded faults (testing only).
-    pub fn set_faults(&mut self, faults: Faults) {
-        self.config.faults = faults;
     }
 
     /// The coordinator epoch.

@@ -75,20 +75,6 @@ impl TxnState {
     pub fn is_prepare(self) -> bool {
         matches!(self, PrepareCommit | PrepareAbort)
     }
-
-    /// Kafka's name of the state.
-    pub fn name(self) -> &'static str {
-        match self {
-            Empty => "Empty",
-            Ongoing => "Ongoing",
-            PrepareCommit => "PrepareCommit",
-            PrepareAbort => "PrepareAbort",
-            CompleteCommit => "CompleteCommit",
-            CompleteAbort => "CompleteAbort",
-            Dead => "Dead",
-            PrepareEpochFence => "PrepareEpochFence",
-        }
-    }
 }
 
 #[cfg(test)]

@@ -56,12 +56,6 @@ impl GroupCoordinator {
         Self { offsets_log, groups: BTreeMap::new(), faults }
     }
 
-    /// Changes the seeded faults (testing only).
-    pub fn set_faults(&mut self, faults: Faults) {
-        self.faults = faults;
-        self.offsets_log.set_faults(faults);
-    }
-
     /// A member joins `group` (part of a copier's start): generation + 1, the joiner is the member.
     pub fn join(&mut self, group: &str, member_id: &str) -> Generation {
         let state = self.groups.entry(group.to_owned()).or_default();

@@ -13,6 +13,7 @@ pub fn encode(group: &str, partition: &TopicPartition, offset: Offset) -> Record
 }
 
 /// The (group, partition, offset) of a record written by [`encode`].
+#[cfg(test)]
 pub fn decode(record: &Record) -> Option<(String, TopicPartition, Offset)> {
     let key = std::str::from_utf8(record.key.as_deref()?).ok()?;
     let mut parts = key.splitn(4, '/');

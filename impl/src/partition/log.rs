@@ -16,16 +16,6 @@ pub struct ControlRecord {
     pub coordinator_epoch: CoordinatorEpoch,
 }
 
-impl ControlRecord {
-    /// The control type as Kafka encodes it in the record key: ABORT = 0, COMMIT = 1.
-    pub fn control_type(&self) -> i16 {
-        match self.result {
-            TransactionResult::Abort => 0,
-            TransactionResult::Commit => 1,
-        }
-    }
-}
-
 /// One batch in a partition log.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RecordBatch {

@@ -151,12 +151,6 @@ impl PartitionLog {
         &self.topic_partition
     }
 
-    /// Changes the seeded faults (testing only).
-    pub fn set_faults(&mut self, faults: Faults) {
-        self.faults = faults;
-        self.lso_floor = self.last_stable_offset();
-    }
-
     fn epoch_checks(&self) -> EpochChecks {
         // fault: SkipPartitionEpochCheck
         EpochChecks {
@@ -178,11 +172,6 @@ impl PartitionLog {
         transactional: bool,
     ) -> bool {
         transactional && producer_id >= 0 && !self.producers.has_ongoing_transaction(producer_id, producer_epoch)
-    }
-
-    /// Whether `producer_id` has a transaction open here (at any epoch).
-    pub fn has_open_transaction(&self, producer_id: ProducerId) -> bool {
-        self.producers.entry(producer_id).is_some_and(|entry| entry.current_txn_first_offset.is_some())
     }
 
     /// Appends a data batch after the checks of specs 5.1 steps 1 and 3 to 7 (step 2 is the

@@ -1,6 +1,7 @@
 //! InitProducerId (specs 4.2), AddPartitionsToTxn / AddOffsetsToTxn (4.3), pending transitions.
 
 use super::*;
+use crate::mutation::Faults;
 
 #[test]
 fn init_without_transactional_id_allocates_sequential_ids() {
