@@ -11,7 +11,7 @@ use eos_broker::protocol::{Endpoint, Message as Wire};
 use eos_broker::{Cluster, TopicPartition, TxnState};
 use eos_model::message::{Marker, Message, Reply, Request, RequestBody};
 use eos_model::observe::{
-    append_view, logged_record, network_of_rendered, AbortedView, ClientView, EntryView, GroupView, Observation,
+    append_view, network_of_rendered, AbortedView, ClientView, EntryView, GroupView, LoggedRecord, Observation,
     PartitionView, ProducerView, TransactionView,
 };
 use eos_model::types::{ErrorCode, TxnPartition, Value};
@@ -267,7 +267,8 @@ fn sorted_partitions<'a>(set: impl Iterator<Item = &'a TopicPartition>) -> Resul
 
 fn transactions(cluster: &Cluster, config: &Config) -> Result<Vec<TransactionView>, Untranslatable> {
     let described = cluster.coordinator_view().transactions;
-    let log = cluster.transaction_log();
+    // What a failover would load: the latest record of each id.
+    let logged_records = cluster.broker().coordinator().durable_records();
     (0..config.producers.transactional_ids)
         .map(|t| {
             let id = format!("txn-{t}");
@@ -283,31 +284,31 @@ fn transactions(cluster: &Cluster, config: &Config) -> Result<Vec<TransactionVie
                 partitions: view.map_or(Ok(Vec::new()), |v| sorted_partitions(v.partitions.iter()))?,
                 pending_markers: view.map_or(Ok(Vec::new()), |v| sorted_partitions(v.pending_markers.iter()))?,
                 failed_markers: view.map_or(Ok(Vec::new()), |v| sorted_partitions(v.failed_markers.iter()))?,
-                logged: logged(&log, &id)?,
+                logged: logged_records.get(&id.clone().into()).map(logged).transpose()?.flatten(),
                 transactional_id: id,
             })
         })
         .collect()
 }
 
-/// The id's latest record in the transaction log (a tombstone, Dead, forgets the id), as the model
-/// renders its durable record.
-fn logged(log: &[TxnLogRecord], id: &str) -> Result<Option<String>, Untranslatable> {
-    let Some(record) = log.iter().rev().find(|r| r.transactional_id.as_str() == id) else { return Ok(None) };
+/// An id's latest transaction-log record as the model renders its durable record (a tombstone, Dead,
+/// forgets the id).
+fn logged(record: &TxnLogRecord) -> Result<Option<String>, Untranslatable> {
     if record.state == TxnState::Dead {
         return Ok(None);
     }
-    let mut partitions = sorted_partitions(record.partitions.iter())?;
-    partitions.sort();
-    Ok(Some(logged_record(
-        &format!("{:?}", record.state),
-        record.producer_id,
-        record.producer_epoch,
-        record.last_producer_epoch,
-        record.previous_producer_id,
-        record.next_producer_id,
-        &partitions,
-    )))
+    Ok(Some(
+        LoggedRecord {
+            state: format!("{:?}", record.state),
+            producer_id: record.producer_id,
+            producer_epoch: record.producer_epoch,
+            last_producer_epoch: record.last_producer_epoch,
+            previous_producer_id: record.previous_producer_id,
+            next_producer_id: record.next_producer_id,
+            partitions: sorted_partitions(record.partitions.iter())?,
+        }
+        .render(),
+    ))
 }
 
 fn partition(cluster: &Cluster, index: u8) -> Result<PartitionView, Untranslatable> {

@@ -71,30 +71,49 @@ pub struct TransactionView {
     pub pending_markers: Vec<String>,
     /// Of those, the ones waiting for the retry tick.
     pub failed_markers: Vec<String>,
-    /// The id's latest durable record in the transaction log, on one line ([`logged_record`]; None
-    /// before the first append (metadata with no epoch yet is in memory only) and after a tombstone). The fields above are the coordinator's memory,
-    /// rebuilt from this record at a failover: comparing the record too catches a transition logged
-    /// otherwise than it is applied when it happens, not at the next failover.
+    /// The id's latest durable record in the transaction log, on one line ([`LoggedRecord`]; None
+    /// before the first append, since metadata with no epoch yet is in memory only, and after a
+    /// tombstone). The fields above are the coordinator's memory, rebuilt from this record at a
+    /// failover: comparing the record too catches a transition logged otherwise than it is applied
+    /// when it happens, not at the next failover.
     #[serde(default)]
     pub logged: Option<String>,
 }
 
-/// A transaction-log record on one line, as both sides render it: state, producer id and epoch, the
-/// epoch before the last bump, the previous and next producer ids, the logged partitions (sorted).
-pub fn logged_record(
-    state: &str,
-    producer_id: ProducerId,
-    producer_epoch: Epoch,
-    last_producer_epoch: Epoch,
-    previous_producer_id: ProducerId,
-    next_producer_id: ProducerId,
-    partitions: &[String],
-) -> String {
-    format!(
-        "{state} pid {producer_id} epoch {producer_epoch} (last {last_producer_epoch}) previous pid \
-         {previous_producer_id} next pid {next_producer_id} [{}]",
-        partitions.join(", ")
-    )
+/// A transaction-log record as both sides render it for [`TransactionView::logged`]: fields by name,
+/// so neither side can swap two of the same type.
+pub struct LoggedRecord {
+    /// The state's name.
+    pub state: String,
+    /// Producer id.
+    pub producer_id: ProducerId,
+    /// Producer epoch.
+    pub producer_epoch: Epoch,
+    /// The epoch before the last bump.
+    pub last_producer_epoch: Epoch,
+    /// The producer id before the last rotation.
+    pub previous_producer_id: ProducerId,
+    /// tv2: the producer id the transaction rotates to.
+    pub next_producer_id: ProducerId,
+    /// The logged partitions, in any order.
+    pub partitions: Vec<String>,
+}
+
+impl LoggedRecord {
+    /// One line, the partitions sorted.
+    pub fn render(mut self) -> String {
+        self.partitions.sort();
+        format!(
+            "{} pid {} epoch {} (last {}) previous pid {} next pid {} [{}]",
+            self.state,
+            self.producer_id,
+            self.producer_epoch,
+            self.last_producer_epoch,
+            self.previous_producer_id,
+            self.next_producer_id,
+            self.partitions.join(", ")
+        )
+    }
 }
 
 /// One log offset.
@@ -228,17 +247,16 @@ pub fn observe(state: &State) -> Observation {
             failed_markers: markers.failed.iter().map(|p| p.to_string()).collect(),
             // Metadata whose first InitProducerId is not logged yet (no epoch) lives in memory only.
             logged: record.as_ref().filter(|r| r.producer_epoch != NO_EPOCH).map(|r| {
-                let mut partitions: Vec<String> = r.partitions.iter().map(|p| p.to_string()).collect();
-                partitions.sort();
-                logged_record(
-                    &format!("{:?}", r.state),
-                    r.producer_id,
-                    r.producer_epoch,
-                    r.last_producer_epoch,
-                    r.previous_producer_id,
-                    r.next_producer_id,
-                    &partitions,
-                )
+                LoggedRecord {
+                    state: format!("{:?}", r.state),
+                    producer_id: r.producer_id,
+                    producer_epoch: r.producer_epoch,
+                    last_producer_epoch: r.last_producer_epoch,
+                    previous_producer_id: r.previous_producer_id,
+                    next_producer_id: r.next_producer_id,
+                    partitions: r.partitions.iter().map(|p| p.to_string()).collect(),
+                }
+                .render()
             }),
         })
         .collect();

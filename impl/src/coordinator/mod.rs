@@ -164,6 +164,12 @@ impl TransactionCoordinator {
         self.log.records().unwrap_or_default()
     }
 
+    /// The latest record of each transactional id in the log: what a failover loads (tombstones
+    /// included).
+    pub fn durable_records(&self) -> BTreeMap<TransactionalId, TxnLogRecord> {
+        self.log.replay().unwrap_or_default()
+    }
+
     /// The id the next allocation returns.
     #[cfg(test)]
     pub fn next_producer_id(&self) -> ProducerId {
