@@ -156,6 +156,12 @@ impl InProc {
         project::observe(&self.cluster, &self.config, &mut self.renderings)
     }
 
+    /// Hands the implementation the requests the model's clients never send (specs/eos.md §14.1) and
+    /// returns what it did otherwise than §14.1 says ([`crate::malformed::check`]).
+    pub fn check_malformed(&mut self) -> Vec<eos_model::observe::FieldDiff> {
+        crate::malformed::check(&mut self.cluster)
+    }
+
     /// Moves the implementation's clock to `now_ms` (specs/eos.md §10, "time"); it never goes back.
     pub fn set_clock(&mut self, now_ms: i64) {
         self.cluster.advance_clock(now_ms);

@@ -34,6 +34,7 @@ pub fn fault_name(fault: Fault) -> &'static str {
         Fault::DeliveryTimeoutFromLastSend => "delivery-timeout-from-last-send",
         Fault::UnresolvedFromGivenUpSequence => "unresolved-from-given-up-sequence",
         Fault::LogRecordWithoutPartitions => "log-record-without-partitions",
+        Fault::NonTransactionalBatchInsideTransaction => "non-transactional-batch-inside-transaction",
     }
 }
 

@@ -104,7 +104,34 @@ pub fn replay_covering(trace: &Trace, faults: Faults, coverage: &mut Coverage) -
         state = next;
         before = &step.state;
     }
+    let last = trace.steps.last().map(|step| &step.action);
+    if let Some(d) = check_malformed(&mut driver, &clock, before, trace.steps.len(), last) {
+        return Outcome::Diverged(Box::new(d));
+    }
     Outcome::Conforms { steps: trace.steps.len() }
+}
+
+/// At the trace's last state, the requests the model's clients never send (specs/eos.md §14.1): each
+/// refused as §14.1 says, and the implementation still what the model's last state `expected` shows.
+fn check_malformed(
+    driver: &mut InProc,
+    clock: &Clock,
+    expected: &Observation,
+    step: usize,
+    action: Option<&Action>,
+) -> Option<Divergence> {
+    let diffs = driver.check_malformed();
+    if diffs.is_empty() {
+        return compare(driver, clock, expected, step, action);
+    }
+    Some(Divergence {
+        step,
+        action: action.cloned(),
+        diffs,
+        model: expected.clone(),
+        implementation: driver.observe().ok(),
+        untranslatable: None,
+    })
 }
 
 /// The model's next state if `action` is enabled in `state`.

@@ -196,3 +196,29 @@ fn a_record_logged_otherwise_than_applied_diverges_where_it_is_logged() {
     }
     assert!(caught > 0, "some walk adds a partition to an Ongoing transaction");
 }
+
+/// The requests the model's clients never send are handed to the implementation at the end of every
+/// trace (specs/eos.md §14.1). A leader that appends a non-transactional batch inside a producer's open
+/// transaction (the seeded fault skips 5.1 step 6) conforms at every step of a walk, since no model
+/// client sends such a batch, and diverges after the last one: on the probe's answer and on the
+/// partition it changed.
+#[test]
+fn a_malformed_request_accepted_diverges_after_the_last_step() {
+    let config = config("basic", Protocol::Tv1);
+    let mut caught = 0;
+    for seed in 0..40 {
+        // Walks cut short, so that some end with a transaction open.
+        let trace = eos_conformance::generate::walk(&config, seed, 4 + seed as usize % 12);
+        assert!(replay(&trace, Faults::none()).conforms(), "without the fault every probe is refused");
+        if let Outcome::Diverged(d) = replay(&trace, Faults::only(Fault::NonTransactionalBatchInsideTransaction)) {
+            assert_eq!(d.step, trace.steps.len(), "every step conforms; the probes after the last one do not");
+            let paths: Vec<&str> = d.diffs.iter().map(|d| d.path.as_str()).collect();
+            assert!(paths.iter().any(|p| p.starts_with("malformed[a non-transactional batch")), "{paths:?}");
+            assert!(paths.iter().any(|p| p.starts_with("malformed requests changed partitions[out-")), "{paths:?}");
+            let answer = d.diffs.iter().find(|d| d.path.starts_with("malformed[a non")).unwrap();
+            assert_eq!((answer.left.as_str(), answer.right.as_str()), ("answered INVALID_TXN_STATE", "answered NONE"));
+            caught += 1;
+        }
+    }
+    assert!(caught > 0, "some walk ends with a transaction open");
+}

@@ -75,11 +75,16 @@ pub enum Fault {
     /// while the coordinator's memory keeps them: a later failover rebuilds an Ongoing transaction
     /// with nothing to abort or commit, whose partitions then hang.
     LogRecordWithoutPartitions,
+    /// (23) A leader appends a non-transactional batch of a producer whose transaction is open on the
+    /// partition (specs 5.1 step 6 skipped), so the batch lands inside the transaction. The model's
+    /// clients never send one: only the requests of specs §14.1, handed to the implementation at the
+    /// end of every trace, can show it.
+    NonTransactionalBatchInsideTransaction,
 }
 
 impl Fault {
     /// Every fault, in the order of the list above.
-    pub const ALL: [Fault; 22] = [
+    pub const ALL: [Fault; 23] = [
         Fault::SkipPartitionEpochCheck,
         Fault::ForgetAbortedIndex,
         Fault::CommitPendingOffsetsOnAbort,
@@ -102,6 +107,7 @@ impl Fault {
         Fault::DeliveryTimeoutFromLastSend,
         Fault::UnresolvedFromGivenUpSequence,
         Fault::LogRecordWithoutPartitions,
+        Fault::NonTransactionalBatchInsideTransaction,
     ];
 }
 

@@ -99,6 +99,14 @@ impl Cluster {
         &self.broker
     }
 
+    /// Hands `message` from `source` to the broker outside the network, at the cluster's clock, and
+    /// returns what the broker would send instead of sending it. For requests no client of the
+    /// cluster makes (malformed ones, or from the wrong endpoint): conformance checks that they are
+    /// refused and change nothing (specs/eos.md §14.1).
+    pub fn handle_unsent(&mut self, source: Endpoint, message: Message) -> Vec<Outgoing> {
+        self.broker.handle(self.now_ms, source, message)
+    }
+
     /// A client.
     pub fn client(&self, client: ClientId) -> Result<&TransactionManager, ClusterError> {
         self.clients.get(client.0).ok_or(ClusterError::UnknownClient(client))

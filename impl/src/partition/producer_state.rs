@@ -328,7 +328,9 @@ pub fn check_data_batch(
         check_sequence(entry, batch)?;
     }
     // Step 6: a non-transactional batch inside an open transaction.
-    if !batch.is_transactional && entry.current_txn_first_offset.is_some() {
+    // fault: NonTransactionalBatchInsideTransaction (step 6 skipped)
+    let inside = !batch.is_transactional && entry.current_txn_first_offset.is_some();
+    if inside && !faults.has(Fault::NonTransactionalBatchInsideTransaction) {
         return Err(ErrorCode::InvalidTxnState);
     }
     Ok(AppendDecision::Append)

@@ -300,7 +300,7 @@ fn fault_19_marker_completes_one_group() {
 fn faults_are_off_by_default_and_serialise_by_name() {
     // Proves the default configuration has no fault and fault names round-trip through serde.
     assert_eq!(ClusterConfig::default().faults, Faults::none());
-    assert_eq!(Fault::ALL.len(), 22);
+    assert_eq!(Fault::ALL.len(), 23);
     let all: Faults = Fault::ALL.to_vec().into();
     let json = serde_json::to_string(&all).unwrap();
     assert!(json.contains("skip-partition-epoch-check"));
