@@ -16,6 +16,9 @@
 #                                               # 7 to build, 27 the suite, 46 the seeded faults, 2 recording)
 #   conformance/coverage/run.sh basic copier    # `eos conformance` with any arguments, run 1 only
 #   COVERAGE_WRITE=1 conformance/coverage/run.sh   # also rewrite docs/coverage.md
+#   COVERAGE_MUTANTS_SETTINGS="--enumerate-limit 2000 --walks 1 --large-walks 3" conformance/coverage/run.sh
+#                                               # run 3 with smaller corpora than CI's (each fault's code
+#                                               # still runs; 46 min of the 80 are CI's corpora)
 #
 # Needs: rustup's llvm-tools component and cargo-llvm-cov (installed here if missing). Branch coverage is
 # an unstable rustc option (-Zcoverage-options=branch), enabled on the stable toolchain with
@@ -62,7 +65,8 @@ if [[ $# == 0 ]]; then
   echo "== 2. the bug museum's replays" >&2
   eos bugs.txt bugs --conformance --timeout 300
   echo "== 3. the seeded faults" >&2
-  eos mutants.txt conformance --mutants --enumerate-limit 25000 --walks 3 --large-walks 30
+  # shellcheck disable=SC2086 # word splitting of the settings is intended
+  eos mutants.txt conformance --mutants ${COVERAGE_MUTANTS_SETTINGS:---enumerate-limit 25000 --walks 3 --large-walks 30}
   echo "== 4. the reverse direction" >&2
   mkdir -p "$out/recorded"
   : > "$out/record.txt"
@@ -75,7 +79,7 @@ if [[ $# == 0 ]]; then
   echo "$(grep -c . "$out/record.txt") lines of recorded runs" >&2
   lcov all.lcov
   reports=("$out/all.lcov" --suite-alone "$out/suite.lcov")
-  command="conformance/coverage/run.sh (the four runs)"
+  command="conformance/coverage/run.sh (the four runs${COVERAGE_MUTANTS_SETTINGS:+; seeded faults with $COVERAGE_MUTANTS_SETTINGS})"
 fi
 echo "instrumented runs and reports: $(( $(date +%s) - start )) s" >&2
 
