@@ -187,7 +187,8 @@ pub fn run(
     }
     for (index, (named, outcome)) in failing.into_iter().enumerate() {
         let shrink = index < options.shrink && !report.aborted;
-        report.failures.push(failure(target, &named, &outcome, options, shrink, next_index));
+        let replay = |t: &crate::trace::Trace| target.replay(t, next_index.fetch_add(1, Ordering::Relaxed));
+        report.failures.push(failure(&replay, &target.info.target.to_string(), &named, &outcome, options, shrink)?);
     }
     report.coverage = coverage.report(corpus.graph.as_ref());
     report.seconds = start.elapsed().as_secs_f64();
@@ -343,15 +344,25 @@ fn failing_step(outcome: &WireOutcome) -> Option<usize> {
     }
 }
 
+/// The report of a failing trace, shrunk with `target_replay` if `shrink`. A candidate whose replay
+/// panics ends the run as a replay thread's panic does (an error, not a verdict); it counts as not
+/// failing, so the shrink stops cleanly first.
 fn failure(
-    target: &WireTarget,
+    target_replay: &dyn Fn(&crate::trace::Trace) -> WireOutcome,
+    target: &str,
     named: &NamedTrace,
     outcome: &WireOutcome,
     options: &WireSuiteOptions,
     shrink: bool,
-    next_index: &AtomicUsize,
-) -> Failure {
-    let replay = |t: &crate::trace::Trace| target.replay(t, next_index.fetch_add(1, Ordering::Relaxed));
+) -> Result<Failure, WorkerPanic> {
+    let panicked = std::cell::RefCell::new(None);
+    let replay = |t: &crate::trace::Trace| {
+        let replayed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| target_replay(t)));
+        replayed.unwrap_or_else(|payload| {
+            panicked.borrow_mut().get_or_insert_with(|| panic_message(payload.as_ref()));
+            WireOutcome::Conforms { steps: 0 }
+        })
+    };
     let (trace, final_outcome) = if shrink && failing_step(outcome).is_some() {
         let shrunk =
             shrink::shrink_with(&named.trace, options.shrink_budget, |candidate| failing_step(&replay(candidate)));
@@ -376,15 +387,18 @@ fn failure(
         trace.write(&path).ok()?;
         Some(path.display().to_string())
     });
-    let reproduce = file.as_ref().map(|f| format!("eos replay {f} --target {}", target.info.target));
-    Failure {
+    let reproduce = file.as_ref().map(|f| format!("eos replay {f} --target {target}"));
+    if let Some(message) = panicked.into_inner() {
+        return Err(WorkerPanic { trace: format!("{} (while shrinking)", named.name), message });
+    }
+    Ok(Failure {
         trace: named.name.clone(),
         summary: final_outcome.summary(),
         diffs,
         file,
         reproduce,
         steps: (named.trace.steps.len(), trace.steps.len()),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -423,6 +437,27 @@ mod tests {
         assert_eq!(panic.trace, "basic.tv2.walk.7");
         assert!(panic.message.contains("injected replay failure"), "{}", panic.message);
         assert!(seen < corpus.len(), "the panicking trace has no outcome");
+    }
+
+    #[test]
+    fn a_panic_while_shrinking_ends_the_run_with_its_trace_named() {
+        // Proves a shrink candidate whose replay panics is an error naming the trace (before, the panic
+        // escaped the shrink and killed the process with Rust's exit code 101), not a verdict.
+        let named = traces(1).remove(0);
+        let failed =
+            |step| WireOutcome::Failed { step, error: crate::wire::error::WireError::Broker("injected".into()) };
+        let full = named.trace.steps.len();
+        let replay = |trace: &crate::trace::Trace| {
+            assert!(trace.steps.len() == full, "injected shrink failure");
+            failed(full)
+        };
+        let options = WireSuiteOptions::default();
+        let result = failure(&replay, "kafka://127.0.0.1:1", &named, &failed(full), &options, true);
+        let panic = result.expect_err("the candidate's panic ends the run");
+        assert_eq!(panic.trace, "basic.tv2.walk.0 (while shrinking)");
+        assert!(panic.message.contains("injected shrink failure"), "{}", panic.message);
+        let unshrunk = failure(&replay, "kafka://127.0.0.1:1", &named, &failed(full), &options, false);
+        assert!(unshrunk.is_ok(), "without shrinking nothing else is replayed");
     }
 
     #[test]
