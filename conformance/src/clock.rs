@@ -29,7 +29,9 @@
 //!   the instance whose InitProducerId last reached the coordinator (or, with the append window, last
 //!   had its append complete) when the id last entered Empty with a new producer id or epoch.
 //! - `txn-t marker retry`: while a marker of the id is failed; due `MARKER_RETRY_BACKOFF_MS` after the
-//!   earliest failure.
+//!   earliest failure. While the id's completion is stuck (every marker acknowledged, its append
+//!   failed: fault `completion_append_failures`), due at once: the step it got stuck (Kafka's marker
+//!   sender retries queued completions at the start of its next round, `retryLogAppends`).
 //! - `txn-t marker request timeout: TARGET`: per marker in flight (pending, not failed); due
 //!   `MARKER_REQUEST_TIMEOUT_MS` after it was last sent (its Prepare*, a retry, a failover's re-send,
 //!   or a duplicate).
@@ -182,6 +184,8 @@ pub struct Clock {
     last_init_from: BTreeMap<u8, u8>,
     /// (transactional id, target) → when its marker failed.
     marker_failed_at: BTreeMap<(u8, String), i64>,
+    /// transactional id → when its completion's append failed, while the completion is stuck.
+    completion_stuck_at: BTreeMap<u8, i64>,
     /// (transactional id, target) → when its marker, in flight, was last sent.
     marker_sent_at: BTreeMap<(u8, String), i64>,
 }
@@ -215,13 +219,7 @@ impl Clock {
                 .get(usize::from(*producer))
                 .and_then(|made| made.get(&request.body.to_string()))
                 .map(|t| t + DELIVERY_TIMEOUT_MS),
-            Action::CoordinatorRetryMarkers { txn } => self
-                .marker_failed_at
-                .iter()
-                .filter(|((t, _), _)| t == txn)
-                .map(|(_, at)| *at)
-                .min()
-                .map(|t| t + MARKER_RETRY_BACKOFF_MS),
+            Action::CoordinatorRetryMarkers { txn } => self.marker_retry_due(*txn),
             Action::CoordinatorTimeout { txn } => self.started_at.get(txn).map(|start| start + self.timeout_of(*txn)),
             Action::CoordinatorResendMarker { marker } => {
                 self.marker_sent_at.get(&(marker.txn, marker.target.to_string())).map(|t| t + MARKER_REQUEST_TIMEOUT_MS)
@@ -237,6 +235,13 @@ impl Clock {
             Some(deadline) => self.now_ms.max(deadline.unwrap_or(self.now_ms)),
             None => self.now_ms + STEP_MS,
         }
+    }
+
+    /// The deadline of `txn`'s marker retry: `MARKER_RETRY_BACKOFF_MS` after its earliest marker
+    /// failure, or at once (the step it got stuck) for a stuck completion.
+    fn marker_retry_due(&self, txn: u8) -> Option<i64> {
+        let failures = self.marker_failed_at.iter().filter(|((t, _), _)| *t == txn).map(|(_, at)| *at);
+        failures.min().map(|t| t + MARKER_RETRY_BACKOFF_MS).or_else(|| self.completion_stuck_at.get(&txn).copied())
     }
 
     fn timeout_of(&self, txn: u8) -> i64 {
@@ -317,6 +322,11 @@ impl Clock {
             let from = self.last_init_from.get(&txn).copied().unwrap_or(0);
             self.timeout_ms.insert(txn, i64::from(transaction_timeout_ms(from)));
         }
+        if !after.completion_stuck {
+            self.completion_stuck_at.remove(&txn);
+        } else if !before.completion_stuck {
+            self.completion_stuck_at.insert(txn, now);
+        }
         if before.failed_markers.is_empty() && after.failed_markers.is_empty() {
             return;
         }
@@ -383,9 +393,8 @@ impl Clock {
                 let start = self.started_at.get(&txn).copied().unwrap_or(self.now_ms);
                 arm(TimerName::TransactionTimeout { txn }, start + self.timeout_of(txn));
             }
-            let failures = self.marker_failed_at.iter().filter(|((t, _), _)| *t == txn).map(|(_, at)| *at);
-            if let Some(at) = failures.min() {
-                arm(TimerName::MarkerRetry { txn }, at + MARKER_RETRY_BACKOFF_MS);
+            if let Some(at) = self.marker_retry_due(txn) {
+                arm(TimerName::MarkerRetry { txn }, at);
             }
             for target in view.pending_markers.iter().filter(|t| !view.failed_markers.contains(t)) {
                 let sent = self.marker_sent_at.get(&(txn, target.clone())).copied().unwrap_or(self.now_ms);

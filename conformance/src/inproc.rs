@@ -230,12 +230,11 @@ impl InProc {
                 self.cluster.fail_append(append)?;
             }
             Action::CoordinatorAppendFails { request } => {
-                let message = eos_model::message::Message::Request(*request);
-                let id = self.linked(&message)?;
-                self.links.remove(&id);
-                if !self.cluster.deliver_with_failed_append(id)? {
-                    return Err(Rejection(format!("eos-broker appends nothing to its transaction log for {message}")));
-                }
+                self.deliver_with_failed_append(Message::Request(*request))?
+            }
+            Action::CompletionAppendFails { marker } => {
+                let error = eos_model::types::ErrorCode::None;
+                self.deliver_with_failed_append(Message::MarkerResponse { marker: *marker, error })?
             }
             Action::CoordinatorAppendCompletes { request } => {
                 let append = self.held_append(request)?;
@@ -295,6 +294,18 @@ impl InProc {
             return Err(Rejection(format!(
                 "the copier read {read_value} for out-{read_partition}; the model copies {value} to out-{partition}"
             )));
+        }
+        Ok(())
+    }
+
+    /// Delivers `message` with the coordinator's next transaction-log append failing: a request's
+    /// transition, or the completion the last marker answer logs. Refused if the delivery appends
+    /// nothing.
+    fn deliver_with_failed_append(&mut self, message: Message) -> Result<(), Rejection> {
+        let id = self.linked(&message)?;
+        self.links.remove(&id);
+        if !self.cluster.deliver_with_failed_append(id)? {
+            return Err(Rejection(format!("eos-broker appends nothing to its transaction log for {message}")));
         }
         Ok(())
     }

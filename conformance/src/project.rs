@@ -284,6 +284,7 @@ fn transactions(cluster: &Cluster, config: &Config) -> Result<Vec<TransactionVie
                 partitions: view.map_or(Ok(Vec::new()), |v| sorted_partitions(v.partitions.iter()))?,
                 pending_markers: view.map_or(Ok(Vec::new()), |v| sorted_partitions(v.pending_markers.iter()))?,
                 failed_markers: view.map_or(Ok(Vec::new()), |v| sorted_partitions(v.failed_markers.iter()))?,
+                completion_stuck: view.is_some_and(|v| v.completion_stuck),
                 logged: logged_records.get(&id.clone().into()).map(logged).transpose()?.flatten(),
                 transactional_id: id,
             })

@@ -51,6 +51,7 @@ struct Budget {
     timeouts: u8,
     transactional_id_expirations: u8,
     txn_log_append_failures: u8,
+    completion_append_failures: u8,
     group_rebalances: u8,
     batch_expirations: u8,
 }
@@ -60,7 +61,8 @@ enum Op {
     Client(usize, ClientOp),
     Deliver(eos_broker::MessageId),
     Lose(eos_broker::MessageId),
-    /// Deliver a client's coordinator request with the transaction-log append it prepares failing.
+    /// Deliver a client's coordinator request with the transaction-log append it prepares failing,
+    /// or a marker answer with the completion it logs failing.
     DeliverFailingAppend(eos_broker::MessageId),
     /// The coordinator's transaction-log append in flight with this id completes
     /// (`broker.coordinator_append_round_trip`).
@@ -203,6 +205,9 @@ impl Recorder<'_> {
             }
             let synchronous = !self.config.broker.coordinator_append_round_trip;
             if synchronous && self.budget.txn_log_append_failures > 0 && appends_to_transaction_log(&self.cluster, m) {
+                ops.push(Op::DeliverFailingAppend(m.id));
+            }
+            if self.budget.completion_append_failures > 0 && is_successful_marker_answer(&self.cluster, m) {
                 ops.push(Op::DeliverFailingAppend(m.id));
             }
         }
@@ -351,9 +356,17 @@ impl Recorder<'_> {
                 if !self.cluster.deliver_with_failed_append(id).ok()? {
                     return Some(Action::Deliver { message });
                 }
-                let eos_model::message::Message::Request(request) = message else { return None };
-                self.budget.txn_log_append_failures -= 1;
-                Some(Action::CoordinatorAppendFails { request })
+                match message {
+                    eos_model::message::Message::Request(request) => {
+                        self.budget.txn_log_append_failures -= 1;
+                        Some(Action::CoordinatorAppendFails { request })
+                    }
+                    eos_model::message::Message::MarkerResponse { marker, .. } => {
+                        self.budget.completion_append_failures -= 1;
+                        Some(Action::CompletionAppendFails { marker })
+                    }
+                    _ => None,
+                }
             }
             Op::CompleteAppend(id) => {
                 let request = self.held_request(id)?;
@@ -510,6 +523,13 @@ fn appends_to_transaction_log(cluster: &Cluster, m: &eos_broker::InFlight) -> bo
     )
 }
 
+/// Whether `m` is a leader's successful answer to a marker: the last one of a transaction logs its
+/// completion.
+fn is_successful_marker_answer(cluster: &Cluster, m: &eos_broker::InFlight) -> bool {
+    use eos_model::message::Message;
+    matches!(project::message(cluster, m), Ok(Message::MarkerResponse { error: eos_model::types::ErrorCode::None, .. }))
+}
+
 fn client_action(producer: u8, op: &ClientOp) -> Option<Action> {
     Some(match op {
         ClientOp::Start => Action::ProducerStart { producer },
@@ -540,6 +560,7 @@ pub fn record(config: &Config, seed: u64, steps: usize, faults: Faults) -> Resul
             timeouts: f.timeouts,
             transactional_id_expirations: f.transactional_id_expirations,
             txn_log_append_failures: f.txn_log_append_failures,
+            completion_append_failures: f.completion_append_failures,
             group_rebalances: f.group_rebalances,
             batch_expirations: f.batch_expirations,
         },

@@ -282,6 +282,9 @@ pub fn without_ghosts(action: &Action) -> Action {
         Action::CoordinatorResendMarker { marker } => Action::CoordinatorResendMarker {
             marker: eos_model::message::Marker { ends: Default::default(), ..*marker },
         },
+        Action::CompletionAppendFails { marker } => {
+            Action::CompletionAppendFails { marker: eos_model::message::Marker { ends: Default::default(), ..*marker } }
+        }
         Action::ProducerRequestTimeout { producer, request } => Action::ProducerRequestTimeout {
             producer: *producer,
             request: eos_model::message::Request { attempt: 0, ..*request },

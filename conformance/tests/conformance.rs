@@ -32,6 +32,8 @@ fn small_scenarios_conform_on_every_edge() {
         ("timeout-abort", Protocol::Tv1Verified),
         ("pitfall-no-fencing", Protocol::Tv2),
         ("pitfall-offsets-outside-txn", Protocol::Tv1),
+        ("completion-append-failure", Protocol::Tv1),
+        ("completion-append-failover", Protocol::Tv2),
     ];
     for (name, protocol) in cases {
         let report = suite::run(&config(name, protocol), &options());
@@ -73,6 +75,7 @@ fn every_seeded_fault_is_caught() {
         config("basic", Protocol::Tv1),
         config("coordinator-failover", Protocol::Tv1),
         config("coordinator-append-failure", Protocol::Tv2),
+        config("completion-append-failure", Protocol::Tv2),
         config("coordinator-async-window", Protocol::Tv2),
         // The one corpus with two groups: a marker that ends one group's offsets only.
         config("copier-two-groups", Protocol::Tv2),

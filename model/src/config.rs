@@ -384,6 +384,12 @@ pub struct FaultsConfig {
     /// prepares fails (Kafka's `appendTransactionToLog` callback maps it to COORDINATOR_NOT_AVAILABLE).
     #[serde(default)]
     pub txn_log_append_failures: u8,
+    /// Completion append failures: the append of a transaction's completion (Prepare* → Complete*,
+    /// logged when its last marker is acknowledged) fails; the transaction stays Prepare* with every
+    /// marker acknowledged until the marker-retry tick logs the completion again (Kafka's
+    /// `TransactionMarkerChannelManager.tryAppendToLog` queues it on COORDINATOR_NOT_AVAILABLE).
+    #[serde(default)]
+    pub completion_append_failures: u8,
     /// Rebalances of the copier's group: its current member rejoins (the same member, a new
     /// generation, which it learns at once), so an offset commit it sent before is refused
     /// ILLEGAL_GENERATION (KIP-447). Copier scenarios only.
@@ -657,6 +663,7 @@ impl Config {
             ("producer_expirations", f.producer_expirations),
             ("transactional_id_expirations", f.transactional_id_expirations),
             ("txn_log_append_failures", f.txn_log_append_failures),
+            ("completion_append_failures", f.completion_append_failures),
             ("group_rebalances", f.group_rebalances),
             ("batch_expirations", f.batch_expirations),
         ] {
@@ -666,6 +673,13 @@ impl Config {
         }
         if self.broker.max_producer_epoch < 2 {
             return invalid("broker.max_producer_epoch must be at least 2".into());
+        }
+        if f.completion_append_failures > 0 && !self.fixes.kafka_5351 {
+            return invalid(
+                "faults.completion_append_failures needs fixes.kafka_5351 (a completion's failed append is retried \
+                 from a transition that is no longer pending)"
+                    .into(),
+            );
         }
         if self.broker.appends_durable_at_failover && !self.broker.coordinator_append_round_trip {
             return invalid("broker.appends_durable_at_failover needs broker.coordinator_append_round_trip".into());

@@ -19,7 +19,10 @@ pub fn actor(action: &Action) -> String {
         | Action::ProducerRequestTimeout { producer, .. }
         | Action::ProducerCrash { producer }
         | Action::ProducerBatchExpires { producer, .. } => format!("producer-{producer}"),
-        Action::Deliver { .. } | Action::Lose { .. } | Action::CoordinatorAppendFails { .. } => "network".to_string(),
+        Action::Deliver { .. }
+        | Action::Lose { .. }
+        | Action::CoordinatorAppendFails { .. }
+        | Action::CompletionAppendFails { .. } => "network".to_string(),
         Action::CoordinatorRetryMarkers { .. }
         | Action::CoordinatorResendMarker { .. }
         | Action::CoordinatorTimeout { .. }
@@ -51,11 +54,16 @@ pub fn action(action: &Action) -> String {
         Action::CoordinatorAppendFails { request } => {
             format!("deliver {}, whose transaction-log append fails", crate::message::Message::Request(*request))
         }
+        Action::CompletionAppendFails { marker } => {
+            let answer =
+                crate::message::Message::MarkerResponse { marker: *marker, error: crate::types::ErrorCode::None };
+            format!("deliver {answer}, whose completion's transaction-log append fails")
+        }
         Action::CoordinatorAppendCompletes { request } => {
             format!("the transaction-log append of {} completes: apply, answer", request.body)
         }
         Action::Lose { message } => format!("lose {message}"),
-        Action::CoordinatorRetryMarkers { txn } => format!("retry the markers of txn-{txn}"),
+        Action::CoordinatorRetryMarkers { txn } => format!("retry the markers (or the completion) of txn-{txn}"),
         Action::CoordinatorResendMarker { marker } => format!("marker request timed out: re-send {marker}"),
         Action::CoordinatorTimeout { txn } => format!("txn-{txn} timed out: fence and abort"),
         Action::CoordinatorExpireTransactionalId { txn } => {

@@ -160,6 +160,7 @@ fn sent(before: &State, action: &Action, after: &State) -> Vec<Message> {
     let taken = match action {
         Action::Deliver { message } | Action::Lose { message } => Some(*message),
         Action::CoordinatorAppendFails { request } => Some(Message::Request(*request)),
+        Action::CompletionAppendFails { marker } => Some(completing_answer(marker)),
         _ => None,
     };
     let mut out = Vec::new();
@@ -224,6 +225,11 @@ fn draw_action(
                 draw_action(svg, lanes, in_flight, &Action::Deliver { message }, row, y);
             }
             svg.mark(lanes.x(lanes.coordinator()), y, LOSS, "✕ log append failed")
+        }
+        Action::CompletionAppendFails { marker } => {
+            let message = completing_answer(marker);
+            draw_action(svg, lanes, in_flight, &Action::Deliver { message }, row, y);
+            svg.mark(lanes.x(lanes.coordinator()), y, LOSS, "✕ completion append failed")
         }
         Action::CoordinatorAppendCompletes { .. } => {
             svg.mark(lanes.x(lanes.coordinator()), y, MARKER, "✓ log append completed")
@@ -499,4 +505,9 @@ impl Svg {
 /// `text` safe inside SVG/HTML text and attributes.
 pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('\'', "&#39;").replace('"', "&quot;")
+}
+
+/// The successful acknowledgement of `marker`, which a completion append failure delivers.
+fn completing_answer(marker: &crate::message::Marker) -> Message {
+    Message::MarkerResponse { marker: *marker, error: crate::types::ErrorCode::None }
 }

@@ -233,6 +233,15 @@ impl EosModel {
                 }
             }
         }
+        if state.budget.completion_append_failures > 0 {
+            for message in state.network.keys() {
+                if let Message::MarkerResponse { marker, error: ErrorCode::None } = message {
+                    if state.coordinator.completes_with(marker) {
+                        actions.push(Action::CompletionAppendFails { marker: *marker });
+                    }
+                }
+            }
+        }
         if state.budget.losses > 0 {
             for message in state.network.keys() {
                 if !matches!(message, Message::Verify { .. } | Message::VerifyResponse { .. }) {
@@ -250,7 +259,7 @@ impl EosModel {
             }
         }
         for txn in 0..self.config.producers.transactional_ids {
-            if state.coordinator.has_failed_markers(txn) {
+            if state.coordinator.retry_tick_due(txn) {
                 actions.push(Action::CoordinatorRetryMarkers { txn });
             }
             // Kafka's `timedOutTransactions` skips an id with a pending transition.
@@ -394,7 +403,17 @@ impl EosModel {
                 state.budget.producer_crashes = state.budget.producer_crashes.checked_sub(1)?;
                 state.clients[usize::from(producer)].crash();
             }
+            Action::CompletionAppendFails { marker } => {
+                state.budget.completion_append_failures = state.budget.completion_append_failures.checked_sub(1)?;
+                if !state.take(&Message::MarkerResponse { marker, error: ErrorCode::None }) {
+                    return None;
+                }
+                state.coordinator.completion_append_failed(&marker)?;
+            }
             Action::CoordinatorRetryMarkers { txn } => {
+                if !state.coordinator.retry_tick_due(txn) {
+                    return None;
+                }
                 let fx = &mut Effects { config, history: &mut state.history, outbox };
                 state.coordinator.retry_markers(txn, fx);
             }

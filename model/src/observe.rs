@@ -71,6 +71,10 @@ pub struct TransactionView {
     pub pending_markers: Vec<String>,
     /// Of those, the ones waiting for the retry tick.
     pub failed_markers: Vec<String>,
+    /// Every marker acknowledged but the completion's append failed: the retry tick logs it again
+    /// (fault `completion_append_failures`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub completion_stuck: bool,
     /// The id's latest durable record in the transaction log, on one line ([`LoggedRecord`]; None
     /// before the first append, since metadata with no epoch yet is in memory only, and after a
     /// tombstone). The fields above are the coordinator's memory, rebuilt from this record at a
@@ -245,6 +249,7 @@ pub fn observe(state: &State) -> Observation {
             partitions: record.as_ref().map_or(Vec::new(), |r| r.partitions.iter().map(|p| p.to_string()).collect()),
             pending_markers: markers.pending.iter().map(|p| p.to_string()).collect(),
             failed_markers: markers.failed.iter().map(|p| p.to_string()).collect(),
+            completion_stuck: markers.completion_failed,
             // Metadata whose first InitProducerId is not logged yet (no epoch) lives in memory only.
             logged: record.as_ref().filter(|r| r.producer_epoch != NO_EPOCH).map(|r| {
                 LoggedRecord {
@@ -476,4 +481,8 @@ fn diff_network(l: &serde_json::Value, r: &serde_json::Value, out: &mut Vec<Fiel
             });
         }
     }
+}
+
+fn is_false(flag: &bool) -> bool {
+    !flag
 }

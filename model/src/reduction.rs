@@ -132,6 +132,7 @@ fn transaction_turns_apply(config: &crate::config::Config) -> bool {
         && config.producers.transactional
         && f.marker_duplicates == 0
         && f.transactional_id_expirations == 0
+        && f.completion_append_failures == 0
 }
 
 /// A *client turn*: a live or dead client none of whose requests is on its way to or held by a
@@ -203,7 +204,7 @@ fn marker_steps(state: &State, txn: TxnId) -> Option<Vec<Action>> {
         }
     }
     let mut ample = Vec::new();
-    if state.coordinator.has_failed_markers(txn) {
+    if state.coordinator.retry_tick_due(txn) {
         ample.push(Action::CoordinatorRetryMarkers { txn });
     }
     push_deliveries(state, answers, &mut ample);

@@ -28,6 +28,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("producer-expiry-txn", include_str!("../../specs/scenarios/producer-expiry-txn.toml")),
     ("transactional-id-expiry", include_str!("../../specs/scenarios/transactional-id-expiry.toml")),
     ("coordinator-append-failure", include_str!("../../specs/scenarios/coordinator-append-failure.toml")),
+    ("completion-append-failure", include_str!("../../specs/scenarios/completion-append-failure.toml")),
+    ("completion-append-failover", include_str!("../../specs/scenarios/completion-append-failover.toml")),
     ("coordinator-async-window", include_str!("../../specs/scenarios/coordinator-async-window.toml")),
     ("append-durable-failover", include_str!("../../specs/scenarios/append-durable-failover.toml")),
     ("rotation-retries", include_str!("../../specs/scenarios/rotation-retries.toml")),

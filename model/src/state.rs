@@ -33,6 +33,8 @@ pub struct Budget {
     pub transactional_id_expirations: u8,
     /// Transaction-log append failures left.
     pub txn_log_append_failures: u8,
+    /// Completion (Prepare* → Complete*) append failures left.
+    pub completion_append_failures: u8,
     /// Rebalances of the copier's group left.
     pub group_rebalances: u8,
     /// Batches a producer may still give up by its delivery timeout.
@@ -85,6 +87,7 @@ impl State {
                 producer_expirations: f.producer_expirations,
                 transactional_id_expirations: f.transactional_id_expirations,
                 txn_log_append_failures: f.txn_log_append_failures,
+                completion_append_failures: f.completion_append_failures,
                 group_rebalances: f.group_rebalances,
                 batch_expirations: f.batch_expirations,
             },
@@ -166,6 +169,10 @@ pub enum Action {
     /// The network delivers the coordinator request `request`, and the transaction-log append of the
     /// transition it prepares fails: the client is answered COORDINATOR_NOT_AVAILABLE.
     CoordinatorAppendFails { request: Request },
+    /// The network delivers the acknowledgement of `marker`, the last its transaction waits for, and
+    /// the append of the transaction's completion fails: it stays Prepare* with every marker
+    /// acknowledged until the marker-retry tick logs the completion again.
+    CompletionAppendFails { marker: crate::message::Marker },
     /// The copier's group rebalances: its current member `producer` rejoins with the same member id
     /// and learns the new generation (an offset commit already sent carries the old one).
     GroupRebalance { producer: ProducerIndex },
@@ -199,6 +206,7 @@ impl Action {
             Action::PartitionExpireProducer { .. } => "PartitionExpireProducer",
             Action::CoordinatorExpireTransactionalId { .. } => "CoordinatorExpireTransactionalId",
             Action::CoordinatorAppendFails { .. } => "CoordinatorAppendFails",
+            Action::CompletionAppendFails { .. } => "CompletionAppendFails",
             Action::GroupRebalance { .. } => "GroupRebalance",
             Action::CoordinatorAppendCompletes { .. } => "CoordinatorAppendCompletes",
         }
@@ -206,7 +214,7 @@ impl Action {
 
     /// Every action kind a scenario with all its fixes on can take (GroupCompleteTransaction needs
     /// KAFKA-17507's fix off).
-    pub const KINDS: [&'static str; 21] = [
+    pub const KINDS: [&'static str; 22] = [
         "ProducerStart",
         "ProducerSend",
         "ProducerSendOffsets",
@@ -226,6 +234,7 @@ impl Action {
         "PartitionExpireProducer",
         "CoordinatorExpireTransactionalId",
         "CoordinatorAppendFails",
+        "CompletionAppendFails",
         "GroupRebalance",
         "CoordinatorAppendCompletes",
     ];

@@ -59,6 +59,7 @@ fn every_event_is_marked() {
         ("producer-expiry", "PartitionExpireProducer", "expired"),
         ("transactional-id-expiry", "CoordinatorExpireTransactionalId", "txn-0 expired"),
         ("coordinator-append-failure", "CoordinatorAppendFails", "log append failed"),
+        ("completion-append-failure", "CompletionAppendFails", "completion append failed"),
         ("copier-rebalance", "GroupRebalance", "rebalance: producer-0 rejoins"),
         ("coordinator-async-window", "CoordinatorAppendCompletes", "log append completed"),
         ("batch-expiry", "ProducerBatchExpires", "delivery timeout: batch given up"),

@@ -36,6 +36,9 @@ const PINNED: &[(&str, Protocol, usize)] = &[
     ("late-endtxn", Protocol::Tv1, 785),
     ("pitfall-no-idempotence", Protocol::Tv2, 17),
     ("timeout-abort", Protocol::Tv2, 89),
+    ("completion-append-failure", Protocol::Tv2, 150),
+    ("completion-append-failure", Protocol::Tv1, 159),
+    ("completion-append-failover", Protocol::Tv2, 90),
 ];
 
 /// Every built-in scenario gives exactly the expected verdicts under tv1, tv1-verified and tv2, the

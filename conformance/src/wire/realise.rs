@@ -177,7 +177,9 @@ fn never(action: &Action, abilities: Abilities) -> Option<Unrealisable> {
         Action::CoordinatorFailover if !abilities.restart => Some(Unrealisable::CoordinatorFailover),
         Action::PartitionExpireProducer { .. } => Some(Unrealisable::ProducerExpiry),
         Action::CoordinatorExpireTransactionalId { .. } => Some(Unrealisable::TransactionalIdExpiry),
-        Action::CoordinatorAppendFails { .. } => Some(Unrealisable::TxnLogAppendFailure),
+        Action::CoordinatorAppendFails { .. } | Action::CompletionAppendFails { .. } => {
+            Some(Unrealisable::TxnLogAppendFailure)
+        }
         _ => None,
     }
 }

@@ -31,13 +31,20 @@ pub struct PendingMarkers {
     /// Set when a leader answered INVALID_PRODUCER_EPOCH / TRANSACTION_COORDINATOR_FENCED: someone
     /// newer owns the transaction, so this coordinator stops sending its markers (as Kafka does).
     abandoned: bool,
+    /// Every marker acknowledged but the completion's log append failed at this time: the
+    /// marker-retry timer logs it again (Kafka's `TransactionMarkerChannelManager.tryAppendToLog`).
+    completion_failed_since: Option<TimestampMs>,
 }
 
 impl PendingMarkers {
     /// Starts markers to every target, all in flight since `now_ms`.
     pub fn start(targets: impl IntoIterator<Item = TopicPartition>, now_ms: TimestampMs) -> Self {
         let in_flight = MarkerStatus::InFlight { since_ms: now_ms };
-        Self { targets: targets.into_iter().map(|target| (target, in_flight)).collect(), abandoned: false }
+        Self {
+            targets: targets.into_iter().map(|target| (target, in_flight)).collect(),
+            abandoned: false,
+            completion_failed_since: None,
+        }
     }
 
     /// Whether no marker is waiting.
@@ -80,6 +87,16 @@ impl PendingMarkers {
     pub fn abandon(&mut self) {
         self.targets.clear();
         self.abandoned = true;
+    }
+
+    /// The completion's log append failed at `now_ms` (every marker is acknowledged).
+    pub fn fail_completion(&mut self, now_ms: TimestampMs) {
+        self.completion_failed_since = Some(now_ms);
+    }
+
+    /// When the completion's log append failed, if it did and was not logged since.
+    pub fn completion_failed_since(&self) -> Option<TimestampMs> {
+        self.completion_failed_since
     }
 
     /// The earliest failure time, if any marker failed.

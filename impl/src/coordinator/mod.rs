@@ -84,6 +84,9 @@ pub struct TransactionView {
     pub failed_markers: BTreeSet<TopicPartition>,
     /// Whether marker sending was given up (a newer owner answered).
     pub markers_abandoned: bool,
+    /// Whether every marker is acknowledged but the completion failed to log (it waits for the
+    /// marker-retry timer).
+    pub completion_stuck: bool,
     /// Transaction timeout.
     pub transaction_timeout_ms: i32,
     /// When the transaction began (-1 if none).
@@ -196,6 +199,7 @@ impl TransactionCoordinator {
                 .map(|(target, _)| target.clone())
                 .collect(),
             markers_abandoned: m.markers.abandoned(),
+            completion_stuck: self.completion_stuck_since(m).is_some(),
             transaction_timeout_ms: m.transaction_timeout_ms,
             txn_start_timestamp: m.txn_start_timestamp,
         })
@@ -316,15 +320,16 @@ impl TransactionCoordinator {
         }
         if self.transition(transit).is_err() {
             tracing::warn!(id = %transactional_id, "completion not logged; the marker-retry timer tries again");
+            let metadata = self.transactions.get_mut(transactional_id).expect("completed above");
+            metadata.markers.fail_completion(now_ms);
         }
     }
 
-    /// A Prepare* whose markers are all acknowledged but whose completion failed to log.
-    pub(crate) fn completion_stuck(&self, metadata: &TransactionMetadata) -> bool {
-        metadata.state.is_prepare()
-            && metadata.pending_state.is_none()
-            && metadata.markers.is_empty()
-            && !metadata.markers.abandoned()
+    /// When the completion of a Prepare* whose markers are all acknowledged failed to log, if it did
+    /// (without KAFKA-5351's fix the failed transition stays pending and is never retried).
+    pub(crate) fn completion_stuck_since(&self, metadata: &TransactionMetadata) -> Option<TimestampMs> {
+        let stuck = metadata.state.is_prepare() && metadata.pending_state.is_none();
+        metadata.markers.completion_failed_since().filter(|_| stuck)
     }
 
     /// Whether a marker (or its answer) belongs to the current Prepare* transaction.
@@ -410,7 +415,9 @@ impl TransactionCoordinator {
         let Some(metadata) = self.transactions.get(transactional_id) else {
             return Vec::new();
         };
-        if self.completion_stuck(metadata) {
+        if self.completion_stuck_since(metadata).is_some() {
+            let metadata = self.transactions.get_mut(transactional_id).expect("checked above");
+            metadata.markers = PendingMarkers::default();
             self.complete_transaction(transactional_id, now_ms);
             return Vec::new();
         }

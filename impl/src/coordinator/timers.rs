@@ -39,8 +39,10 @@ impl TransactionCoordinator {
                     self.config().marker_retry_backoff_ms
                 };
                 timers.push((CoordinatorTimer::MarkerRetry(id.clone()), since + backoff));
-            } else if self.completion_stuck(metadata) {
-                timers.push((CoordinatorTimer::MarkerRetry(id.clone()), metadata.txn_last_update_timestamp));
+            } else if let Some(since) = self.completion_stuck_since(metadata) {
+                // Due at once: Kafka's marker sender retries queued completions at the start of its
+                // next round (`TransactionMarkerChannelManager.retryLogAppends`), with no backoff.
+                timers.push((CoordinatorTimer::MarkerRetry(id.clone()), since));
             }
             if metadata.state.is_prepare() {
                 for target in metadata.markers.targets().keys() {

@@ -151,7 +151,8 @@ impl Coordinator {
         let record = *self.record(txn).expect("a Prepare* record");
         assert!(record.state.is_prepare(), "markers are sent for Prepare* only");
         assert!(!record.partitions.is_empty(), "an Ongoing transaction has at least one partition");
-        self.markers[usize::from(txn)] = PendingMarkers { pending: record.partitions, failed: IndexSet::new() };
+        self.markers[usize::from(txn)] =
+            PendingMarkers { pending: record.partitions, failed: IndexSet::new(), completion_failed: false };
         for target in record.partitions.iter() {
             fx.outbox.push(Message::Marker(marker(txn, &record, target, self.coordinator_epoch, fx.config.protocol)));
         }
@@ -190,6 +191,37 @@ impl Coordinator {
         }
     }
 
+    /// Whether delivering the successful acknowledgement of `m` would complete its transaction: `m`
+    /// is current and the last marker the transaction waits for.
+    pub fn completes_with(&self, m: &Marker) -> bool {
+        let markers = &self.markers[usize::from(m.txn)];
+        self.is_current(m) && markers.pending.len() == 1
+    }
+
+    /// The acknowledgement of `m`, the last marker of its transaction, arrives and the completion's
+    /// append fails (specs/eos.md §4.5): every marker is acknowledged, the record stays Prepare*, and
+    /// the completion waits for the retry tick (Kafka's `TransactionMarkerChannelManager.tryAppendToLog`
+    /// queues it on `txnLogAppendRetryQueue`). `None` if `m` would not complete its transaction.
+    pub fn completion_append_failed(&mut self, m: &Marker) -> Option<()> {
+        if !self.completes_with(m) {
+            return None;
+        }
+        self.markers[usize::from(m.txn)] =
+            PendingMarkers { pending: IndexSet::new(), failed: IndexSet::new(), completion_failed: true };
+        Some(())
+    }
+
+    /// Whether `txn`'s completion failed to log and waits for the retry tick.
+    pub fn completion_stuck(&self, txn: TxnId) -> bool {
+        self.markers[usize::from(txn)].completion_failed
+    }
+
+    /// Whether the marker-retry tick of `txn` has work: failed markers to re-send or a completion to
+    /// log again.
+    pub fn retry_tick_due(&self, txn: TxnId) -> bool {
+        self.has_failed_markers(txn) || self.completion_stuck(txn)
+    }
+
     /// Prepare* → Complete*, logged.
     fn complete(&mut self, txn: TxnId, fx: &mut Effects) {
         let record = *self.record(txn).expect("a Prepare* record");
@@ -221,8 +253,15 @@ impl Coordinator {
         !self.markers[usize::from(txn)].failed.is_empty()
     }
 
-    /// The marker-retry tick: re-send every failed marker of `txn`.
+    /// The marker-retry tick: re-send every failed marker of `txn`, or log its stuck completion again
+    /// (Kafka's `TransactionMarkerChannelManager.retryLogAppends`, at the start of the marker sender's
+    /// every round).
     pub fn retry_markers(&mut self, txn: TxnId, fx: &mut Effects) {
+        if self.completion_stuck(txn) {
+            self.markers[usize::from(txn)] = PendingMarkers::default();
+            self.complete(txn, fx);
+            return;
+        }
         let record = *self.record(txn).expect("failed markers belong to a Prepare* record");
         let markers = &mut self.markers[usize::from(txn)];
         for target in markers.failed.iter() {

@@ -93,6 +93,9 @@ pub struct PendingMarkers {
     pub pending: IndexSet<TxnPartition>,
     /// Of those, the ones whose request or response was lost (waiting for the retry tick).
     pub failed: IndexSet<TxnPartition>,
+    /// Every marker acknowledged but the completion's append failed (fault
+    /// `completion_append_failures`): the record stays Prepare* until the retry tick logs it.
+    pub completion_failed: bool,
 }
 
 /// The coordinator. (`Default` has no transactional ids: see [`Coordinator::new`].)

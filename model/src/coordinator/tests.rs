@@ -280,3 +280,37 @@ fn a_failed_append_keeps_its_prepared_allocations() {
     assert_eq!(rotated.producer_id, Some(1002), "the failed rotation's id 1001 is not handed out again");
     assert!(fx.history.violations.is_empty());
 }
+
+/// A completion whose append fails (specs/eos.md §4.5, fault `completion_append_failures`): the
+/// last acknowledgement leaves the record Prepare* with every marker acknowledged and the
+/// completion stuck; EndTxn still waits; the retry tick logs the completion and sends no marker.
+/// A failover while it is stuck resumes the Prepare* by sending every marker again.
+#[test]
+fn a_stuck_completion_is_retried_and_completes() {
+    let (config, mut history, mut outbox) = setup(Protocol::Tv1);
+    let mut c = Coordinator::new(&config);
+    let fx = &mut Effects { config: &config, history: &mut history, outbox: &mut outbox };
+    c.init_producer_id(Some(0), None, fx);
+    c.add_partition(0, 1000, 0, TxnPartition::Data(0), ATTEMPT, fx);
+    c.end_txn(0, 1000, 0, true, ATTEMPT, fx);
+    let Some(Message::Marker(marker)) = fx.outbox.last().copied() else { panic!("a marker is sent") };
+    assert!(c.completes_with(&marker), "its acknowledgement is the last one awaited");
+    let mut failed_over = c.clone();
+    assert_eq!(c.completion_append_failed(&marker), Some(()));
+    assert_eq!(c.record(0).unwrap().state, PrepareCommit, "not completed");
+    assert!(c.markers[0].pending.is_empty() && c.completion_stuck(0) && c.retry_tick_due(0));
+    assert!(!c.completes_with(&marker), "a second copy of the acknowledgement completes nothing");
+    assert_eq!(c.end_txn(0, 1000, 0, true, ATTEMPT, fx).error, ErrorCode::ConcurrentTransactions);
+    let sent = fx.outbox.len();
+    c.retry_markers(0, fx);
+    assert_eq!(c.record(0).unwrap().state, CompleteCommit, "the retry logs the completion");
+    assert!(!c.completion_stuck(0) && !c.retry_tick_due(0));
+    assert_eq!(fx.outbox.len(), sent, "and sends no marker");
+    // The same stuck completion, then a failover: the new coordinator sends the marker again.
+    failed_over.completion_append_failed(&marker);
+    failed_over.failover(fx);
+    assert!(!failed_over.completion_stuck(0), "the new coordinator knows nothing of the failed append");
+    assert_eq!(failed_over.markers[0].pending.len(), 1);
+    assert!(matches!(fx.outbox.last(), Some(Message::Marker(m)) if m.coordinator_epoch == 1));
+    assert!(fx.history.violations.is_empty());
+}

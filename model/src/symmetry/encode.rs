@@ -505,8 +505,8 @@ pub fn blind_entry(entry: &LogEntry) -> u64 {
 /// One transactional id at the coordinator: its record and its markers in flight.
 pub fn encode_transaction(coordinator: &Coordinator, txn: TxnId, r: &Renaming, e: &mut Encoder) {
     let t = usize::from(txn);
-    let PendingMarkers { pending, failed } = coordinator.markers[t];
-    pack!(e, [(coordinator.pending_states[t].map_or(0, |s| s as u8 + 1), 8)]);
+    let PendingMarkers { pending, failed, completion_failed } = coordinator.markers[t];
+    pack!(e, [(coordinator.pending_states[t].map_or(0, |s| s as u8 + 1), 8), (completion_failed, 1)]);
     let (pending, failed) = (set(txn_partitions(pending, r)), set(txn_partitions(failed, r)));
     match coordinator.log[t] {
         None => pack!(e, [(false, 1), (pending, 32), (failed, 32)]),
@@ -643,6 +643,7 @@ impl Encode for Budget {
             producer_expirations,
             transactional_id_expirations,
             txn_log_append_failures,
+            completion_append_failures,
             group_rebalances,
             batch_expirations,
         } = *self;
@@ -659,6 +660,7 @@ impl Encode for Budget {
                 (producer_expirations, 4),
                 (transactional_id_expirations, 4),
                 (txn_log_append_failures, 4),
+                (completion_append_failures, 4),
                 (group_rebalances, 4),
                 (batch_expirations, 4)
             ]

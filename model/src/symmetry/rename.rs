@@ -193,8 +193,8 @@ impl Rename for TxnRecord {
 
 impl Rename for PendingMarkers {
     fn rename(&self, r: &Renaming) -> Self {
-        let PendingMarkers { pending, failed } = self;
-        PendingMarkers { pending: pending.rename(r), failed: failed.rename(r) }
+        let PendingMarkers { pending, failed, completion_failed } = self;
+        PendingMarkers { pending: pending.rename(r), failed: failed.rename(r), completion_failed: *completion_failed }
     }
 }
 
@@ -341,6 +341,7 @@ impl Rename for Action {
             Action::Deliver { message } => Action::Deliver { message: message.rename(r) },
             Action::Lose { message } => Action::Lose { message: message.rename(r) },
             Action::CoordinatorAppendFails { request } => Action::CoordinatorAppendFails { request: request.rename(r) },
+            Action::CompletionAppendFails { marker } => Action::CompletionAppendFails { marker: marker.rename(r) },
             Action::CoordinatorAppendCompletes { request } => {
                 Action::CoordinatorAppendCompletes { request: request.rename(r) }
             }
