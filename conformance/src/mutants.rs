@@ -35,6 +35,7 @@ pub fn fault_name(fault: Fault) -> &'static str {
         Fault::UnresolvedFromGivenUpSequence => "unresolved-from-given-up-sequence",
         Fault::LogRecordWithoutPartitions => "log-record-without-partitions",
         Fault::NonTransactionalBatchInsideTransaction => "non-transactional-batch-inside-transaction",
+        Fault::SkipEndTxnOutlivesTransaction => "skip-end-txn-outlives-transaction",
     }
 }
 

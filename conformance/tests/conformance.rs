@@ -79,6 +79,9 @@ fn every_seeded_fault_is_caught() {
         config("coordinator-async-window", Protocol::Tv2),
         // The one corpus with two groups: a marker that ends one group's offsets only.
         config("copier-two-groups", Protocol::Tv2),
+        // The one corpus whose coordinator answers INVALID_PRODUCER_ID_MAPPING (an expired id), so a
+        // Java 4.x client skips EndTxn.
+        config("copier-id-expiry", Protocol::Tv1),
     ];
     let options = SuiteOptions { walks: 0, enumerate_limit: 25_000, ..options() };
     let reports = mutants::run(&corpus, &options, 1);

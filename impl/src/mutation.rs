@@ -80,11 +80,15 @@ pub enum Fault {
     /// clients never send one: only the requests of specs §14.1, handed to the implementation at the
     /// end of every trace, can show it.
     NonTransactionalBatchInsideTransaction,
+    /// (24) The client keeps its decision to skip EndTxn (Java 4.x, after INVALID_PRODUCER_ID_MAPPING)
+    /// past the transaction it was made for: the next transaction's abort, if there is one, would also
+    /// skip EndTxn (its InitProducerId then has to abort the transaction instead).
+    SkipEndTxnOutlivesTransaction,
 }
 
 impl Fault {
     /// Every fault, in the order of the list above.
-    pub const ALL: [Fault; 23] = [
+    pub const ALL: [Fault; 24] = [
         Fault::SkipPartitionEpochCheck,
         Fault::ForgetAbortedIndex,
         Fault::CommitPendingOffsetsOnAbort,
@@ -108,6 +112,7 @@ impl Fault {
         Fault::UnresolvedFromGivenUpSequence,
         Fault::LogRecordWithoutPartitions,
         Fault::NonTransactionalBatchInsideTransaction,
+        Fault::SkipEndTxnOutlivesTransaction,
     ];
 }
 

@@ -218,6 +218,23 @@ pub struct ClientView {
     /// KIP-360: it must bump its epoch with InitProducerId(expected) before its next transaction.
     #[serde(default)]
     pub epoch_bump_required: bool,
+    /// tv1 modes: the partitions of `out` AddPartitionsToTxn acknowledged in this transaction, sorted
+    /// (a partition believed added gets no AddPartitionsToTxn; the offsets partition is left out: the
+    /// outstanding AddOffsetsToTxn and TxnOffsetCommit show where the offsets stand). Empty once the
+    /// instance crashed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<String>,
+    /// Java 4.x: after INVALID_PRODUCER_ID_MAPPING the abort skips EndTxn (specs §7).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub skip_end_txn: bool,
+    /// Copier: the generation it holds for each of its groups, in group order (what its next
+    /// TxnOffsetCommit or OffsetCommit carries; empty before it joins).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generations: Vec<i32>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A message in flight.
@@ -305,6 +322,24 @@ pub fn observe(state: &State) -> Observation {
             unresolved: c.unresolved.iter().map(|(p, s)| (*p, *s)).collect(),
             position: Offset::from(c.position),
             epoch_bump_required: c.needs_epoch_bump,
+            // A crashed instance's memory is gone (the model leaves its last transaction's set in place).
+            added: {
+                let live = c.phase != crate::client::Phase::Crashed;
+                let mut data: Vec<PartitionIndex> = c
+                    .added
+                    .iter()
+                    .filter(|_| live)
+                    .filter_map(|p| match p {
+                        TxnPartition::Data(p) => Some(p),
+                        TxnPartition::Offsets => None,
+                    })
+                    .collect();
+                data.sort_unstable();
+                data.into_iter().map(|p| TxnPartition::Data(p).to_string()).collect()
+            },
+            skip_end_txn: c.skip_end_txn,
+            // A group's generation is at least 1 once joined; a copier joins all its groups at start.
+            generations: c.generations.iter().copied().take_while(|g| *g != 0).collect(),
         })
         .collect();
     Observation {

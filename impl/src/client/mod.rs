@@ -196,4 +196,10 @@ pub struct ClientView {
     pub unresolved: std::collections::BTreeMap<crate::types::TopicPartition, crate::types::Sequence>,
     /// The last error a response carried.
     pub last_error: Option<crate::error::ErrorCode>,
+    /// tv1 modes: the partitions AddPartitionsToTxn acknowledged in the open transaction.
+    pub added: std::collections::BTreeSet<crate::types::TopicPartition>,
+    /// Java 4.x: the abort skips EndTxn (the last coordinator error was INVALID_PRODUCER_ID_MAPPING).
+    pub skip_end_txn: bool,
+    /// Copier: the generation it holds for each of its groups, in the order it joined them.
+    pub generations: Vec<Generation>,
 }

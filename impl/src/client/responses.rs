@@ -9,6 +9,7 @@ use super::transaction_manager::{OffsetsState, TransactionManager, TransactionPr
 use super::{ClientRole, ClientVersion, Phase};
 use crate::config::ProtocolMode;
 use crate::error::ErrorCode;
+use crate::mutation::Fault;
 use crate::protocol::{EndTxnResponse, Message, OffsetCommitRequest, ProduceRequest, ProduceResponse};
 use crate::types::{TimestampMs, TopicPartition};
 
@@ -255,7 +256,10 @@ impl TransactionManager {
     pub(crate) fn finish_transaction(&mut self, now_ms: TimestampMs, commit: bool, out: &mut Vec<ClientRequest>) {
         let offsets = self.transaction.offsets;
         self.transaction = TransactionProgress::default();
-        self.skip_end_txn = false;
+        // fault: SkipEndTxnOutlivesTransaction
+        if !self.faults.has(Fault::SkipEndTxnOutlivesTransaction) {
+            self.skip_end_txn = false;
+        }
         let copier = self.config.role == ClientRole::Copier;
         if !commit && self.epoch_bump_required {
             self.phase = Phase::Initializing;

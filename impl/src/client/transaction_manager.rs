@@ -553,6 +553,9 @@ impl TransactionManager {
             unresolved: self.unresolved.clone(),
             epoch_bump_required: self.epoch_bump_required,
             last_error: self.last_error,
+            added: self.transaction.added.clone(),
+            skip_end_txn: self.skip_end_txn,
+            generations: self.memberships.iter().map(|m| m.generation).collect(),
         }
     }
 }

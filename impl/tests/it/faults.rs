@@ -300,10 +300,34 @@ fn fault_19_marker_completes_one_group() {
 fn faults_are_off_by_default_and_serialise_by_name() {
     // Proves the default configuration has no fault and fault names round-trip through serde.
     assert_eq!(ClusterConfig::default().faults, Faults::none());
-    assert_eq!(Fault::ALL.len(), 23);
+    assert_eq!(Fault::ALL.len(), 24);
     let all: Faults = Fault::ALL.to_vec().into();
     let json = serde_json::to_string(&all).unwrap();
     assert!(json.contains("skip-partition-epoch-check"));
     let back: Faults = serde_json::from_str(&json).unwrap();
     assert_eq!(back, all);
+}
+
+#[test]
+fn fault_24_skip_end_txn_outlives_transaction() {
+    // Proves fault 24: after an abort that skipped EndTxn (INVALID_PRODUCER_ID_MAPPING, Java 4.x),
+    // the next transaction's abort skips EndTxn too (its InitProducerId then has to abort it).
+    let (correct, faulty) = compare(Fault::SkipEndTxnOutlivesTransaction, |fault| {
+        let mut c = started(ProtocolMode::Tv1, fault);
+        commit_one(&mut c, C0, 0, "a");
+        c.expire_transactional_id(&"txn-0".into()).unwrap();
+        c.send(C0, 0, "b").unwrap();
+        settle(&mut c);
+        assert_eq!(c.client(C0).unwrap().phase(), Phase::AbortableError, "AddPartitionsToTxn was refused");
+        c.abort(C0).unwrap();
+        settle(&mut c);
+        let skip_after_abort = c.client_view(C0).unwrap().skip_end_txn;
+        c.send(C0, 0, "c").unwrap();
+        settle(&mut c);
+        c.abort(C0).unwrap();
+        let end_txn_sent = find(&c, |m| m.message.kind() == "EndTxn").is_some();
+        (skip_after_abort, end_txn_sent)
+    });
+    assert_eq!(correct, (false, true));
+    assert_eq!(faulty, (true, false), "the second abort sent no EndTxn");
 }
