@@ -233,10 +233,6 @@ pub struct ClientView {
     pub generations: Vec<i32>,
 }
 
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
 /// A message in flight.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct InFlight {
