@@ -285,6 +285,12 @@ pub fn without_ghosts(action: &Action) -> Action {
         Action::CompletionAppendFails { marker } => {
             Action::CompletionAppendFails { marker: eos_model::message::Marker { ends: Default::default(), ..*marker } }
         }
+        Action::CoordinatorAppendFails { request } => {
+            Action::CoordinatorAppendFails { request: eos_model::message::Request { attempt: 0, ..*request } }
+        }
+        Action::CoordinatorAppendCompletes { request } => {
+            Action::CoordinatorAppendCompletes { request: eos_model::message::Request { attempt: 0, ..*request } }
+        }
         Action::ProducerRequestTimeout { producer, request } => Action::ProducerRequestTimeout {
             producer: *producer,
             request: eos_model::message::Request { attempt: 0, ..*request },
