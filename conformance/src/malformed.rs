@@ -6,14 +6,16 @@
 
 use eos_broker::partition::ProducerStateEntry;
 use eos_broker::protocol::{InitProducerIdRequest, ProduceRequest, TxnOffsetCommitRequest, WriteTxnMarkerRequest};
-use eos_broker::types::{Record, COPIER_GROUP, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, OUTPUT_TOPIC};
+use eos_broker::types::{
+    ProducerEpoch, ProducerId, Record, Sequence, COPIER_GROUP, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, OUTPUT_TOPIC,
+};
 use eos_broker::{ClientId, Cluster, Endpoint, ErrorCode, Message, ProtocolMode, TopicPartition};
 use eos_model::observe::FieldDiff;
 
 /// A client id no scenario has: the answers go nowhere, they are only read.
 const PROBE_CLIENT: ClientId = ClientId(usize::MAX);
 /// A producer id no scenario allocates (they count up from the first id in ones).
-const PROBE_PRODUCER_ID: i64 = i64::MAX / 2;
+const PROBE_PRODUCER_ID: ProducerId = ProducerId::MAX / 2;
 
 /// One request the model's clients never send, and what §14.1 says becomes of it.
 #[derive(Clone, Debug)]
@@ -49,6 +51,7 @@ pub fn probes(cluster: &Cluster) -> Vec<Probe> {
         return Vec::new();
     };
     let missing_partition = TopicPartition::output(i32::MAX);
+    let coordinator_epoch = broker.coordinator().coordinator_epoch();
     let marker = |target: &TopicPartition, producer_id, producer_epoch| {
         Message::WriteTxnMarker(WriteTxnMarkerRequest {
             target: target.clone(),
@@ -56,24 +59,10 @@ pub fn probes(cluster: &Cluster) -> Vec<Probe> {
             producer_id,
             producer_epoch,
             commit: true,
-            coordinator_epoch: cluster.coordinator_view().coordinator_epoch,
+            coordinator_epoch,
             transaction_version: if config.protocol.is_tv2() { 2 } else { 1 },
         })
     };
-    let produce =
-        |partition: &TopicPartition, transactional_id: Option<&str>, producer_id, epoch, sequence, records| {
-            ProduceRequest {
-                partition: partition.clone(),
-                transactional_id: transactional_id.map(Into::into),
-                producer_id,
-                producer_epoch: epoch,
-                sequence,
-                transactional: transactional_id.is_some() || producer_id == NO_PRODUCER_ID,
-                records,
-                transaction_abortable: true,
-            }
-        };
-    let one_record = || vec![Record::value("probe")];
     let coordinator = Endpoint::Coordinator;
     let mut probes = vec![
         probe(
@@ -107,13 +96,19 @@ pub fn probes(cluster: &Cluster) -> Vec<Probe> {
         probe(
             "Produce of an empty batch",
             &client,
-            Message::Produce(produce(&first_partition, None, PROBE_PRODUCER_ID, 0, 0, Vec::new())),
+            Message::Produce(ProduceRequest {
+                records: Vec::new(),
+                ..batch(&first_partition, PROBE_PRODUCER_ID, 0, 0)
+            }),
             Some(ErrorCode::InvalidRequest),
         ),
         probe(
             "Produce of a transactional batch without a producer id",
             &client,
-            Message::Produce(produce(&first_partition, None, NO_PRODUCER_ID, NO_PRODUCER_EPOCH, 0, one_record())),
+            Message::Produce(ProduceRequest {
+                transactional: true,
+                ..batch(&first_partition, NO_PRODUCER_ID, NO_PRODUCER_EPOCH, 0)
+            }),
             Some(ErrorCode::InvalidRequest),
         ),
         probe(
@@ -155,17 +150,21 @@ pub fn probes(cluster: &Cluster) -> Vec<Probe> {
     }
     if config.protocol != ProtocolMode::Tv1 {
         // Verification (tv1-verified) and the implicit add (tv2) need the id to ask the coordinator.
-        let batch = produce(&first_partition, None, PROBE_PRODUCER_ID, 0, 0, one_record());
+        let batch = ProduceRequest { transactional: true, ..batch(&first_partition, PROBE_PRODUCER_ID, 0, 0) };
         probes.push(probe(
             "Produce of a transactional batch without a transactional id",
             &client,
-            Message::Produce(ProduceRequest { transactional: true, ..batch }),
+            Message::Produce(batch),
             Some(ErrorCode::InvalidRequest),
         ));
     }
     if config.verification_round_trip && config.protocol != ProtocolMode::Tv1 {
         // A batch the leader would hold for a verification round trip, from the coordinator.
-        let batch = produce(&first_partition, Some("probe"), PROBE_PRODUCER_ID, 0, 0, one_record());
+        let batch = ProduceRequest {
+            transactional_id: Some("probe".into()),
+            transactional: true,
+            ..batch(&first_partition, PROBE_PRODUCER_ID, 0, 0)
+        };
         probes.push(probe(
             "Produce from an endpoint that is not a client",
             &coordinator,
@@ -177,10 +176,30 @@ pub fn probes(cluster: &Cluster) -> Vec<Probe> {
     let step_6 = !config.verification_round_trip || config.protocol == ProtocolMode::Tv1;
     for (partition, log) in broker.partitions() {
         for entry in log.producers().entries().values().filter(|e| e.producer_epoch >= 0) {
-            probes.extend(sequence_probes(partition, entry, step_6, &client, &produce));
+            probes.extend(sequence_probes(partition, entry, step_6, &client));
         }
     }
     probes
+}
+
+/// A one-record, non-transactional Produce without a transactional id: each probe changes the fields it
+/// breaks.
+fn batch(
+    partition: &TopicPartition,
+    producer_id: ProducerId,
+    epoch: ProducerEpoch,
+    sequence: Sequence,
+) -> ProduceRequest {
+    ProduceRequest {
+        partition: partition.clone(),
+        transactional_id: None,
+        producer_id,
+        producer_epoch: epoch,
+        sequence,
+        transactional: false,
+        records: vec![Record::value("probe")],
+        transaction_abortable: true,
+    }
 }
 
 /// A client that breaks the idempotent producer's rules against a producer `partition` knows: a
@@ -191,16 +210,9 @@ fn sequence_probes(
     entry: &ProducerStateEntry,
     step_6: bool,
     client: &Endpoint,
-    produce: &impl Fn(&TopicPartition, Option<&str>, i64, i16, i32, Vec<Record>) -> ProduceRequest,
 ) -> Vec<Probe> {
     let (pid, epoch) = (entry.producer_id, entry.producer_epoch);
-    let records = || vec![Record::value("probe")];
-    let plain = |epoch, sequence| {
-        Message::Produce(ProduceRequest {
-            transactional: false,
-            ..produce(partition, None, pid, epoch, sequence, records())
-        })
-    };
+    let plain = |epoch, sequence| Message::Produce(batch(partition, pid, epoch, sequence));
     let mut probes = Vec::new();
     if step_6 && entry.current_txn_first_offset.is_some() {
         probes.push(Probe {
@@ -228,25 +240,19 @@ pub fn answer_all(cluster: &mut Cluster, probes: Vec<Probe>) -> Vec<FieldDiff> {
     let mut wrong = Vec::new();
     for probe in probes {
         let out = cluster.handle_unsent(probe.source.clone(), probe.message);
-        let answer = match out.as_slice() {
+        let answered = match out.as_slice() {
             [] => None,
             [one] if one.destination == probe.source => one.message.error(),
             _ => {
                 let sent: Vec<&str> = out.iter().map(|o| o.message.kind()).collect();
-                wrong.push(FieldDiff {
-                    path: format!("malformed[{}]", probe.name),
-                    left: show(probe.expected),
-                    right: format!("sent {}", sent.join(", ")),
-                });
+                let right = format!("sent {}", sent.join(", "));
+                wrong.push(FieldDiff { path: format!("malformed[{}]", probe.name), left: show(probe.expected), right });
                 continue;
             }
         };
-        if answer != probe.expected {
-            wrong.push(FieldDiff {
-                path: format!("malformed[{}]", probe.name),
-                left: show(probe.expected),
-                right: show(answer),
-            });
+        if answered != probe.expected {
+            let (left, right) = (show(probe.expected), show(answered));
+            wrong.push(FieldDiff { path: format!("malformed[{}]", probe.name), left, right });
         }
     }
     wrong

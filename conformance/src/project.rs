@@ -434,10 +434,8 @@ pub fn observe(cluster: &Cluster, config: &Config, renderings: &mut Renderings) 
                 unresolved: per_partition(&view.unresolved)?,
                 position: view.position,
                 epoch_bump_required: view.epoch_bump_required,
-                added: match view.phase {
-                    eos_broker::client::Phase::Crashed => Vec::new(),
-                    _ => sorted_partitions(view.added.iter())?,
-                },
+                // A crash clears the instance's transaction, so a crashed one shows none, as the model's.
+                added: sorted_partitions(view.added.iter())?,
                 skip_end_txn: view.skip_end_txn,
                 generations: view.generations,
             })

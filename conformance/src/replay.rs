@@ -104,34 +104,26 @@ pub fn replay_covering(trace: &Trace, faults: Faults, coverage: &mut Coverage) -
         state = next;
         before = &step.state;
     }
+    // The requests no model client sends (specs/eos.md §14.1), at the last state: each refused as §14.1
+    // says, and the implementation still what the model's last state shows.
     let last = trace.steps.last().map(|step| &step.action);
-    if let Some(d) = check_malformed(&mut driver, &clock, before, trace.steps.len(), last) {
-        return Outcome::Diverged(Box::new(d));
+    let malformed = driver.check_malformed();
+    let divergence = if malformed.is_empty() {
+        compare(&mut driver, &clock, before, trace.steps.len(), last)
+    } else {
+        Some(Divergence {
+            step: trace.steps.len(),
+            action: last.cloned(),
+            diffs: malformed,
+            model: before.clone(),
+            implementation: driver.observe().ok(),
+            untranslatable: None,
+        })
+    };
+    match divergence {
+        Some(d) => Outcome::Diverged(Box::new(d)),
+        None => Outcome::Conforms { steps: trace.steps.len() },
     }
-    Outcome::Conforms { steps: trace.steps.len() }
-}
-
-/// At the trace's last state, the requests the model's clients never send (specs/eos.md §14.1): each
-/// refused as §14.1 says, and the implementation still what the model's last state `expected` shows.
-fn check_malformed(
-    driver: &mut InProc,
-    clock: &Clock,
-    expected: &Observation,
-    step: usize,
-    action: Option<&Action>,
-) -> Option<Divergence> {
-    let diffs = driver.check_malformed();
-    if diffs.is_empty() {
-        return compare(driver, clock, expected, step, action);
-    }
-    Some(Divergence {
-        step,
-        action: action.cloned(),
-        diffs,
-        model: expected.clone(),
-        implementation: driver.observe().ok(),
-        untranslatable: None,
-    })
 }
 
 /// The model's next state if `action` is enabled in `state`.
